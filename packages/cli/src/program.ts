@@ -1,0 +1,12 @@
+// The `blazar` command tree. Each subcommand lives in its own module and registers itself here.
+import { Command } from 'commander'
+
+export function buildProgram (): Command {
+  const program = new Command()
+  program
+    .name('blazar')
+    .description('Blazar: a distributed message broker with Pulsar semantics and a Raft group per partition')
+    .version('0.1.0')
+    .showHelpAfterError()
+  return program
+}
