@@ -1,5 +1,7 @@
-// The `blazar` command tree. Each subcommand lives in its own module and registers itself here.
+// The `blazar` command tree. Each subcommand lives in its own module under commands/ and is
+// registered here.
 import { Command } from 'commander'
+import { registerBench } from './commands/bench.ts'
 
 export function buildProgram (): Command {
   const program = new Command()
@@ -8,5 +10,6 @@ export function buildProgram (): Command {
     .description('Blazar: a distributed message broker with Pulsar semantics and a Raft group per partition')
     .version('0.1.0')
     .showHelpAfterError()
+  registerBench(program)
   return program
 }
