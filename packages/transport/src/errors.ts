@@ -124,3 +124,19 @@ export class AssertionFailedError extends TransportError {
 export function assert (condition: boolean, message: string): asserts condition {
   if (!condition) throw new AssertionFailedError(message)
 }
+
+/** A client tried to hold more than `clientMaxPermits` push permits at once. */
+export class PermitLimitError extends TransportError {
+  static readonly code = 'PERMIT_LIMIT'
+  constructor (limit: number) {
+    super('PermitLimitError', PermitLimitError.code, `more than ${limit} push permits outstanding`)
+  }
+}
+
+/** The transport was stopped; nothing more can be sent or dialled. */
+export class TransportStoppedError extends TransportError {
+  static readonly code = 'TRANSPORT_STOPPED'
+  constructor () {
+    super('TransportStoppedError', TransportStoppedError.code, 'transport stopped')
+  }
+}

@@ -1,0 +1,104 @@
+// Frames over one libp2p stream: a writer that coalesces every frame written in the same tick
+// into one stream.send(), and a reader that decodes frames inside the 'message' listener.
+// A listener that throws would become a process uncaughtException (stack.md §1.5), so every
+// listener body here is wrapped: a bad frame aborts this stream with a typed error, is
+// reported through onError (for counting), and the node carries on.
+import type { Stream } from '@libp2p/interface'
+import type { Uint8ArrayList } from 'uint8arraylist'
+import { encodeVarint, FrameDecoder } from './frame-codec.ts'
+import { FrameTooLargeError, MalformedFrameError } from './errors.ts'
+
+/** Frames smaller than this in total are copied into one buffer before sending; bigger ones are sent as they are. */
+const COALESCE_COPY_BYTES = 64 * 1024
+
+export class FrameWriter {
+  private readonly stream: Stream
+  private readonly maxFrameBytes: number
+  private chunks: Uint8Array[] = []
+  private bytes = 0
+  private scheduled = false
+
+  constructor (stream: Stream, maxFrameBytes: number) {
+    this.stream = stream
+    this.maxFrameBytes = maxFrameBytes
+  }
+
+  /** Queues one frame; it goes out with every other frame written in this tick. */
+  write (body: Uint8Array): void {
+    if (body.byteLength > this.maxFrameBytes) throw new FrameTooLargeError(body.byteLength, this.maxFrameBytes)
+    if (body.byteLength === 0) throw new MalformedFrameError('empty frame')
+    const prefix = encodeVarint(body.byteLength)
+    this.chunks.push(prefix, body)
+    this.bytes += prefix.byteLength + body.byteLength
+    if (!this.scheduled) {
+      this.scheduled = true
+      queueMicrotask(() => { this.flush() })
+    }
+  }
+
+  /** Sends what is queued now. Frames written after the stream stopped being writable are discarded. */
+  flush (): void {
+    this.scheduled = false
+    const chunks = this.chunks
+    const bytes = this.bytes
+    this.chunks = []
+    this.bytes = 0
+    if (chunks.length === 0 || this.stream.writeStatus !== 'writable') return
+    if (bytes <= COALESCE_COPY_BYTES) {
+      const out = new Uint8Array(bytes)
+      let offset = 0
+      for (const c of chunks) { out.set(c, offset); offset += c.byteLength }
+      this.stream.send(out)
+    } else {
+      for (const c of chunks) this.stream.send(c)
+    }
+  }
+
+  /** Whether the stream's send buffer is full (callers should wait for drain). */
+  get needsDrain (): boolean {
+    return this.stream.writableNeedsDrain
+  }
+}
+
+export interface FrameReaderHandlers {
+  /** One decoded frame body. A throw aborts the stream like a malformed frame would. */
+  onFrame (body: Uint8Array): void
+  /** The stream was aborted because of `error` (a bad frame or a throwing onFrame). */
+  onError (error: Error): void
+  /** The remote closed its write side and every frame it sent was read. */
+  onEnd?: () => void
+}
+
+/** Reads frames from `stream`; attach it synchronously in the protocol handler, before any await. */
+export function readFrames (stream: Stream, maxFrameBytes: number, handlers: FrameReaderHandlers): void {
+  const decoder = new FrameDecoder(maxFrameBytes)
+  let failed = false
+  const fail = (error: unknown): void => {
+    if (failed) return
+    failed = true
+    const err = error instanceof Error ? error : new MalformedFrameError(String(error))
+    stream.abort(err)
+    try { handlers.onError(err) } catch { /* reporting must never throw out of a listener */ }
+  }
+  stream.addEventListener('message', (event) => {
+    if (failed) return
+    try {
+      for (const body of decoder.push(event.data as Uint8Array | Uint8ArrayList)) {
+        handlers.onFrame(body)
+        if (failed) return
+      }
+    } catch (error) {
+      fail(error)
+    }
+  })
+  // 'end' fires once buffered data was delivered, so a partial frame left here is truncation.
+  stream.addEventListener('end', () => {
+    if (failed || stream.status === 'reset' || stream.status === 'aborted') return
+    try {
+      decoder.end()
+      handlers.onEnd?.()
+    } catch (error) {
+      fail(error)
+    }
+  })
+}
