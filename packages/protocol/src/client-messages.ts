@@ -1,0 +1,215 @@
+// The client protocol's message bodies (carried by /blazar/client/1 frames): requests with an
+// id, one response per request (a result or an error), and server pushes (messages for a
+// consumer, a server-side close). Plain msgpack-able objects; every decoder validates and
+// turns bad input into a MalformedMessageError, never a crash.
+import { batchEnvelopeSchema } from './batch.ts'
+import { pack, unpack } from './codec.ts'
+import {
+  MAX_FLOW_PERMITS, MAX_IDS_PER_REQUEST, MAX_LIST_ITEMS, MAX_MESSAGE_SIZE_CEILING, MAX_NAME_LENGTH, MAX_NODE_ADDRESSES,
+  MAX_PARTITIONS, MAX_TOPIC_NAME_LENGTH
+} from './limits.ts'
+import { INITIAL_POSITIONS, SUBSCRIPTION_TYPES, cursorPositionSchema } from './partition-entry.ts'
+import {
+  array, boolean, int, literal, nullable, object, optional, plainObject, string, union, type Infer, type Schema
+} from './schema.ts'
+
+/** Largest encoded client frame body: one full batch plus headroom. */
+export const MAX_CLIENT_MESSAGE_BYTES = MAX_MESSAGE_SIZE_CEILING + 1024 * 1024
+
+const topic = string({ min: 1, max: MAX_TOPIC_NAME_LENGTH })
+const name = string({ min: 1, max: MAX_NAME_LENGTH })
+const namespace = string({ min: 3, max: 2 * MAX_NAME_LENGTH + 1 })
+const handle = int({ min: 0, max: 0xffffffff })
+const count = int({ min: 0, max: Number.MAX_SAFE_INTEGER })
+const nodeId = string({ min: 1, max: MAX_NAME_LENGTH })
+const requestId = int({ min: 0, max: Number.MAX_SAFE_INTEGER })
+
+export const messageIdSchema = object({
+  partition: int({ min: -1, max: MAX_PARTITIONS - 1 }),
+  index: count,
+  batchIndex: int({ min: -1, max: 65_535 })
+})
+
+/** Pulsar producer access modes (default Shared). */
+export const PRODUCER_ACCESS_MODES = ['Shared', 'Exclusive', 'ExclusiveWithFencing', 'WaitForExclusive'] as const
+
+export const namespacePoliciesSchema = object({
+  /** Replicas per partition (Blazar default 3). */
+  replicationFactor: optional(int({ min: 1, max: 7 })),
+  /** Pulsar `allowAutoTopicCreation`; Blazar's production default is off. */
+  autoTopicCreation: optional(boolean),
+  /** Pulsar `defaultNumPartitions` for auto-created topics. */
+  defaultNumPartitions: optional(int({ min: 1, max: MAX_PARTITIONS })),
+  retentionTimeMinutes: optional(int({ min: -1, max: Number.MAX_SAFE_INTEGER })),
+  retentionSizeMB: optional(int({ min: -1, max: Number.MAX_SAFE_INTEGER })),
+  deduplication: optional(boolean),
+  maxMessageSize: optional(int({ min: 1, max: MAX_MESSAGE_SIZE_CEILING })),
+  /** `majority-fsync` (default): acknowledged after fsync on a majority. `majority-memory` is the relaxed opt-in. */
+  durability: optional(literal('majority-fsync', 'majority-memory'))
+})
+export type NamespacePoliciesUpdate = Infer<typeof namespacePoliciesSchema>
+
+export const clientRequestBodySchema = union('type', {
+  lookup: object({ topic }),
+  'create-producer': object({
+    topic,
+    producerId: handle,
+    producerName: optional(name),
+    accessMode: literal(...PRODUCER_ACCESS_MODES)
+  }),
+  send: object({ producerId: handle, batch: batchEnvelopeSchema }),
+  'close-producer': object({ producerId: handle }),
+  subscribe: object({
+    topic,
+    subscription: name,
+    consumerId: handle,
+    consumerName: optional(name),
+    subscriptionType: literal(...SUBSCRIPTION_TYPES),
+    initialPosition: literal(...INITIAL_POSITIONS),
+    durable: boolean
+  }),
+  flow: object({ consumerId: handle, permits: int({ min: 0, max: MAX_FLOW_PERMITS }) }),
+  ack: object({ consumerId: handle, ackType: literal('Individual', 'Cumulative'), messageIds: array(messageIdSchema, { max: MAX_IDS_PER_REQUEST }) }),
+  /** Redeliver the given unacknowledged messages (negative ack), or all of them when none are given. */
+  redeliver: object({ consumerId: handle, messageIds: optional(array(messageIdSchema, { max: MAX_IDS_PER_REQUEST })) }),
+  seek: object({ consumerId: handle, position: cursorPositionSchema }),
+  unsubscribe: object({ consumerId: handle }),
+  'close-consumer': object({ consumerId: handle }),
+  'tenants-create': object({ tenant: name, adminRoles: array(name, { max: 1024 }), allowedClusters: array(name, { max: 1024 }) }),
+  'tenants-delete': object({ tenant: name }),
+  'tenants-list': object({}),
+  'namespaces-create': object({ namespace, policies: optional(namespacePoliciesSchema) }),
+  'namespaces-delete': object({ namespace }),
+  'namespaces-list': object({ tenant: name }),
+  'namespaces-set-policies': object({ namespace, policies: namespacePoliciesSchema }),
+  'topics-create': object({ topic, partitions: int({ min: 0, max: MAX_PARTITIONS }) }),
+  'topics-update-partitions': object({ topic, partitions: int({ min: 1, max: MAX_PARTITIONS }) }),
+  'topics-delete': object({ topic, force: boolean }),
+  'topics-list': object({ namespace }),
+  'topics-stats': object({ topic }),
+  'cluster-status': object({})
+})
+export type ClientRequestBody = Infer<typeof clientRequestBodySchema>
+export type ClientRequestType = ClientRequestBody['type']
+
+export const clientRequestSchema = object({ id: requestId, body: clientRequestBodySchema })
+export type ClientRequest = Infer<typeof clientRequestSchema>
+
+const partitionLeaderSchema = object({ partition: int({ min: -1, max: MAX_PARTITIONS - 1 }), leader: nullable(nodeId), addresses: array(string({ max: 1024 }), { max: MAX_NODE_ADDRESSES }) })
+
+const subscriptionStatsSchema = object({
+  name,
+  type: literal(...SUBSCRIPTION_TYPES),
+  markDelete: count,
+  backlog: count,
+  consumers: count
+})
+
+const groupStatusSchema = object({
+  group: string({ min: 1, max: MAX_TOPIC_NAME_LENGTH }),
+  leader: nullable(nodeId),
+  term: count,
+  commitIndex: count,
+  appliedIndex: count,
+  replicas: array(nodeId, { max: 16 })
+})
+
+/** The result body for each request type. */
+export const clientResultSchemas = {
+  lookup: object({ topic, partitions: int({ min: 0, max: MAX_PARTITIONS }), leaders: array(partitionLeaderSchema, { max: MAX_PARTITIONS }) }),
+  'create-producer': object({ producerName: name, lastSequenceId: int({ min: -1, max: Number.MAX_SAFE_INTEGER }), maxMessageSize: int({ min: 1, max: MAX_MESSAGE_SIZE_CEILING }) }),
+  send: object({ firstSequenceId: count, lastSequenceId: count, messageId: messageIdSchema, duplicate: boolean }),
+  'close-producer': object({}),
+  subscribe: object({}),
+  flow: object({}),
+  ack: object({}),
+  redeliver: object({}),
+  seek: object({}),
+  unsubscribe: object({}),
+  'close-consumer': object({}),
+  'tenants-create': object({}),
+  'tenants-delete': object({}),
+  'tenants-list': object({ tenants: array(name, { max: MAX_LIST_ITEMS }) }),
+  'namespaces-create': object({}),
+  'namespaces-delete': object({}),
+  'namespaces-list': object({ namespaces: array(namespace, { max: MAX_LIST_ITEMS }) }),
+  'namespaces-set-policies': object({}),
+  'topics-create': object({}),
+  'topics-update-partitions': object({}),
+  'topics-delete': object({}),
+  'topics-list': object({ topics: array(topic, { max: MAX_LIST_ITEMS }) }),
+  'topics-stats': object({
+    topic,
+    partitions: int({ min: 0, max: MAX_PARTITIONS }),
+    messagesIn: count,
+    bytesIn: count,
+    subscriptions: array(subscriptionStatsSchema, { max: MAX_LIST_ITEMS })
+  }),
+  'cluster-status': object({
+    leader: nullable(nodeId),
+    nodes: array(object({ id: nodeId, addresses: array(string({ max: 1024 }), { max: MAX_NODE_ADDRESSES }), zone: optional(name), state: literal('active', 'draining', 'down') }), { max: MAX_LIST_ITEMS }),
+    groups: array(groupStatusSchema, { max: MAX_LIST_ITEMS })
+  })
+} satisfies { [K in ClientRequestType]: Schema<object> }
+export type ClientResult<K extends ClientRequestType> = Infer<typeof clientResultSchemas[K]>
+
+const wireErrorSchema = object({ code: string({ max: 128 }), message: string({ max: 65_536 }), details: optional(plainObject) })
+
+/** A response: `result` on success, `error` (a WireError) otherwise. */
+export type ClientResponse =
+  | { id: number, ok: true, result: Record<string, unknown> }
+  | { id: number, ok: false, error: Infer<typeof wireErrorSchema> }
+
+const deliveredEntrySchema = object({
+  messageId: messageIdSchema,
+  redeliveryCount: count,
+  publishTime: count,
+  batch: batchEnvelopeSchema
+})
+export type DeliveredEntry = Infer<typeof deliveredEntrySchema>
+
+export const serverPushSchema = union('type', {
+  /** Committed batches for a consumer; counts against its permits by messageCount. */
+  messages: object({ consumerId: handle, entries: array(deliveredEntrySchema, { max: 10_000 }) }),
+  /** The broker closed a producer (leader moved, topic deleted): the client looks the topic up again. */
+  'producer-closed': object({ producerId: handle, reason: string({ max: 1024 }) }),
+  'consumer-closed': object({ consumerId: handle, reason: string({ max: 1024 }) }),
+  'active-consumer-change': object({ consumerId: handle, active: boolean })
+})
+export type ServerPush = Infer<typeof serverPushSchema>
+
+const responseHeadSchema = object({ id: requestId, ok: boolean })
+
+export function encodeClientRequest (request: ClientRequest): Uint8Array {
+  return pack(clientRequestSchema.parse(request))
+}
+
+export function decodeClientRequest (bytes: Uint8Array): ClientRequest {
+  return unpack(bytes, clientRequestSchema, MAX_CLIENT_MESSAGE_BYTES)
+}
+
+export function encodeClientResponse (response: ClientResponse): Uint8Array {
+  return pack(response)
+}
+
+/**
+ * Decodes a response to a request of type `type`: validates the result against that
+ * request's result schema, or the error against the wire error shape.
+ */
+export function decodeClientResponse (bytes: Uint8Array, type: ClientRequestType): ClientResponse {
+  const raw = unpack(bytes, { parse: (value) => value as Record<string, unknown> }, MAX_CLIENT_MESSAGE_BYTES)
+  const head = responseHeadSchema.parse(raw)
+  if (head.ok) {
+    const result = (clientResultSchemas[type] as Schema<Record<string, unknown>>).parse(raw.result, '$.result')
+    return { id: head.id, ok: true, result }
+  }
+  return { id: head.id, ok: false, error: wireErrorSchema.parse(raw.error, '$.error') }
+}
+
+export function encodeServerPush (push: ServerPush): Uint8Array {
+  return pack(serverPushSchema.parse(push))
+}
+
+export function decodeServerPush (bytes: Uint8Array): ServerPush {
+  return unpack(bytes, serverPushSchema, MAX_CLIENT_MESSAGE_BYTES)
+}

@@ -1,0 +1,33 @@
+// @blazar/protocol: pure, portable wire types. Topic names, message IDs, errors and their wire
+// form, the client protocol's messages, partition log entries, the producer batch format and
+// the compression codec interface. No I/O; every decoder validates.
+export {
+  BlazarError, defineError, errorClassFor, registeredErrorCodes,
+  type BlazarErrorClass, type ErrorDetails, type ErrorSpec, type WireError
+} from './error-base.ts'
+export * from './errors.ts'
+export { MalformedMessageError } from './schema.ts'
+export * as schema from './schema.ts'
+export type { Infer, Schema } from './schema.ts'
+export * from './limits.ts'
+export * from './names.ts'
+export { MessageId, MESSAGE_ID_BYTES, compareMessageIds, type MessageIdData } from './message-id.ts'
+export { pack, unpack } from './codec.ts'
+export { COMPRESSION_TYPES, CompressionCodecs, noCompression, type CompressionCodec, type CompressionType } from './compression.ts'
+export {
+  batchEnvelopeSchema, checkBatchEnvelope, decodeBatch, encodeBatch, producerMessageSchema,
+  type BatchEnvelope, type EncodeBatchOptions, type ProducerMessage
+} from './batch.ts'
+export {
+  DEFAULT_PARTITION_CONFIG, INITIAL_POSITIONS, MAX_PARTITION_ENTRY_BYTES, PartitionEntryKind, SUBSCRIPTION_TYPES,
+  decodePartitionEntry, encodePartitionEntry,
+  type BatchEntry, type CursorEntry, type CursorPosition, type InitialPosition, type PartitionConfig,
+  type PartitionEntry, type PartitionEntryKindName, type SubscriptionEntry, type SubscriptionType, type TrimEntry
+} from './partition-entry.ts'
+export {
+  MAX_CLIENT_MESSAGE_BYTES, PRODUCER_ACCESS_MODES, clientRequestSchema, clientResultSchemas,
+  decodeClientRequest, decodeClientResponse, decodeServerPush, encodeClientRequest, encodeClientResponse,
+  encodeServerPush, messageIdSchema, namespacePoliciesSchema, serverPushSchema,
+  type ClientRequest, type ClientRequestBody, type ClientRequestType, type ClientResponse, type ClientResult,
+  type DeliveredEntry, type NamespacePoliciesUpdate, type ServerPush
+} from './client-messages.ts'

@@ -1,0 +1,128 @@
+// The entries of a partition's Raft log (DESIGN.md §5). The kind travels in LogEntry.kind
+// (0 is Raft's own), the body is msgpack. `batch` holds one producer batch; `cursor` advances a
+// subscription's acknowledgements; `subscription` creates, deletes or resets one; `config`
+// sets the partition's policies; `trim` drops messages below a point (retention).
+import { batchEnvelopeSchema } from './batch.ts'
+import { pack, unpack } from './codec.ts'
+import {
+  DEFAULT_MAX_MESSAGE_SIZE, MAX_MESSAGE_SIZE_CEILING, MAX_NAME_LENGTH, MAX_PERSISTED_ACK_RANGES
+} from './limits.ts'
+import {
+  MalformedMessageError, array, boolean, int, literal, object, string, tuple, union, type Infer, type Schema
+} from './schema.ts'
+
+export const PartitionEntryKind = {
+  batch: 1,
+  cursor: 2,
+  subscription: 3,
+  config: 4,
+  trim: 5
+} as const
+export type PartitionEntryKindName = keyof typeof PartitionEntryKind
+
+/** Largest encoded partition entry (a full batch plus its envelope). */
+export const MAX_PARTITION_ENTRY_BYTES = MAX_MESSAGE_SIZE_CEILING + 64 * 1024
+
+const logIndex = int({ min: 0, max: Number.MAX_SAFE_INTEGER })
+const subscriptionName = string({ min: 1, max: MAX_NAME_LENGTH })
+const time = int({ min: 0, max: Number.MAX_SAFE_INTEGER })
+
+/** Pulsar's subscription types. */
+export const SUBSCRIPTION_TYPES = ['Exclusive', 'Failover', 'Shared', 'Key_Shared'] as const
+export type SubscriptionType = typeof SUBSCRIPTION_TYPES[number]
+/** Pulsar's initial positions (default Latest). */
+export const INITIAL_POSITIONS = ['Earliest', 'Latest'] as const
+export type InitialPosition = typeof INITIAL_POSITIONS[number]
+
+/** Where a reset moves a cursor: a message, the start, the end, or the first message published at or after a time. */
+export const cursorPositionSchema = union('at', {
+  earliest: object({}),
+  latest: object({}),
+  message: object({ index: logIndex, batchIndex: int({ min: -1, max: 65_535 }) }),
+  publishTime: object({ publishTime: time })
+})
+export type CursorPosition = Infer<typeof cursorPositionSchema>
+
+export const batchEntrySchema = object({
+  ...batchEnvelopeSchema.fields,
+  /** The leader's clock when it proposed the batch (Pulsar publishTime). */
+  publishTime: time
+})
+export type BatchEntry = Infer<typeof batchEntrySchema>
+
+export const cursorEntrySchema = object({
+  subscription: subscriptionName,
+  /** The subscription's reset generation this update was made under; stale ones are ignored. */
+  generation: int({ min: 0, max: Number.MAX_SAFE_INTEGER }),
+  /** Every message entry at or below this index is acknowledged. */
+  markDelete: logIndex,
+  /** Inclusive [from, to] index ranges above markDelete whose message entries are all acknowledged. */
+  ackedRanges: array(tuple(logIndex, logIndex), { max: MAX_PERSISTED_ACK_RANGES })
+})
+export type CursorEntry = Infer<typeof cursorEntrySchema>
+
+export const subscriptionEntrySchema = union('op', {
+  create: object({
+    subscription: subscriptionName,
+    type: literal(...SUBSCRIPTION_TYPES),
+    initialPosition: literal(...INITIAL_POSITIONS)
+  }),
+  delete: object({ subscription: subscriptionName }),
+  reset: object({ subscription: subscriptionName, position: cursorPositionSchema })
+})
+export type SubscriptionEntry = Infer<typeof subscriptionEntrySchema>
+
+export const partitionConfigSchema = object({
+  /** Pulsar `brokerDeduplicationEnabled`, off by default. */
+  deduplication: boolean,
+  /** Pulsar retention: 0 = keep nothing once acknowledged, -1 = unlimited. */
+  retentionTimeMinutes: int({ min: -1, max: Number.MAX_SAFE_INTEGER }),
+  retentionSizeMB: int({ min: -1, max: Number.MAX_SAFE_INTEGER }),
+  maxMessageSize: int({ min: 1, max: MAX_MESSAGE_SIZE_CEILING })
+})
+export type PartitionConfig = Infer<typeof partitionConfigSchema>
+
+export const DEFAULT_PARTITION_CONFIG: PartitionConfig = {
+  deduplication: false,
+  retentionTimeMinutes: 0,
+  retentionSizeMB: 0,
+  maxMessageSize: DEFAULT_MAX_MESSAGE_SIZE
+}
+
+export const trimEntrySchema = object({
+  /** Drop message entries with index <= upTo (clamped so no subscription loses unacknowledged messages). */
+  upTo: logIndex
+})
+export type TrimEntry = Infer<typeof trimEntrySchema>
+
+export type PartitionEntry =
+  | { kind: 'batch', body: BatchEntry }
+  | { kind: 'cursor', body: CursorEntry }
+  | { kind: 'subscription', body: SubscriptionEntry }
+  | { kind: 'config', body: PartitionConfig }
+  | { kind: 'trim', body: TrimEntry }
+
+const schemas: { [K in PartitionEntryKindName]: Schema<Extract<PartitionEntry, { kind: K }>['body']> } = {
+  batch: batchEntrySchema,
+  cursor: cursorEntrySchema,
+  subscription: subscriptionEntrySchema,
+  config: partitionConfigSchema,
+  trim: trimEntrySchema
+}
+
+const kindNames = new Map<number, PartitionEntryKindName>(
+  Object.entries(PartitionEntryKind).map(([name, kind]) => [kind, name as PartitionEntryKindName])
+)
+
+/** The (kind, data) pair to hand to RaftNode.propose. */
+export function encodePartitionEntry (entry: PartitionEntry): { kind: number, data: Uint8Array } {
+  const body = (schemas[entry.kind] as Schema<unknown>).parse(entry.body, `$.${entry.kind}`)
+  return { kind: PartitionEntryKind[entry.kind], data: pack(body) }
+}
+
+/** Decodes a committed entry; throws MalformedMessageError for an unknown kind or a bad body. */
+export function decodePartitionEntry (kind: number, data: Uint8Array): PartitionEntry {
+  const name = kindNames.get(kind)
+  if (name === undefined) throw new MalformedMessageError({ path: 'kind', reason: `unknown partition entry kind ${kind}` })
+  return { kind: name, body: unpack(data, schemas[name] as Schema<never>, MAX_PARTITION_ENTRY_BYTES) } as PartitionEntry
+}
