@@ -1,0 +1,98 @@
+// /blazar/client/1 over TCP: request/response with ids, typed errors, server push spending
+// permits, and backpressure instead of silent drops. Unknown peers may use this protocol.
+import t from 'tap'
+import {
+  FrameTooLargeError, PermitLimitError, PushQueueFullError, RemoteRequestError, StreamClosedError, TooManyInflightRequestsError
+} from '../src/index.ts'
+import type { ClientSession } from '../src/index.ts'
+import { startTransport, waitFor } from './helpers.ts'
+
+t.test('requests are answered by id, in any order, from a peer that is not a member', async (t) => {
+  const server = await startTransport(t)
+  const client = await startTransport(t)
+  server.onClientRequest(async ({ body, session }) => {
+    const { delayMs, value } = body as { delayMs: number, value: number }
+    await new Promise((resolve) => { setTimeout(resolve, delayMs) })
+    return { value: value * 2, peer: session.peer }
+  })
+  const connection = await client.connectClient(server.addresses()[0])
+  t.equal(connection.peer, server.id)
+  const answers = await Promise.all([
+    connection.request({ delayMs: 60, value: 1 }), connection.request({ delayMs: 0, value: 2 }), connection.request({ delayMs: 30, value: 3 })
+  ])
+  t.same(answers, [{ value: 2, peer: client.id }, { value: 4, peer: client.id }, { value: 6, peer: client.id }])
+  t.equal(connection.inflight, 0)
+  t.equal(server.counters().clientRequestsServed, 3)
+})
+
+t.test('handler errors, oversized bodies, aborts and closed streams are typed errors', async (t) => {
+  const server = await startTransport(t, { settings: { maxFrameBytes: 4096 } })
+  const client = await startTransport(t, { settings: { maxFrameBytes: 4096 } })
+  server.onClientRequest(({ body }) => {
+    if (body === 'fail') throw Object.assign(new Error('topic not found'), { code: 'TOPIC_NOT_FOUND' })
+    if (body === 'big') return new Uint8Array(10_000)
+    if (body === 'hang') return new Promise(() => {})
+    return body
+  })
+  const connection = await client.connectClient(server.addresses()[0])
+  const failed = await connection.request('fail').catch((error: unknown) => error)
+  t.ok(failed instanceof RemoteRequestError)
+  t.equal((failed as RemoteRequestError).remoteCode, 'TOPIC_NOT_FOUND')
+  const big = await connection.request('big').catch((error: unknown) => error)
+  t.equal((big as RemoteRequestError).remoteCode, FrameTooLargeError.code, 'a response that cannot be framed becomes an error response')
+  await t.rejects(connection.request(new Uint8Array(5000)), FrameTooLargeError, 'the client refuses to send an oversized request')
+  const controller = new AbortController()
+  const hanging = connection.request('hang', { signal: controller.signal })
+  controller.abort(new Error('caller gave up'))
+  await t.rejects(hanging, { message: 'caller gave up' })
+  t.equal(await connection.request('still fine'), 'still fine', 'the connection survives')
+  const pending = connection.request('hang')
+  await connection.close()
+  await server.stop()
+  await t.rejects(pending, StreamClosedError, 'pending requests fail when the stream closes')
+  await t.rejects(connection.request('x'), StreamClosedError)
+})
+
+t.test('too many requests in flight reject with a typed error', async (t) => {
+  const server = await startTransport(t)
+  const client = await startTransport(t, { settings: { clientMaxInflightRequests: 3 } })
+  const release: Array<() => void> = []
+  server.onClientRequest(async () => { await new Promise<void>((resolve) => { release.push(resolve) }) ; return 'ok' })
+  const connection = await client.connectClient(server.addresses()[0])
+  const first = [connection.request(1), connection.request(2), connection.request(3)]
+  await t.rejects(connection.request(4), TooManyInflightRequestsError)
+  await waitFor('server got the three', () => release.length === 3)
+  for (const r of release) r()
+  t.same(await Promise.all(first), ['ok', 'ok', 'ok'])
+})
+
+t.test('server pushes wait for permits, and too many waiting pushes reject', async (t) => {
+  const server = await startTransport(t, { settings: { clientMaxPendingPushes: 2 } })
+  const client = await startTransport(t, { settings: { clientMaxPermits: 10 } })
+  let session: ClientSession | undefined
+  server.onClientRequest(({ session: s }) => { session = s; return 'subscribed' })
+  const connection = await client.connectClient(server.addresses()[0])
+  const pushed: unknown[] = []
+  connection.onPush((body) => { pushed.push(body) })
+  t.equal(await connection.request('subscribe'), 'subscribed')
+  const s = session as ClientSession
+  t.equal(s.permits, 0)
+  const waiting = [s.push('m1'), s.push('m2')]
+  await t.rejects(s.push('m3'), PushQueueFullError, 'a third push beyond clientMaxPendingPushes is refused')
+  t.same(pushed, [], 'no push without a permit')
+  connection.grantPermits(1)
+  await waiting[0]
+  await waitFor('m1 delivered', () => pushed.length === 1)
+  t.equal(connection.permits, 0)
+  connection.grantPermits(5)
+  await waiting[1]
+  await s.push('m3')
+  await waitFor('m2, m3 delivered', () => pushed.length === 3)
+  t.same(pushed, ['m1', 'm2', 'm3'])
+  await waitFor('server sees the remaining permits', () => s.permits === 3)
+  t.equal(connection.permits, 3)
+  t.throws(() => { connection.grantPermits(8) }, PermitLimitError)
+  const closedPush = (async () => { await s.push('a'); await s.push('b'); await s.push('c'); await s.push('d') })()
+  await connection.close()
+  await t.rejects(closedPush, StreamClosedError, 'a push waiting when the client leaves is rejected, not lost')
+})
