@@ -1,0 +1,184 @@
+// The omniscient safety oracles, fed synchronously by every node's observer hooks, storage
+// wrapper and state machine, so each invariant is checked at the event that could break it:
+//   election safety      at most one leader per term;
+//   log matching         entries with equal (index, term) hold the same data and follow the
+//                        same previous term (by induction: identical prefixes);
+//   leader completeness  a new leader's log holds every entry any node has reported committed;
+//   committed entries    never change: one canonical term per committed index, never truncated
+//                        by the node that committed it, never contradicted by a snapshot;
+//   state machine safety every replica applies the same entry at each index, in index order,
+//                        and reaches the same state digest after it.
+// The first violation is kept; the simulation driver stops at the end of that event.
+import type { LogEntry, SnapshotMeta } from '@blazar/env'
+import { entryDigest } from './kv-register.ts'
+
+export type InvariantName =
+  | 'election-safety' | 'log-matching' | 'leader-completeness' | 'committed-entries-never-change'
+  | 'state-machine-safety' | 'liveness-leader' | 'liveness-pending-operations' | 'liveness-term-stable'
+  | 'linearizability' | 'node-error' | 'determinism'
+
+export interface Violation {
+  invariant: InvariantName
+  message: string
+  /** Virtual time of detection. */
+  time: number
+}
+
+/** What the oracles may read from a node's log at the time of a check. */
+export interface LogView {
+  firstIndex (): number
+  lastIndex (): number
+  termAt (index: number): number | undefined
+}
+
+interface NodeOracleState {
+  commitIndex: number
+  lastApplied: number
+}
+
+export class Oracles {
+  private readonly now: () => number
+  private first: Violation | null = null
+  private readonly leaders = new Map<number, string>()
+  private readonly logEntries = new Map<string, { digest: number, prevTerm: number, node: string }>()
+  private readonly committedTerm: number[] = []
+  private readonly appliedDigest: number[] = []
+  private readonly stateDigest: number[] = []
+  private maxCommitted = 0
+  private readonly nodes = new Map<string, NodeOracleState>()
+  checks = 0
+
+  constructor (now: () => number) {
+    this.now = now
+  }
+
+  get violation (): Violation | null {
+    return this.first
+  }
+
+  get highestCommitted (): number {
+    return this.maxCommitted
+  }
+
+  report (invariant: InvariantName, message: string): void {
+    if (this.first === null) this.first = { invariant, message, time: this.now() }
+  }
+
+  /** A node process (re)starts: its volatile commit and applied indexes start over. */
+  nodeStarted (node: string, log: LogView): void {
+    this.nodes.set(node, { commitIndex: Math.max(0, log.firstIndex() - 1), lastApplied: 0 })
+  }
+
+  leaderElected (node: string, term: number, log: LogView): void {
+    this.checks++
+    const previous = this.leaders.get(term)
+    if (previous !== undefined && previous !== node) {
+      this.report('election-safety', `term ${term} has two leaders: ${previous} and ${node}`)
+      return
+    }
+    this.leaders.set(term, node)
+    for (let i = Math.max(1, log.firstIndex() - 1); i <= this.maxCommitted; i++) {
+      const committed = this.committedTerm[i]
+      if (committed === undefined) continue
+      const held = log.termAt(i)
+      if (held !== committed) {
+        this.report('leader-completeness', `${node} became leader of term ${term} but holds ${held === undefined ? 'no entry' : `term ${held}`} at index ${i}, committed in term ${committed}`)
+        return
+      }
+    }
+  }
+
+  appended (node: string, entries: readonly LogEntry[], prevTerm: number): void {
+    let previous = prevTerm
+    for (const entry of entries) {
+      this.checks++
+      const key = `${entry.index}:${entry.term}`
+      const digest = entryDigest(entry)
+      const known = this.logEntries.get(key)
+      if (known === undefined) this.logEntries.set(key, { digest, prevTerm: previous, node })
+      else if (known.digest !== digest || known.prevTerm !== previous) {
+        const what = known.digest !== digest ? 'different data' : `previous term ${previous} vs ${known.prevTerm}`
+        this.report('log-matching', `entry (index ${entry.index}, term ${entry.term}) on ${node} differs from ${known.node}'s: ${what}`)
+        return
+      }
+      if (entry.term < previous) this.report('log-matching', `${node} appended index ${entry.index} of term ${entry.term} after term ${previous}`)
+      previous = entry.term
+    }
+  }
+
+  truncated (node: string, fromIndex: number): void {
+    const state = this.nodes.get(node)
+    if (state !== undefined && fromIndex <= state.commitIndex) {
+      this.report('committed-entries-never-change', `${node} truncated its log from ${fromIndex} but had committed ${state.commitIndex}`)
+    }
+  }
+
+  snapshotSaved (node: string, meta: SnapshotMeta): void {
+    this.checkCommittedTerm(node, meta.index, meta.term, 'snapshot')
+  }
+
+  committed (node: string, commitIndex: number, log: LogView): void {
+    const state = this.nodes.get(node)
+    if (state === undefined) return
+    if (commitIndex < state.commitIndex) {
+      this.report('committed-entries-never-change', `${node}'s commit index went back from ${state.commitIndex} to ${commitIndex}`)
+      return
+    }
+    if (commitIndex > log.lastIndex()) {
+      this.report('committed-entries-never-change', `${node} committed ${commitIndex} beyond its last index ${log.lastIndex()}`)
+      return
+    }
+    for (let i = Math.max(state.commitIndex + 1, log.firstIndex() - 1); i <= commitIndex; i++) {
+      const term = log.termAt(i)
+      if (term !== undefined && !this.checkCommittedTerm(node, i, term, 'commit')) return
+    }
+    state.commitIndex = commitIndex
+  }
+
+  applied (node: string, entry: LogEntry): void {
+    this.checks++
+    const state = this.nodes.get(node)
+    if (state === undefined) return
+    if (entry.index <= state.lastApplied) {
+      this.report('state-machine-safety', `${node} applied index ${entry.index} after ${state.lastApplied}`)
+      return
+    }
+    state.lastApplied = entry.index
+    if (!this.checkCommittedTerm(node, entry.index, entry.term, 'apply')) return
+    const digest = entryDigest(entry)
+    const canonical = this.appliedDigest[entry.index]
+    if (canonical === undefined) this.appliedDigest[entry.index] = digest
+    else if (canonical !== digest) this.report('state-machine-safety', `${node} applied different data at index ${entry.index} than another replica`)
+  }
+
+  restored (node: string, meta: SnapshotMeta): void {
+    const state = this.nodes.get(node)
+    if (state !== undefined) {
+      if (meta.index < state.lastApplied) this.report('state-machine-safety', `${node} restored a snapshot at ${meta.index} below its applied index ${state.lastApplied}`)
+      state.lastApplied = meta.index
+    }
+    this.checkCommittedTerm(node, meta.index, meta.term, 'snapshot')
+  }
+
+  /** The state machine's digest right after applying the write at `index`. */
+  stateReached (node: string, index: number, digest: number): void {
+    const canonical = this.stateDigest[index]
+    if (canonical === undefined) this.stateDigest[index] = digest
+    else if (canonical !== digest) this.report('state-machine-safety', `${node}'s state after index ${index} differs from another replica's`)
+  }
+
+  private checkCommittedTerm (node: string, index: number, term: number, how: string): boolean {
+    if (index <= 0) return true
+    const known = this.committedTerm[index]
+    if (known === undefined) {
+      this.committedTerm[index] = term
+      if (index > this.maxCommitted) this.maxCommitted = index
+      return true
+    }
+    if (known !== term) {
+      this.report('committed-entries-never-change', `index ${index} was committed in term ${known}, but ${node} ${how === 'commit' ? 'committed' : how === 'apply' ? 'applied' : 'holds a snapshot of'} it in term ${term}`)
+      return false
+    }
+    return true
+  }
+}
