@@ -1,0 +1,287 @@
+// `blazar bench transport`: what the libp2p transport costs. (1) Small-message round trips/s
+// and 1 MiB-frame MB/s over /blazar/client/1 (TCP + Noise + Yamux) against a plain TCP socket
+// using the same framing and msgpack (the limit); both endpoints run in this process, so the
+// two sides compete for the same CPU in both cases. (2) Three node processes hosting idle Raft
+// groups (RF 3) over the libp2p Raft network: CPU per node and memory per group.
+import { spawn } from 'node:child_process'
+import type { ChildProcess } from 'node:child_process'
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { createConnection, createServer } from 'node:net'
+import type { Server, Socket } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { createInterface } from 'node:readline'
+import { encodeFrame, FrameDecoder, packBody, Transport, unpackBody } from '@blazar/transport'
+import type { Command } from 'commander'
+import type { BenchRegistration } from './bench.ts'
+import { median, writeBenchReport } from '../bench/report.ts'
+import type { BenchFigures } from '../bench/report.ts'
+
+const MiB = 1024 * 1024
+/** Frame limit for both sides of the throughput runs (a 1 MiB body plus msgpack overhead fits). */
+const BENCH_MAX_FRAME_BYTES = 2 * MiB
+/** Requests in flight for the pipelined small-message run and for the 1 MiB run. */
+const SMALL_WINDOW = 64
+const BULK_WINDOW = 8
+
+type Call = (body: unknown) => Promise<unknown>
+
+interface Endpoint {
+  call: Call
+  close (): Promise<void>
+}
+
+/** Completed calls per second with `window` calls kept in flight for `durationMs`. */
+async function callsPerSecond (call: Call, body: unknown, window: number, durationMs: number): Promise<number> {
+  const start = performance.now()
+  const deadline = start + durationMs
+  let completed = 0
+  const worker = async (): Promise<void> => {
+    while (performance.now() < deadline) {
+      await call(body)
+      completed++
+    }
+  }
+  await Promise.all(Array.from({ length: window }, worker))
+  return completed / ((performance.now() - start) / 1000)
+}
+
+/** The server replies with the body when it is small, with its length when it is bytes. */
+function serverReply (body: unknown): unknown {
+  return body instanceof Uint8Array ? body.byteLength : body
+}
+
+async function libp2pEndpoint (dir: string): Promise<Endpoint> {
+  const settings = { maxFrameBytes: BENCH_MAX_FRAME_BYTES }
+  const server = await Transport.start({ dataDir: join(dir, 'server'), settings })
+  const client = await Transport.start({ dataDir: join(dir, 'client'), settings })
+  server.onClientRequest(({ body }) => serverReply(body))
+  const connection = await client.connectClient(server.addresses()[0])
+  return {
+    call: async (body) => await connection.request(body),
+    close: async () => { await client.stop(); await server.stop() }
+  }
+}
+
+/** Frames written in one tick leave in one socket write, as FrameWriter does over libp2p. */
+function socketWriter (socket: Socket): (body: Uint8Array) => void {
+  let chunks: Uint8Array[] = []
+  return (body) => {
+    if (chunks.length === 0) {
+      queueMicrotask(() => {
+        const out = chunks
+        chunks = []
+        if (out.reduce((n, c) => n + c.byteLength, 0) > 64 * 1024) for (const c of out) socket.write(c)
+        else socket.write(Buffer.concat(out))
+      })
+    }
+    chunks.push(...encodeFrame(body, BENCH_MAX_FRAME_BYTES))
+  }
+}
+
+function onSocketFrames (socket: Socket, onFrame: (frame: Record<string, unknown>) => void): void {
+  const decoder = new FrameDecoder(BENCH_MAX_FRAME_BYTES)
+  socket.on('data', (chunk: Buffer) => {
+    try {
+      for (const body of decoder.push(chunk)) onFrame(unpackBody(body) as Record<string, unknown>)
+    } catch (error) {
+      socket.destroy(error as Error)
+    }
+  })
+}
+
+async function tcpEndpoint (): Promise<Endpoint> {
+  const server: Server = createServer({ noDelay: true }, (socket) => {
+    const write = socketWriter(socket)
+    onSocketFrames(socket, (frame) => { write(packBody({ t: 3, id: frame.id, body: serverReply(frame.body) })) })
+  })
+  await new Promise<void>((resolve) => { server.listen(0, '127.0.0.1', resolve) })
+  const port = (server.address() as { port: number }).port
+  const socket = createConnection({ port, host: '127.0.0.1', noDelay: true })
+  await new Promise<void>((resolve, reject) => { socket.once('connect', resolve); socket.once('error', reject) })
+  const pending = new Map<number, (body: unknown) => void>()
+  let nextId = 0
+  const write = socketWriter(socket)
+  onSocketFrames(socket, (frame) => {
+    const resolve = pending.get(frame.id as number)
+    pending.delete(frame.id as number)
+    resolve?.(frame.body)
+  })
+  return {
+    call: async (body) => {
+      const id = nextId++
+      const response = new Promise((resolve) => { pending.set(id, resolve) })
+      write(packBody({ t: 1, id, body }))
+      if (socket.writableNeedDrain) await new Promise((resolve) => { socket.once('drain', resolve) })
+      return await response
+    },
+    close: async () => {
+      socket.destroy()
+      await new Promise((resolve) => { server.close(resolve) })
+    }
+  }
+}
+
+interface ThroughputFigures { smallRttPerSecWindow1: number, smallRttPerSecWindow64: number, bulkMiBPerSec: number }
+
+async function measureThroughput (endpoint: Endpoint, seconds: number): Promise<ThroughputFigures> {
+  const small = { topic: 'orders', seq: 1, key: 'k', ts: 1 }
+  const bulk = new Uint8Array(MiB).fill(7)
+  await callsPerSecond(endpoint.call, small, SMALL_WINDOW, 300) // warm-up
+  const smallRttPerSecWindow1 = await callsPerSecond(endpoint.call, small, 1, seconds * 1000)
+  const smallRttPerSecWindow64 = await callsPerSecond(endpoint.call, small, SMALL_WINDOW, seconds * 1000)
+  const bulkMiBPerSec = await callsPerSecond(endpoint.call, bulk, BULK_WINDOW, seconds * 1000)
+  return { smallRttPerSecWindow1, smallRttPerSecWindow64, bulkMiBPerSec }
+}
+
+function medians (runs: ThroughputFigures[]): ThroughputFigures {
+  return {
+    smallRttPerSecWindow1: Math.round(median(runs.map((r) => r.smallRttPerSecWindow1))),
+    smallRttPerSecWindow64: Math.round(median(runs.map((r) => r.smallRttPerSecWindow64))),
+    bulkMiBPerSec: Math.round(median(runs.map((r) => r.bulkMiBPerSec)) * 10) / 10
+  }
+}
+
+// ---- idle groups on three node processes
+
+const HOST_SCRIPT = join(import.meta.dirname, '..', '..', '..', 'transport', 'test', 'fixtures', 'raft-host.ts')
+
+interface HostProcess {
+  child: ChildProcess
+  id: string
+  addresses: string[]
+  lines: AsyncIterator<string>
+}
+
+async function nextEvent (host: { lines: AsyncIterator<string> }, type: string, timeoutMs: number): Promise<Record<string, unknown>> {
+  const deadline = Date.now() + timeoutMs
+  for (;;) {
+    const remaining = deadline - Date.now()
+    if (remaining <= 0) throw new Error(`raft host: no '${type}' event within ${timeoutMs} ms`)
+    let timer: NodeJS.Timeout | undefined
+    const line = await Promise.race([
+      host.lines.next(),
+      new Promise<never>((_, reject) => { timer = setTimeout(() => { reject(new Error(`raft host: no '${type}' event within ${timeoutMs} ms`)) }, remaining) })
+    ]).finally(() => { clearTimeout(timer) })
+    if (line.done === true) throw new Error(`raft host exited before '${type}'`)
+    const event = JSON.parse(line.value) as Record<string, unknown>
+    if (event.type === type) return event
+  }
+}
+
+async function startHost (dataDir: string, extraArgs: string[]): Promise<HostProcess> {
+  const child = spawn(process.execPath, ['--expose-gc', HOST_SCRIPT, '--data-dir', dataDir, ...extraArgs], { stdio: ['pipe', 'pipe', 'inherit'] })
+  const lines = createInterface({ input: child.stdout as NodeJS.ReadableStream })[Symbol.asyncIterator]()
+  const ready = await nextEvent({ lines }, 'ready', 30_000)
+  return { child, id: ready.id as string, addresses: ready.addresses as string[], lines }
+}
+
+function send (host: HostProcess, command: Record<string, unknown>): void {
+  host.child.stdin?.write(JSON.stringify(command) + '\n')
+}
+
+/** User + system CPU time of a process so far, in seconds (Linux /proc). */
+function cpuSeconds (pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ')
+  return (Number(fields[11]) + Number(fields[12])) / 100
+}
+
+interface IdleFigures { groups: number, leadersElected: number, idleCpuPercentPerNode: number[], memoryBytesPerGroup: number, electionSeconds: number }
+
+async function measureIdleGroups (dir: string, groups: number, idleSeconds: number): Promise<IdleFigures> {
+  const hosts: HostProcess[] = []
+  try {
+    for (let i = 0; i < 3; i++) hosts.push(await startHost(join(dir, `node-${i}`), ['--quiet-timeouts']))
+    const members = hosts.map((h) => ({ id: h.id, addresses: h.addresses }))
+    const before = await Promise.all(hosts.map(async (h) => { send(h, { cmd: 'memory' }); return await nextEvent(h, 'memory', 30_000) }))
+    const groupIds = Array.from({ length: groups }, (_, i) => `p${i}`)
+    const started = performance.now()
+    for (const h of hosts) send(h, { cmd: 'host', members, groups: groupIds })
+    let leaders = 0
+    const deadline = Date.now() + 180_000
+    while (Date.now() < deadline) {
+      const statuses = await Promise.all(hosts.map(async (h) => { send(h, { cmd: 'status' }); return await nextEvent(h, 'status', 30_000) }))
+      leaders = statuses.reduce((n, s) => n + (s.leaderOf as number), 0)
+      if (leaders >= groups) break
+      await new Promise((resolve) => { setTimeout(resolve, 500) })
+    }
+    const electionSeconds = (performance.now() - started) / 1000
+    await new Promise((resolve) => { setTimeout(resolve, 3000) }) // let the post-election burst end
+    const cpuBefore = hosts.map((h) => cpuSeconds(h.child.pid as number))
+    const t0 = performance.now()
+    await new Promise((resolve) => { setTimeout(resolve, idleSeconds * 1000) })
+    const elapsed = (performance.now() - t0) / 1000
+    const idleCpuPercentPerNode = hosts.map((h, i) => Math.round((cpuSeconds(h.child.pid as number) - cpuBefore[i]) / elapsed * 1000) / 10)
+    const after = await Promise.all(hosts.map(async (h) => { send(h, { cmd: 'memory' }); return await nextEvent(h, 'memory', 30_000) }))
+    const perGroup = after.map((a, i) => ((a.heapUsed as number) + (a.arrayBuffers as number) - (before[i].heapUsed as number) - (before[i].arrayBuffers as number)) / groups)
+    return { groups, leadersElected: leaders, idleCpuPercentPerNode, memoryBytesPerGroup: Math.round(median(perGroup)), electionSeconds: Math.round(electionSeconds * 10) / 10 }
+  } finally {
+    for (const h of hosts) h.child.kill('SIGKILL')
+  }
+}
+
+export const registerTransportBench: BenchRegistration = (bench: Command) => {
+  bench.command('transport')
+    .description('libp2p vs plain TCP round trips and MB/s; idle CPU and memory of 3 nodes hosting many Raft groups')
+    .option('--json', 'print the figures as one JSON object on the last line')
+    .option('--runs <n>', 'runs per throughput figure (median reported)', '3')
+    .option('--seconds <n>', 'seconds per throughput measurement', '3')
+    .option('--groups <n>', 'idle Raft groups hosted by the 3 nodes (RF 3)', '3000')
+    .option('--idle-seconds <n>', 'seconds of idle CPU measurement', '20')
+    .option('--skip-idle', 'only the throughput part')
+    .action(async (options: { json?: boolean, runs: string, seconds: string, groups: string, idleSeconds: string, skipIdle?: boolean }) => {
+      const runs = Number(options.runs)
+      const seconds = Number(options.seconds)
+      const dir = mkdtempSync(join(tmpdir(), 'blazar-bench-transport-'))
+      try {
+        const libp2pRuns: ThroughputFigures[] = []
+        const tcpRuns: ThroughputFigures[] = []
+        for (let run = 0; run < runs; run++) {
+          const tcp = await tcpEndpoint()
+          tcpRuns.push(await measureThroughput(tcp, seconds))
+          await tcp.close()
+          const libp2p = await libp2pEndpoint(join(dir, `run-${run}`))
+          libp2pRuns.push(await measureThroughput(libp2p, seconds))
+          await libp2p.close()
+        }
+        const lib = medians(libp2pRuns)
+        const tcp = medians(tcpRuns)
+        const ratio = (a: number, b: number): number => Math.round(a / b * 1000) / 1000
+        const figures: BenchFigures = {
+          libp2pSmallRoundTripsPerSecWindow1: lib.smallRttPerSecWindow1,
+          libp2pSmallRoundTripsPerSecWindow64: lib.smallRttPerSecWindow64,
+          libp2pBulkMiBPerSec: lib.bulkMiBPerSec,
+          tcpSmallRoundTripsPerSecWindow1: tcp.smallRttPerSecWindow1,
+          tcpSmallRoundTripsPerSecWindow64: tcp.smallRttPerSecWindow64,
+          tcpBulkMiBPerSec: tcp.bulkMiBPerSec,
+          ratioSmallWindow64: ratio(lib.smallRttPerSecWindow64, tcp.smallRttPerSecWindow64),
+          ratioBulk: ratio(lib.bulkMiBPerSec, tcp.bulkMiBPerSec),
+          bulkTargetMet: lib.bulkMiBPerSec >= 0.6 * tcp.bulkMiBPerSec
+        }
+        const summary = [
+          `transport bench: median of ${runs} runs, ${seconds} s each, both endpoints in one process`,
+          `  small round trips/s  window 1: libp2p ${lib.smallRttPerSecWindow1}  tcp ${tcp.smallRttPerSecWindow1}`,
+          `  small round trips/s  window ${SMALL_WINDOW}: libp2p ${lib.smallRttPerSecWindow64}  tcp ${tcp.smallRttPerSecWindow64}  (ratio ${String(figures.ratioSmallWindow64)})`,
+          `  1 MiB frames MiB/s   window ${BULK_WINDOW}: libp2p ${lib.bulkMiBPerSec}  tcp ${tcp.bulkMiBPerSec}  (ratio ${String(figures.ratioBulk)}, target >= 0.6)`
+        ]
+        if (options.skipIdle !== true) {
+          const idle = await measureIdleGroups(dir, Number(options.groups), Number(options.idleSeconds))
+          figures.idleGroups = idle.groups
+          figures.idleLeadersElected = idle.leadersElected
+          figures.idleElectionSeconds = idle.electionSeconds
+          figures.idleCpuPercentPerNode = Object.fromEntries(idle.idleCpuPercentPerNode.map((cpu, i) => [`node${i}`, cpu]))
+          figures.idleCpuPercentMax = Math.max(...idle.idleCpuPercentPerNode)
+          figures.idleCpuTargetMet = Math.max(...idle.idleCpuPercentPerNode) < 5
+          figures.memoryBytesPerGroup = idle.memoryBytesPerGroup
+          summary.push(
+            `  idle: ${idle.groups} groups (RF 3) on 3 node processes, ${idle.leadersElected} leaders after ${idle.electionSeconds} s`,
+            `  idle CPU per node (% of one core over ${options.idleSeconds} s): ${idle.idleCpuPercentPerNode.join(', ')} (target < 5)`,
+            `  memory per group (heap + array buffers, per node): ${idle.memoryBytesPerGroup} bytes`
+          )
+        }
+        writeBenchReport({ bench: 'transport', runs, figures, summary }, { json: options.json === true })
+      } finally {
+        rmSync(dir, { recursive: true, force: true })
+      }
+    })
+}
