@@ -1,0 +1,13 @@
+// @blazar/broker: the broker's core, deterministic and I/O-free (DESIGN.md §3, §5-7): the
+// partition and metadata state machines that Raft groups replicate, placement, and the
+// leader-side consumer dispatch. Everything reaches the world only through Env.
+export { BrokerInvariantError, RAFT_INTERNAL_KIND, type StateMachine } from './state-machine.ts'
+export { RangeSet, type IndexRange } from './range-set.ts'
+export {
+  PartitionStateMachine, type CommitListener, type LogReader, type PartitionStateMachineOptions, type ReadLimits
+} from './partition/partition-state-machine.ts'
+export { DEFAULT_MESSAGE_CACHE_LIMITS, MessageCache, type MessageCacheLimits, type StoredBatch } from './partition/message-cache.ts'
+export { MAX_RECENT_OUTCOMES, type PartitionOutcome } from './partition/outcomes.ts'
+export { DedupTable, type ProducerRecord } from './partition/dedup-table.ts'
+export { SubscriptionCursor, type CursorState } from './partition/subscription-cursor.ts'
+export { RetainedIndex, type RetainedBatch } from './partition/retained-index.ts'

@@ -1,0 +1,58 @@
+// The byte form of a partition state machine's snapshot: config, trim point, the retained
+// batch index, cursors and the dedup table. Messages themselves stay in the Raft log.
+import { pack, unpack, schema, MAX_NAME_LENGTH, MAX_PERSISTED_ACK_RANGES, MAX_SUBSCRIPTIONS_PER_PARTITION, MAX_DEDUP_PRODUCERS, SUBSCRIPTION_TYPES, type PartitionConfig } from '@blazar/protocol'
+import type { ProducerRecord } from './dedup-table.ts'
+import type { CursorState } from './subscription-cursor.ts'
+
+const { array, int, literal, object, string, tuple } = schema
+
+/** Batches a snapshot may describe (32 bytes each in memory). */
+export const MAX_SNAPSHOT_RETAINED_BATCHES = 50_000_000
+const MAX_SNAPSHOT_BYTES = 2 * 1024 * 1024 * 1024 - 1
+
+export interface PartitionSnapshot {
+  version: 1
+  lastApplied: number
+  config: PartitionConfig
+  trimmedTo: number
+  retained: { indexes: number[], counts: number[], sizes: number[], times: number[] }
+  cursors: CursorState[]
+  producers: Array<[string, ProducerRecord]>
+  messagesIn: number
+  bytesIn: number
+}
+
+const nat = int({ min: 0, max: Number.MAX_SAFE_INTEGER })
+const column = array(nat, { max: MAX_SNAPSHOT_RETAINED_BATCHES })
+const name = string({ min: 1, max: MAX_NAME_LENGTH })
+
+const snapshotSchema = object({
+  version: literal(1),
+  lastApplied: nat,
+  config: object({
+    deduplication: schema.boolean,
+    retentionTimeMinutes: int({ min: -1, max: Number.MAX_SAFE_INTEGER }),
+    retentionSizeMB: int({ min: -1, max: Number.MAX_SAFE_INTEGER }),
+    maxMessageSize: int({ min: 1, max: Number.MAX_SAFE_INTEGER })
+  }),
+  trimmedTo: nat,
+  retained: object({ indexes: column, counts: column, sizes: column, times: column }),
+  cursors: array(object({
+    subscription: name,
+    type: literal(...SUBSCRIPTION_TYPES),
+    generation: nat,
+    markDelete: nat,
+    ackedRanges: array(tuple(nat, nat), { max: MAX_PERSISTED_ACK_RANGES })
+  }), { max: MAX_SUBSCRIPTIONS_PER_PARTITION }),
+  producers: array(tuple(name, object({ lastSequenceId: nat, lastIndex: nat, lastPublishTime: nat })), { max: MAX_DEDUP_PRODUCERS }),
+  messagesIn: nat,
+  bytesIn: nat
+})
+
+export function encodePartitionSnapshot (snapshot: PartitionSnapshot): Uint8Array {
+  return pack(snapshot)
+}
+
+export function decodePartitionSnapshot (data: Uint8Array): PartitionSnapshot {
+  return unpack(data, snapshotSchema, MAX_SNAPSHOT_BYTES) as PartitionSnapshot
+}

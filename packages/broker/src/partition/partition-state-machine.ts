@@ -1,0 +1,329 @@
+// The state machine of one partition's Raft group (DESIGN.md §5). Applies committed batch,
+// cursor, subscription, config and trim entries deterministically (every replica reaches the
+// same state), assigns message IDs (partition, raft index, batch index), deduplicates producer
+// batches, keeps subscriptions' durable cursors, and serves committed batches to dispatch from
+// a bounded cache, falling back to the Raft log on a miss.
+import type { LogEntry, Logger, SnapshotMeta } from '@blazar/env'
+import {
+  BlazarError, DEFAULT_PARTITION_CONFIG, InvalidArgumentError, LimitExceededError, MAX_SUBSCRIPTIONS_PER_PARTITION,
+  MessageTooLargeError, PartitionEntryKind, UnknownSubscriptionError, decodePartitionEntry, errorToWire,
+  type BatchEntry, type CursorEntry, type CursorPosition, type PartitionConfig, type SubscriptionEntry, type TrimEntry
+} from '@blazar/protocol'
+import { RAFT_INTERNAL_KIND, assert, type StateMachine } from '../state-machine.ts'
+import { DedupTable } from './dedup-table.ts'
+import { DEFAULT_MESSAGE_CACHE_LIMITS, MessageCache, type MessageCacheLimits, type StoredBatch } from './message-cache.ts'
+import { RecentOutcomes, type PartitionOutcome } from './outcomes.ts'
+import { RetainedIndex } from './retained-index.ts'
+import { decodePartitionSnapshot, encodePartitionSnapshot } from './partition-snapshot.ts'
+import { SubscriptionCursor, type CursorState } from './subscription-cursor.ts'
+
+/** Reads committed entries from the Raft log (RaftStorage.read) on a cache miss. */
+export type LogReader = (from: number, toExclusive: number, maxBytes: number) => Promise<LogEntry[]>
+
+export interface PartitionStateMachineOptions {
+  /** Full topic name of this partition (its Raft group id). */
+  topic: string
+  /** Partition index for message IDs; -1 for a non-partitioned topic. */
+  partition: number
+  logger: Logger
+  readLog?: LogReader
+  cacheLimits?: MessageCacheLimits
+}
+
+export interface ReadLimits {
+  maxEntries: number
+  maxBytes: number
+}
+
+/** Called after every applied batch entry (dispatch wakes up on it). */
+export type CommitListener = (batch: StoredBatch) => void
+
+export class PartitionStateMachine implements StateMachine {
+  readonly topic: string
+  readonly partition: number
+  private readonly logger: Logger
+  private readonly readLog: LogReader | undefined
+  private readonly cache: MessageCache
+  private readonly outcomes = new RecentOutcomes<PartitionOutcome>()
+  private readonly listeners = new Set<CommitListener>()
+
+  private lastApplied = 0
+  private config: PartitionConfig = DEFAULT_PARTITION_CONFIG
+  /** Every entry at or below this index has been trimmed away. */
+  private trimmedTo = 0
+  private retained = new RetainedIndex()
+  private dedup = new DedupTable()
+  private cursors = new Map<string, SubscriptionCursor>()
+  private messagesIn = 0
+  private bytesIn = 0
+
+  constructor (options: PartitionStateMachineOptions) {
+    this.topic = options.topic
+    this.partition = options.partition
+    this.logger = options.logger
+    this.readLog = options.readLog
+    this.cache = new MessageCache(options.cacheLimits ?? DEFAULT_MESSAGE_CACHE_LIMITS)
+  }
+
+  apply (entry: LogEntry): void {
+    assert(entry.index > this.lastApplied, `${this.topic}: applied ${entry.index} after ${this.lastApplied}`)
+    this.lastApplied = entry.index
+    if (entry.kind === RAFT_INTERNAL_KIND) return
+    let outcome: PartitionOutcome
+    try {
+      const decoded = decodePartitionEntry(entry.kind, entry.data)
+      switch (decoded.kind) {
+        case 'batch': outcome = this.applyBatch(entry.index, decoded.body); break
+        case 'cursor': outcome = this.applyCursor(decoded.body); break
+        case 'subscription': outcome = this.applySubscription(entry.index, decoded.body); break
+        case 'config': this.config = decoded.body; outcome = { kind: 'config' }; break
+        case 'trim': outcome = this.applyTrim(decoded.body); break
+      }
+    } catch (error) {
+      if (!(error instanceof BlazarError)) throw error
+      // A bad entry is rejected identically on every replica: the state stays the same everywhere.
+      this.logger.warn('partition entry rejected', { topic: this.topic, index: entry.index, code: error.code })
+      outcome = { kind: 'rejected', error: errorToWire(error) }
+    }
+    this.outcomes.record(entry.index, outcome)
+  }
+
+  snapshot (): Uint8Array {
+    return encodePartitionSnapshot({
+      version: 1,
+      lastApplied: this.lastApplied,
+      config: this.config,
+      trimmedTo: this.trimmedTo,
+      retained: this.retained.toColumns(),
+      cursors: [...this.cursors.values()].map((cursor) => cursor.toState()),
+      producers: this.dedup.entries(),
+      messagesIn: this.messagesIn,
+      bytesIn: this.bytesIn
+    })
+  }
+
+  restore (data: Uint8Array, meta: SnapshotMeta): void {
+    const snapshot = decodePartitionSnapshot(data)
+    assert(snapshot.lastApplied === meta.index, `${this.topic}: snapshot at ${snapshot.lastApplied} restored as ${meta.index}`)
+    this.lastApplied = snapshot.lastApplied
+    this.config = snapshot.config
+    this.trimmedTo = snapshot.trimmedTo
+    this.retained = RetainedIndex.fromColumns(snapshot.retained)
+    this.cursors = new Map(snapshot.cursors.map((state) => [state.subscription, new SubscriptionCursor(state)]))
+    this.dedup = DedupTable.fromEntries(snapshot.producers)
+    this.messagesIn = snapshot.messagesIn
+    this.bytesIn = snapshot.bytesIn
+    this.cache.clear()
+    this.outcomes.clear()
+  }
+
+  // ---- queries -------------------------------------------------------------------------
+
+  get appliedIndex (): number {
+    return this.lastApplied
+  }
+
+  get partitionConfig (): PartitionConfig {
+    return this.config
+  }
+
+  /** The first index the partition still needs from the Raft log; Raft must not compact at or above it. */
+  get firstRetainedIndex (): number {
+    return this.trimmedTo + 1
+  }
+
+  outcome (index: number): PartitionOutcome | undefined {
+    return this.outcomes.get(index)
+  }
+
+  /** Highest sequence id persisted for a producer, -1 if none (returned when a producer connects). */
+  lastSequenceId (producerName: string): number {
+    return this.dedup.lastSequenceId(producerName)
+  }
+
+  subscriptions (): CursorState[] {
+    return [...this.cursors.values()].map((cursor) => cursor.toState())
+  }
+
+  cursor (subscription: string): CursorState | undefined {
+    return this.cursors.get(subscription)?.toState()
+  }
+
+  /** Messages not yet acknowledged by `subscription` (counted per batch entry, as Pulsar). */
+  backlog (subscription: string): number {
+    const cursor = this.cursors.get(subscription)
+    if (cursor === undefined) throw new UnknownSubscriptionError({ topic: this.topic, subscription })
+    let backlog = 0
+    const start = this.retained.firstAtOrAfter(cursor.markDelete + 1)
+    for (let i = start; i < this.retained.length; i++) {
+      const batch = this.retained.at(i)
+      if (!cursor.acked.has(batch.index)) backlog += batch.messageCount
+    }
+    return backlog
+  }
+
+  stats (): { messagesIn: number, bytesIn: number, retainedMessages: number, retainedBytes: number, producers: number } {
+    return { messagesIn: this.messagesIn, bytesIn: this.bytesIn, retainedMessages: this.retained.messages, retainedBytes: this.retained.bytes, producers: this.dedup.size }
+  }
+
+  /** The next message entry index after `index` (Infinity if none is committed yet). */
+  nextMessageIndex (index: number): number {
+    const i = this.retained.firstAtOrAfter(index + 1)
+    return i < this.retained.length ? this.retained.at(i).index : Number.POSITIVE_INFINITY
+  }
+
+  onCommit (listener: CommitListener): () => void {
+    this.listeners.add(listener)
+    return () => { this.listeners.delete(listener) }
+  }
+
+  /**
+   * Committed batches with index >= `from` (trimmed ones are skipped), in index order, up to
+   * the limits (always at least one when any exists). Served from the cache, then the log.
+   */
+  async read (from: number, limits: ReadLimits): Promise<StoredBatch[]> {
+    assert(limits.maxEntries > 0, 'read needs maxEntries > 0')
+    const out: StoredBatch[] = []
+    let bytes = 0
+    let position = this.retained.firstAtOrAfter(Math.max(from, this.trimmedTo + 1))
+    const full = (): boolean => out.length >= limits.maxEntries || (out.length > 0 && bytes >= limits.maxBytes)
+    while (position < this.retained.length && !full()) {
+      const cached = this.cache.get(this.retained.at(position).index)
+      const batches = cached !== undefined ? [cached] : await this.readFromLog(position, limits.maxEntries - out.length, limits.maxBytes - bytes)
+      if (batches.length === 0) break
+      for (const batch of batches) {
+        if (full()) break
+        out.push(batch)
+        bytes += batch.envelope.body.length
+        position = this.retained.firstAtOrAfter(batch.index + 1)
+      }
+    }
+    return out
+  }
+
+  /**
+   * The highest index retention allows trimming at `now` (Pulsar semantics): never above what
+   * every subscription has acknowledged; with no subscription everything is acknowledged;
+   * acknowledged batches are kept while inside both the retention time and size (0 = keep
+   * none, -1 = unlimited). The leader proposes `trim` entries from this.
+   */
+  retentionTrimPoint (now: number): number {
+    let acked = this.lastApplied
+    for (const cursor of this.cursors.values()) acked = Math.min(acked, cursor.markDelete)
+    const { retentionTimeMinutes, retentionSizeMB } = this.config
+    if (retentionTimeMinutes === -1 && retentionSizeMB === -1) return this.trimmedTo
+    const end = this.retained.firstAtOrAfter(acked + 1)
+    if (retentionTimeMinutes === 0 || retentionSizeMB === 0) return Math.max(this.trimmedTo, acked)
+    const oldestKept = retentionTimeMinutes === -1 ? Number.NEGATIVE_INFINITY : now - retentionTimeMinutes * 60_000
+    const maxBytes = retentionSizeMB === -1 ? Number.POSITIVE_INFINITY : retentionSizeMB * 1024 * 1024
+    let keptBytes = 0
+    let trimTo = this.trimmedTo
+    for (let i = end - 1; i >= 0; i--) {
+      const batch = this.retained.at(i)
+      keptBytes += batch.bytes
+      if (batch.publishTime < oldestKept || keptBytes > maxBytes) {
+        trimTo = batch.index
+        break
+      }
+    }
+    return Math.max(this.trimmedTo, trimTo)
+  }
+
+  // ---- apply ---------------------------------------------------------------------------
+
+  private applyBatch (index: number, batch: BatchEntry): PartitionOutcome {
+    if (batch.uncompressedSize > this.config.maxMessageSize) {
+      throw new MessageTooLargeError({ size: batch.uncompressedSize, maxMessageSize: this.config.maxMessageSize })
+    }
+    if (this.config.deduplication && this.dedup.isDuplicate(batch.producerName, batch.lastSequenceId)) {
+      return { kind: 'duplicate', producerName: batch.producerName, lastSequenceId: this.dedup.lastSequenceId(batch.producerName) }
+    }
+    const { publishTime, ...envelope } = batch
+    this.retained.push({ index, messageCount: batch.messageCount, bytes: batch.body.length, publishTime })
+    this.dedup.record(batch.producerName, batch.lastSequenceId, index, publishTime)
+    this.messagesIn += batch.messageCount
+    this.bytesIn += batch.body.length
+    const stored: StoredBatch = { index, publishTime, envelope }
+    this.cache.add(stored)
+    for (const listener of this.listeners) listener(stored)
+    return { kind: 'stored', firstMessageId: { partition: this.partition, index, batchIndex: 0 }, messageCount: batch.messageCount }
+  }
+
+  private applyCursor (update: CursorEntry): PartitionOutcome {
+    const cursor = this.requireCursor(update.subscription)
+    if (update.markDelete > this.lastApplied) {
+      throw new InvalidArgumentError({ argument: 'markDelete', reason: `${update.markDelete} is beyond the applied index ${this.lastApplied}` })
+    }
+    return { kind: 'cursor', applied: cursor.advance(update, (i) => this.nextMessageIndex(i)) }
+  }
+
+  private applySubscription (index: number, entry: SubscriptionEntry): PartitionOutcome {
+    switch (entry.op) {
+      case 'create': {
+        if (this.cursors.has(entry.subscription)) return { kind: 'subscription', created: false }
+        if (this.cursors.size >= MAX_SUBSCRIPTIONS_PER_PARTITION) {
+          throw new LimitExceededError({ limit: 'subscriptions per partition', value: this.cursors.size + 1, max: MAX_SUBSCRIPTIONS_PER_PARTITION })
+        }
+        const markDelete = entry.initialPosition === 'Earliest' ? this.trimmedTo : index
+        this.cursors.set(entry.subscription, new SubscriptionCursor({ subscription: entry.subscription, type: entry.type, generation: 0, markDelete, ackedRanges: [] }))
+        return { kind: 'subscription', created: true }
+      }
+      case 'delete':
+        this.requireCursor(entry.subscription)
+        this.cursors.delete(entry.subscription)
+        return { kind: 'subscription', created: false }
+      case 'reset': {
+        const cursor = this.requireCursor(entry.subscription)
+        cursor.reset(this.markDeleteFor(entry.position, index))
+        return { kind: 'subscription', created: false }
+      }
+    }
+  }
+
+  private applyTrim (entry: TrimEntry): PartitionOutcome {
+    let upTo = Math.min(entry.upTo, this.lastApplied)
+    for (const cursor of this.cursors.values()) upTo = Math.min(upTo, cursor.markDelete)
+    if (upTo > this.trimmedTo) {
+      this.trimmedTo = upTo
+      this.retained.dropUpTo(upTo)
+      this.cache.dropUpTo(upTo)
+    }
+    return { kind: 'trim', trimmedTo: this.trimmedTo }
+  }
+
+  /** Where a reset puts mark-delete: just below the first message to deliver again. */
+  private markDeleteFor (position: CursorPosition, index: number): number {
+    switch (position.at) {
+      case 'earliest': return this.trimmedTo
+      case 'latest': return index
+      case 'message': return Math.max(this.trimmedTo, position.index - 1)
+      case 'publishTime': {
+        const i = this.retained.firstPublishedAtOrAfter(position.publishTime)
+        return i < this.retained.length ? this.retained.at(i).index - 1 : index
+      }
+    }
+  }
+
+  private requireCursor (subscription: string): SubscriptionCursor {
+    const cursor = this.cursors.get(subscription)
+    if (cursor === undefined) throw new UnknownSubscriptionError({ topic: this.topic, subscription })
+    return cursor
+  }
+
+  /** Up to `maxEntries` retained batches from `position`, read from the Raft log in one range. */
+  private async readFromLog (position: number, maxEntries: number, maxBytes: number): Promise<StoredBatch[]> {
+    if (this.readLog === undefined) return []
+    const first = this.retained.at(position).index
+    const lastPosition = Math.min(this.retained.length, position + maxEntries) - 1
+    const entries = await this.readLog(first, this.retained.at(lastPosition).index + 1, Math.max(1, maxBytes))
+    const out: StoredBatch[] = []
+    for (const entry of entries) {
+      if (entry.kind !== PartitionEntryKind.batch || this.retained.find(entry.index) === undefined) continue
+      const decoded = decodePartitionEntry(entry.kind, entry.data)
+      assert(decoded.kind === 'batch', `${this.topic}: entry ${entry.index} decoded as ${decoded.kind}`)
+      const { publishTime, ...envelope } = decoded.body
+      out.push({ index: entry.index, publishTime, envelope })
+    }
+    return out
+  }
+}
