@@ -1,13 +1,13 @@
 // `blazar bench transport`: what the libp2p transport costs. (1) Small-message round trips/s
 // and 1 MiB-frame MB/s over /blazar/client/1 (TCP + Noise + Yamux) against a plain TCP socket
-// using the same framing and msgpack (the limit); both endpoints run in this process, so the
-// two sides compete for the same CPU in both cases. (2) Three node processes hosting idle Raft
+// using the same framing and msgpack (the limit); the server side runs in its own process
+// (packages/transport/test/fixtures/echo-peer.ts), the client in this one, for both. (2) Three node processes hosting idle Raft
 // groups (RF 3) over the libp2p Raft network: CPU per node and memory per group.
 import { spawn } from 'node:child_process'
 import type { ChildProcess } from 'node:child_process'
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
-import { createConnection, createServer } from 'node:net'
-import type { Server, Socket } from 'node:net'
+import { createConnection } from 'node:net'
+import type { Socket } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
@@ -46,20 +46,31 @@ async function callsPerSecond (call: Call, body: unknown, window: number, durati
   return completed / ((performance.now() - start) / 1000)
 }
 
-/** The server replies with the body when it is small, with its length when it is bytes. */
-function serverReply (body: unknown): unknown {
-  return body instanceof Uint8Array ? body.byteLength : body
+const FIXTURES = join(import.meta.dirname, '..', '..', '..', 'transport', 'test', 'fixtures')
+
+/** Starts the echo peer (its own process) and returns its address line. */
+async function startEchoPeer (args: string[]): Promise<{ child: ChildProcess, address: string | number }> {
+  const child = spawn(process.execPath, [join(FIXTURES, 'echo-peer.ts'), ...args], { stdio: ['pipe', 'pipe', 'inherit'] })
+  const lines = createInterface({ input: child.stdout as NodeJS.ReadableStream })[Symbol.asyncIterator]()
+  const ready = await nextEvent({ lines }, 'ready', 30_000)
+  return { child, address: ready.address as string | number }
+}
+
+async function stopEchoPeer (child: ChildProcess): Promise<void> {
+  const exited = new Promise((resolve) => { child.once('exit', resolve) })
+  child.stdin?.end()
+  const timer = setTimeout(() => { child.kill('SIGKILL') }, 5000)
+  await exited
+  clearTimeout(timer)
 }
 
 async function libp2pEndpoint (dir: string): Promise<Endpoint> {
-  const settings = { maxFrameBytes: BENCH_MAX_FRAME_BYTES }
-  const server = await Transport.start({ dataDir: join(dir, 'server'), settings })
-  const client = await Transport.start({ dataDir: join(dir, 'client'), settings })
-  server.onClientRequest(({ body }) => serverReply(body))
-  const connection = await client.connectClient(server.addresses()[0])
+  const peer = await startEchoPeer(['libp2p', join(dir, 'server'), String(BENCH_MAX_FRAME_BYTES)])
+  const client = await Transport.start({ dataDir: join(dir, 'client'), settings: { maxFrameBytes: BENCH_MAX_FRAME_BYTES } })
+  const connection = await client.connectClient(peer.address as string)
   return {
     call: async (body) => await connection.request(body),
-    close: async () => { await client.stop(); await server.stop() }
+    close: async () => { await client.stop(); await stopEchoPeer(peer.child) }
   }
 }
 
@@ -91,12 +102,8 @@ function onSocketFrames (socket: Socket, onFrame: (frame: Record<string, unknown
 }
 
 async function tcpEndpoint (): Promise<Endpoint> {
-  const server: Server = createServer({ noDelay: true }, (socket) => {
-    const write = socketWriter(socket)
-    onSocketFrames(socket, (frame) => { write(packBody({ t: 3, id: frame.id, body: serverReply(frame.body) })) })
-  })
-  await new Promise<void>((resolve) => { server.listen(0, '127.0.0.1', resolve) })
-  const port = (server.address() as { port: number }).port
+  const peer = await startEchoPeer(['tcp', String(BENCH_MAX_FRAME_BYTES)])
+  const port = peer.address as number
   const socket = createConnection({ port, host: '127.0.0.1', noDelay: true })
   await new Promise<void>((resolve, reject) => { socket.once('connect', resolve); socket.once('error', reject) })
   const pending = new Map<number, (body: unknown) => void>()
@@ -117,7 +124,7 @@ async function tcpEndpoint (): Promise<Endpoint> {
     },
     close: async () => {
       socket.destroy()
-      await new Promise((resolve) => { server.close(resolve) })
+      await stopEchoPeer(peer.child)
     }
   }
 }
@@ -144,7 +151,7 @@ function medians (runs: ThroughputFigures[]): ThroughputFigures {
 
 // ---- idle groups on three node processes
 
-const HOST_SCRIPT = join(import.meta.dirname, '..', '..', '..', 'transport', 'test', 'fixtures', 'raft-host.ts')
+const HOST_SCRIPT = join(FIXTURES, 'raft-host.ts')
 
 interface HostProcess {
   child: ChildProcess
@@ -259,7 +266,7 @@ export const registerTransportBench: BenchRegistration = (bench: Command) => {
           bulkTargetMet: lib.bulkMiBPerSec >= 0.6 * tcp.bulkMiBPerSec
         }
         const summary = [
-          `transport bench: median of ${runs} runs, ${seconds} s each, both endpoints in one process`,
+          `transport bench: median of ${runs} runs, ${seconds} s each, client and server in two processes`,
           `  small round trips/s  window 1: libp2p ${lib.smallRttPerSecWindow1}  tcp ${tcp.smallRttPerSecWindow1}`,
           `  small round trips/s  window ${SMALL_WINDOW}: libp2p ${lib.smallRttPerSecWindow64}  tcp ${tcp.smallRttPerSecWindow64}  (ratio ${String(figures.ratioSmallWindow64)})`,
           `  1 MiB frames MiB/s   window ${BULK_WINDOW}: libp2p ${lib.bulkMiBPerSec}  tcp ${tcp.bulkMiBPerSec}  (ratio ${String(figures.ratioBulk)}, target >= 0.6)`
