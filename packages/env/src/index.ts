@@ -16,6 +16,8 @@ export type {
 } from './raft-storage.ts'
 export { LogCompactedError, StorageFatalError } from './raft-storage.ts'
 export { VirtualClock } from './virtual-clock.ts'
+export type { TimerApi } from './timer-api.ts'
+export { timerApi } from './timer-api.ts'
 
 /** What core code receives instead of globals. */
 export interface Env {

@@ -1,0 +1,539 @@
+// RaftNode: the shell that runs a RaftCore against storage, the Env clock and a send function.
+// After every input it takes the core's Ready batch and performs it: log writes and hard state
+// go to storage and a sync starts; messages that depend on a write wait until every write issued
+// so far is durable; committed entries are applied in order on a serial task chain (which also
+// installs received snapshots and takes local ones); promises of propose/readIndex/membership/
+// transfer calls settle from what the core reports. The role machine runs on env.clock.
+import {
+  type Env, LogCompactedError, type LogEntry, type MembershipConfig, type NodeId, type RaftStorage, type SnapshotMeta,
+  timerApi
+} from '@blazar/env'
+import { type Actor, createActor } from 'xstate'
+import { type RaftConfig, resolveRaftConfig } from './config.ts'
+import { type ConfigChange, type PersistToken, RaftCore, type RaftFaults, type RaftObserver, type Ready } from './core.ts'
+import {
+  assert, BackpressureError, LeadershipLostError, NotLeaderError, RaftStoppedError, StorageCorruptedError, TransferFailedError
+} from './errors.ts'
+import { Membership, RAFT_ENTRY_KIND } from './membership.ts'
+import type { RaftMessage } from './messages.ts'
+import { type RoleHooks, type RoleName, roleMachine, roleOf } from './roles.ts'
+
+/** The application state a group replicates. */
+export interface StateMachine {
+  /** Committed entries in index order (kind 0 = Raft's own no-op/config entries, may be skipped). */
+  apply (entry: LogEntry): void
+  /** State as of the last applied entry. */
+  snapshot (): Uint8Array
+  restore (data: Uint8Array, meta: SnapshotMeta): void
+}
+
+export interface RaftNodeOptions {
+  id: NodeId
+  group: string
+  env: Env
+  storage: RaftStorage
+  /** Best effort; may drop, duplicate or reorder. */
+  send: (to: NodeId, message: RaftMessage) => void
+  stateMachine: StateMachine
+  /** Membership when neither the log nor a snapshot holds one (a new cluster). */
+  bootstrap?: MembershipConfig
+  config?: Partial<RaftConfig>
+  observer?: RaftObserver
+  faults?: RaftFaults
+}
+
+export interface RaftStatus {
+  id: NodeId
+  group: string
+  role: RoleName
+  term: number
+  leader: NodeId | null
+  commitIndex: number
+  appliedIndex: number
+  lastIndex: number
+  config: MembershipConfig
+  corrupted: boolean
+}
+
+/** Bytes of entries applied (or scanned at recovery) per storage read. */
+const APPLY_BATCH_BYTES = 4 * 1024 * 1024
+
+interface Pending { term: number, resolve: (index: number) => void, reject: (error: Error) => void }
+
+export class RaftNode {
+  readonly id: NodeId
+  readonly group: string
+  private readonly env: Env
+  private readonly storage: RaftStorage
+  private readonly sendMessage: (to: NodeId, message: RaftMessage) => void
+  private readonly stateMachine: StateMachine
+  private readonly bootstrap: MembershipConfig | undefined
+  private readonly config: RaftConfig
+  private readonly observer: RaftObserver
+  private readonly faults: RaftFaults
+  private core: RaftCore | undefined
+  private actor: Actor<typeof roleMachine> | undefined
+  private started = false
+  private stopped = false
+  private depth = 0
+  private flushQueued = false
+  private writesIssued = 0
+  private writesDurable = 0
+  private readonly awaitingSync: Array<{ seq: number, to: NodeId, message: RaftMessage }> = []
+  private serial: Promise<void> = Promise.resolve()
+  private applyQueued = false
+  private snapshotting = false
+  private latestSnapshot: { meta: SnapshotMeta, data: Uint8Array } | null = null
+  private readonly proposals = new Map<number, Pending>()
+  private nextReadId = 1
+  private readonly reads = new Map<number, { index: number | undefined, resolve: () => void, reject: (error: Error) => void }>()
+  private transferWaiter: { to: NodeId, resolve: () => void, reject: (error: Error) => void } | undefined
+
+  constructor (options: RaftNodeOptions) {
+    this.id = options.id
+    this.group = options.group
+    this.env = options.env
+    this.storage = options.storage
+    this.sendMessage = options.send
+    this.stateMachine = options.stateMachine
+    this.bootstrap = options.bootstrap
+    this.config = resolveRaftConfig(options.config)
+    this.observer = options.observer ?? {}
+    this.faults = options.faults ?? {}
+  }
+
+  /** Recovers from storage (snapshot, hard state, membership), then arms the timers. */
+  start (): void {
+    assert(!this.started, 'RaftNode.start called twice')
+    this.started = true
+    const recovered = this.storage.recovered
+    if (recovered.corruption !== null) {
+      const core = this.createCore(new Membership(this.bootstrap ?? { voters: [], learners: [] }, 0))
+      core.markCorrupted(recovered.corruption.reason)
+      this.startActor()
+      return
+    }
+    this.serial = this.serial.then(() => this.recover()).catch((error: unknown) => this.fail(error))
+  }
+
+  step (from: NodeId, message: RaftMessage): void {
+    const core = this.core
+    if (core === undefined || this.stopped || message.group !== this.group) return
+    this.run(() => core.step(from, message))
+  }
+
+  propose (data: Uint8Array, kind = 1): Promise<number> {
+    if (kind === RAFT_ENTRY_KIND) return Promise.reject(new RangeError('entry kind 0 is reserved for Raft'))
+    return this.track((core) => core.propose(kind, data))
+  }
+
+  addLearner (id: NodeId): Promise<void> { return this.changeMembership({ kind: 'addLearner', node: id }) }
+  promoteLearner (id: NodeId): Promise<void> { return this.changeMembership({ kind: 'promoteLearner', node: id }) }
+  removeMember (id: NodeId): Promise<void> { return this.changeMembership({ kind: 'removeMember', node: id }) }
+
+  /** Linearizable read barrier: resolves once this node applied the leader's confirmed commit index. */
+  readIndex (): Promise<void> {
+    const core = this.readyCore()
+    if (core instanceof Error) return Promise.reject(core)
+    if (this.pendingCount() >= this.config.maxPendingProposals) return Promise.reject(new BackpressureError(this.config.maxPendingProposals))
+    const id = this.nextReadId++
+    return new Promise<void>((resolve, reject) => {
+      try {
+        this.reads.set(id, { index: undefined, resolve, reject })
+        this.run(() => core.requestRead(id))
+      } catch (error) {
+        this.reads.delete(id)
+        reject(error)
+      }
+    })
+  }
+
+  transferLeader (to: NodeId): Promise<void> {
+    const core = this.readyCore()
+    if (core instanceof Error) return Promise.reject(core)
+    if (this.transferWaiter !== undefined && this.transferWaiter.to !== to) {
+      return Promise.reject(new TransferFailedError(`a transfer to ${this.transferWaiter.to} is in progress`))
+    }
+    return new Promise<void>((resolve, reject) => {
+      try {
+        let done = false
+        this.run(() => { done = core.transferLeader(to) })
+        if (done) resolve()
+        else this.transferWaiter = { to, resolve, reject }
+      } catch (error) {
+        reject(error)
+      }
+    })
+  }
+
+  /** Starts an election now (tests and operators); a no-op for a node that may not campaign. */
+  campaign (): void {
+    if (this.core === undefined || this.stopped) return
+    this.run(() => this.actor?.send({ type: 'CAMPAIGN' }))
+  }
+
+  status (): RaftStatus {
+    const core = this.core
+    return {
+      id: this.id,
+      group: this.group,
+      role: core?.role ?? 'follower',
+      term: core?.term ?? 0,
+      leader: core?.leader ?? null,
+      commitIndex: core?.commitIndex ?? 0,
+      appliedIndex: core?.appliedIndex ?? 0,
+      lastIndex: core?.log.lastIndex() ?? this.storage.lastIndex(),
+      config: core?.currentConfig() ?? { voters: [], learners: [] },
+      corrupted: core?.corrupted ?? this.storage.recovered.corruption !== null
+    }
+  }
+
+  /** Cancels timers and rejects every pending call. Used on shutdown and by the simulator on crash. */
+  stop (): void {
+    if (this.stopped) return
+    this.stopped = true
+    this.actor?.send({ type: 'STOP' })
+    this.actor?.stop()
+    const error = new RaftStoppedError()
+    for (const pending of this.proposals.values()) pending.reject(error)
+    this.proposals.clear()
+    for (const read of this.reads.values()) read.reject(error)
+    this.reads.clear()
+    this.transferWaiter?.reject(error)
+    this.transferWaiter = undefined
+    this.awaitingSync.length = 0
+  }
+
+  // ---- startup -------------------------------------------------------------------------------
+
+  private async recover (): Promise<void> {
+    const recovered = this.storage.recovered
+    let snapshot: { meta: SnapshotMeta, data: Uint8Array } | null = null
+    if (recovered.snapshot !== null) {
+      snapshot = await this.storage.loadSnapshot()
+      assert(snapshot !== null, 'storage reports a snapshot but loadSnapshot found none')
+      this.stateMachine.restore(snapshot.data, snapshot.meta)
+      this.latestSnapshot = snapshot
+    }
+    const membership = new Membership(snapshot?.meta.config ?? this.bootstrap ?? { voters: [], learners: [] }, snapshot?.meta.index ?? 0)
+    const lastIndex = this.storage.lastIndex()
+    for (let from = this.storage.firstIndex(); from <= lastIndex;) {
+      const entries = await this.storage.read(from, lastIndex + 1, APPLY_BATCH_BYTES)
+      assert(entries.length > 0, `recovery read at ${from} returned nothing`)
+      membership.onAppend(entries)
+      from = entries[entries.length - 1].index + 1
+    }
+    if (this.stopped) return
+    const core = this.createCore(membership)
+    core.init(recovered.hardState, snapshot?.meta ?? null)
+    this.startActor()
+    this.scheduleApply()
+  }
+
+  private createCore (membership: Membership): RaftCore {
+    const core = new RaftCore({
+      id: this.id,
+      group: this.group,
+      config: this.config,
+      clock: this.env.clock,
+      logger: this.env.logger.child({ node: this.id, group: this.group }),
+      storage: this.storage,
+      membership,
+      faults: this.faults,
+      observer: this.observer,
+      roles: { send: (event) => this.actor?.send(event) }
+    })
+    this.core = core
+    return core
+  }
+
+  private startActor (): void {
+    const core = this.core!
+    const random = this.env.random
+    const config = this.config
+    const hooks: RoleHooks = {
+      electionTimeoutMs: () => random.int(config.electionTimeoutMs, 2 * config.electionTimeoutMs),
+      heartbeatIntervalMs: () => config.heartbeatIntervalMs,
+      checkQuorumIntervalMs: () => config.electionTimeoutMs,
+      corrupted: () => core.corrupted,
+      canCampaign: () => core.canCampaign(),
+      preVote: () => config.preVote,
+      quiesced: () => false,
+      preCampaign: () => this.inMachine(() => core.becomePreCandidate()),
+      campaign: () => this.inMachine(() => core.becomeCandidate(false)),
+      forceCampaign: () => this.inMachine(() => core.becomeCandidate(true)),
+      lead: () => this.inMachine(() => core.becomeLeader()),
+      follow: () => this.inMachine(() => core.becomeFollower(core.term, null)),
+      heartbeat: () => this.inMachine(() => core.tickHeartbeat()),
+      checkQuorum: () => this.inMachine(() => core.tickQuorum())
+    }
+    const actor = createActor(roleMachine, { input: { hooks }, clock: timerApi(this.env.clock) })
+    // Timer-driven transitions run their actions inside xstate; the batch they produce is
+    // performed once the machine has settled in its new state.
+    actor.subscribe({
+      next: () => { if (this.depth === 0) this.flush() },
+      error: (error: unknown) => this.fail(error)
+    })
+    this.actor = actor
+    actor.start()
+    this.run(() => actor.send({ type: 'START' }))
+  }
+
+  // ---- the input/output loop -----------------------------------------------------------------
+
+  /** Runs one input against the core, then performs its Ready batch (once, at the outermost call). */
+  private run (input: () => void): void {
+    this.depth++
+    try {
+      input()
+    } finally {
+      this.depth--
+    }
+    if (this.depth === 0) this.flush()
+  }
+
+  /** A core call made from a machine action: the flush follows the machine's transition. */
+  private inMachine (input: () => void): void {
+    this.depth++
+    try {
+      input()
+    } finally {
+      this.depth--
+    }
+  }
+
+  private flush (): void {
+    const core = this.core
+    if (core === undefined || this.stopped) return
+    this.depth++
+    try {
+      while (core.hasReady()) this.perform(core.takeReady())
+    } finally {
+      this.depth--
+    }
+    const machineRole = roleOf(this.actor?.getSnapshot().value)
+    assert(machineRole === undefined || machineRole === core.role, `role machine in ${machineRole}, core in ${core.role}`)
+    if (core.appliedIndex < core.commitIndex) this.scheduleApply()
+  }
+
+  private perform (ready: Ready): void {
+    const core = this.core!
+    if (ready.writes !== undefined) {
+      const writes = ready.writes
+      if (writes.truncateFrom !== undefined) this.storage.truncateSuffix(writes.truncateFrom)
+      if (writes.entries.length > 0) this.storage.append(writes.entries)
+      if (writes.hardState !== undefined) this.storage.setHardState(writes.hardState)
+      assert(this.storage.lastIndex() === core.log.lastIndex(), 'storage and core disagree on the last index')
+      this.startSync(ready.token!)
+    }
+    for (const out of ready.messages) {
+      if (out.afterSync && this.writesDurable < this.writesIssued) {
+        this.awaitingSync.push({ seq: this.writesIssued, to: out.to, message: out.message })
+      } else {
+        this.sendMessage(out.to, out.message)
+      }
+    }
+    for (const fetch of ready.fetches) this.fetchEntries(fetch.to, fetch.term, fetch.from, fetch.toExclusive)
+    for (const load of ready.snapshotLoads) this.loadSnapshotFor(load.to, load.term)
+    if (ready.install !== undefined) this.installSnapshot(ready.install.from, ready.install.meta, ready.install.data)
+    for (const released of ready.releasedReads) {
+      const read = this.reads.get(released.id)
+      if (read !== undefined) read.index = released.index
+    }
+    for (const id of ready.failedReads) {
+      this.reads.get(id)?.reject(new LeadershipLostError('readIndex'))
+      this.reads.delete(id)
+    }
+    if (ready.releasedReads.length > 0) this.serveReads()
+    if (ready.steppedDown) {
+      for (const [index, pending] of this.proposals) {
+        if (index > core.commitIndex) {
+          pending.reject(new LeadershipLostError('proposal'))
+          this.proposals.delete(index)
+        }
+      }
+    }
+    if (ready.transferOutcome !== undefined && this.transferWaiter !== undefined) {
+      const waiter = this.transferWaiter
+      this.transferWaiter = undefined
+      if (ready.transferOutcome === 'done') waiter.resolve()
+      else waiter.reject(new TransferFailedError('no TimeoutNow within an election timeout'))
+    }
+  }
+
+  private startSync (token: PersistToken): void {
+    const seq = ++this.writesIssued
+    this.storage.sync().then(() => {
+      if (this.stopped) return
+      this.writesDurable = Math.max(this.writesDurable, seq)
+      while (this.awaitingSync.length > 0 && this.awaitingSync[0].seq <= this.writesDurable) {
+        const waiting = this.awaitingSync.shift()!
+        this.sendMessage(waiting.to, waiting.message)
+      }
+      this.run(() => this.core!.onPersisted(token))
+    }, (error: unknown) => this.fail(error))
+  }
+
+  private fetchEntries (to: NodeId, term: number, from: number, toExclusive: number): void {
+    this.storage.read(from, toExclusive, this.config.maxAppendBytes).then((entries) => {
+      if (!this.stopped) this.run(() => this.core!.onFetched(to, term, from, entries))
+    }, (error: unknown) => {
+      if (this.stopped) return
+      if (error instanceof LogCompactedError) this.run(() => this.core!.onFetchCompacted(to, term, from))
+      else this.fail(error)
+    })
+  }
+
+  private loadSnapshotFor (to: NodeId, term: number): void {
+    const cached = this.latestSnapshot
+    const load = cached !== null && cached.meta.index >= (this.core!.snapshotIndex())
+      ? Promise.resolve(cached)
+      : this.storage.loadSnapshot()
+    load.then((snapshot) => {
+      if (this.stopped) return
+      if (snapshot !== null) this.latestSnapshot = snapshot
+      this.run(() => this.core!.onSnapshotLoaded(to, term, snapshot))
+    }, (error: unknown) => this.fail(error))
+  }
+
+  // ---- apply, snapshots (one serial chain) ---------------------------------------------------
+
+  private enqueue (task: () => Promise<void> | void): void {
+    this.serial = this.serial.then(async () => {
+      if (!this.stopped) await task()
+    }).catch((error: unknown) => this.fail(error))
+  }
+
+  private scheduleApply (): void {
+    if (this.applyQueued) return
+    this.applyQueued = true
+    this.enqueue(() => this.applyCommitted())
+  }
+
+  private async applyCommitted (): Promise<void> {
+    this.applyQueued = false
+    const core = this.core!
+    while (!this.stopped && core.installing === undefined && core.appliedIndex < core.commitIndex) {
+      const from = core.appliedIndex + 1
+      const toExclusive = core.commitIndex + 1
+      const entries = core.log.cached(from, toExclusive, APPLY_BATCH_BYTES) ??
+        await this.storage.read(from, toExclusive, APPLY_BATCH_BYTES)
+      for (const entry of entries) {
+        if (this.stopped || entry.index !== core.appliedIndex + 1 || entry.index > core.commitIndex) break
+        this.stateMachine.apply(entry)
+        core.onApplied(entry.index)
+        this.observer.onApply?.(entry)
+        this.settleProposal(entry)
+      }
+      this.serveReads()
+    }
+    await this.maybeSnapshot()
+  }
+
+  private settleProposal (entry: LogEntry): void {
+    const pending = this.proposals.get(entry.index)
+    if (pending === undefined) return
+    this.proposals.delete(entry.index)
+    if (pending.term === entry.term) pending.resolve(entry.index)
+    else pending.reject(new LeadershipLostError('proposal'))
+  }
+
+  private serveReads (): void {
+    const applied = this.core?.appliedIndex ?? 0
+    for (const [id, read] of this.reads) {
+      if (read.index !== undefined && read.index <= applied) {
+        this.reads.delete(id)
+        read.resolve()
+      }
+    }
+  }
+
+  private async maybeSnapshot (): Promise<void> {
+    const core = this.core!
+    if (this.snapshotting || core.appliedIndex - core.snapshotIndex() < this.config.snapshotThresholdEntries) return
+    this.snapshotting = true
+    try {
+      const meta = core.snapshotMetaAtApplied()
+      const data = this.stateMachine.snapshot()
+      await this.storage.saveSnapshot(meta, data)
+      if (this.stopped) return
+      this.latestSnapshot = { meta, data }
+      this.run(() => core.onSnapshotSaved(meta))
+    } finally {
+      this.snapshotting = false
+    }
+  }
+
+  private installSnapshot (from: NodeId, meta: SnapshotMeta, data: Uint8Array): void {
+    this.enqueue(async () => {
+      await this.storage.saveSnapshot(meta, data)
+      if (this.stopped) return
+      this.stateMachine.restore(data, meta)
+      this.latestSnapshot = { meta, data }
+      this.run(() => this.core!.onSnapshotInstalled(meta, from))
+      for (const [index, pending] of this.proposals) {
+        if (index <= meta.index) {
+          this.proposals.delete(index)
+          pending.resolve(index)
+        }
+      }
+      this.serveReads()
+    })
+  }
+
+  // ---- helpers -------------------------------------------------------------------------------
+
+  private readyCore (): RaftCore | Error {
+    if (this.stopped) return new RaftStoppedError()
+    const core = this.core
+    if (core === undefined) return new NotLeaderError(null)
+    if (core.corrupted) return new StorageCorruptedError('this node refuses to lead')
+    return core
+  }
+
+  private pendingCount (): number {
+    return this.proposals.size + this.reads.size
+  }
+
+  private track (append: (core: RaftCore) => number): Promise<number> {
+    const core = this.readyCore()
+    if (core instanceof Error) return Promise.reject(core)
+    if (this.pendingCount() >= this.config.maxPendingProposals) return Promise.reject(new BackpressureError(this.config.maxPendingProposals))
+    return new Promise<number>((resolve, reject) => {
+      try {
+        this.depth++
+        let index: number
+        try {
+          index = append(core)
+        } finally {
+          this.depth--
+        }
+        this.proposals.set(index, { term: core.term, resolve, reject })
+        this.queueFlush()
+      } catch (error) {
+        reject(error)
+      }
+    })
+  }
+
+  /** Proposals made in one synchronous turn share one flush: one write batch, one append per follower. */
+  private queueFlush (): void {
+    if (this.flushQueued || this.depth > 0) return
+    this.flushQueued = true
+    queueMicrotask(() => {
+      this.flushQueued = false
+      this.flush()
+    })
+  }
+
+  private changeMembership (change: ConfigChange): Promise<void> {
+    return this.track((core) => core.proposeConfigChange(change)).then(() => undefined)
+  }
+
+  private fail (error: unknown): void {
+    if (this.stopped) return
+    this.env.logger.error('raft node failed; stopping', { node: this.id, group: this.group, error: String(error) })
+    this.stop()
+    this.observer.onFailure?.(error)
+  }
+}

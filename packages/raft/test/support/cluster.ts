@@ -1,0 +1,194 @@
+// A deterministic in-process cluster for tests: RaftNodes on one VirtualClock, a network with a
+// fixed 1 ms delay, partitions checked at delivery, MemoryRaftStorage with a 1 ms sync, and
+// crash/restart that loses unsynced writes. Two small oracles run after every step: committed
+// entries agree across nodes, and a leader holds every committed entry.
+import { CallbackLogger, type LogEntry, type MembershipConfig, type NodeId, SeededRandom, type SnapshotMeta, VirtualClock } from '@blazar/env'
+import { type RaftConfig, type RaftFaults, type RaftMessage, RaftNode, type StateMachine } from '../../src/index.ts'
+import { MemoryRaftStorage } from '../../src/memory-storage.ts'
+
+const decoder = new TextDecoder()
+const encoder = new TextEncoder()
+
+/** A register map: `key=value` entries (kind 1) set keys; snapshots are JSON. */
+export class KvStateMachine implements StateMachine {
+  values = new Map<string, string>()
+  applied: LogEntry[] = []
+  apply (entry: LogEntry): void {
+    this.applied.push(entry)
+    if (entry.kind !== 1) return
+    const text = decoder.decode(entry.data)
+    const eq = text.indexOf('=')
+    if (eq > 0) this.values.set(text.slice(0, eq), text.slice(eq + 1))
+    else this.values.set(text, text)
+  }
+
+  snapshot (): Uint8Array { return encoder.encode(JSON.stringify([...this.values])) }
+
+  restore (data: Uint8Array, _meta: SnapshotMeta): void {
+    this.values = new Map(JSON.parse(decoder.decode(data)) as Array<[string, string]>)
+  }
+}
+
+export interface Member {
+  id: NodeId
+  node: RaftNode
+  storage: MemoryRaftStorage
+  sm: KvStateMachine
+  alive: boolean
+  config: Partial<RaftConfig>
+  faults: RaftFaults
+  bootstrap: MembershipConfig | undefined
+}
+
+export const testConfig: Partial<RaftConfig> = { electionTimeoutMs: 1000, heartbeatIntervalMs: 100 }
+
+export class Cluster {
+  readonly clock = new VirtualClock()
+  readonly random: SeededRandom
+  readonly members = new Map<NodeId, Member>()
+  readonly logs: string[] = []
+  /** Committed (index -> term) as first seen by any node. */
+  readonly committed = new Map<number, number>()
+  readonly violations: string[] = []
+  private groups: NodeId[][] | undefined
+  private readonly blocked = new Set<string>()
+  delivered = 0
+
+  constructor (seed = 1) {
+    this.random = new SeededRandom(seed)
+  }
+
+  add (id: NodeId, bootstrap: MembershipConfig | undefined, config: Partial<RaftConfig>, faults: RaftFaults = {}): Member {
+    const storage = new MemoryRaftStorage({ clock: this.clock, syncLatencyMs: 1 })
+    const member: Member = { id, node: undefined as unknown as RaftNode, storage, sm: new KvStateMachine(), alive: true, config, faults, bootstrap }
+    this.members.set(id, member)
+    this.boot(member)
+    return member
+  }
+
+  private boot (member: Member): void {
+    member.sm = new KvStateMachine()
+    const logger = new CallbackLogger((record) => {
+      if (record.level === 'error') this.logs.push(`${record.message} ${JSON.stringify(record.fields)}`)
+    })
+    member.node = new RaftNode({
+      id: member.id,
+      group: 'g',
+      env: { clock: this.clock, random: this.random.fork(), logger },
+      storage: member.storage,
+      send: (to, message) => this.transmit(member.id, to, message),
+      stateMachine: member.sm,
+      bootstrap: member.bootstrap,
+      config: { ...testConfig, ...member.config },
+      faults: member.faults,
+      observer: {
+        onCommit: () => this.checkCommitted(member),
+        onFailure: (error) => this.violations.push(`${member.id} failed: ${String(error)}`)
+      }
+    })
+    member.node.start()
+  }
+
+  get (id: NodeId): Member {
+    const member = this.members.get(id)
+    if (member === undefined) throw new Error(`no node ${id}`)
+    return member
+  }
+
+  crash (id: NodeId): void {
+    const member = this.get(id)
+    member.node.stop()
+    member.storage.crash()
+    member.alive = false
+  }
+
+  restart (id: NodeId): void {
+    const member = this.get(id)
+    if (member.alive) this.crash(id)
+    member.alive = true
+    this.boot(member)
+  }
+
+  partition (groups: NodeId[][] | undefined): void {
+    this.groups = groups
+  }
+
+  /** Drops messages of `type` from `from` to `to` until unblocked. */
+  block (from: NodeId, to: NodeId, type: string): void { this.blocked.add(`${from}>${to}>${type}`) }
+  unblockAll (): void { this.blocked.clear() }
+
+  connected (a: NodeId, b: NodeId): boolean {
+    if (this.groups === undefined) return true
+    return this.groups.some((group) => group.includes(a) && group.includes(b))
+  }
+
+  private transmit (from: NodeId, to: NodeId, message: RaftMessage): void {
+    this.clock.setTimer(1, () => {
+      const target = this.members.get(to)
+      if (target === undefined || !target.alive || !this.get(from).alive || !this.connected(from, to)) return
+      if (this.blocked.has(`${from}>${to}>${message.type}`) || this.blocked.has(`${from}>${to}>*`)) return
+      this.delivered++
+      target.node.step(from, message)
+      this.checkCommitted(target)
+    })
+  }
+
+  async run (ms: number): Promise<void> {
+    const until = this.clock.now() + ms
+    while (this.clock.step(until)) {
+      await settle()
+      this.checkAll()
+    }
+    await this.clock.runUntil(until)
+  }
+
+  /** Runs in 1 ms steps until `done` holds; returns whether it did within `maxMs`. */
+  async runUntil (done: () => boolean, maxMs = 10_000): Promise<boolean> {
+    for (let i = 0; i < maxMs; i++) {
+      if (done()) return true
+      await this.run(1)
+    }
+    return done()
+  }
+
+  leaders (): NodeId[] {
+    return [...this.members.values()].filter((m) => m.alive && m.node.status().role === 'leader').map((m) => m.id)
+  }
+
+  checkAll (): void {
+    for (const member of this.members.values()) this.checkCommitted(member)
+  }
+
+  /** Oracle: an entry a node has committed is the same (same term) on every node that holds that index. */
+  private checkCommitted (member: Member): void {
+    if (!member.alive) return
+    const status = member.node.status()
+    const entries = member.storage.entriesForInspection()
+    for (const entry of entries) {
+      if (entry.index > status.commitIndex) break
+      const known = this.committed.get(entry.index)
+      if (known === undefined) this.committed.set(entry.index, entry.term)
+      else if (known !== entry.term) this.note(`committed entry ${entry.index} has term ${entry.term} on ${member.id}, ${known} elsewhere`)
+    }
+    if (status.role !== 'leader') return
+    // Leader completeness: a leader holds every committed entry it still has in its log.
+    for (const entry of entries) {
+      const known = this.committed.get(entry.index)
+      if (known !== undefined && known !== entry.term) this.note(`leader ${member.id} holds term ${entry.term} at committed index ${entry.index} (committed term ${known})`)
+    }
+  }
+
+  private note (violation: string): void {
+    if (!this.violations.includes(violation)) this.violations.push(violation)
+  }
+}
+
+function settle (): Promise<void> {
+  return new Promise((resolve) => { setImmediate(resolve) })
+}
+
+export function text (entry: LogEntry): string {
+  return entry.kind === 0 ? (entry.data.length === 0 ? '·' : 'conf') : decoder.decode(entry.data)
+}
+
+export { encoder }
