@@ -2,6 +2,7 @@
 // registered here.
 import { Command } from 'commander'
 import { registerBench } from './commands/bench.ts'
+import { registerSim } from './commands/sim.ts'
 
 export function buildProgram (): Command {
   const program = new Command()
@@ -11,5 +12,6 @@ export function buildProgram (): Command {
     .version('0.1.0')
     .showHelpAfterError()
   registerBench(program)
+  registerSim(program)
   return program
 }

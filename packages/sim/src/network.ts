@@ -22,7 +22,8 @@ export const REPLAY_BUFFER_SIZE = 512
 /** Longest delay any message may get: keeps a pathological profile from stalling a run. */
 export const MAX_MESSAGE_DELAY_MS = 30_000
 
-export type MessageFilter<M> = (from: string, to: string, message: M) => boolean
+/** Scenario hook on every send: the message to deliver (the same, or a changed copy), or null to drop it. */
+export type MessageInterceptor<M> = (from: string, to: string, message: M) => M | null
 
 export interface NetworkEndpoint<M> {
   /** Hands a message to the node (its runtime decides whether it runs, waits or is lost). */
@@ -39,8 +40,7 @@ export class SimNetwork<M> {
   private readonly describe: (message: M) => string
   private readonly onEvent: (line: string) => void
   profile: LinkProfile = calmNetwork
-  /** Scenario hook: return false to drop a message. */
-  filter: MessageFilter<M> | null = null
+  intercept: MessageInterceptor<M> | null = null
   sent = 0
   delivered = 0
 
@@ -82,10 +82,11 @@ export class SimNetwork<M> {
     return [...this.cuts.keys()]
   }
 
-  send (from: string, to: string, message: M): void {
+  send (from: string, to: string, original: M): void {
     this.sent++
     if (!this.connected(from, to)) return
-    if (this.filter !== null && !this.filter(from, to, message)) return
+    const message = this.intercept === null ? original : this.intercept(from, to, original)
+    if (message === null) return
     const profile = this.profile
     if (profile.dropRate > 0 && this.random.chance(profile.dropRate)) return
     this.schedule(from, to, message)

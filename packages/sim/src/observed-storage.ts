@@ -12,10 +12,10 @@ export class ObservedStorage implements RaftStorage {
   private readonly inner: RaftStorage
   private readonly node: string
   private readonly oracles: Oracles
-  private readonly onBoundary: (boundary: StorageBoundary) => void
+  private readonly onBoundary: (boundary: StorageBoundary, hardState?: HardState) => void
   private dead = false
 
-  constructor (options: { inner: RaftStorage, node: string, oracles: Oracles, onBoundary: (boundary: StorageBoundary) => void }) {
+  constructor (options: { inner: RaftStorage, node: string, oracles: Oracles, onBoundary: (boundary: StorageBoundary, hardState?: HardState) => void }) {
     this.inner = options.inner
     this.node = options.node
     this.oracles = options.oracles
@@ -53,7 +53,7 @@ export class ObservedStorage implements RaftStorage {
   setHardState (state: HardState): void {
     if (this.dead) return
     this.inner.setHardState(state)
-    this.onBoundary('hardState')
+    this.onBoundary('hardState', state)
   }
 
   sync (): Promise<void> {

@@ -45,6 +45,7 @@ export class Oracles {
   private readonly appliedDigest: number[] = []
   private readonly stateDigest: number[] = []
   private maxCommitted = 0
+  private readonly pendingCommits = new Map<string, { commitIndex: number, log: LogView }>()
   private readonly nodes = new Map<string, NodeOracleState>()
   checks = 0
 
@@ -66,6 +67,7 @@ export class Oracles {
 
   /** A node process (re)starts: its volatile commit and applied indexes start over. */
   nodeStarted (node: string, log: LogView): void {
+    this.pendingCommits.delete(node)
     this.nodes.set(node, { commitIndex: Math.max(0, log.firstIndex() - 1), lastApplied: 0 })
   }
 
@@ -117,7 +119,23 @@ export class Oracles {
     this.checkCommittedTerm(node, meta.index, meta.term, 'snapshot')
   }
 
+  /**
+   * A node reports a new commit index. Raft may report it before the entries reach storage
+   * (a follower learns the commit with the entries in one message), so the check runs at the
+   * end of the event, once the node's writes for it are issued.
+   */
   committed (node: string, commitIndex: number, log: LogView): void {
+    this.pendingCommits.set(node, { commitIndex, log })
+  }
+
+  /** Runs the checks deferred to the end of the current event. */
+  endOfEvent (): void {
+    if (this.pendingCommits.size === 0) return
+    for (const [node, { commitIndex, log }] of this.pendingCommits) this.checkCommit(node, commitIndex, log)
+    this.pendingCommits.clear()
+  }
+
+  private checkCommit (node: string, commitIndex: number, log: LogView): void {
     const state = this.nodes.get(node)
     if (state === undefined) return
     if (commitIndex < state.commitIndex) {

@@ -2,12 +2,18 @@
 // read real time or real randomness, or schedule on the real event loop, throw instead of
 // silently breaking replay. setImmediate stays: VirtualClock's settle() uses it only to drain
 // promise continuations between events, which is deterministic.
+//
+// One narrow exception: xstate v5's scheduler stamps every delayed event with
+// `startedAt: Date.now()` (used only to re-arm delays when restoring a persisted snapshot, which
+// Raft never does). Date.now called from inside xstate's scheduler returns 0 instead of
+// throwing; from anywhere else it throws.
 
 export class DeterminismViolationError extends Error {
   static readonly code = 'DETERMINISM_VIOLATION'
   readonly code = DeterminismViolationError.code
-  constructor (what: string) {
-    super(`${what} called in simulation mode; use the Env (clock, random) instead`)
+  constructor (what: string, cause?: unknown) {
+    const detail = cause instanceof Error ? ` (scheduling a rethrow of ${cause.name}: ${cause.message})` : ''
+    super(`${what} called in simulation mode; use the Env (clock, random) instead${detail}`, { cause })
     this.name = 'DeterminismViolationError'
   }
 }
@@ -24,9 +30,20 @@ export function installTripwires (): Restore {
     performanceNow: performance.now
   }
   const thrower = (what: string) => () => { throw new DeterminismViolationError(what) }
-  Date.now = thrower('Date.now')
+  Date.now = () => {
+    if (calledFromXstateScheduler()) return 0
+    throw new DeterminismViolationError('Date.now')
+  }
   Math.random = thrower('Math.random')
-  globalThis.setTimeout = thrower('setTimeout') as unknown as typeof setTimeout
+  // xstate reports an error thrown inside an actor by rethrowing it from a real setTimeout;
+  // run the callback here to name that error in the violation.
+  globalThis.setTimeout = ((callback: unknown) => {
+    let cause: unknown
+    if (typeof callback === 'function') {
+      try { callback() } catch (error) { cause = error }
+    }
+    throw new DeterminismViolationError('setTimeout', cause)
+  }) as unknown as typeof setTimeout
   globalThis.setInterval = thrower('setInterval') as unknown as typeof setInterval
   performance.now = thrower('performance.now')
   return () => {
@@ -36,4 +53,16 @@ export function installTripwires (): Restore {
     globalThis.setInterval = originals.setInterval
     performance.now = originals.performanceNow
   }
+}
+
+/** Whether the caller of Date.now is xstate's delayed-event scheduler. */
+function calledFromXstateScheduler (): boolean {
+  const limit = Error.stackTraceLimit
+  Error.stackTraceLimit = 3
+  const stack = new Error('probe').stack ?? ''
+  Error.stackTraceLimit = limit
+  const frames = stack.split('\n')
+  // frames[0] is the message, [1] this function, [2] the Date.now stub, [3] its caller.
+  const caller = frames[3] ?? ''
+  return caller.includes('Object.schedule') && caller.includes('/xstate/')
 }

@@ -1,0 +1,118 @@
+// `blazar sim`: the deterministic simulator from the command line. `run` replays one seed of a
+// named scenario (optionally writing its trace), `sweep` runs many seeds in worker threads and
+// prints, with --json, one summary object as its last line, `list` names the scenarios.
+import { writeFileSync } from 'node:fs'
+import type { Command } from 'commander'
+import type { RaftFaults } from '@blazar/raft'
+import type { Scenario } from '@blazar/sim'
+
+const scenarioModule = new URL('../../../../simulations/index.ts', import.meta.url).href
+
+// Loaded on use, so `blazar --help` and the other commands never load the simulator or Raft.
+const simulator = () => import('@blazar/sim')
+
+const RAFT_FAULTS = ['skipVotePersist', 'commitPreviousTermByCounting', 'skipConflictTruncation', 'grantVoteWithoutLogCheck'] as const
+
+async function loadScenarios (): Promise<Scenario[]> {
+  const module = await import(scenarioModule) as { scenarios: Scenario[] }
+  return module.scenarios
+}
+
+function parseInteger (value: string): number {
+  const n = Number(value)
+  if (!Number.isInteger(n)) throw new Error(`not an integer: ${value}`)
+  return n
+}
+
+function collectFault (value: string, previous: string[]): string[] {
+  if (!(RAFT_FAULTS as readonly string[]).includes(value)) throw new Error(`unknown raft fault ${value}; one of ${RAFT_FAULTS.join(', ')}`)
+  return [...previous, value]
+}
+
+function faultsFrom (names: string[]): RaftFaults | undefined {
+  if (names.length === 0) return undefined
+  const faults: RaftFaults = {}
+  for (const name of names) faults[name as keyof RaftFaults] = true
+  return faults
+}
+
+export function registerSim (program: Command): void {
+  const sim = program.command('sim').description('deterministic simulation of a Raft group under faults')
+
+  sim.command('list').description('list the named scenarios').action(async () => {
+    for (const scenario of await loadScenarios()) console.log(`${scenario.name.padEnd(28)} ${scenario.description}`)
+  })
+
+  sim.command('run')
+    .description('run one seed of a scenario; a failure prints the command that replays it')
+    .requiredOption('--scenario <name>', 'scenario name (see `blazar sim list`)')
+    .requiredOption('--seed <n>', 'seed', parseInteger)
+    .option('--nodes <n>', 'cluster size (default: the scenario\'s)', parseInteger)
+    .option('--fault-ms <ms>', 'virtual ms of random faults for chaos scenarios', parseInteger)
+    .option('--raft-fault <name>', 'turn on a deliberate Raft bug (repeatable)', collectFault, [])
+    .option('--trace <file>', 'write the event trace to this file')
+    .option('--json', 'print the result as one JSON object on the last line')
+    .action(async (options: { scenario: string, seed: number, nodes?: number, faultMs?: number, raftFault: string[], trace?: string, json?: boolean }) => {
+      const scenario = (await loadScenarios()).find((candidate) => candidate.name === options.scenario)
+      if (scenario === undefined) throw new Error(`no scenario named ${options.scenario}; see \`blazar sim list\``)
+      const faults = faultsFrom(options.raftFault)
+      const { runSimulation, replayCommand } = await simulator()
+      const result = await runSimulation(scenario, {
+        seed: options.seed, nodes: options.nodes, faults, faultMs: options.faultMs, keepTrace: options.trace !== undefined, tripwires: true
+      })
+      if (options.trace !== undefined) writeFileSync(options.trace, result.traceLines.join('\n') + '\n')
+      const ops = result.operations
+      console.log(`scenario ${result.scenario} seed ${result.seed}: ${result.ok ? 'PASS' : 'FAIL'}; ${result.nodes} nodes, ` +
+        `${(result.virtualMs / 1000).toFixed(1)} virtual s, ${result.events} events, ${result.messages} messages, ` +
+        `${result.faultsInjected} faults, ops ok/fail/info ${ops.ok}/${ops.fail}/${ops.info}, max term ${result.maxTerm}, committed ${result.committed}`)
+      console.log(`trace hash ${result.traceHash}`)
+      if (result.violation !== null) {
+        console.log(`violation ${result.violation.invariant} at t=${result.violation.time}ms: ${result.violation.message}`)
+        console.log(`replay: ${replayCommand({ scenario: result.scenario, seed: result.seed, nodes: options.nodes, faults, faultMs: options.faultMs })}`)
+        process.exitCode = 1
+      }
+      if (options.json === true) {
+        const { traceLines: _lines, ...summary } = result
+        console.log(JSON.stringify(summary))
+      }
+    })
+
+  sim.command('sweep')
+    .description('run seeds [from, from + seeds) in parallel worker threads')
+    .requiredOption('--from <n>', 'first seed', parseInteger)
+    .requiredOption('--seeds <n>', 'number of seeds', parseInteger)
+    .option('--scenario <name>', 'scenario name', 'random')
+    .option('--nodes <n>', 'cluster size', parseInteger)
+    .option('--fault-ms <ms>', 'virtual ms of random faults for chaos scenarios', parseInteger)
+    .option('--raft-fault <name>', 'turn on a deliberate Raft bug (repeatable)', collectFault, [])
+    .option('--workers <n>', 'worker threads (default: min(2, cores))', parseInteger)
+    .option('--json', 'print the summary as one JSON object on the last line')
+    .action(async (options: { from: number, seeds: number, scenario: string, nodes?: number, faultMs?: number, raftFault: string[], workers?: number, json?: boolean }) => {
+      const started = process.hrtime.bigint()
+      let done = 0
+      const { runSweep } = await simulator()
+      const summary = await runSweep({
+        scenarioModule,
+        scenario: options.scenario,
+        from: options.from,
+        seeds: options.seeds,
+        nodes: options.nodes,
+        faults: faultsFrom(options.raftFault),
+        faultMs: options.faultMs,
+        workers: options.workers,
+        onSeed: (verdict) => {
+          done++
+          if (!verdict.ok) console.log(`seed ${verdict.seed} FAILED ${verdict.invariant}: ${verdict.message}`)
+          else if (done % 100 === 0) console.log(`${done}/${options.seeds} seeds done`)
+        }
+      })
+      const seconds = Number(process.hrtime.bigint() - started) / 1e9
+      console.log(`sweep of ${summary.seeds} seeds from ${options.from} (${options.scenario}): ${summary.passed} passed, ${summary.failed} failed in ${seconds.toFixed(1)}s`)
+      for (const failure of summary.failures) console.log(`replay: ${failure.replay}`)
+      console.log(`trace hash ${summary.traceHash}`)
+      if (summary.failed > 0) process.exitCode = 1
+      if (options.json === true) {
+        console.log(JSON.stringify({ seeds: summary.seeds, passed: summary.passed, failed: summary.failed, failures: summary.failures.map(({ seed, invariant, replay }) => ({ seed, invariant, replay })), traceHash: summary.traceHash }))
+      }
+    })
+}

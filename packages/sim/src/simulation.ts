@@ -1,0 +1,361 @@
+// One seeded simulation run: builds the world from one seed (a forked PRNG stream per
+// component, in a fixed order), runs a scenario script against it event by event (promise
+// continuations settled between events, the oracles consulted after each), then checks
+// liveness and linearizability and returns the verdict with the trace hash.
+import { SeededRandom, VirtualClock, type NodeId } from '@blazar/env'
+import type { RaftConfig, RaftFaults } from '@blazar/raft'
+import { Cluster } from './cluster.ts'
+import { KV_WRITE_KIND, encodeWrite } from './kv-register.ts'
+import { checkLinearizable } from './linearizability.ts'
+import { Nemesis, defaultNemesis, type NemesisOptions } from './nemesis.ts'
+import { calmNetwork } from './network.ts'
+import { Oracles, type InvariantName, type Violation } from './oracles.ts'
+import { Trace } from './trace.ts'
+import { installTripwires } from './tripwires.ts'
+import { Workload, defaultWorkload, type WorkloadOptions } from './workload.ts'
+
+/** Raft timing used by the simulator unless a scenario overrides it. */
+export const simRaftConfig: Partial<RaftConfig> = {
+  electionTimeoutMs: 500,
+  heartbeatIntervalMs: 100
+}
+
+/** Events one run may process, at most: beyond it the run is a runaway (a livelock or a loop). */
+export const MAX_EVENTS_PER_RUN = 20_000_000
+
+export interface Scenario {
+  name: string
+  description: string
+  /** Cluster size when the caller does not choose one. */
+  nodes?: number
+  raftConfig?: Partial<RaftConfig>
+  /** Disk sync latency range [min, max) ms per node (default [0, 3)). */
+  syncLatencyMs?: [number, number]
+  workload?: Partial<WorkloadOptions>
+  nemesis?: Partial<NemesisOptions>
+  run (sim: Simulation): Promise<void>
+}
+
+export interface SimulationOptions {
+  seed: number
+  nodes?: number
+  faults?: RaftFaults
+  /** Keep the trace lines (for --trace FILE); the hash is the same either way. */
+  keepTrace?: boolean
+  /** Make the forbidden globals throw while the run is in progress. */
+  tripwires?: boolean
+  /** Virtual milliseconds of random faults for scenarios that use the nemesis. */
+  faultMs?: number
+}
+
+export interface SimulationResult {
+  scenario: string
+  seed: number
+  nodes: number
+  ok: boolean
+  violation: Violation | null
+  traceHash: string
+  traceLines: readonly string[]
+  virtualMs: number
+  events: number
+  messages: number
+  faultsInjected: number
+  operations: { ok: number, fail: number, info: number }
+  maxTerm: number
+  committed: number
+}
+
+/** Thrown through a scenario script to stop it at the first violation. */
+class SimulationStopped extends Error {
+  static readonly code = 'SIMULATION_STOPPED'
+  readonly code = SimulationStopped.code
+  constructor () {
+    super('simulation stopped at a violation')
+    this.name = 'SimulationStopped'
+  }
+}
+
+const settle = (): Promise<void> => new Promise((resolve) => { setImmediate(resolve) })
+
+export class Simulation {
+  readonly seed: number
+  readonly clock = new VirtualClock()
+  readonly trace: Trace
+  readonly oracles: Oracles
+  readonly cluster: Cluster
+  readonly workload: Workload
+  readonly nemesis: Nemesis
+  readonly raftConfig: Partial<RaftConfig>
+  /** Virtual ms of random faults requested by the caller (scenarios may ignore it). */
+  readonly faultMs: number
+  private readonly scenarioRandom: SeededRandom
+  events = 0
+
+  constructor (options: {
+    seed: number, nodes: number, raftConfig: Partial<RaftConfig>, faults?: RaftFaults, keepTrace: boolean, faultMs: number,
+    syncLatencyMs?: [number, number], workload?: WorkloadOptions, nemesis?: NemesisOptions
+  }) {
+    this.seed = options.seed
+    this.faultMs = options.faultMs
+    this.raftConfig = options.raftConfig
+    const root = new SeededRandom(options.seed)
+    const clusterRandom = root.fork()
+    const workloadRandom = root.fork()
+    const nemesisRandom = root.fork()
+    this.scenarioRandom = root.fork()
+    this.trace = new Trace({ keepLines: options.keepTrace })
+    this.oracles = new Oracles(() => this.clock.now())
+    const nodeIds: NodeId[] = []
+    for (let i = 1; i <= options.nodes; i++) nodeIds.push(`n${i}`)
+    this.cluster = new Cluster({
+      clock: this.clock, random: clusterRandom, trace: this.trace, oracles: this.oracles, nodeIds,
+      raftConfig: options.raftConfig, faults: options.faults, syncLatencyMs: options.syncLatencyMs
+    })
+    this.workload = new Workload(this.cluster, workloadRandom, options.workload ?? defaultWorkload)
+    this.nemesis = new Nemesis(this.cluster, nemesisRandom, options.nemesis ?? defaultNemesis)
+  }
+
+  /** A PRNG stream for the scenario script's own choices. */
+  get random (): SeededRandom {
+    return this.scenarioRandom
+  }
+
+  /** A seeded Fisher-Yates shuffle from the scenario's stream. */
+  shuffle<T> (items: readonly T[]): T[] {
+    const out = [...items]
+    for (let i = out.length - 1; i > 0; i--) {
+      const j = this.scenarioRandom.int(0, i + 1)
+      ;[out[i], out[j]] = [out[j], out[i]]
+    }
+    return out
+  }
+
+  get electionTimeoutMs (): number {
+    return this.raftConfig.electionTimeoutMs ?? 1_000
+  }
+
+  now (): number {
+    return this.clock.now()
+  }
+
+  /** Processes every event up to now + ms. */
+  async runFor (ms: number): Promise<void> {
+    await this.runUntilTime(this.clock.now() + ms)
+  }
+
+  async runUntilTime (until: number): Promise<void> {
+    while (this.clock.step(until)) await this.afterEvent()
+    this.clock.runUntilSync(until)
+  }
+
+  /** Runs until `done()` holds (checked after every event) or `maxMs` pass; returns whether it held. */
+  async runUntil (done: () => boolean, maxMs: number): Promise<boolean> {
+    const until = this.clock.now() + maxMs
+    if (done()) return true
+    while (this.clock.step(until)) {
+      await this.afterEvent()
+      if (done()) return true
+    }
+    this.clock.runUntilSync(until)
+    return done()
+  }
+
+  fail (invariant: InvariantName, message: string): never {
+    this.oracles.report(invariant, message)
+    throw new SimulationStopped()
+  }
+
+  private async afterEvent (): Promise<void> {
+    await settle()
+    this.events++
+    this.oracles.endOfEvent()
+    if (this.cluster.nodeErrors.length > 0) this.oracles.report('node-error', this.cluster.nodeErrors[0])
+    if (this.oracles.violation !== null) throw new SimulationStopped()
+    if (this.events > MAX_EVENTS_PER_RUN) this.fail('liveness-leader', `more than ${MAX_EVENTS_PER_RUN} events: runaway simulation`)
+  }
+
+  /** Runs until a stable leader exists (fails liveness-leader after maxMs) and returns it. */
+  async waitForLeader (maxMs = 10 * this.electionTimeoutMs): Promise<NodeId> {
+    if (!await this.runUntil(() => this.stableLeader() !== null, maxMs)) {
+      this.fail('liveness-leader', `no stable leader within ${maxMs}ms (max term ${this.cluster.maxTerm()})`)
+    }
+    return this.stableLeader() as NodeId
+  }
+
+  /**
+   * Makes `id` the leader: every other node's Raft timers are frozen (so only `id` campaigns)
+   * and the current leader, if another, is cut off until `id` wins (it holds the leader role in
+   * the highest term); then timers thaw.
+   */
+  async elect (id: NodeId, maxMs = 20 * this.electionTimeoutMs): Promise<void> {
+    const cluster = this.cluster
+    const others = cluster.ids().filter((other) => other !== id)
+    for (const other of others) cluster.freezeTimers(other)
+    if (cluster.node(id).runtime.timersFrozen) cluster.thawTimers(id)
+    const current = cluster.leader()
+    if (current !== null && current !== id) cluster.partition('elect', [current])
+    const won = await this.runUntil(() => this.cluster.leader() === id, maxMs)
+    cluster.network.heal('elect')
+    for (const other of others) cluster.thawTimers(other)
+    if (!won) this.fail('liveness-leader', `${id} did not win an election within ${maxMs}ms`)
+  }
+
+  /**
+   * One client write recorded in the history (client -2, the scenario script), sent to `via`
+   * (default: the current leader); resolves with its outcome once it settles or after maxMs.
+   */
+  async write (key: string, value: string, via?: NodeId, maxMs = 10 * this.electionTimeoutMs): Promise<'ok' | 'fail' | 'info'> {
+    const target = via ?? this.cluster.leader() ?? this.cluster.ids()[0]
+    const history = this.workload.history
+    const op = history.invoke(-2, 'write', key, value, this.now())
+    let outcome: 'ok' | 'fail' | 'info' | null = null
+    this.cluster.request(target, (raft) => raft.propose(encodeWrite({ key, value }), KV_WRITE_KIND)).then(() => {
+      history.complete(op, outcome = 'ok', this.now())
+    }, (error: unknown) => {
+      const code = (error as { code?: string } | null)?.code
+      history.complete(op, outcome = code === 'NOT_LEADER' || code === 'NODE_DOWN' ? 'fail' : 'info', this.now())
+    })
+    await this.runUntil(() => outcome !== null, maxMs)
+    return outcome ?? 'info'
+  }
+
+  /** The leader that a majority of the live voters follow in its term, if any. */
+  stableLeader (): NodeId | null {
+    const leader = this.cluster.leader()
+    if (leader === null) return null
+    const leaderStatus = this.cluster.node(leader).raft?.status()
+    if (leaderStatus === undefined) return null
+    const voters = leaderStatus.config.voters
+    let agree = 0
+    for (const id of voters) {
+      const node = this.cluster.nodes.get(id)
+      const status = node?.runtime.state === 'up' ? node.raft?.status() : undefined
+      if (status !== undefined && status.term === leaderStatus.term && (status.leader === leader || id === leader)) agree++
+    }
+    return agree > voters.length / 2 ? leader : null
+  }
+
+  /**
+   * The recovery phase: every fault heals (except network cuts whose name starts with
+   * `permanent`), crashed nodes restart, paused nodes resume, clients stop issuing. Then:
+   * a stable leader within 10 election timeouts, no term change for 5 more, every pending
+   * client operation completes within 10 more, and one write per key succeeds.
+   */
+  async recover (): Promise<void> {
+    const cluster = this.cluster
+    this.nemesis.healAll()
+    cluster.network.healAll((name) => name.startsWith('permanent'))
+    cluster.network.profile = calmNetwork
+    cluster.network.intercept = null
+    for (const id of cluster.ids()) {
+      const node = cluster.node(id)
+      if (node.runtime.timersFrozen) cluster.thawTimers(id)
+      if (node.runtime.state === 'paused') cluster.resume(id)
+      if (node.runtime.state === 'crashed') cluster.restart(id)
+    }
+    this.workload.stop()
+    cluster.record('recovery')
+    const timeout = this.electionTimeoutMs
+    const healedAt = this.now()
+    if (!await this.runUntil(() => this.stableLeader() !== null, 10 * timeout)) {
+      this.fail('liveness-leader', `no stable leader within ${10 * timeout}ms of healing (max term ${cluster.maxTerm()})`)
+    }
+    cluster.record(`stable-leader ${this.stableLeader()} after ${this.now() - healedAt}ms`)
+    const term = cluster.maxTerm()
+    await this.runFor(5 * timeout)
+    if (cluster.maxTerm() !== term) this.fail('liveness-term-stable', `term climbed from ${term} to ${cluster.maxTerm()} after healing`)
+    if (!await this.runUntil(() => this.workload.inFlight === 0, 10 * timeout)) {
+      const stuck = this.workload.history.pendingOperations().map((op) => `op${op.id} ${op.kind} ${op.key} since t=${op.invokedTime}`)
+      this.fail('liveness-pending-operations', `${this.workload.inFlight} client operations still pending ${15 * timeout}ms after healing: ${stuck.slice(0, 5).join('; ')}`)
+    }
+    await this.probeWrites()
+  }
+
+  /** After healing, one write per key through the leader must succeed. */
+  private async probeWrites (): Promise<void> {
+    const leader = this.stableLeader()
+    if (leader === null) this.fail('liveness-leader', 'leader lost after the recovery phase')
+    let done = 0
+    let failure: string | null = null
+    const keys = 3
+    for (let k = 0; k < keys; k++) {
+      const key = `k${k}`
+      const op = this.workload.history.invoke(-1, 'write', key, `probe.${k}`, this.now())
+      this.cluster.request(leader, (raft) => raft.propose(encodeWrite({ key, value: `probe.${k}` }), KV_WRITE_KIND)).then(() => {
+        this.workload.history.complete(op, 'ok', this.now())
+        done++
+      }, (error: unknown) => {
+        this.workload.history.complete(op, 'info', this.now())
+        failure = `probe write to ${leader} failed: ${(error as { code?: string } | null)?.code ?? String(error)}`
+      })
+    }
+    await this.runUntil(() => done === keys || failure !== null, 10 * this.electionTimeoutMs)
+    if (done !== keys) this.fail('liveness-pending-operations', failure ?? `probe writes did not complete within ${10 * this.electionTimeoutMs}ms`)
+  }
+
+  /** Checks the recorded client history for linearizability. */
+  checkHistory (): void {
+    const result = checkLinearizable(this.workload.history.operations())
+    if (!result.ok) this.fail('linearizability', `key ${result.key}: ${result.explanation}`)
+    if (result.inconclusive !== undefined) this.cluster.record(`linearizability inconclusive for ${result.inconclusive.join(',')}`)
+  }
+
+  /** The standard run: workload + random faults for faultMs, then recovery and the history check. */
+  async chaos (): Promise<void> {
+    this.cluster.start()
+    this.workload.start()
+    await this.runFor(1_000)
+    this.nemesis.start()
+    await this.runFor(this.faultMs)
+    await this.recover()
+    this.checkHistory()
+  }
+}
+
+/** Runs `scenario` for one seed and returns the verdict. */
+export async function runSimulation (scenario: Scenario, options: SimulationOptions): Promise<SimulationResult> {
+  const nodes = options.nodes ?? scenario.nodes ?? 5
+  const sim = new Simulation({
+    seed: options.seed,
+    nodes,
+    raftConfig: { ...simRaftConfig, ...scenario.raftConfig },
+    faults: options.faults,
+    keepTrace: options.keepTrace ?? false,
+    faultMs: options.faultMs ?? 60_000,
+    syncLatencyMs: scenario.syncLatencyMs,
+    workload: { ...defaultWorkload, ...scenario.workload },
+    nemesis: { ...defaultNemesis, ...scenario.nemesis }
+  })
+  sim.cluster.record(`seed ${options.seed} scenario ${scenario.name} nodes ${nodes}`)
+  const restore = options.tripwires === true ? installTripwires() : null
+  try {
+    await scenario.run(sim)
+  } catch (error) {
+    if (!(error instanceof SimulationStopped)) {
+      const message = error instanceof Error ? `${error.name}: ${error.message}` : String(error)
+      sim.oracles.report('node-error', `scenario threw ${message}`)
+    }
+  } finally {
+    restore?.()
+  }
+  const violation = sim.oracles.violation
+  if (violation !== null) sim.cluster.record(`violation ${violation.invariant}: ${violation.message}`)
+  const counts = { ok: 0, fail: 0, info: 0 }
+  for (const op of sim.workload.history.operations()) counts[op.outcome ?? 'info']++
+  return {
+    scenario: scenario.name,
+    seed: options.seed,
+    nodes,
+    ok: violation === null,
+    violation,
+    traceHash: sim.trace.hash(),
+    traceLines: sim.trace.lines(),
+    virtualMs: sim.now(),
+    events: sim.events,
+    messages: sim.cluster.network.delivered,
+    faultsInjected: sim.nemesis.injected,
+    operations: counts,
+    maxTerm: sim.cluster.maxTerm(),
+    committed: sim.oracles.highestCommitted
+  }
+}

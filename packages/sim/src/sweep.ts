@@ -1,0 +1,133 @@
+// The sweep runner: seeds [from, from + count) of one scenario, run in parallel worker threads
+// (a fresh worker per batch of seeds, so module-level state such as xstate's id counter never
+// leaks between batches beyond its own), results gathered in seed order, one combined trace
+// hash, and for every failing seed the exact command that replays it.
+import { Worker } from 'node:worker_threads'
+import { availableParallelism } from 'node:os'
+import type { RaftFaults } from '@blazar/raft'
+import type { InvariantName } from './oracles.ts'
+import { combineTraceHashes } from './trace.ts'
+
+export interface SweepOptions {
+  /** URL of a module exporting `scenarios: Scenario[]`. */
+  scenarioModule: string
+  scenario: string
+  from: number
+  seeds: number
+  nodes?: number
+  faults?: RaftFaults
+  faultMs?: number
+  /** Worker threads at once (default: min(2, cores)). */
+  workers?: number
+  /** Seeds per worker before it is replaced. */
+  batchSize?: number
+  /** Called after each seed with its verdict (progress output). */
+  onSeed?: (result: SeedVerdict) => void
+}
+
+export interface SeedVerdict {
+  seed: number
+  ok: boolean
+  invariant?: InvariantName
+  message?: string
+  traceHash: string
+  virtualMs: number
+  events: number
+}
+
+export interface SweepFailure {
+  seed: number
+  invariant: string
+  message: string
+  replay: string
+}
+
+export interface SweepSummary {
+  seeds: number
+  passed: number
+  failed: number
+  failures: SweepFailure[]
+  traceHash: string
+}
+
+export interface SweepWorkerData {
+  scenarioModule: string
+  scenario: string
+  seeds: number[]
+  nodes?: number
+  faults?: RaftFaults
+  faultMs?: number
+}
+
+/** Seeds one sweep may run, at most. */
+export const MAX_SWEEP_SEEDS = 1_000_000
+
+export function replayCommand (options: { scenario: string, seed: number, nodes?: number, faults?: RaftFaults, faultMs?: number }): string {
+  let command = `scripts/blazar sim run --scenario ${options.scenario} --seed ${options.seed}`
+  if (options.nodes !== undefined) command += ` --nodes ${options.nodes}`
+  if (options.faultMs !== undefined) command += ` --fault-ms ${options.faultMs}`
+  for (const [fault, on] of Object.entries(options.faults ?? {})) if (on === true) command += ` --raft-fault ${fault}`
+  return command
+}
+
+export async function runSweep (options: SweepOptions): Promise<SweepSummary> {
+  if (!(options.seeds > 0 && options.seeds <= MAX_SWEEP_SEEDS)) throw new RangeError(`seeds must be in 1..${MAX_SWEEP_SEEDS}`)
+  const batchSize = options.batchSize ?? 25
+  const batches: number[][] = []
+  for (let i = 0; i < options.seeds; i += batchSize) {
+    const batch: number[] = []
+    for (let j = i; j < Math.min(options.seeds, i + batchSize); j++) batch.push(options.from + j)
+    batches.push(batch)
+  }
+  const verdicts = new Map<number, SeedVerdict>()
+  const workers = Math.max(1, options.workers ?? Math.min(2, availableParallelism()))
+  let next = 0
+  const lane = async (): Promise<void> => {
+    while (next < batches.length) {
+      const batch = batches[next++]
+      await runBatch(options, batch, (verdict) => {
+        verdicts.set(verdict.seed, verdict)
+        options.onSeed?.(verdict)
+      })
+    }
+  }
+  await Promise.all(Array.from({ length: Math.min(workers, batches.length) }, lane))
+  const ordered: SeedVerdict[] = []
+  for (let i = 0; i < options.seeds; i++) {
+    const verdict = verdicts.get(options.from + i)
+    if (verdict === undefined) throw new Error(`seed ${options.from + i} produced no verdict`)
+    ordered.push(verdict)
+  }
+  const failures: SweepFailure[] = ordered.filter((v) => !v.ok).map((v) => ({
+    seed: v.seed,
+    invariant: v.invariant ?? 'unknown',
+    message: v.message ?? '',
+    replay: replayCommand({ scenario: options.scenario, seed: v.seed, nodes: options.nodes, faults: options.faults, faultMs: options.faultMs })
+  }))
+  return {
+    seeds: ordered.length,
+    passed: ordered.length - failures.length,
+    failed: failures.length,
+    failures,
+    traceHash: combineTraceHashes(ordered.map((v) => v.traceHash))
+  }
+}
+
+function runBatch (options: SweepOptions, seeds: number[], onVerdict: (verdict: SeedVerdict) => void): Promise<void> {
+  const data: SweepWorkerData = {
+    scenarioModule: options.scenarioModule, scenario: options.scenario, seeds, nodes: options.nodes, faults: options.faults, faultMs: options.faultMs
+  }
+  return new Promise((resolve, reject) => {
+    const worker = new Worker(new URL('./sweep-worker.ts', import.meta.url), { workerData: data })
+    let seen = 0
+    worker.on('message', (verdict: SeedVerdict) => {
+      seen++
+      onVerdict(verdict)
+    })
+    worker.on('error', reject)
+    worker.on('exit', (code) => {
+      if (seen === seeds.length) resolve()
+      else reject(new Error(`sweep worker for seeds ${seeds[0]}..${seeds[seeds.length - 1]} exited with code ${code} after ${seen} seeds`))
+    })
+  })
+}

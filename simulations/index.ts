@@ -1,0 +1,22 @@
+// The named scenarios run by `blazar sim run --scenario NAME` and `blazar sim sweep`. Each is a
+// workload, a fault schedule and the invariants to check (the simulator's oracles run on every
+// event; a scenario adds its own expectations with sim.fail). Add one: write a Scenario in a
+// file here and list it below.
+import type { Scenario } from '../packages/sim/src/index.ts'
+import { crashBoundaries } from './crash-boundaries.ts'
+import { disruptiveRejoin } from './disruptive-rejoin.ts'
+import { figure7 } from './figure7.ts'
+import { figure8 } from './figure8.ts'
+import { membership } from './membership.ts'
+import { messageChaos } from './message-chaos.ts'
+import { partialPartitions } from './partial-partitions.ts'
+import { pauseKill } from './pause-kill.ts'
+import { pauseOldLeader } from './pause-old-leader.ts'
+import { random } from './random.ts'
+import { snapshots } from './snapshots.ts'
+import { voteCrash } from './vote-crash.ts'
+
+export const scenarios: Scenario[] = [
+  random, figure7, figure8, voteCrash, crashBoundaries, messageChaos, pauseOldLeader, partialPartitions,
+  membership, snapshots, disruptiveRejoin, pauseKill
+]

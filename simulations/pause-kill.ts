@@ -1,0 +1,37 @@
+// Jepsen's NATS "pause-kill" schedule: pause a minority, kill one other node so it loses its
+// unsynced writes (and restart it), then resume the minority and pause the rest. Acknowledged
+// writes must survive (linearizability of the register history) and the oracles must hold.
+import type { Scenario } from '../packages/sim/src/index.ts'
+
+export const pauseKill: Scenario = {
+  name: 'pause-kill',
+  description: 'pause a minority, kill another node (losing unsynced writes), resume the minority, pause the rest',
+  nodes: 5,
+  syncLatencyMs: [1, 10],
+  run: async (sim) => {
+    const cluster = sim.cluster
+    cluster.start()
+    sim.workload.start()
+    await sim.waitForLeader()
+    const minoritySize = Math.floor(cluster.ids().length / 2)
+    for (let round = 0; round < 3; round++) {
+      const order = sim.shuffle(cluster.ids())
+      const minority = order.slice(0, minoritySize)
+      const victim = order[minoritySize]
+      const rest = order.slice(minoritySize + 1)
+      for (const id of minority) cluster.pause(id)
+      await sim.runFor(sim.random.int(200, 2_000))
+      cluster.crash(victim)
+      await sim.runFor(sim.random.int(10, 500))
+      cluster.restart(victim)
+      await sim.runFor(sim.random.int(100, 1_000))
+      for (const id of minority) cluster.resume(id)
+      for (const id of rest) cluster.pause(id)
+      await sim.runFor(sim.random.int(2, 6) * sim.electionTimeoutMs)
+      for (const id of rest) cluster.resume(id)
+      await sim.runFor(2 * sim.electionTimeoutMs)
+    }
+    await sim.recover()
+    sim.checkHistory()
+  }
+}
