@@ -11,3 +11,14 @@ export { MAX_RECENT_OUTCOMES, type PartitionOutcome } from './partition/outcomes
 export { DedupTable, type ProducerRecord } from './partition/dedup-table.ts'
 export { SubscriptionCursor, type CursorState } from './partition/subscription-cursor.ts'
 export { RetainedIndex, type RetainedBatch } from './partition/retained-index.ts'
+export {
+  MetadataStateMachine, groupsOfTopic,
+  type MetadataOutcome, type MetadataState, type NamespaceRecord, type NodeRecord, type NodeState, type TenantRecord, type TopicRecord
+} from './metadata/metadata-state-machine.ts'
+export {
+  METADATA_COMMAND_KIND, NODE_STATES, decodeMetadataCommand, encodeMetadataCommand, metadataCommandSchema, type MetadataCommand
+} from './metadata/metadata-commands.ts'
+export { DEFAULT_NAMESPACE_POLICIES, partitionConfigOf, withPolicies, type DurabilityMode, type NamespacePolicies } from './metadata/policies.ts'
+export {
+  chooseMetadataVoters, emptyLoad, loadOf, placeGroups, type GroupPlacement, type PlacementLoad, type PlacementNode
+} from './metadata/placement.ts'

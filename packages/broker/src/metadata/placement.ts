@@ -1,0 +1,108 @@
+// Placement (pure): which nodes host each partition group's replicas and which of them should
+// lead. Spreads replicas over zones first (when nodes declare zones), then over the least
+// loaded nodes, and spreads preferred leaders; ties break by node id so every replica of the
+// metadata group computes the same answer. Also chooses the metadata group's voters.
+import type { NodeId } from '@blazar/env'
+import { NotEnoughNodesError } from '@blazar/protocol'
+
+export interface PlacementNode {
+  id: NodeId
+  zone: string | null
+}
+
+export interface GroupPlacement {
+  replicas: NodeId[]
+  preferredLeader: NodeId
+}
+
+/** Replicas and preferred leaderships each node already holds. */
+export interface PlacementLoad {
+  replicas: Map<NodeId, number>
+  leaders: Map<NodeId, number>
+}
+
+export function emptyLoad (): PlacementLoad {
+  return { replicas: new Map(), leaders: new Map() }
+}
+
+/** Load implied by existing placements. */
+export function loadOf (placements: Iterable<GroupPlacement>): PlacementLoad {
+  const load = emptyLoad()
+  for (const placement of placements) {
+    for (const node of placement.replicas) load.replicas.set(node, (load.replicas.get(node) ?? 0) + 1)
+    load.leaders.set(placement.preferredLeader, (load.leaders.get(placement.preferredLeader) ?? 0) + 1)
+  }
+  return load
+}
+
+/** The node with the lowest score (compared element by element); the first in id order on ties. */
+function pickBest (nodes: readonly PlacementNode[], score: (node: PlacementNode) => number[]): PlacementNode {
+  let best = nodes[0]
+  let bestScore = score(best)
+  for (const node of nodes.slice(1)) {
+    const candidate = score(node)
+    const i = candidate.findIndex((value, k) => value !== bestScore[k])
+    if (i >= 0 && candidate[i] < bestScore[i]) {
+      best = node
+      bestScore = candidate
+    }
+  }
+  return best
+}
+
+function byId (a: PlacementNode, b: PlacementNode): number {
+  return a.id < b.id ? -1 : a.id > b.id ? 1 : 0
+}
+
+/**
+ * Places `count` new groups of `replicationFactor` replicas on `nodes` (the active ones),
+ * updating `load` as it goes. Throws NotEnoughNodesError when there are fewer nodes than
+ * replicas.
+ */
+export function placeGroups (nodes: readonly PlacementNode[], load: PlacementLoad, count: number, replicationFactor: number): GroupPlacement[] {
+  if (nodes.length < replicationFactor) throw new NotEnoughNodesError({ required: replicationFactor, available: nodes.length })
+  const sorted = [...nodes].sort(byId)
+  const out: GroupPlacement[] = []
+  const replicasOf = (node: PlacementNode): number => load.replicas.get(node.id) ?? 0
+  const leadsOf = (node: PlacementNode): number => load.leaders.get(node.id) ?? 0
+  for (let g = 0; g < count; g++) {
+    // The preferred leader first, where leaderships are fewest (then replicas), so leaders
+    // spread evenly; then the other replicas by zone spread and replica load.
+    const leader = pickBest(sorted, (node) => [leadsOf(node), replicasOf(node)])
+    const chosen: PlacementNode[] = [leader]
+    const zonesUsed = new Map<string, number>()
+    const take = (node: PlacementNode): void => {
+      if (node.zone !== null) zonesUsed.set(node.zone, (zonesUsed.get(node.zone) ?? 0) + 1)
+      load.replicas.set(node.id, replicasOf(node) + 1)
+    }
+    take(leader)
+    load.leaders.set(leader.id, leadsOf(leader) + 1)
+    while (chosen.length < replicationFactor) {
+      const candidates = sorted.filter((node) => !chosen.includes(node))
+      const picked = pickBest(candidates, (node) => [node.zone === null ? 0 : zonesUsed.get(node.zone) ?? 0, replicasOf(node)])
+      chosen.push(picked)
+      take(picked)
+    }
+    out.push({ replicas: chosen.map((node) => node.id).sort(), preferredLeader: leader.id })
+  }
+  return out
+}
+
+/**
+ * The metadata group's voters: 5 when at least 5 nodes are active, else 3 (or all when fewer).
+ * Current voters that are still active stay (no churn); new ones are added from zones not yet
+ * represented, then by id. Every other node is a learner.
+ */
+export function chooseMetadataVoters (active: readonly PlacementNode[], currentVoters: readonly NodeId[]): { voters: NodeId[], learners: NodeId[] } {
+  const target = active.length >= 5 ? 5 : Math.min(3, active.length)
+  const sorted = [...active].sort(byId)
+  const activeIds = new Set(sorted.map((node) => node.id))
+  const voters = sorted.filter((node) => currentVoters.includes(node.id)).slice(0, target)
+  while (voters.length < target) {
+    const zones = new Set(voters.map((node) => node.zone))
+    const candidates = sorted.filter((node) => !voters.includes(node))
+    voters.push(candidates.find((node) => node.zone === null || !zones.has(node.zone)) ?? candidates[0])
+  }
+  const voterIds = voters.map((node) => node.id).sort()
+  return { voters: voterIds, learners: [...activeIds].filter((id) => !voterIds.includes(id)) }
+}

@@ -1,0 +1,48 @@
+// Namespace policies and their defaults. Pulsar's defaults where Pulsar has one; where Blazar
+// differs it says why: topics are not auto-created (a typo should not silently create a
+// replicated Raft group), and the durability default is fsync on a majority.
+import { DEFAULT_MAX_MESSAGE_SIZE, type NamespacePoliciesUpdate, type PartitionConfig } from '@blazar/protocol'
+
+export type DurabilityMode = 'majority-fsync' | 'majority-memory'
+
+export interface NamespacePolicies {
+  replicationFactor: number
+  autoTopicCreation: boolean
+  defaultNumPartitions: number
+  retentionTimeMinutes: number
+  retentionSizeMB: number
+  deduplication: boolean
+  maxMessageSize: number
+  durability: DurabilityMode
+}
+
+export const DEFAULT_NAMESPACE_POLICIES: NamespacePolicies = {
+  replicationFactor: 3,
+  autoTopicCreation: false,
+  defaultNumPartitions: 1,
+  retentionTimeMinutes: 0,
+  retentionSizeMB: 0,
+  deduplication: false,
+  maxMessageSize: DEFAULT_MAX_MESSAGE_SIZE,
+  durability: 'majority-fsync'
+}
+
+export function withPolicies (base: NamespacePolicies, update: NamespacePoliciesUpdate | undefined): NamespacePolicies {
+  const merged = { ...base }
+  if (update === undefined) return merged
+  for (const key of Object.keys(update) as Array<keyof NamespacePoliciesUpdate>) {
+    const value = update[key]
+    if (value !== undefined) (merged as Record<string, unknown>)[key] = value
+  }
+  return merged
+}
+
+/** The `config` entry a partition of a topic in this namespace starts with. */
+export function partitionConfigOf (policies: NamespacePolicies): PartitionConfig {
+  return {
+    deduplication: policies.deduplication,
+    retentionTimeMinutes: policies.retentionTimeMinutes,
+    retentionSizeMB: policies.retentionSizeMB,
+    maxMessageSize: policies.maxMessageSize
+  }
+}

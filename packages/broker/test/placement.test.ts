@@ -1,0 +1,51 @@
+import t from 'tap'
+import fc from 'fast-check'
+import { NotEnoughNodesError } from '@blazar/protocol'
+import { chooseMetadataVoters, emptyLoad, loadOf, placeGroups, type PlacementNode } from '../src/index.ts'
+
+const nodesArb = (zones: number) => fc.integer({ min: 1, max: 9 }).map((n) =>
+  Array.from({ length: n }, (_, i): PlacementNode => ({ id: `node-${i}`, zone: zones === 0 ? null : `zone-${i % zones}` })))
+
+function spread (counts: Map<string, number>, nodes: PlacementNode[]): number {
+  const values = nodes.map((node) => counts.get(node.id) ?? 0)
+  return Math.max(...values) - Math.min(...values)
+}
+
+t.test('replicas are distinct, replica counts and preferred leaders are balanced', async () => {
+  fc.assert(fc.property(nodesArb(0), fc.integer({ min: 1, max: 5 }), fc.integer({ min: 1, max: 60 }), (nodes, rf, groups) => {
+    fc.pre(rf <= nodes.length)
+    const placements = placeGroups(nodes, emptyLoad(), groups, rf)
+    const load = loadOf(placements)
+    return placements.every((p) => new Set(p.replicas).size === rf && p.replicas.includes(p.preferredLeader)) &&
+      spread(load.replicas, nodes) <= 1 && spread(load.leaders, nodes) <= 1
+  }))
+})
+
+t.test('with zones, a group never puts two replicas in one zone while another zone is free', async () => {
+  fc.assert(fc.property(fc.integer({ min: 1, max: 4 }), fc.integer({ min: 1, max: 5 }), fc.integer({ min: 1, max: 30 }), (zones, rf, groups) => {
+    const nodes = Array.from({ length: zones * 2 }, (_, i): PlacementNode => ({ id: `n${i}`, zone: `z${i % zones}` }))
+    fc.pre(rf <= nodes.length)
+    const placements = placeGroups(nodes, emptyLoad(), groups, rf)
+    const zoneOf = new Map(nodes.map((n) => [n.id, n.zone]))
+    return placements.every((p) => new Set(p.replicas.map((r) => zoneOf.get(r))).size === Math.min(rf, zones))
+  }))
+})
+
+t.test('placement continues from existing load and is deterministic', async (t) => {
+  const nodes: PlacementNode[] = [{ id: 'c', zone: null }, { id: 'a', zone: null }, { id: 'b', zone: null }, { id: 'd', zone: null }]
+  const first = placeGroups(nodes, emptyLoad(), 3, 3)
+  t.same(placeGroups([...nodes].reverse(), emptyLoad(), 3, 3), first, 'input order does not matter')
+  const more = placeGroups(nodes, loadOf(first), 1, 3)
+  t.notOk(more[0].replicas.includes('a') && more[0].replicas.includes('b') && more[0].replicas.includes('c'), 'the least loaded node is used')
+  t.throws(() => placeGroups(nodes.slice(0, 2), emptyLoad(), 1, 3), NotEnoughNodesError)
+})
+
+t.test('metadata voters: 3 or 5, kept when still active, spread over zones', async (t) => {
+  const nodes = (n: number, zones = 0): PlacementNode[] => Array.from({ length: n }, (_, i) => ({ id: `n${i}`, zone: zones === 0 ? null : `z${i % zones}` }))
+  t.same(chooseMetadataVoters(nodes(1), []), { voters: ['n0'], learners: [] })
+  t.equal(chooseMetadataVoters(nodes(4), []).voters.length, 3)
+  t.same(chooseMetadataVoters(nodes(7), []).learners, ['n5', 'n6'])
+  t.same(chooseMetadataVoters(nodes(4), ['n3', 'n2']).voters, ['n0', 'n2', 'n3'], 'current voters stay')
+  const zoned = chooseMetadataVoters([{ id: 'a', zone: 'x' }, { id: 'b', zone: 'x' }, { id: 'c', zone: 'y' }, { id: 'd', zone: 'z' }], [])
+  t.same(zoned.voters, ['a', 'c', 'd'])
+})
