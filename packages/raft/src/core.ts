@@ -494,7 +494,6 @@ export class RaftCore {
     assert(index <= this.log.lastIndex(), `commit ${index} beyond last index ${this.log.lastIndex()}`)
     this.commitIndex = index
     this.hardStateDirty = true
-    this.observer.onCommit?.(index)
   }
 
   // ---- follower: snapshots ---------------------------------------------------------------
@@ -547,10 +546,7 @@ export class RaftCore {
     this.onConfigChanged()
     this.snapshotMeta = meta
     this.persistedIndex = Math.max(Math.min(this.persistedIndex, this.log.lastIndex()), meta.index)
-    if (meta.index > this.commitIndex) {
-      this.commitIndex = meta.index
-      this.observer.onCommit?.(meta.index)
-    }
+    if (meta.index > this.commitIndex) this.commitIndex = meta.index
     this.hardStateDirty = true
     this.appliedIndex = Math.max(this.appliedIndex, meta.index)
     const response: SnapshotResponse = {

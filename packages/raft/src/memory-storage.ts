@@ -27,7 +27,7 @@ export const MAX_UNSYNCED_OPERATIONS = 1_000_000
 
 export class MemoryRaftStorage implements RaftStorage {
   private readonly clock: Clock | undefined
-  private readonly syncLatencyMs: number
+  private syncLatencyMs: number
   private volatile: LogState
   private durable: LogState
   private journal: Operation[] = []
@@ -126,6 +126,11 @@ export class MemoryRaftStorage implements RaftStorage {
     this.journalBase += this.journal.length
     this.journal = []
     this.volatile = cloneState(this.durable)
+  }
+
+  /** Simulated slow (or fast again) disk: latency of later sync and saveSnapshot calls. */
+  setSyncLatency (ms: number): void {
+    this.syncLatencyMs = ms
   }
 
   /** Test hook: report corruption on the next open (storage.recovered.corruption). */

@@ -82,6 +82,7 @@ export class RaftNode {
   private readonly awaitingSync: Array<{ seq: number, to: NodeId, message: RaftMessage }> = []
   private serial: Promise<void> = Promise.resolve()
   private applyQueued = false
+  private notifiedCommit = 0
   private snapshotting = false
   private latestSnapshot: { meta: SnapshotMeta, data: Uint8Array } | null = null
   private readonly proposals = new Map<number, Pending>()
@@ -271,7 +272,7 @@ export class RaftNode {
     // Timer-driven transitions run their actions inside xstate; the batch they produce is
     // performed once the machine has settled in its new state.
     actor.subscribe({
-      next: () => { if (this.depth === 0) this.flush() },
+      next: () => { if (this.depth === 0) this.flush(false) },
       error: (error: unknown) => this.fail(error)
     })
     this.actor = actor
@@ -302,7 +303,12 @@ export class RaftNode {
     }
   }
 
-  private flush (): void {
+  /**
+   * Performs the core's pending batches. `checkRoles` asserts that the machine and the core agree
+   * on the role; it is skipped when called from a machine notification, because an event the
+   * machine queued for itself (e.g. FOLLOW raised by a check-quorum action) is still pending then.
+   */
+  private flush (checkRoles = true): void {
     const core = this.core
     if (core === undefined || this.stopped) return
     this.depth++
@@ -311,8 +317,15 @@ export class RaftNode {
     } finally {
       this.depth--
     }
-    const machineRole = roleOf(this.actor?.getSnapshot().value)
-    assert(machineRole === undefined || machineRole === core.role, `role machine in ${machineRole}, core in ${core.role}`)
+    // After the batch's writes reached storage, so observers see the log the commit refers to.
+    if (core.commitIndex !== this.notifiedCommit) {
+      this.notifiedCommit = core.commitIndex
+      this.observer.onCommit?.(core.commitIndex)
+    }
+    if (checkRoles) {
+      const machineRole = roleOf(this.actor?.getSnapshot().value)
+      assert(machineRole === undefined || machineRole === core.role, `role machine in ${machineRole}, core in ${core.role}`)
+    }
     if (core.appliedIndex < core.commitIndex) this.scheduleApply()
   }
 

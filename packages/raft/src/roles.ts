@@ -106,7 +106,10 @@ export const roleMachine = setup({
           { target: 'follower', actions: 'follow' }
         ]
       },
-      on: { PRE_VOTE_WON: { target: 'candidate', actions: 'campaign' } }
+      on: {
+        PRE_VOTE_WON: { target: 'candidate', actions: 'campaign' },
+        CAMPAIGN: { guard: 'canPreCampaign', target: 'precandidate', reenter: true, actions: 'preCampaign' }
+      }
     },
     candidate: {
       after: {
@@ -116,7 +119,13 @@ export const roleMachine = setup({
           { target: 'follower', actions: 'follow' }
         ]
       },
-      on: { ELECTED: { target: 'leader', actions: 'lead' } }
+      on: {
+        ELECTED: { target: 'leader', actions: 'lead' },
+        CAMPAIGN: [
+          { guard: 'canPreCampaign', target: 'precandidate', actions: 'preCampaign' },
+          { guard: 'canCampaign', target: 'candidate', reenter: true, actions: 'campaign' }
+        ]
+      }
     },
     leader: {
       type: 'parallel',

@@ -47,11 +47,15 @@ export class Cluster {
   readonly random: SeededRandom
   readonly members = new Map<NodeId, Member>()
   readonly logs: string[] = []
-  /** Committed (index -> term) as first seen by any node. */
-  readonly committed = new Map<number, number>()
+  /** Committed entries (index -> entry term, and the committing node's term) as first seen by any node. */
+  readonly committed = new Map<number, { term: number, atTerm: number }>()
   readonly violations: string[] = []
   private groups: NodeId[][] | undefined
   private readonly blocked = new Set<string>()
+  /** Appends from A to B lose their entries at or above the index (the prefix still arrives). */
+  private readonly blockedEntries = new Map<string, number>()
+  /** Leader seen per term (oracle: at most one leader per term). */
+  readonly leaderOfTerm = new Map<number, NodeId>()
   delivered = 0
 
   constructor (seed = 1) {
@@ -83,6 +87,12 @@ export class Cluster {
       faults: member.faults,
       observer: {
         onCommit: () => this.checkCommitted(member),
+        onRoleChange: (event) => {
+          if (event.role !== 'leader') return
+          const known = this.leaderOfTerm.get(event.term)
+          if (known === undefined) this.leaderOfTerm.set(event.term, member.id)
+          else if (known !== member.id) this.note(`two leaders in term ${event.term}: ${known} and ${member.id}`)
+        },
         onFailure: (error) => this.violations.push(`${member.id} failed: ${String(error)}`)
       }
     })
@@ -115,7 +125,25 @@ export class Cluster {
 
   /** Drops messages of `type` from `from` to `to` until unblocked. */
   block (from: NodeId, to: NodeId, type: string): void { this.blocked.add(`${from}>${to}>${type}`) }
-  unblockAll (): void { this.blocked.clear() }
+  blockEntries (from: NodeId, to: NodeId, index: number): void { this.blockedEntries.set(`${from}>${to}`, index) }
+  unblockAll (): void {
+    this.blocked.clear()
+    this.blockedEntries.clear()
+  }
+
+  /** Replaces node `id`'s storage with a log of the given terms (as if synced) and restarts it. */
+  async setLog (id: NodeId, terms: number[], hardTerm: number): Promise<void> {
+    const member = this.get(id)
+    if (member.alive) this.crash(id)
+    const storage = new MemoryRaftStorage({ clock: this.clock, syncLatencyMs: 1 })
+    storage.append(terms.map((term, i) => ({ index: i + 1, term, kind: 1, data: encoder.encode(`e${i + 1}`) })))
+    storage.setHardState({ term: hardTerm, vote: null, commit: 0 })
+    const synced = storage.sync()
+    await this.clock.runUntil(this.clock.now() + 1)
+    await synced
+    member.storage = storage
+    this.restart(id)
+  }
 
   connected (a: NodeId, b: NodeId): boolean {
     if (this.groups === undefined) return true
@@ -127,6 +155,10 @@ export class Cluster {
       const target = this.members.get(to)
       if (target === undefined || !target.alive || !this.get(from).alive || !this.connected(from, to)) return
       if (this.blocked.has(`${from}>${to}>${message.type}`) || this.blocked.has(`${from}>${to}>*`)) return
+      const floor = this.blockedEntries.get(`${from}>${to}`)
+      if (floor !== undefined && message.type === 'append') {
+        message = { ...message, entries: message.entries.filter((entry) => entry.index < floor) }
+      }
       this.delivered++
       target.node.step(from, message)
       this.checkCommitted(target)
@@ -167,18 +199,20 @@ export class Cluster {
     for (const entry of entries) {
       if (entry.index > status.commitIndex) break
       const known = this.committed.get(entry.index)
-      if (known === undefined) this.committed.set(entry.index, entry.term)
-      else if (known !== entry.term) this.note(`committed entry ${entry.index} has term ${entry.term} on ${member.id}, ${known} elsewhere`)
+      if (known === undefined) this.committed.set(entry.index, { term: entry.term, atTerm: status.term })
+      else if (known.term !== entry.term) this.note(`committed entry ${entry.index} has term ${entry.term} on ${member.id}, ${known.term} elsewhere`)
     }
     if (status.role !== 'leader') return
-    // Leader completeness: a leader holds every committed entry it still has in its log.
+    // Leader completeness: a leader of a later term holds every entry committed before its term.
     for (const entry of entries) {
       const known = this.committed.get(entry.index)
-      if (known !== undefined && known !== entry.term) this.note(`leader ${member.id} holds term ${entry.term} at committed index ${entry.index} (committed term ${known})`)
+      if (known !== undefined && known.atTerm < status.term && known.term !== entry.term) {
+        this.note(`leader ${member.id} of term ${status.term} holds term ${entry.term} at committed index ${entry.index} (committed term ${known.term})`)
+      }
     }
   }
 
-  private note (violation: string): void {
+  note (violation: string): void {
     if (!this.violations.includes(violation)) this.violations.push(violation)
   }
 }

@@ -7,8 +7,10 @@
 //   run MS                         advance virtual time by MS
 //   partition 1 2 | 3 4 5          only nodes in the same group can talk; `heal` reconnects all
 //   block A B TYPE | unblock       drop messages of TYPE (or *) from A to B
+//   block-entries A B I            appends from A to B lose their entries at index >= I
+//   set-log N t1 t2 .. [term=T]    replace N's storage by a synced log with these entry terms, restart N
 //   crash N | restart N            crash loses unsynced writes; restart recovers from storage
-//   slow-disk N MS                 node N's next syncs take MS (the node is rebuilt on the same storage)
+//   slow-disk N MS                 node N's later syncs take MS of virtual time
 //   propose N VALUE [as LABEL]     proposals, reads and membership calls are recorded under LABEL
 //   read N LABEL | transfer N TO | add-learner N ID | promote N ID | remove N ID
 //   expect CONDITION               assert now;  until CONDITION: run in 1 ms steps until it holds
@@ -63,7 +65,16 @@ export class ScriptRunner {
       case 'partition': c.partition(args.join(' ').split('|').map((group) => group.trim().split(/\s+/).filter((id) => id !== ''))); return
       case 'heal': c.partition(undefined); return
       case 'block': c.block(args[0], args[1], args[2]); return
+      case 'block-entries': c.blockEntries(args[0], args[1], Number(args[2])); return
       case 'unblock': c.unblockAll(); return
+      case 'set-log': {
+        const term = args.find((arg) => arg.startsWith('term='))
+        const terms = args.slice(1).filter((arg) => !arg.includes('=')).map(Number)
+        await c.setLog(args[0], terms, term === undefined ? Math.max(0, ...terms) : Number(term.slice(5)))
+        await c.run(2)
+        return
+      }
+      case 'slow-disk': c.get(args[0]).storage.setSyncLatency(Number(args[1])); return
       case 'crash': c.crash(args[0]); return
       case 'restart': c.restart(args[0]); await c.run(5); return
       case 'propose': {
