@@ -111,6 +111,7 @@ export class RaftNode {
     if (recovered.corruption !== null) {
       const core = this.createCore(new Membership(this.bootstrap ?? { voters: [], learners: [] }, 0))
       core.markCorrupted(recovered.corruption.reason)
+      core.init(recovered.hardState, recovered.snapshot)
       this.startActor()
       return
     }

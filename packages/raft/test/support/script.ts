@@ -11,10 +11,10 @@
 //   set-log N t1 t2 .. [term=T]    replace N's storage by a synced log with these entry terms, restart N
 //   crash N | restart N            crash loses unsynced writes; restart recovers from storage
 //   slow-disk N MS                 node N's later syncs take MS of virtual time
-//   propose N VALUE [as LABEL]     proposals, reads and membership calls are recorded under LABEL
+//   propose N|@ VALUE [as LABEL]   (@ = the current leader) proposals, reads and membership calls are recorded under LABEL
 //   read N LABEL | transfer N TO | add-learner N ID | promote N ID | remove N ID
 //   expect CONDITION               assert now;  until CONDITION: run in 1 ms steps until it holds
-// Conditions: leader N | no-leader | role N R | term N T | commit N C | applied N C | terms N t1 t2 ..
+// Conditions: leader N | leader-among a b .. | no-leader | role N R | term N T | commit N C | applied N C | terms N t1 t2 ..
 //   | first N I | value N K V | no-value N K | result LABEL ok|pending|CODE | voters N a b .. | learners N a ..
 //   | violations | no-violations | corrupted N
 import type { Test } from 'tap'
@@ -79,7 +79,8 @@ export class ScriptRunner {
       case 'restart': c.restart(args[0]); await c.run(5); return
       case 'propose': {
         const label = args[2] === 'as' ? args[3] : args[1]
-        this.track(label, c.get(args[0]).node.propose(encoder.encode(args[1])))
+        const at = args[0] === '@' ? c.leaders()[0] ?? '1' : args[0]
+        this.track(label, c.get(at).node.propose(encoder.encode(args[1])))
         await c.run(0)
         return
       }
@@ -142,6 +143,10 @@ export class ScriptRunner {
       case 'leader': {
         const leaders = c.leaders()
         return { ok: leaders.length === 1 && leaders[0] === rest[0], actual: leaders.join(',') || 'none' }
+      }
+      case 'leader-among': {
+        const leaders = c.leaders()
+        return { ok: leaders.length === 1 && rest.includes(leaders[0]), actual: leaders.join(',') || 'none' }
       }
       case 'no-leader': return { ok: c.leaders().length === 0, actual: c.leaders().join(',') }
       case 'role': return check(status(rest[0]).role, rest[1])

@@ -1,0 +1,94 @@
+// Membership changes one server at a time (thesis §4.1-4.3): add a learner, catch it up,
+// promote it, remove a follower, remove the leader itself; one change pending at a time.
+import t from 'tap'
+import { scenario } from './support/script.ts'
+
+t.test('add a learner, promote it, remove a follower, then remove the leader', async (t) => {
+  await scenario(t, `
+    add-nodes 3
+    campaign 1
+    stabilize
+    propose 1 a=1
+    stabilize
+    add-node 4
+    add-learner 1 4
+    stabilize
+    expect result add-4 ok
+    expect learners 1 4
+    expect learners 4 4                         # the learner learned the config from the log
+    expect value 4 a 1
+    expect role 4 follower
+    promote 1 4
+    stabilize
+    expect result promote-4 ok
+    expect voters 4 1 2 3 4
+    remove 1 2
+    stabilize
+    expect result remove-2 ok
+    expect voters 1 1 3 4
+    remove 1 1                                  # the leader removes itself and steps down after commit
+    stabilize 100
+    expect result remove-1 ok
+    expect role 1 follower
+    expect voters 3 3 4
+    until role 3 leader                         # the most caught-up voter got TimeoutNow
+    propose 3 b=2
+    stabilize
+    expect result b=2 ok
+    expect value 4 b 2
+    expect no-violations
+  `)
+})
+
+t.test('a second change is refused while one is pending', async (t) => {
+  await scenario(t, `
+    add-nodes 3
+    campaign 1
+    stabilize
+    partition 1 | 2 3                           # the first change cannot commit
+    add-learner 1 4
+    add-learner 1 5
+    stabilize
+    expect result add-4 pending
+    expect result add-5 CONFIG_CHANGE_REJECTED
+  `)
+})
+
+t.test('a removed node that keeps running cannot disrupt the group', async (t) => {
+  await scenario(t, `
+    add-nodes 3
+    campaign 1
+    stabilize
+    partition 1 2 | 3                           # 3 never learns it was removed
+    remove 1 3
+    stabilize
+    expect voters 1 1 2
+    run 5000
+    heal
+    stabilize 300
+    expect leader 1
+    expect term 1 1
+    expect no-violations
+  `)
+})
+
+t.test('the new config counts from the moment it is appended: removal under partition', async (t) => {
+  await scenario(t, `
+    add-nodes 5
+    campaign 1
+    stabilize
+    remove 1 5
+    stabilize
+    expect voters 1 1 2 3 4
+    partition 1 2 | 3 4 5                       # 3 and 4 alone are not a majority of 4 voters
+    run 3000
+    expect no-violations
+    partition 1 2 3 | 4 | 5
+    run 3000
+    until leader-among 1 2 3
+    propose @ after=1
+    stabilize 100
+    expect result after=1 ok
+    expect no-violations
+  `)
+})

@@ -1,0 +1,80 @@
+// Leader transfer (thesis §3.10, TimeoutNow) and ReadIndex linearizable reads (thesis §6.4).
+import t from 'tap'
+import { scenario } from './support/script.ts'
+
+t.test('leader transfer hands leadership to a caught-up follower', async (t) => {
+  await scenario(t, `
+    add-nodes 3
+    campaign 1
+    stabilize
+    propose 1 x=1
+    transfer 1 3
+    stabilize
+    expect result transfer-3 ok
+    expect leader 3
+    expect term 3 2
+    expect result x=1 ok
+    expect no-violations
+  `)
+})
+
+t.test('proposals are refused during a transfer, and a transfer to an unreachable node aborts', async (t) => {
+  await scenario(t, `
+    add-nodes 3
+    campaign 1
+    stabilize
+    partition 1 2 | 3
+    propose 1 behind                            # 3 lags, so the transfer must wait to catch it up
+    stabilize
+    transfer 1 3
+    propose 1 during
+    stabilize
+    expect result during TRANSFER_IN_PROGRESS
+    run 1200
+    expect result transfer-3 TRANSFER_FAILED
+    expect leader 1
+    propose 1 after
+    stabilize
+    expect result after ok
+  `)
+})
+
+t.test('readIndex confirms leadership with a quorum before serving', async (t) => {
+  await scenario(t, `
+    add-nodes 3
+    campaign 1
+    stabilize
+    propose 1 x=1
+    stabilize
+    read 1 r1
+    stabilize
+    expect result r1 ok
+    read 2 r2
+    expect result r2 NOT_LEADER
+    partition 1 | 2 3
+    read 1 r3
+    stabilize 100
+    expect result r3 pending                    # no quorum confirms the isolated leader
+    run 2100
+    expect result r3 LEADERSHIP_LOST
+  `)
+})
+
+t.test('a new leader serves reads only after committing an entry in its term', async (t) => {
+  await scenario(t, `
+    add-nodes 3
+    campaign 1
+    stabilize
+    block 2 1 append
+    block 2 3 append
+    transfer 1 2                                # 2 wins term 2, but its no-op cannot replicate
+    stabilize
+    expect leader 2
+    read 2 early
+    stabilize 50
+    expect result early pending
+    unblock
+    stabilize 200                               # the next heartbeat round re-sends the no-op
+    expect result early ok
+  `)
+})
