@@ -8,7 +8,7 @@ export const snapshots: Scenario = {
   name: 'snapshots',
   description: 'compaction below a lagging follower; snapshot sent to a follower with a conflicting log',
   nodes: 5,
-  raftConfig: { snapshotThresholdEntries: 25, snapshotChunkBytes: 64 },
+  raftConfig: { snapshotThresholdEntries: 25, snapshotChunkBytes: 64, entryCacheBytes: 256 },
   workload: { clients: 4, thinkMs: [5, 60] },
   run: async (sim) => {
     const cluster = sim.cluster

@@ -146,7 +146,11 @@ export class Cluster {
     this.record(`crash ${id}`)
     node.runtime.crash()
     node.view?.kill()
-    node.storage.crash()
+    this.oracles.nodeCrashed(id)
+    // The disk loses its unsynced writes once the current call stack unwinds: a crash at a
+    // storage boundary happens inside the node's own call, whose remaining code must still see
+    // the log it just wrote (its later writes are dropped again at restart).
+    queueMicrotask(() => node.storage.crash())
     const raft = node.raft
     node.raft = null
     for (const reject of [...node.waiting]) reject(new NodeDownError(id))
@@ -160,6 +164,8 @@ export class Cluster {
     const node = this.node(id)
     if (node.runtime.state !== 'crashed') return
     this.record(`restart ${id}`)
+    // Whatever the dying incarnation wrote after the crash point was never synced: drop it.
+    node.storage.crash()
     node.runtime.restart()
     this.startIncarnation(node, this.initialMembers.includes(id) ? { voters: [...this.initialMembers], learners: [] } : undefined)
   }
@@ -254,7 +260,10 @@ export class Cluster {
     const id = node.id
     const incarnation = node.runtime.incarnation
     const oracles = this.oracles
-    const kv = new KvRegisterMachine((index, digest) => oracles.stateReached(id, index, digest))
+    const live = (): boolean => node.runtime.incarnation === incarnation
+    const kv = new KvRegisterMachine((index, digest) => {
+      if (live()) oracles.stateReached(id, index, digest)
+    })
     const view = new ObservedStorage({
       inner: node.storage,
       node: id,
@@ -273,28 +282,34 @@ export class Cluster {
       },
       stateMachine: {
         apply: (entry) => {
-          oracles.applied(id, entry)
+          if (live()) oracles.applied(id, entry)
           kv.apply(entry)
         },
         snapshot: () => kv.snapshot(),
         restore: (data, meta) => {
-          this.record(`restore ${id} ${meta.index}:${meta.term}`)
-          oracles.restored(id, meta)
+          if (live()) {
+            this.record(`restore ${id} ${meta.index}:${meta.term}`)
+            oracles.restored(id, meta)
+          }
           kv.restore(data, meta)
         }
       },
       bootstrap,
       config: this.raftConfig,
       faults: this.faults,
+      // A crashed incarnation may still finish the call it was in; the oracles ignore it.
       observer: {
         onRoleChange: (event) => {
+          if (!live()) return
           this.record(`role ${id} ${event.role} t${event.term} ${event.leader ?? '-'}`)
           if (event.role === 'leader') oracles.leaderElected(id, event.term, view)
         },
-        onCommit: (commitIndex) => oracles.committed(id, commitIndex, view),
+        onCommit: (commitIndex) => {
+          if (live()) oracles.committed(id, commitIndex, view)
+        },
         onFailure: (error) => {
+          if (!live()) return
           const message = error instanceof Error ? `${error.name}: ${error.message}` : String(error)
-          if (node.runtime.incarnation !== incarnation) return
           this.nodeErrors.push(`${id}: ${message}`)
           this.record(`failure ${id} ${message}`)
         }
@@ -308,9 +323,11 @@ export class Cluster {
 
   /** Runs node code; an exception it throws is a failed assertion in that node. */
   private guard (id: NodeId, work: () => void): void {
+    const incarnation = this.nodes.get(id)?.runtime.incarnation
     try {
       work()
     } catch (error) {
+      if (this.nodes.get(id)?.runtime.incarnation !== incarnation) return
       const message = error instanceof Error ? `${error.name}: ${error.message}` : String(error)
       this.nodeErrors.push(`${id}: ${message}`)
       this.record(`error ${id} ${message}`)

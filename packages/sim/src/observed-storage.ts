@@ -36,7 +36,11 @@ export class ObservedStorage implements RaftStorage {
   termAt (index: number): number | undefined { return this.inner.termAt(index) }
 
   append (entries: readonly LogEntry[]): void {
-    if (this.dead || entries.length === 0) return
+    if (entries.length === 0) return
+    if (this.dead) {
+      this.inner.append(entries)
+      return
+    }
     const prevTerm = this.inner.termAt(entries[0].index - 1) ?? 0
     this.inner.append(entries)
     this.oracles.appended(this.node, entries, prevTerm)
@@ -44,14 +48,20 @@ export class ObservedStorage implements RaftStorage {
   }
 
   truncateSuffix (fromIndex: number): void {
-    if (this.dead) return
+    if (this.dead) {
+      this.inner.truncateSuffix(fromIndex)
+      return
+    }
     this.oracles.truncated(this.node, fromIndex)
     this.inner.truncateSuffix(fromIndex)
     this.onBoundary('truncate')
   }
 
   setHardState (state: HardState): void {
-    if (this.dead) return
+    if (this.dead) {
+      this.inner.setHardState(state)
+      return
+    }
     this.inner.setHardState(state)
     this.onBoundary('hardState', state)
   }
@@ -86,7 +96,10 @@ export class ObservedStorage implements RaftStorage {
   }
 
   compact (uptoIndex: number): void {
-    if (this.dead) return
+    if (this.dead) {
+      this.inner.compact(uptoIndex)
+      return
+    }
     this.inner.compact(uptoIndex)
     this.onBoundary('compact')
   }

@@ -71,6 +71,12 @@ export class Oracles {
     this.nodes.set(node, { commitIndex: Math.max(0, log.firstIndex() - 1), lastApplied: 0 })
   }
 
+  /** A node process died: its unchecked reports die with it. */
+  nodeCrashed (node: string): void {
+    this.pendingCommits.delete(node)
+    this.nodes.delete(node)
+  }
+
   leaderElected (node: string, term: number, log: LogView): void {
     this.checks++
     const previous = this.leaders.get(term)

@@ -144,6 +144,8 @@ export class Simulation {
   }
 
   async runUntilTime (until: number): Promise<void> {
+    // Let continuations of what the caller just did (e.g. a node's async start) run first.
+    await settle()
     while (this.clock.step(until)) await this.afterEvent()
     this.clock.runUntilSync(until)
   }
@@ -151,6 +153,7 @@ export class Simulation {
   /** Runs until `done()` holds (checked after every event) or `maxMs` pass; returns whether it held. */
   async runUntil (done: () => boolean, maxMs: number): Promise<boolean> {
     const until = this.clock.now() + maxMs
+    await settle()
     if (done()) return true
     while (this.clock.step(until)) {
       await this.afterEvent()
@@ -328,6 +331,14 @@ export async function runSimulation (scenario: Scenario, options: SimulationOpti
   })
   sim.cluster.record(`seed ${options.seed} scenario ${scenario.name} nodes ${nodes}`)
   const restore = options.tripwires === true ? installTripwires() : null
+  // Node code that throws outside any call the harness made (in a microtask of its own) would
+  // otherwise kill the process: record it as that run's failure instead.
+  const onUncaught = (error: unknown): void => {
+    const message = error instanceof Error ? `${error.name}: ${error.message}` : String(error)
+    sim.oracles.report('node-error', `uncaught ${message}`)
+  }
+  process.on('uncaughtException', onUncaught)
+  process.on('unhandledRejection', onUncaught)
   try {
     await scenario.run(sim)
   } catch (error) {
@@ -337,6 +348,8 @@ export async function runSimulation (scenario: Scenario, options: SimulationOpti
     }
   } finally {
     restore?.()
+    process.off('uncaughtException', onUncaught)
+    process.off('unhandledRejection', onUncaught)
   }
   const violation = sim.oracles.violation
   if (violation !== null) sim.cluster.record(`violation ${violation.invariant}: ${violation.message}`)
