@@ -22,3 +22,8 @@ export { DEFAULT_NAMESPACE_POLICIES, partitionConfigOf, withPolicies, type Durab
 export {
   chooseMetadataVoters, emptyLoad, loadOf, placeGroups, type GroupPlacement, type PlacementLoad, type PlacementNode
 } from './metadata/placement.ts'
+export { subscriptionLifecycle, type ConsumerRef, type LifecycleEvent, type SubscriptionLifecycleState } from './dispatch/subscription-lifecycle.ts'
+export {
+  DEFAULT_DISPATCH_LIMITS, ExclusiveDispatcher, type DispatchLimits, type DispatchSource, type ExclusiveDispatcherOptions
+} from './dispatch/exclusive-dispatcher.ts'
+export { MAX_TRACKED_REDELIVERIES, UnackedEntries } from './dispatch/unacked-entries.ts'

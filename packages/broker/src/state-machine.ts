@@ -1,18 +1,12 @@
-// The state-machine side of the Raft contract (notes/raft-contract.md), as the broker's state
-// machines implement it. Structurally identical to @blazar/raft's `StateMachine`, so a
-// PartitionStateMachine or MetadataStateMachine can be handed to a RaftNode as is.
-import type { LogEntry, SnapshotMeta } from '@blazar/env'
+// The broker's side of the Raft contract: its state machines implement @blazar/raft's
+// `StateMachine` (apply committed entries in order, snapshot, restore), and skip Raft's own
+// entries (kind RAFT_ENTRY_KIND). Also the broker's invariant assertion.
+import { RAFT_ENTRY_KIND } from '@blazar/raft'
 
-export interface StateMachine {
-  /** Committed entries in index order; kind 0 is Raft's own and is skipped. */
-  apply (entry: LogEntry): void
-  /** The state as of the last applied entry. */
-  snapshot (): Uint8Array
-  restore (data: Uint8Array, meta: SnapshotMeta): void
-}
+export type { StateMachine } from '@blazar/raft'
 
 /** Raft's own entry kind (no-ops, membership): not the broker's business. */
-export const RAFT_INTERNAL_KIND = 0
+export const RAFT_INTERNAL_KIND = RAFT_ENTRY_KIND
 
 /** Thrown when an invariant of the broker's own state is broken: stop rather than go on wrong. */
 export class BrokerInvariantError extends Error {
