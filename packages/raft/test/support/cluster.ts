@@ -57,9 +57,13 @@ export class Cluster {
   /** Leader seen per term (oracle: at most one leader per term). */
   readonly leaderOfTerm = new Map<number, NodeId>()
   delivered = 0
+  /** Network faults for randomized runs: loss and duplication probabilities, extra delay up to maxDelayMs. */
+  faults = { drop: 0, duplicate: 0, maxDelayMs: 0 }
+  private netRandom: SeededRandom
 
   constructor (seed = 1) {
     this.random = new SeededRandom(seed)
+    this.netRandom = this.random.fork()
   }
 
   add (id: NodeId, bootstrap: MembershipConfig | undefined, config: Partial<RaftConfig>, faults: RaftFaults = {}): Member {
@@ -151,7 +155,14 @@ export class Cluster {
   }
 
   private transmit (from: NodeId, to: NodeId, message: RaftMessage): void {
-    this.clock.setTimer(1, () => {
+    if (this.faults.drop > 0 && this.netRandom.chance(this.faults.drop)) return
+    const copies = this.faults.duplicate > 0 && this.netRandom.chance(this.faults.duplicate) ? 2 : 1
+    for (let i = 0; i < copies; i++) this.deliverLater(from, to, message)
+  }
+
+  private deliverLater (from: NodeId, to: NodeId, message: RaftMessage): void {
+    const delay = 1 + (this.faults.maxDelayMs > 0 ? this.netRandom.int(0, this.faults.maxDelayMs) : 0)
+    this.clock.setTimer(delay, () => {
       const target = this.members.get(to)
       if (target === undefined || !target.alive || !this.get(from).alive || !this.connected(from, to)) return
       if (this.blocked.has(`${from}>${to}>${message.type}`) || this.blocked.has(`${from}>${to}>*`)) return
