@@ -10,3 +10,5 @@ export {
   DiskFaultError, GroupCorruptedError, StorageAssertionError, StorageBackpressureError,
   StorageLimitError, StoreClosedError, StoreCorruptedError
 } from './errors.ts'
+export { LogStore } from './store.ts'
+export type { LogStoreOptions, StoreStats } from './store.ts'

@@ -91,6 +91,6 @@ export function recordEntry (buffer: Uint8Array, record: ParsedRecord): LogEntry
     index: record.index,
     term: record.term,
     kind: record.kind,
-    data: buffer.slice(record.dataStart, record.dataStart + record.dataLength)
+    data: new Uint8Array(buffer.subarray(record.dataStart, record.dataStart + record.dataLength))
   }
 }

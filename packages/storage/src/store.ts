@@ -1,0 +1,544 @@
+// The node-wide log store: opens many groups over one journal. Writes of every group are buffered
+// as operations; a commit round takes all of them, writes them to the journal in one write and
+// makes them durable with one fsync, resolves every sync() they cover, then applies them to the
+// groups' segment files (no fsync there: checkpoints sync segments and let the journal be trimmed).
+// A group whose appends in one round are large writes them straight to its segment and syncs that
+// file in the same round instead of copying them into the journal. A failed write or fsync is
+// fatal: nothing is retried, every waiting and later sync() rejects with StorageFatalError.
+import type { CorruptionReport, RaftStorage, SnapshotMeta } from '@blazar/env'
+import { StorageFatalError } from '@blazar/env'
+import { ByteWriter, fromUtf8, utf8 } from './codec.ts'
+import type { Checkpoint, GroupMeta } from './checkpoint.ts'
+import { readCheckpoint, writeCheckpoint } from './checkpoint.ts'
+import type { Disk, DiskFile } from './disk.ts'
+import { joinPath } from './disk.ts'
+import { assert, GroupCorruptedError, StorageBackpressureError, StoreClosedError } from './errors.ts'
+import { FileCache } from './file-cache.ts'
+import type { GroupHost } from './group-log.ts'
+import { GroupLog } from './group-log.ts'
+import type { EntryStamp } from './journal-format.ts'
+import { encodeJournalHeader, journalFileName, RoundWriter } from './journal-format.ts'
+import type { GroupOp } from './ops.ts'
+import { groupDirName } from './ops.ts'
+import { ReadCache } from './read-cache.ts'
+import { readJournal, reconcileGroup } from './recovery.ts'
+import type { RecordSpan, SegmentContext } from './segment-log.ts'
+import { SegmentLog } from './segment-log.ts'
+import { parseSegmentFileName, writeRecord } from './segment-format.ts'
+import type { StoreSettings } from './settings.ts'
+import { resolveSettings } from './settings.ts'
+import { parseSnapshotFileName, readSnapshotFile, snapshotFileName, writeSnapshotFile } from './snapshot-file.ts'
+
+export interface StoreStats {
+  /** Every fsync/fdatasync issued (journal, segments, directories, snapshots, checkpoints). */
+  fsyncs: number
+  journalFsyncs: number
+  rounds: number
+  journalBytes: number
+  directWrites: number
+  checkpoints: number
+  openGroups: number
+  openFiles: number
+  readCacheBytes: number
+}
+
+export interface LogStoreOptions {
+  settings?: Partial<StoreSettings>
+}
+
+const CORRUPT_MARKER = 'CORRUPT'
+
+interface Waiter {
+  seq: number
+  resolve: () => void
+  reject: (error: Error) => void
+}
+
+interface Journal {
+  file: DiskFile
+  seq: number
+  size: number
+  nextRef: number
+}
+
+/** One group's share of a round. */
+interface RoundPart {
+  group: GroupLog
+  ops: GroupOp[]
+  /** Inline append batches: byte range of their records in the round, and their spans. */
+  inline: Map<GroupOp, { start: number, end: number, spans: RecordSpan[] }>
+  direct: { records: Uint8Array, spans: RecordSpan[] } | null
+}
+
+export class LogStore {
+  readonly settings: StoreSettings
+  private readonly disk: Disk
+  private readonly files: FileCache
+  private readonly cache: ReadCache
+  private readonly ctx: SegmentContext
+  private journal!: Journal
+  private nextRoundSeq = 1
+  private readonly metas: Map<string, GroupMeta>
+  private readonly groups = new Map<string, GroupLog>()
+  private readonly opening = new Map<string, Promise<GroupLog>>()
+  private readonly recoveredCorruption = new Map<string, CorruptionReport>()
+  private groupDirs = new Set<string>()
+  private pending: Array<{ group: GroupLog, op: GroupOp }> = []
+  private pendingBytes = 0
+  private opSeq = 0
+  private durableSeq = 0
+  private waiters: Waiter[] = []
+  private running: Promise<void> | null = null
+  private fatal: StorageFatalError | null = null
+  private closed = false
+  private readonly dirtyGroups = new Set<GroupLog>()
+  private readonly dirtyDirs = new Set<string>()
+  private readonly counters = { fsyncs: 0, journalFsyncs: 0, rounds: 0, journalBytes: 0, directWrites: 0, checkpoints: 0 }
+  private readonly host: GroupHost
+
+  private constructor (disk: Disk, settings: StoreSettings, metas: Map<string, GroupMeta>) {
+    this.disk = disk
+    this.settings = settings
+    this.metas = metas
+    this.files = new FileCache(disk, settings.maxOpenFiles)
+    this.cache = new ReadCache(settings.readCacheBytes, settings.readBlockBytes)
+    this.ctx = { disk, files: this.files, cache: this.cache, settings, countSync: () => { this.counters.fsyncs++ } }
+    this.host = {
+      maxEntryBytes: settings.maxEntryBytes,
+      checkWritable: () => this.checkWritable(),
+      enqueue: (group, op) => this.enqueue(group, op),
+      syncGroup: (group) => this.syncGroup(group),
+      writeSnapshot: (group, meta, data) => this.writeSnapshot(group, meta, data),
+      readSnapshot: (group, meta) => this.readSnapshot(group, meta),
+      nextSeq: () => ++this.opSeq
+    }
+  }
+
+  /** Opens (or creates) a store on `disk`: reads the checkpoint, replays the journal, repairs segments. */
+  static async open (disk: Disk, options: LogStoreOptions = {}): Promise<LogStore> {
+    const settings = resolveSettings(options.settings)
+    await disk.mkdir('journal')
+    await disk.mkdir('groups')
+    const checkpoint: Checkpoint = await readCheckpoint(disk) ?? { journalStart: 1, nextRoundSeq: 1, groups: new Map() }
+    const replay = await readJournal(disk, settings, checkpoint)
+    const store = new LogStore(disk, settings, replay.metas)
+    store.nextRoundSeq = replay.nextRoundSeq
+    store.groupDirs = new Set(await disk.list('groups'))
+    if (replay.corruption === null) {
+      for (const [group, ops] of replay.groupOps) {
+        const dir = store.groupDir(group)
+        await store.ensureGroupDir(group)
+        const corruption = await reconcileGroup(store.ctx, dir, ops)
+        if (corruption !== null) store.recoveredCorruption.set(group, corruption)
+        await store.syncGroupFiles(dir)
+      }
+    } else {
+      // The journal cannot be replayed past a bad round: no group's log can be trusted.
+      for (const group of new Set([...replay.metas.keys(), ...replay.groupOps.keys()])) {
+        await store.ensureGroupDir(group)
+        store.recoveredCorruption.set(group, replay.corruption)
+      }
+      for (const name of store.groupDirs) await store.writeCorruptMarker(joinPath('groups', name), replay.corruption)
+    }
+    for (const [group, report] of store.recoveredCorruption) await store.writeCorruptMarker(store.groupDir(group), report)
+    await store.startJournal(replay.lastFileSeq + 1)
+    await store.writeCheckpointFile(replay.files)
+    return store
+  }
+
+  /** The RaftStorage of one group, created empty if the store has never seen it. */
+  openGroup (group: string): Promise<RaftStorage> {
+    this.checkWritable()
+    const open = this.groups.get(group)
+    if (open !== undefined) return Promise.resolve(open)
+    let opening = this.opening.get(group)
+    if (opening === undefined) {
+      opening = this.loadGroup(group).finally(() => this.opening.delete(group))
+      this.opening.set(group, opening)
+    }
+    return opening
+  }
+
+  stats (): StoreStats {
+    return {
+      ...this.counters,
+      openGroups: this.groups.size,
+      openFiles: this.files.size(),
+      readCacheBytes: this.cache.cachedBytes()
+    }
+  }
+
+  /** Waits for the round in flight, then closes every file. Unsynced operations are dropped. */
+  async close (): Promise<void> {
+    if (this.closed) return
+    this.closed = true
+    if (this.running !== null) await this.running
+    for (const waiter of this.waiters) waiter.reject(new StoreClosedError())
+    this.waiters = []
+    await this.files.closeAll()
+    await this.journal.file.close()
+  }
+
+  private groupDir (group: string): string {
+    assert(group.length > 0, 'a group id must not be empty')
+    return joinPath('groups', groupDirName(group))
+  }
+
+  private async ensureGroupDir (group: string): Promise<void> {
+    const name = groupDirName(group)
+    if (this.groupDirs.has(name)) return
+    await this.disk.mkdir(joinPath('groups', name))
+    await this.syncDir('groups')
+    this.groupDirs.add(name)
+  }
+
+  private async loadGroup (group: string): Promise<GroupLog> {
+    const dir = this.groupDir(group)
+    await this.ensureGroupDir(group)
+    const meta = this.metas.get(group) ?? { hardState: { term: 0, vote: null, commit: 0 }, snapshot: null }
+    const names = await this.disk.list(dir)
+    const scan = await SegmentLog.scan(this.ctx, dir, Number.POSITIVE_INFINITY)
+    let corruption = names.includes(CORRUPT_MARKER) ? await this.readCorruptMarker(dir) : this.recoveredCorruption.get(group) ?? null
+    if (corruption === null && scan.broken !== null) corruption = { file: scan.broken.file, offset: scan.broken.offset, reason: scan.broken.reason }
+    const snapshot = meta.snapshot
+    if (corruption === null && snapshot !== null && !names.includes(snapshotFileName(snapshot))) {
+      corruption = { file: joinPath(dir, snapshotFileName(snapshot)), offset: 0, reason: 'snapshot file missing' }
+    }
+    const first = snapshot === null ? 1 : snapshot.index + 1
+    const physical = scan.log
+    if (corruption === null && physical.lastIndex() >= physical.firstIndex() && physical.firstIndex() > first) {
+      corruption = { file: dir, offset: 0, reason: `log starts at ${physical.firstIndex()}, entries from ${first} are missing` }
+    }
+    if (corruption === null && physical.lastIndex() < first - 1) await physical.reset(first - 1)
+    if (corruption !== null && !names.includes(CORRUPT_MARKER)) await this.writeCorruptMarker(dir, corruption)
+    const log = new GroupLog({ host: this.host, group, dir, physical, terms: scan.terms, hardState: { ...meta.hardState }, snapshot, corruption })
+    this.groups.set(group, log)
+    return log
+  }
+
+  private checkWritable (): void {
+    if (this.fatal !== null) throw this.fatal
+    if (this.closed) throw new StoreClosedError()
+  }
+
+  private enqueue (group: GroupLog, op: GroupOp): void {
+    this.checkWritable()
+    if (this.pendingBytes + op.bytes > this.settings.maxPendingBytes) throw new StorageBackpressureError(this.pendingBytes + op.bytes, this.settings.maxPendingBytes)
+    this.pending.push({ group, op })
+    this.pendingBytes += op.bytes
+    group.queued.push(op)
+    group.lastOpSeq = op.seq
+  }
+
+  private syncGroup (group: GroupLog): Promise<void> {
+    if (this.fatal !== null) return Promise.reject(this.fatal)
+    if (this.closed) return Promise.reject(new StoreClosedError())
+    if (group.lastOpSeq <= this.durableSeq) return Promise.resolve()
+    return new Promise((resolve, reject) => {
+      this.waiters.push({ seq: group.lastOpSeq, resolve, reject })
+      this.kick()
+    })
+  }
+
+  private kick (): void {
+    if (this.running !== null) return
+    this.running = this.runRounds().finally(() => {
+      this.running = null
+      if (this.fatal === null && !this.closed && this.waiters.length > 0 && this.pending.length > 0) this.kick()
+    })
+  }
+
+  private async runRounds (): Promise<void> {
+    // Let every sync() issued in the same turn join this round.
+    await Promise.resolve()
+    try {
+      while (this.fatal === null && this.pending.length > 0 && (this.waiters.length > 0 || this.pendingBytes >= this.settings.maxRoundBytes)) {
+        await this.round()
+      }
+    } catch (error) {
+      this.fail(error)
+    }
+  }
+
+  private fail (error: unknown): void {
+    this.fatal ??= error instanceof StorageFatalError ? error : new StorageFatalError(`log store stopped: ${(error as Error).message}`, { cause: error })
+    for (const waiter of this.waiters) waiter.reject(this.fatal)
+    this.waiters = []
+  }
+
+  private async round (): Promise<void> {
+    if (this.journal.size >= this.settings.checkpointJournalBytes) await this.checkpoint()
+    let count = 0
+    let bytes = 0
+    while (count < this.pending.length && (count === 0 || bytes + this.pending[count].op.bytes <= this.settings.maxRoundBytes)) {
+      bytes += this.pending[count].op.bytes
+      count++
+    }
+    const taken = this.pending.splice(0, count)
+    this.pendingBytes -= bytes
+    const parts = new Map<GroupLog, RoundPart>()
+    for (const { group, op } of taken) {
+      let part = parts.get(group)
+      if (part === undefined) parts.set(group, part = { group, ops: [], inline: new Map(), direct: null })
+      part.ops.push(op)
+    }
+    const writer = new RoundWriter(this.nextRoundSeq++)
+    for (const part of parts.values()) this.encodePart(writer, part)
+    const roundBytes = writer.finish()
+    const directParts = [...parts.values()].filter((part) => part.direct !== null)
+    const created = new Set<string>()
+    await Promise.all([
+      this.journal.file.write(this.journal.size, roundBytes),
+      ...directParts.map(async (part) => {
+        const { path, created: isNew } = await part.group.physical.append(part.direct!.records, part.direct!.spans)
+        part.group.dirtyFiles.add(path)
+        if (isNew) created.add(part.group.dir)
+      })
+    ])
+    this.journal.size += roundBytes.length
+    await Promise.all([
+      this.journalSync(),
+      ...directParts.map(async (part) => {
+        const paths = [...part.group.dirtyFiles]
+        part.group.dirtyFiles.clear()
+        for (const path of paths) await this.syncFile(path)
+        if (created.has(part.group.dir)) await this.syncDir(part.group.dir)
+      })
+    ])
+    this.counters.rounds++
+    this.counters.journalBytes += roundBytes.length
+    this.counters.directWrites += directParts.length
+    this.durableSeq = taken[taken.length - 1].op.seq
+    for (const { group, op } of taken) {
+      if (op.type === 'hardState') this.metaOf(group.group).hardState = op.state
+      else if (op.type === 'snapshot') this.metaOf(group.group).snapshot = op.meta
+    }
+    const waiting = this.waiters
+    this.waiters = []
+    for (const waiter of waiting) {
+      if (waiter.seq <= this.durableSeq) waiter.resolve()
+      else this.waiters.push(waiter)
+    }
+    await Promise.all([...parts.values()].map((part) => this.applyPart(part, roundBytes)))
+  }
+
+  private encodePart (writer: RoundWriter, part: RoundPart): void {
+    const group = part.group
+    if (group.journalRef.fileSeq !== this.journal.seq) {
+      group.journalRef = { fileSeq: this.journal.seq, ref: this.journal.nextRef++ }
+      writer.group(group.journalRef.ref, group.group)
+    }
+    const ref = group.journalRef.ref
+    const appendBytes = part.ops.reduce((sum, op) => sum + (op.type === 'append' ? op.bytes : 0), 0)
+    if (appendBytes >= this.settings.directWriteBytes && part.ops.every((op) => op.type === 'append')) {
+      const records = new ByteWriter(appendBytes)
+      const spans: RecordSpan[] = []
+      const stamps: EntryStamp[] = []
+      for (const op of part.ops) {
+        if (op.type !== 'append') continue
+        for (const entry of op.entries) {
+          const start = records.length
+          const crc = writeRecord(records, entry)
+          spans.push({ index: entry.index, size: records.length - start })
+          stamps.push({ index: entry.index, term: entry.term, crc })
+        }
+      }
+      writer.appendRef(ref, stamps)
+      part.direct = { records: records.finish(), spans }
+      return
+    }
+    for (let i = 0; i < part.ops.length; i++) {
+      const op = part.ops[i]
+      switch (op.type) {
+        case 'append': {
+          // Consecutive appends of a group become one journal record and one segment write.
+          const batch: GroupOp[] = [op]
+          while (i + 1 < part.ops.length && part.ops[i + 1].type === 'append') batch.push(part.ops[++i])
+          const entries = batch.flatMap((each) => each.type === 'append' ? each.entries : [])
+          const byteLength = entries.reduce((sum, entry) => sum + 28 + entry.data.length, 0)
+          writer.appendHeader(ref, entries.length, byteLength)
+          const start = writer.writer.length
+          const spans: RecordSpan[] = []
+          for (const entry of entries) {
+            const recordStart = writer.writer.length
+            writeRecord(writer.writer, entry)
+            spans.push({ index: entry.index, size: writer.writer.length - recordStart })
+          }
+          part.inline.set(op, { start, end: writer.writer.length, spans })
+          break
+        }
+        case 'truncate':
+          writer.truncate(ref, op.fromIndex)
+          break
+        case 'hardState':
+          writer.hardState(ref, op.state)
+          break
+        case 'snapshot':
+          writer.snapshot(ref, op.meta, op.reset)
+          break
+      }
+    }
+  }
+
+  /** Applies a durable round's operations of one group to its segment files. */
+  private async applyPart (part: RoundPart, roundBytes: Uint8Array): Promise<void> {
+    const group = part.group
+    const physical = group.physical
+    for (const op of part.ops) {
+      if (op.type === 'append') {
+        const batch = part.inline.get(op)
+        if (batch === undefined) continue
+        const { path, created } = await physical.append(roundBytes.subarray(batch.start, batch.end), batch.spans)
+        group.dirtyFiles.add(path)
+        this.dirtyGroups.add(group)
+        if (created) this.dirtyDirs.add(group.dir)
+      } else if (op.type === 'truncate') {
+        await physical.truncateFrom(op.fromIndex)
+      } else if (op.type === 'snapshot') {
+        if (op.reset) await physical.reset(op.meta.index)
+        else await physical.deleteThrough(op.meta.index)
+        await this.removeOldSnapshots(group.dir, op.meta)
+        if (op.reset) await this.removeCorruptMarker(group.dir)
+      }
+    }
+    group.afterApply(part.ops.length)
+  }
+
+  private async removeOldSnapshots (dir: string, current: SnapshotMeta): Promise<void> {
+    const keep = snapshotFileName(current)
+    let removed = false
+    for (const name of await this.disk.list(dir)) {
+      if (name !== keep && (parseSnapshotFileName(name) !== undefined || name.endsWith('.snap.tmp'))) {
+        await this.disk.remove(joinPath(dir, name))
+        removed = true
+      }
+    }
+    if (removed) await this.syncDir(dir)
+  }
+
+  /** Syncs every dirty segment file, then records a checkpoint in a new journal file and removes the old ones. */
+  private async checkpoint (): Promise<void> {
+    const groups = [...this.dirtyGroups]
+    this.dirtyGroups.clear()
+    const paths = groups.flatMap((group) => {
+      const files = [...group.dirtyFiles]
+      group.dirtyFiles.clear()
+      return files
+    })
+    const dirs = [...this.dirtyDirs]
+    this.dirtyDirs.clear()
+    await this.inParallel(paths, (path) => this.syncFile(path))
+    await this.inParallel(dirs, (dir) => this.syncDir(dir))
+    const old = this.journal
+    await this.startJournal(old.seq + 1)
+    await old.file.close()
+    await this.writeCheckpointFile([joinPath('journal', journalFileName(old.seq))])
+    this.counters.checkpoints++
+  }
+
+  private async writeCheckpointFile (obsoleteJournalFiles: string[]): Promise<void> {
+    this.counters.fsyncs += await writeCheckpoint(this.disk, { journalStart: this.journal.seq, nextRoundSeq: this.nextRoundSeq, groups: this.metas })
+    for (const path of obsoleteJournalFiles) await this.disk.remove(path)
+  }
+
+  private async startJournal (seq: number): Promise<void> {
+    const path = joinPath('journal', journalFileName(seq))
+    const file = await this.disk.open(path, { create: true })
+    await file.truncate(0)
+    const header = encodeJournalHeader(seq)
+    await file.write(0, header)
+    await file.sync()
+    this.counters.fsyncs++
+    await this.syncDir('journal')
+    this.journal = { file, seq, size: header.length, nextRef: 1 }
+  }
+
+  private async journalSync (): Promise<void> {
+    await this.journal.file.sync()
+    this.counters.fsyncs++
+    this.counters.journalFsyncs++
+  }
+
+  private async syncFile (path: string): Promise<void> {
+    try {
+      await this.files.with(path, false, (file) => file.sync())
+    } catch (error) {
+      // A file removed since it was written (truncation, compaction) has nothing left to sync.
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return
+      throw error
+    }
+    this.counters.fsyncs++
+  }
+
+  private async syncDir (dir: string): Promise<void> {
+    await this.disk.syncDir(dir)
+    this.counters.fsyncs++
+  }
+
+  /** Syncs every segment file of a directory and the directory (after recovery rewrote them). */
+  private async syncGroupFiles (dir: string): Promise<void> {
+    const names = (await this.disk.list(dir)).filter((name) => parseSegmentFileName(name) !== undefined)
+    await this.inParallel(names, (name) => this.syncFile(joinPath(dir, name)))
+    await this.syncDir(dir)
+  }
+
+  private async inParallel<T> (items: readonly T[], run: (item: T) => Promise<void>): Promise<void> {
+    let next = 0
+    const worker = async (): Promise<void> => {
+      while (next < items.length) await run(items[next++])
+    }
+    await Promise.all(Array.from({ length: Math.min(items.length, this.settings.checkpointSyncConcurrency) }, worker))
+  }
+
+  private metaOf (group: string): GroupMeta {
+    let meta = this.metas.get(group)
+    if (meta === undefined) this.metas.set(group, meta = { hardState: { term: 0, vote: null, commit: 0 }, snapshot: null })
+    return meta
+  }
+
+  private async writeSnapshot (group: GroupLog, meta: SnapshotMeta, data: Uint8Array): Promise<void> {
+    try {
+      this.counters.fsyncs += await writeSnapshotFile(this.disk, group.dir, meta, data, this.settings.snapshotChunkBytes)
+    } catch (error) {
+      this.fail(error)
+      throw this.fatal
+    }
+  }
+
+  private async readSnapshot (group: GroupLog, meta: SnapshotMeta): Promise<Uint8Array> {
+    const read = await readSnapshotFile(this.disk, group.dir, meta, this.settings.snapshotChunkBytes)
+    if (read.kind === 'ok') return read.data
+    const report = { file: read.file, offset: read.offset, reason: read.reason }
+    group.markCorrupted(report)
+    throw new GroupCorruptedError(group.group, report)
+  }
+
+  /** Records a group's corruption durably, so it keeps refusing after a restart until repaired. */
+  private async writeCorruptMarker (dir: string, report: CorruptionReport): Promise<void> {
+    const file = await this.disk.open(joinPath(dir, CORRUPT_MARKER), { create: true })
+    try {
+      await file.truncate(0)
+      await file.write(0, utf8(JSON.stringify(report)))
+      await file.sync()
+    } finally {
+      await file.close()
+    }
+    await this.syncDir(dir)
+  }
+
+  /** A repair (a snapshot replacing the whole log) is durable: the group may serve again after a restart. */
+  private async removeCorruptMarker (dir: string): Promise<void> {
+    if (!(await this.disk.list(dir)).includes(CORRUPT_MARKER)) return
+    await this.disk.remove(joinPath(dir, CORRUPT_MARKER))
+    await this.syncDir(dir)
+  }
+
+  private async readCorruptMarker (dir: string): Promise<CorruptionReport> {
+    const file = await this.disk.open(joinPath(dir, CORRUPT_MARKER), { create: false })
+    try {
+      return JSON.parse(fromUtf8(await file.read(0, await file.size()))) as CorruptionReport
+    } finally {
+      await file.close()
+    }
+  }
+}
