@@ -27,3 +27,4 @@ export {
   DEFAULT_DISPATCH_LIMITS, ExclusiveDispatcher, type DispatchLimits, type DispatchSource, type ExclusiveDispatcherOptions
 } from './dispatch/exclusive-dispatcher.ts'
 export { MAX_TRACKED_REDELIVERIES, UnackedEntries } from './dispatch/unacked-entries.ts'
+export { lifecycleDiagramMermaid } from './dispatch/lifecycle-diagram.ts'
