@@ -193,12 +193,20 @@ function cpuSeconds (pid: number): number {
   return (Number(fields[11]) + Number(fields[12])) / 100
 }
 
-interface IdleFigures { groups: number, leadersElected: number, idleCpuPercentPerNode: number[], memoryBytesPerGroup: number, electionSeconds: number }
+interface IdleFigures {
+  groups: number
+  leadersElected: number
+  idleCpuPercentPerNode: number[]
+  memoryBytesPerGroup: number
+  electionSeconds: number
+  framesPerSecPerNode: number
+  messagesPerFrame: number
+}
 
-async function measureIdleGroups (dir: string, groups: number, idleSeconds: number): Promise<IdleFigures> {
+async function measureIdleGroups (dir: string, groups: number, idleSeconds: number, hostArgs: string[]): Promise<IdleFigures> {
   const hosts: HostProcess[] = []
   try {
-    for (let i = 0; i < 3; i++) hosts.push(await startHost(join(dir, `node-${i}`), ['--quiet-timeouts']))
+    for (let i = 0; i < 3; i++) hosts.push(await startHost(join(dir, `node-${i}`), hostArgs))
     const members = hosts.map((h) => ({ id: h.id, addresses: h.addresses }))
     const before = await Promise.all(hosts.map(async (h) => { send(h, { cmd: 'memory' }); return await nextEvent(h, 'memory', 30_000) }))
     const groupIds = Array.from({ length: groups }, (_, i) => `p${i}`)
@@ -214,17 +222,110 @@ async function measureIdleGroups (dir: string, groups: number, idleSeconds: numb
     }
     const electionSeconds = (performance.now() - started) / 1000
     await new Promise((resolve) => { setTimeout(resolve, 3000) }) // let the post-election burst end
+    const countersOf = async (): Promise<Array<Record<string, number>>> => await Promise.all(hosts.map(async (h) => {
+      send(h, { cmd: 'status' })
+      return (await nextEvent(h, 'status', 30_000)).counters as Record<string, number>
+    }))
+    const countersBefore = await countersOf()
     const cpuBefore = hosts.map((h) => cpuSeconds(h.child.pid as number))
     const t0 = performance.now()
     await new Promise((resolve) => { setTimeout(resolve, idleSeconds * 1000) })
     const elapsed = (performance.now() - t0) / 1000
     const idleCpuPercentPerNode = hosts.map((h, i) => Math.round((cpuSeconds(h.child.pid as number) - cpuBefore[i]) / elapsed * 1000) / 10)
+    const countersAfter = await countersOf()
+    const frames = countersAfter.map((c, i) => c.raftFramesSent - countersBefore[i].raftFramesSent)
+    const messages = countersAfter.map((c, i) => c.raftMessagesSent - countersBefore[i].raftMessagesSent)
+    const framesPerSecPerNode = Math.round(median(frames) / elapsed)
+    const messagesPerFrame = Math.round(messages.reduce((a, b) => a + b, 0) / Math.max(1, frames.reduce((a, b) => a + b, 0)) * 10) / 10
     const after = await Promise.all(hosts.map(async (h) => { send(h, { cmd: 'memory' }); return await nextEvent(h, 'memory', 30_000) }))
     const perGroup = after.map((a, i) => ((a.heapUsed as number) + (a.arrayBuffers as number) - (before[i].heapUsed as number) - (before[i].arrayBuffers as number)) / groups)
-    return { groups, leadersElected: leaders, idleCpuPercentPerNode, memoryBytesPerGroup: Math.round(median(perGroup)), electionSeconds: Math.round(electionSeconds * 10) / 10 }
+    return {
+      groups, leadersElected: leaders, idleCpuPercentPerNode, memoryBytesPerGroup: Math.round(median(perGroup)),
+      electionSeconds: Math.round(electionSeconds * 10) / 10, framesPerSecPerNode, messagesPerFrame
+    }
   } finally {
     for (const h of hosts) h.child.kill('SIGKILL')
   }
+}
+
+interface BenchOptions {
+  json?: boolean
+  runs: string
+  seconds: string
+  groups: string
+  idleSeconds: string
+  heartbeatMs: string
+  electionTimeoutMs: string
+  clockResolutionMs: string
+  quiesce?: boolean
+  skipIdle?: boolean
+  skipThroughput?: boolean
+}
+
+async function throughputPart (dir: string, options: BenchOptions, figures: BenchFigures, summary: string[]): Promise<void> {
+  const runs = Number(options.runs)
+  const seconds = Number(options.seconds)
+  const libp2pRuns: ThroughputFigures[] = []
+  const tcpRuns: ThroughputFigures[] = []
+  for (let run = 0; run < runs; run++) {
+    const tcp = await tcpEndpoint()
+    tcpRuns.push(await measureThroughput(tcp, seconds))
+    await tcp.close()
+    const libp2p = await libp2pEndpoint(join(dir, `run-${run}`))
+    libp2pRuns.push(await measureThroughput(libp2p, seconds))
+    await libp2p.close()
+  }
+  const lib = medians(libp2pRuns)
+  const tcp = medians(tcpRuns)
+  const ratio = (a: number, b: number): number => Math.round(a / b * 1000) / 1000
+  Object.assign(figures, {
+    libp2pSmallRoundTripsPerSecWindow1: lib.smallRttPerSecWindow1,
+    libp2pSmallRoundTripsPerSecWindow64: lib.smallRttPerSecWindow64,
+    libp2pBulkMiBPerSec: lib.bulkMiBPerSec,
+    tcpSmallRoundTripsPerSecWindow1: tcp.smallRttPerSecWindow1,
+    tcpSmallRoundTripsPerSecWindow64: tcp.smallRttPerSecWindow64,
+    tcpBulkMiBPerSec: tcp.bulkMiBPerSec,
+    ratioSmallWindow1: ratio(lib.smallRttPerSecWindow1, tcp.smallRttPerSecWindow1),
+    ratioSmallWindow64: ratio(lib.smallRttPerSecWindow64, tcp.smallRttPerSecWindow64),
+    ratioBulk: ratio(lib.bulkMiBPerSec, tcp.bulkMiBPerSec),
+    bulkTargetMet: lib.bulkMiBPerSec >= 0.6 * tcp.bulkMiBPerSec
+  })
+  summary.push(
+    `throughput: median of ${runs} runs, ${seconds} s each; client here, server in its own process`,
+    `  small round trips/s  window 1: libp2p ${lib.smallRttPerSecWindow1}  tcp ${tcp.smallRttPerSecWindow1}  (ratio ${String(figures.ratioSmallWindow1)})`,
+    `  small round trips/s  window ${SMALL_WINDOW}: libp2p ${lib.smallRttPerSecWindow64}  tcp ${tcp.smallRttPerSecWindow64}  (ratio ${String(figures.ratioSmallWindow64)})`,
+    `  1 MiB frames MiB/s   window ${BULK_WINDOW}: libp2p ${lib.bulkMiBPerSec}  tcp ${tcp.bulkMiBPerSec}  (ratio ${String(figures.ratioBulk)}, target >= 0.6)`
+  )
+}
+
+async function idlePart (dir: string, options: BenchOptions, figures: BenchFigures, summary: string[]): Promise<void> {
+  const hostArgs = [
+    '--heartbeat-ms', options.heartbeatMs, '--election-timeout-ms', options.electionTimeoutMs,
+    '--clock-resolution-ms', options.clockResolutionMs, ...(options.quiesce === true ? ['--quiesce'] : [])
+  ]
+  const idle = await measureIdleGroups(dir, Number(options.groups), Number(options.idleSeconds), hostArgs)
+  const maxCpu = Math.max(...idle.idleCpuPercentPerNode)
+  Object.assign(figures, {
+    idleGroups: idle.groups,
+    idleRaftHeartbeatMs: Number(options.heartbeatMs),
+    idleRaftElectionTimeoutMs: Number(options.electionTimeoutMs),
+    idleQuiesce: options.quiesce === true,
+    idleLeadersElected: idle.leadersElected,
+    idleElectionSeconds: idle.electionSeconds,
+    idleCpuPercentPerNode: Object.fromEntries(idle.idleCpuPercentPerNode.map((cpu, i) => [`node${i}`, cpu])),
+    idleCpuPercentMax: maxCpu,
+    idleCpuTargetMet: maxCpu < 5,
+    memoryBytesPerGroup: idle.memoryBytesPerGroup,
+    idleFramesPerSecPerNode: idle.framesPerSecPerNode,
+    idleMessagesPerFrame: idle.messagesPerFrame
+  })
+  summary.push(
+    `idle: ${idle.groups} groups (RF 3) on 3 node processes, raft heartbeat ${options.heartbeatMs} ms, election ${options.electionTimeoutMs} ms, quiesce ${options.quiesce === true ? 'on' : 'off'}`,
+    `  ${idle.leadersElected} leaders after ${idle.electionSeconds} s`,
+    `  idle CPU per node (% of one core over ${options.idleSeconds} s): ${idle.idleCpuPercentPerNode.join(', ')} (target < 5)`,
+    `  raft frames/s per node ${idle.framesPerSecPerNode}, ${idle.messagesPerFrame} messages per frame`,
+    `  memory per group (heap + array buffers, median of the nodes): ${idle.memoryBytesPerGroup} bytes`
+  )
 }
 
 export const registerTransportBench: BenchRegistration = (bench: Command) => {
@@ -235,58 +336,20 @@ export const registerTransportBench: BenchRegistration = (bench: Command) => {
     .option('--seconds <n>', 'seconds per throughput measurement', '3')
     .option('--groups <n>', 'idle Raft groups hosted by the 3 nodes (RF 3)', '3000')
     .option('--idle-seconds <n>', 'seconds of idle CPU measurement', '20')
+    .option('--heartbeat-ms <n>', 'Raft heartbeat interval of the idle groups', '100')
+    .option('--election-timeout-ms <n>', 'Raft election timeout of the idle groups', '1000')
+    .option('--clock-resolution-ms <n>', 'SystemClock slot of the node processes (timers in one slot fire together)', '20')
+    .option('--quiesce', 'run the idle groups with Raft quiescence on')
     .option('--skip-idle', 'only the throughput part')
-    .action(async (options: { json?: boolean, runs: string, seconds: string, groups: string, idleSeconds: string, skipIdle?: boolean }) => {
-      const runs = Number(options.runs)
-      const seconds = Number(options.seconds)
+    .option('--skip-throughput', 'only the idle-groups part')
+    .action(async (options: BenchOptions) => {
       const dir = mkdtempSync(join(tmpdir(), 'blazar-bench-transport-'))
+      const figures: BenchFigures = {}
+      const summary: string[] = []
       try {
-        const libp2pRuns: ThroughputFigures[] = []
-        const tcpRuns: ThroughputFigures[] = []
-        for (let run = 0; run < runs; run++) {
-          const tcp = await tcpEndpoint()
-          tcpRuns.push(await measureThroughput(tcp, seconds))
-          await tcp.close()
-          const libp2p = await libp2pEndpoint(join(dir, `run-${run}`))
-          libp2pRuns.push(await measureThroughput(libp2p, seconds))
-          await libp2p.close()
-        }
-        const lib = medians(libp2pRuns)
-        const tcp = medians(tcpRuns)
-        const ratio = (a: number, b: number): number => Math.round(a / b * 1000) / 1000
-        const figures: BenchFigures = {
-          libp2pSmallRoundTripsPerSecWindow1: lib.smallRttPerSecWindow1,
-          libp2pSmallRoundTripsPerSecWindow64: lib.smallRttPerSecWindow64,
-          libp2pBulkMiBPerSec: lib.bulkMiBPerSec,
-          tcpSmallRoundTripsPerSecWindow1: tcp.smallRttPerSecWindow1,
-          tcpSmallRoundTripsPerSecWindow64: tcp.smallRttPerSecWindow64,
-          tcpBulkMiBPerSec: tcp.bulkMiBPerSec,
-          ratioSmallWindow64: ratio(lib.smallRttPerSecWindow64, tcp.smallRttPerSecWindow64),
-          ratioBulk: ratio(lib.bulkMiBPerSec, tcp.bulkMiBPerSec),
-          bulkTargetMet: lib.bulkMiBPerSec >= 0.6 * tcp.bulkMiBPerSec
-        }
-        const summary = [
-          `transport bench: median of ${runs} runs, ${seconds} s each, client and server in two processes`,
-          `  small round trips/s  window 1: libp2p ${lib.smallRttPerSecWindow1}  tcp ${tcp.smallRttPerSecWindow1}`,
-          `  small round trips/s  window ${SMALL_WINDOW}: libp2p ${lib.smallRttPerSecWindow64}  tcp ${tcp.smallRttPerSecWindow64}  (ratio ${String(figures.ratioSmallWindow64)})`,
-          `  1 MiB frames MiB/s   window ${BULK_WINDOW}: libp2p ${lib.bulkMiBPerSec}  tcp ${tcp.bulkMiBPerSec}  (ratio ${String(figures.ratioBulk)}, target >= 0.6)`
-        ]
-        if (options.skipIdle !== true) {
-          const idle = await measureIdleGroups(dir, Number(options.groups), Number(options.idleSeconds))
-          figures.idleGroups = idle.groups
-          figures.idleLeadersElected = idle.leadersElected
-          figures.idleElectionSeconds = idle.electionSeconds
-          figures.idleCpuPercentPerNode = Object.fromEntries(idle.idleCpuPercentPerNode.map((cpu, i) => [`node${i}`, cpu]))
-          figures.idleCpuPercentMax = Math.max(...idle.idleCpuPercentPerNode)
-          figures.idleCpuTargetMet = Math.max(...idle.idleCpuPercentPerNode) < 5
-          figures.memoryBytesPerGroup = idle.memoryBytesPerGroup
-          summary.push(
-            `  idle: ${idle.groups} groups (RF 3) on 3 node processes, ${idle.leadersElected} leaders after ${idle.electionSeconds} s`,
-            `  idle CPU per node (% of one core over ${options.idleSeconds} s): ${idle.idleCpuPercentPerNode.join(', ')} (target < 5)`,
-            `  memory per group (heap + array buffers, per node): ${idle.memoryBytesPerGroup} bytes`
-          )
-        }
-        writeBenchReport({ bench: 'transport', runs, figures, summary }, { json: options.json === true })
+        if (options.skipThroughput !== true) await throughputPart(dir, options, figures, summary)
+        if (options.skipIdle !== true) await idlePart(dir, options, figures, summary)
+        writeBenchReport({ bench: 'transport', runs: Number(options.runs), figures, summary }, { json: options.json === true })
       } finally {
         rmSync(dir, { recursive: true, force: true })
       }
