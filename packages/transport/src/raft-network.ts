@@ -28,6 +28,9 @@ export class RaftNetwork<M extends GroupAddressed> implements Network<M> {
   private readonly links = new Map<NodeId, RaftLink>()
   private readonly inbound = new Map<NodeId, Set<Stream>>()
   private readonly lastHeard = new Map<NodeId, number>()
+  /** Liveness last reported to the listeners, per member. */
+  private readonly reportedLive = new Map<NodeId, boolean>()
+  private readonly livenessListeners: Array<(peer: NodeId, live: boolean) => void> = []
   private members = new Set<NodeId>()
   private receive: ((from: NodeId, message: M) => void) | undefined
   private heartbeatTimer: TimerHandle | undefined
@@ -71,6 +74,7 @@ export class RaftNetwork<M extends GroupAddressed> implements Network<M> {
       this.inbound.delete(peer)
       this.links.get(peer)?.stop()
       this.links.delete(peer)
+      this.reportedLive.delete(peer)
     }
     this.members = next
     for (const peer of next) this.link(peer).connect()
@@ -84,6 +88,15 @@ export class RaftNetwork<M extends GroupAddressed> implements Network<M> {
   isPeerLive (peer: NodeId): boolean {
     const at = this.lastHeard.get(peer)
     return at !== undefined && this.context.clock.now() - at < this.context.settings.peerLivenessTimeoutMs
+  }
+
+  /**
+   * Calls `listener(peer, live)` when a member's node-level liveness changes: live on the first
+   * frame after silence, not live once no frame arrived for peerLivenessTimeoutMs (checked every
+   * nodeHeartbeatIntervalMs). A host wakes the quiesced groups led by a peer that went silent.
+   */
+  onPeerLiveness (listener: (peer: NodeId, live: boolean) => void): void {
+    this.livenessListeners.push(listener)
   }
 
   /** clock.now() of the last frame from `peer`, if any. */
@@ -118,6 +131,7 @@ export class RaftNetwork<M extends GroupAddressed> implements Network<M> {
       onFrame: (body) => {
         const messages = decodeRaftBatch<M>(body)
         this.lastHeard.set(peer, clock.now())
+        if (this.reportedLive.get(peer) !== true) this.reportLiveness(peer, true)
         counters.add('raftMessagesReceived', messages.length)
         for (const message of messages) this.deliver(peer, message)
       },
@@ -146,6 +160,17 @@ export class RaftNetwork<M extends GroupAddressed> implements Network<M> {
     }
   }
 
+  private reportLiveness (peer: NodeId, live: boolean): void {
+    this.reportedLive.set(peer, live)
+    for (const listener of this.livenessListeners) {
+      try {
+        listener(peer, live)
+      } catch (error) {
+        this.context.logger.error('peer liveness listener threw', { peer, error: String(error) })
+      }
+    }
+  }
+
   private link (peer: NodeId): RaftLink {
     let link = this.links.get(peer)
     if (link === undefined) {
@@ -158,7 +183,10 @@ export class RaftNetwork<M extends GroupAddressed> implements Network<M> {
 
   private armHeartbeat (): void {
     this.heartbeatTimer = this.context.clock.setTimer(this.context.settings.nodeHeartbeatIntervalMs, () => {
-      for (const peer of this.members) this.link(peer).heartbeat()
+      for (const peer of this.members) {
+        this.link(peer).heartbeat()
+        if (this.reportedLive.get(peer) === true && !this.isPeerLive(peer)) this.reportLiveness(peer, false)
+      }
       if (!this.stopped) this.armHeartbeat()
     })
   }

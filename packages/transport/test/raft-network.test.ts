@@ -40,11 +40,27 @@ t.test('messages of many groups reach the peer, batched into few frames', async 
   await waitFor('loopback delivery', () => self.length === 1)
 })
 
-t.test('node heartbeats keep the peer live without any group traffic', async (t) => {
-  const [a, b] = await pair(t)
+t.test('node heartbeats keep the peer live without any group traffic; silence is reported', async (t) => {
+  const settings = { nodeHeartbeatIntervalMs: 50, peerLivenessTimeoutMs: 300 }
+  const a = await startTransport(t, { settings })
+  const b = await startTransport(t, { settings })
+  await a.addPeerAddresses(b.id, b.addresses())
+  await b.addPeerAddresses(a.id, a.addresses())
+  const changes: Array<[string, boolean]> = []
+  a.raftNetwork().onPeerLiveness((peer, live) => { changes.push([peer, live]) })
+  a.setMembers([a.id, b.id])
+  b.setMembers([a.id, b.id])
   await waitFor('b hears a', () => b.raftNetwork().isPeerLive(a.id))
   await waitFor('a hears b', () => a.raftNetwork().isPeerLive(b.id))
   t.ok(a.counters().nodeHeartbeatsSent > 0)
+  t.same(changes, [[b.id, true]], 'b reported live once')
+  const heardAt = a.raftNetwork().lastHeardFrom(b.id) as number
+  await waitFor('another heartbeat', () => (a.raftNetwork().lastHeardFrom(b.id) as number) > heardAt)
+  t.same(changes, [[b.id, true]], 'steady heartbeats report nothing new')
+  await b.stop()
+  await waitFor('b reported silent', () => changes.length === 2)
+  t.same(changes[1], [b.id, false])
+  t.notOk(a.raftNetwork().isPeerLive(b.id))
 })
 
 t.test('a peer that is not on the allowlist cannot open the raft protocol', async (t) => {
