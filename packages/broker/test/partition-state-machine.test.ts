@@ -131,6 +131,8 @@ t.test('cursor updates: acks fold into mark-delete across non-message entries; s
   t.equal(log.sm.backlog('s'), 4)
   const beyond = log.commit({ kind: 'cursor', body: { subscription: 's', generation: 1, markDelete: 1000, ackedRanges: [] } })
   t.match(log.sm.outcome(beyond), { kind: 'rejected', error: { code: 'INVALID_ARGUMENT' } })
+  const inverted = log.commit({ kind: 'cursor', body: { subscription: 's', generation: 1, markDelete: 0, ackedRanges: [[m4, m3]] } })
+  t.match(log.sm.outcome(inverted), { kind: 'rejected', error: { code: 'INVALID_ARGUMENT' } }, 'an inverted range is rejected, not a crash')
 })
 
 t.test('cursor property: the acknowledged set never shrinks without a reset', async () => {

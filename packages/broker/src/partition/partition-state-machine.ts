@@ -254,6 +254,9 @@ export class PartitionStateMachine implements StateMachine {
     if (update.markDelete > this.lastApplied) {
       throw new InvalidArgumentError({ argument: 'markDelete', reason: `${update.markDelete} is beyond the applied index ${this.lastApplied}` })
     }
+    for (const [from, to] of update.ackedRanges) {
+      if (from > to || to > this.lastApplied) throw new InvalidArgumentError({ argument: 'ackedRanges', reason: `bad range [${from}, ${to}]` })
+    }
     return { kind: 'cursor', applied: cursor.advance(update, (i) => this.nextMessageIndex(i)) }
   }
 
