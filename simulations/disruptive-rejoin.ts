@@ -11,13 +11,13 @@ export const disruptiveRejoin: Scenario = {
     const cluster = sim.cluster
     cluster.start()
     sim.workload.start()
-    for (let round = 0; round < 3; round++) {
+    for (let round = 0; round < 2; round++) {
       const leader = await sim.waitForLeader()
       await sim.runFor(sim.electionTimeoutMs)
       const followers = cluster.ids().filter((id) => id !== leader)
       const loner = followers[sim.random.int(0, followers.length)]
       cluster.partition('loner', [loner])
-      await sim.runFor(sim.random.int(10, 20) * sim.electionTimeoutMs)
+      await sim.runFor(sim.random.int(10, 14) * sim.electionTimeoutMs)
       const term = cluster.node(leader).raft?.status().term
       cluster.network.heal('loner')
       await sim.runFor(5 * sim.electionTimeoutMs)

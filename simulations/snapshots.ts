@@ -9,23 +9,23 @@ export const snapshots: Scenario = {
   description: 'compaction below a lagging follower; snapshot sent to a follower with a conflicting log',
   nodes: 5,
   raftConfig: { snapshotThresholdEntries: 25, snapshotChunkBytes: 64, entryCacheBytes: 256 },
-  workload: { clients: 4, thinkMs: [5, 60] },
+  workload: { clients: 3, thinkMs: [10, 80] },
   run: async (sim) => {
     const cluster = sim.cluster
     cluster.start()
     sim.workload.start()
-    for (let round = 0; round < 3; round++) {
+    for (let round = 0; round < 2; round++) {
       const leader = await sim.waitForLeader()
       const followers = cluster.ids().filter((id) => id !== leader)
       const lagging = followers[sim.random.int(0, followers.length)]
       cluster.crash(lagging)
-      await sim.runFor(sim.random.int(4_000, 8_000))
+      await sim.runFor(sim.random.int(3_000, 5_000))
       cluster.restart(lagging)
       await sim.runFor(3 * sim.electionTimeoutMs)
       const old = await sim.waitForLeader()
       cluster.partition('old-leader', [old])
       for (let i = 0; i < 5; i++) await sim.write(`k${i % 3}`, `stale.${round}.${i}`, old, 50)
-      await sim.runFor(sim.random.int(5_000, 9_000))
+      await sim.runFor(sim.random.int(3_000, 5_000))
       cluster.network.heal('old-leader')
       await sim.runFor(3 * sim.electionTimeoutMs)
     }

@@ -27,7 +27,9 @@ export const voteCrash: Scenario = {
       await sim.runFor(sim.electionTimeoutMs)
       const [a, v, x, y] = sim.shuffle(cluster.ids().filter((id) => id !== b))
       // Phase 1: only A campaigns and reaches only V and X; V crashes right after voting for A.
-      for (const id of cluster.ids()) if (id !== a) cluster.freezeTimers(id)
+      // B (the old leader) keeps its timers: cut off with Y alone it steps down (check-quorum)
+      // and its pre-votes fail, so it stays in the old term.
+      for (const id of cluster.ids()) if (id !== a && id !== b) cluster.freezeTimers(id)
       onlyLinks(sim, 'phase1', [[a, v], [a, x], [b, y]])
       const voter = cluster.node(v)
       const termBefore = voter.raft?.status().term ?? 0
@@ -38,8 +40,14 @@ export const voteCrash: Scenario = {
         voter.onBoundary = null
         cluster.record(`vote-crash ${v} voted ${a} in term ${hardState.term}`)
         cluster.clock.setTimer(0, () => {
+          // V restarts deaf and silent, so it learns nothing of term T before B asks (its
+          // grant, already in flight with the bug, still reaches A).
           cluster.crash(v)
-          cluster.clock.setTimer(1, () => cluster.restart(v))
+          cluster.network.cut('voter-alone', cluster.ids().filter((id) => id !== v).map((id) => [id, v] as [string, string]))
+          cluster.clock.setTimer(1, () => {
+            cluster.restart(v)
+            cluster.freezeTimers(v)
+          })
         })
       }
       await sim.runUntil(() => crashed, 10 * sim.electionTimeoutMs)
@@ -48,9 +56,13 @@ export const voteCrash: Scenario = {
       // Phase 2: A and X fall silent; only B campaigns, reaching V (restarted) and Y.
       cluster.freezeTimers(a)
       cluster.network.heal('phase1')
+      cluster.network.heal('voter-alone')
       onlyLinks(sim, 'phase2', [[b, v], [b, y]])
-      cluster.thawTimers(b)
-      await sim.runUntil(() => cluster.leader() === b && cluster.node(b).raft?.status().role === 'leader', 20 * sim.electionTimeoutMs)
+      const oldTerm = cluster.node(b).raft?.status().term ?? 0
+      await sim.runUntil(() => {
+        const status = cluster.node(b).raft?.status()
+        return status !== undefined && status.role === 'leader' && status.term > oldTerm
+      }, 20 * sim.electionTimeoutMs)
       await sim.runFor(sim.electionTimeoutMs)
       cluster.network.heal('phase2')
       for (const id of cluster.ids()) cluster.thawTimers(id)

@@ -19,7 +19,7 @@ export interface SweepOptions {
   faultMs?: number
   /** Worker threads at once (default: min(2, cores)). */
   workers?: number
-  /** Seeds per worker before it is replaced. */
+  /** Seeds per worker before it is replaced (default: up to 100, a quarter of each lane's share). */
   batchSize?: number
   /** Called after each seed with its verdict (progress output). */
   onSeed?: (result: SeedVerdict) => void
@@ -72,7 +72,10 @@ export function replayCommand (options: { scenario: string, seed: number, nodes?
 
 export async function runSweep (options: SweepOptions): Promise<SweepSummary> {
   if (!(options.seeds > 0 && options.seeds <= MAX_SWEEP_SEEDS)) throw new RangeError(`seeds must be in 1..${MAX_SWEEP_SEEDS}`)
-  const batchSize = options.batchSize ?? 25
+  const workers = Math.max(1, options.workers ?? Math.min(2, availableParallelism()))
+  // Big enough to amortize a worker's start (module load, JIT warm-up), small enough to
+  // keep both workers busy to the end.
+  const batchSize = options.batchSize ?? Math.min(100, Math.max(5, Math.ceil(options.seeds / (workers * 4))))
   const batches: number[][] = []
   for (let i = 0; i < options.seeds; i += batchSize) {
     const batch: number[] = []
@@ -80,7 +83,6 @@ export async function runSweep (options: SweepOptions): Promise<SweepSummary> {
     batches.push(batch)
   }
   const verdicts = new Map<number, SeedVerdict>()
-  const workers = Math.max(1, options.workers ?? Math.min(2, availableParallelism()))
   let next = 0
   const lane = async (): Promise<void> => {
     while (next < batches.length) {
