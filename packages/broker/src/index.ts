@@ -22,9 +22,12 @@ export { DEFAULT_NAMESPACE_POLICIES, partitionConfigOf, withPolicies, type Durab
 export {
   chooseMetadataVoters, emptyLoad, loadOf, placeGroups, type GroupPlacement, type PlacementLoad, type PlacementNode
 } from './metadata/placement.ts'
-export { subscriptionLifecycle, type ConsumerRef, type LifecycleEvent, type SubscriptionLifecycleState } from './dispatch/subscription-lifecycle.ts'
 export {
-  DEFAULT_DISPATCH_LIMITS, ExclusiveDispatcher, type DispatchLimits, type DispatchSource, type ExclusiveDispatcherOptions
-} from './dispatch/exclusive-dispatcher.ts'
-export { MAX_TRACKED_REDELIVERIES, UnackedEntries } from './dispatch/unacked-entries.ts'
+  subscriptionLifecycle, type ConsumerRef, type LifecycleContext, type LifecycleEvent, type SubscriptionLifecycleState
+} from './dispatch/subscription-lifecycle.ts'
+export { DEFAULT_DISPATCH_LIMITS, type DispatchLimits, type DispatchSource, type DispatcherOptions } from './dispatch/dispatch-options.ts'
+export { ExclusiveDispatcher } from './dispatch/exclusive-dispatcher.ts'
+export { CursorTracker, type CursorTrackerOptions } from './dispatch/cursor-tracker.ts'
+export { UnackedEntries } from './dispatch/unacked-entries.ts'
+export { MAX_TRACKED_REDELIVERIES, RedeliveryCounts } from './dispatch/redelivery-counts.ts'
 export { lifecycleDiagramMermaid } from './dispatch/lifecycle-diagram.ts'

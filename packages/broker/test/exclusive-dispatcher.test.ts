@@ -74,7 +74,7 @@ t.test('Exclusive: a second consumer is refused; after the first leaves, another
   dispatcher.attach(consumer)
   t.throws(() => dispatcher.attach({ consumerId: 2, consumerName: 'c2' }), ConsumerBusyError)
   dispatcher.detach(2)
-  t.equal(dispatcher.state, 'activeConsumer', 'detaching a stranger changes nothing')
+  t.equal(dispatcher.state, 'consuming', 'detaching a stranger changes nothing')
   dispatcher.detach(1)
   t.equal(dispatcher.state, 'noConsumer')
   dispatcher.attach({ consumerId: 2, consumerName: 'c2' })
@@ -156,7 +156,7 @@ t.test('a new leader resumes from the replicated cursor, ack holes included', as
 })
 
 t.test('dispatch pauses at maxUnackedMessages and resumes on acks', async (t) => {
-  const { dispatcher, delivered, published } = setup({ limits: { maxUnackedMessages: 4 } })
+  const { dispatcher, delivered, published } = setup({ limits: { maxUnackedMessagesPerConsumer: 4 } })
   dispatcher.attach(consumer)
   dispatcher.flow(1, 100)
   await settle()

@@ -1,65 +1,20 @@
 // Consumer dispatch for an Exclusive subscription on the partition leader (DESIGN.md §6).
-// The lifecycle (no consumer / active consumer / closed) is the xstate machine in
+// The lifecycle (no consumer / consuming / closed) is the xstate machine in
 // subscription-lifecycle.ts; the hot path is plain code: it reads committed batches from the
 // partition (cache, then log), delivers whole batches while the consumer has flow permits,
 // tracks what is unacknowledged, redelivers it when asked or when the consumer goes away, and
-// proposes the cursor through Raft in batches, so a new leader resumes from the replicated
-// cursor. Delivery is at-least-once.
+// proposes the cursor through Raft in batches (CursorTracker), so a new leader resumes from the
+// replicated cursor. Delivery is at-least-once.
 import { timerApi, type Env, type TimerHandle } from '@blazar/env'
-import {
-  ConsumerBusyError, DEFAULT_MAX_MESSAGE_SIZE, MAX_PERSISTED_ACK_RANGES, type CursorEntry, type DeliveredEntry, type MessageIdData
-} from '@blazar/protocol'
+import { ConsumerBusyError, type DeliveredEntry, type MessageIdData } from '@blazar/protocol'
 import { createActor, type Actor } from 'xstate'
 import type { StoredBatch } from '../partition/message-cache.ts'
-import type { ReadLimits } from '../partition/partition-state-machine.ts'
-import { SubscriptionCursor, type CursorState } from '../partition/subscription-cursor.ts'
+import type { CursorState } from '../partition/subscription-cursor.ts'
+import { CursorTracker } from './cursor-tracker.ts'
+import { DEFAULT_DISPATCH_LIMITS, type DispatchLimits, type DispatchSource, type DispatcherOptions } from './dispatch-options.ts'
+import { RedeliveryCounts } from './redelivery-counts.ts'
 import { subscriptionLifecycle, type ConsumerRef, type SubscriptionLifecycleState } from './subscription-lifecycle.ts'
 import { UnackedEntries } from './unacked-entries.ts'
-
-/** What the dispatcher needs from the partition (PartitionStateMachine provides all of it). */
-export interface DispatchSource {
-  read (from: number, limits: ReadLimits): Promise<StoredBatch[]>
-  nextMessageIndex (index: number): number
-  onCommit (listener: (batch: StoredBatch) => void): () => void
-}
-
-export interface DispatchLimits {
-  /** Batches per read (Pulsar `dispatcherMaxReadBatchSize` = 100). */
-  readBatchEntries: number
-  /** Bytes per read. */
-  readBatchBytes: number
-  /** Messages delivered and not yet acknowledged before dispatch pauses (Pulsar's 50,000 per consumer). */
-  maxUnackedMessages: number
-  /** Acknowledgements are proposed at most this long after they arrive. */
-  cursorFlushIntervalMs: number
-  /** ...or as soon as this many acknowledged batches are waiting. */
-  cursorFlushMaxAcks: number
-  /** Wait before retrying a failed read or cursor proposal. */
-  retryDelayMs: number
-}
-
-export const DEFAULT_DISPATCH_LIMITS: DispatchLimits = {
-  readBatchEntries: 100,
-  readBatchBytes: DEFAULT_MAX_MESSAGE_SIZE,
-  maxUnackedMessages: 50_000,
-  cursorFlushIntervalMs: 100,
-  cursorFlushMaxAcks: 1_000,
-  retryDelayMs: 100
-}
-
-export interface ExclusiveDispatcherOptions {
-  env: Env
-  topic: string
-  partition: number
-  /** The replicated cursor as of taking over (from PartitionStateMachine.cursor). */
-  cursor: CursorState
-  source: DispatchSource
-  /** Sends committed batches to the consumer (server push `messages`). */
-  deliver: (consumer: ConsumerRef, entries: DeliveredEntry[]) => void
-  /** Proposes a `cursor` entry through the partition's Raft group; resolves once applied. */
-  proposeCursor: (update: CursorEntry) => Promise<void>
-  limits?: Partial<DispatchLimits>
-}
 
 export class ExclusiveDispatcher {
   readonly topic: string
@@ -67,15 +22,14 @@ export class ExclusiveDispatcher {
   private readonly env: Env
   private readonly partition: number
   private readonly source: DispatchSource
-  private readonly deliver: ExclusiveDispatcherOptions['deliver']
-  private readonly proposeCursor: ExclusiveDispatcherOptions['proposeCursor']
+  private readonly deliver: DispatcherOptions['deliver']
   private readonly limits: DispatchLimits
   private readonly actor: Actor<typeof subscriptionLifecycle>
   private readonly unsubscribeCommits: () => void
-
-  /** Acknowledgements as known here: the replicated cursor plus those not yet proposed. */
-  private cursor: SubscriptionCursor
+  private readonly tracker: CursorTracker
   private readonly unacked = new UnackedEntries()
+  private readonly redeliveries = new RedeliveryCounts()
+
   /** Next index to read; every message entry below it was delivered or is acknowledged. */
   private readPosition: number
   private permits = 0
@@ -86,31 +40,36 @@ export class ExclusiveDispatcher {
   private committedDuringRead = false
   private retryTimer: TimerHandle | null = null
 
-  private ackedSinceFlush = 0
-  private flushTimer: TimerHandle | null = null
-  private flushing = false
-  private lastProposed = ''
-
-  constructor (options: ExclusiveDispatcherOptions) {
+  constructor (options: DispatcherOptions) {
     this.env = options.env
     this.topic = options.topic
     this.partition = options.partition
     this.subscription = options.cursor.subscription
     this.source = options.source
     this.deliver = options.deliver
-    this.proposeCursor = options.proposeCursor
     this.limits = { ...DEFAULT_DISPATCH_LIMITS, ...options.limits }
-    this.cursor = new SubscriptionCursor(options.cursor)
-    this.readPosition = this.cursor.markDelete + 1
-    this.lastProposed = JSON.stringify(this.cursorUpdate())
+    this.tracker = new CursorTracker({
+      env: this.env,
+      topic: this.topic,
+      cursor: options.cursor,
+      nextMessageIndex: (index) => this.source.nextMessageIndex(index),
+      proposeCursor: options.proposeCursor,
+      flushIntervalMs: this.limits.cursorFlushIntervalMs,
+      flushMaxAcks: this.limits.cursorFlushMaxAcks
+    })
+    this.readPosition = this.tracker.markDelete + 1
     const machine = subscriptionLifecycle.provide({
       actions: {
-        consumerActivated: () => this.pump(),
+        consumerAttached: () => {
+          this.permits = 0
+          this.pump()
+        },
         consumerLost: () => this.rewind(),
+        allConsumersLost: () => this.rewind(),
         stopped: () => this.stop()
       }
     })
-    this.actor = createActor(machine, { clock: timerApi(this.env.clock) })
+    this.actor = createActor(machine, { input: { subscriptionType: 'Exclusive' }, clock: timerApi(this.env.clock) })
     this.actor.subscribe({ error: (error) => this.env.logger.error('subscription lifecycle failed', { topic: this.topic, subscription: this.subscription, error: String(error) }) })
     this.actor.start()
     this.unsubscribeCommits = this.source.onCommit(() => {
@@ -124,7 +83,7 @@ export class ExclusiveDispatcher {
   }
 
   get consumer (): ConsumerRef | null {
-    return this.actor.getSnapshot().context.consumer
+    return this.actor.getSnapshot().context.consumers[0] ?? null
   }
 
   /** Delivered and unacknowledged, in messages. */
@@ -140,7 +99,6 @@ export class ExclusiveDispatcher {
   attach (consumer: ConsumerRef): void {
     const event = { type: 'ATTACH' as const, consumer }
     if (!this.actor.getSnapshot().can(event)) throw new ConsumerBusyError({ topic: this.topic, subscription: this.subscription })
-    this.permits = 0
     this.actor.send(event)
   }
 
@@ -165,11 +123,12 @@ export class ExclusiveDispatcher {
   acknowledge (consumerId: number, ids: readonly MessageIdData[]): void {
     if (!this.isActive(consumerId)) return
     for (const id of ids) {
-      if (id.partition !== this.partition) continue
-      if (this.unacked.ackMessage(id.index, id.batchIndex)) this.batchAcked(id.index)
+      if (id.partition !== this.partition || !this.unacked.ackMessage(id.index, id.batchIndex)) continue
+      this.redeliveries.forget(id.index)
+      this.tracker.ackEntry(id.index)
     }
-    this.cursor.normalize((index) => this.source.nextMessageIndex(index))
-    this.scheduleFlush()
+    this.tracker.changed()
+    this.pump()
   }
 
   /** Cumulative ack: everything up to and including `id`. */
@@ -178,17 +137,14 @@ export class ExclusiveDispatcher {
     const complete = this.unacked.ackUpTo(id.index, id.batchIndex)
     // Never past what was delivered: an ID the consumer cannot have received acks nothing more.
     const upTo = Math.min(complete ? id.index : id.index - 1, this.readPosition - 1)
-    if (upTo > this.cursor.markDelete) {
-      for (const index of this.unacked.indexes()) if (index <= upTo) this.unacked.remove(index)
-      this.cursor.markDelete = upTo
-      this.ackedSinceFlush++
-    }
-    if (complete) this.batchAcked(id.index)
-    this.cursor.normalize((index) => this.source.nextMessageIndex(index))
-    this.scheduleFlush()
+    for (const index of this.unacked.indexes()) if (index <= upTo) this.unacked.remove(index)
+    this.tracker.ackUpTo(upTo)
+    if (complete) this.tracker.ackEntry(id.index)
+    this.tracker.changed()
+    this.pump()
   }
 
-  /** REDELIVER (also negative acks on Exclusive): everything unacknowledged is sent again. */
+  /** REDELIVER (also what a negative ack does on Exclusive): everything unacknowledged is sent again. */
   redeliverUnacknowledged (consumerId: number): void {
     if (!this.isActive(consumerId)) return
     this.rewind()
@@ -197,73 +153,26 @@ export class ExclusiveDispatcher {
 
   /** After a `reset` subscription entry was applied: continue from the reset cursor. */
   cursorReset (cursor: CursorState): void {
-    this.cursor = new SubscriptionCursor(cursor)
-    this.lastProposed = JSON.stringify(this.cursorUpdate())
-    this.ackedSinceFlush = 0
+    this.tracker.reset(cursor)
     this.rewind()
     this.pump()
   }
 
-  /** The cursor update this dispatcher would propose now. */
-  cursorUpdate (): CursorEntry {
-    return {
-      subscription: this.subscription,
-      generation: this.cursor.generation,
-      markDelete: this.cursor.markDelete,
-      ackedRanges: this.cursor.acked.toArray().slice(0, MAX_PERSISTED_ACK_RANGES)
-    }
-  }
-
   /** Proposes the cursor now if it changed since the last proposal. */
-  async flush (): Promise<void> {
-    if (this.flushTimer !== null) {
-      this.env.clock.clearTimer(this.flushTimer)
-      this.flushTimer = null
-    }
-    const update = this.cursorUpdate()
-    const key = JSON.stringify(update)
-    if (this.flushing || key === this.lastProposed) return
-    this.flushing = true
-    this.ackedSinceFlush = 0
-    try {
-      await this.proposeCursor(update)
-      this.lastProposed = key
-    } catch (error) {
-      this.env.logger.warn('cursor proposal failed; will retry', { topic: this.topic, subscription: this.subscription, error: String(error) })
-      this.ackedSinceFlush++
-    } finally {
-      this.flushing = false
-    }
-    if (this.state !== 'closed' && JSON.stringify(this.cursorUpdate()) !== this.lastProposed) this.scheduleFlush()
+  flush (): Promise<void> {
+    return this.tracker.flush()
   }
 
   // ---- internals -----------------------------------------------------------------------
 
   private isActive (consumerId: number): boolean {
-    return this.state === 'activeConsumer' && this.consumer?.consumerId === consumerId
-  }
-
-  private batchAcked (index: number): void {
-    if (index > this.cursor.markDelete) this.cursor.acked.add(index, index)
-    this.ackedSinceFlush++
-  }
-
-  private scheduleFlush (): void {
-    if (this.state === 'closed' || this.flushTimer !== null) return
-    if (this.ackedSinceFlush >= this.limits.cursorFlushMaxAcks) {
-      void this.flush()
-      return
-    }
-    this.flushTimer = this.env.clock.setTimer(this.limits.cursorFlushIntervalMs, () => {
-      this.flushTimer = null
-      void this.flush()
-    })
+    return this.state === 'consuming' && this.consumer?.consumerId === consumerId
   }
 
   /** Puts every unacknowledged batch back to be read and delivered again. */
   private rewind (): void {
-    this.unacked.rewind()
-    this.readPosition = this.cursor.markDelete + 1
+    for (const index of this.unacked.takeAll()) this.redeliveries.increment(index)
+    this.readPosition = this.tracker.markDelete + 1
     this.readEpoch++
     this.reading = false
   }
@@ -271,15 +180,15 @@ export class ExclusiveDispatcher {
   private stop (): void {
     this.readEpoch++
     this.unsubscribeCommits()
-    for (const timer of [this.flushTimer, this.retryTimer]) if (timer !== null) this.env.clock.clearTimer(timer)
-    this.flushTimer = null
+    this.tracker.stop()
+    if (this.retryTimer !== null) this.env.clock.clearTimer(this.retryTimer)
     this.retryTimer = null
   }
 
   /** Reads and delivers while the consumer has permits and the unacked bound allows. */
   private pump (): void {
-    if (this.state !== 'activeConsumer' || this.reading || this.retryTimer !== null) return
-    if (this.permits <= 0 || this.unacked.messageCount >= this.limits.maxUnackedMessages) return
+    if (this.state !== 'consuming' || this.reading || this.retryTimer !== null) return
+    if (this.permits <= 0 || this.unacked.messageCount >= this.limits.maxUnackedMessagesPerConsumer) return
     this.reading = true
     this.committedDuringRead = false
     const epoch = this.readEpoch
@@ -308,14 +217,14 @@ export class ExclusiveDispatcher {
     const out: DeliveredEntry[] = []
     for (const batch of batches) {
       if (batch.index < this.readPosition) continue
-      if (this.cursor.isAcked(batch.index)) {
+      if (this.tracker.isAcked(batch.index)) {
         this.readPosition = batch.index + 1
         continue
       }
-      if (this.permits <= 0 || this.unacked.messageCount >= this.limits.maxUnackedMessages) break
+      if (this.permits <= 0 || this.unacked.messageCount >= this.limits.maxUnackedMessagesPerConsumer) break
       out.push({
         messageId: { partition: this.partition, index: batch.index, batchIndex: 0 },
-        redeliveryCount: this.unacked.redeliveryCount(batch.index),
+        redeliveryCount: this.redeliveries.get(batch.index),
         publishTime: batch.publishTime,
         batch: batch.envelope
       })

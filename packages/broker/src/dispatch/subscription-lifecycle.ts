@@ -1,8 +1,10 @@
 // The lifecycle of one subscription's dispatcher on the partition leader, as an xstate v5
-// machine (DESIGN.md §6): no consumer → one active consumer (Exclusive) → back to no consumer
-// when it goes away, and closed for good when the subscription is deleted or this node stops
-// leading the partition. Only the lifecycle lives here; permits, reads and acks are plain code
-// in the dispatcher, which supplies the side-effect actions with `provide`.
+// machine (DESIGN.md §6): no consumer → consumers attached → back to no consumer when the last
+// one goes away, and closed for good when the subscription is deleted or this node stops
+// leading the partition. Exclusive admits one consumer; Shared admits many. Only the lifecycle
+// lives here; permits, reads and acks are plain code in the dispatchers, which supply the
+// side-effect actions with `provide`.
+import type { SubscriptionType } from '@blazar/protocol'
 import { assign, setup } from 'xstate'
 
 export interface ConsumerRef {
@@ -15,39 +17,60 @@ export type LifecycleEvent =
   | { type: 'DETACH', consumerId: number }
   | { type: 'CLOSE', reason: string }
 
+export interface LifecycleContext {
+  subscriptionType: SubscriptionType
+  consumers: ConsumerRef[]
+}
+
 export const subscriptionLifecycle = setup({
   types: {
-    context: {} as { consumer: ConsumerRef | null },
-    events: {} as LifecycleEvent
+    context: {} as LifecycleContext,
+    events: {} as LifecycleEvent,
+    input: {} as { subscriptionType: SubscriptionType }
   },
   actions: {
-    rememberConsumer: assign({ consumer: ({ event }) => (event.type === 'ATTACH' ? event.consumer : null) }),
-    forgetConsumer: assign({ consumer: null }),
-    /** The new consumer starts receiving from the first unacknowledged message. */
-    consumerActivated: () => {},
-    /** Everything delivered but unacknowledged goes back to be redelivered. */
+    addConsumer: assign({
+      consumers: ({ context, event }) => (event.type === 'ATTACH' ? [...context.consumers, event.consumer] : context.consumers)
+    }),
+    removeConsumer: assign({
+      consumers: ({ context, event }) => (event.type === 'DETACH' ? context.consumers.filter((c) => c.consumerId !== event.consumerId) : context.consumers)
+    }),
+    removeAllConsumers: assign({ consumers: [] }),
+    /** A consumer joined: it starts receiving (from the first unacknowledged message on Exclusive). */
+    consumerAttached: () => {},
+    /** A consumer left: what it had unacknowledged goes back to be redelivered. */
     consumerLost: () => {},
+    /** Every consumer is dropped at once (close). */
+    allConsumersLost: () => {},
     /** Timers stop, in-flight reads are discarded. */
     stopped: () => {}
   },
   guards: {
-    isCurrentConsumer: ({ context, event }) => event.type === 'DETACH' && context.consumer?.consumerId === event.consumerId
+    admitsAnotherConsumer: ({ context, event }) =>
+      event.type === 'ATTACH' && context.subscriptionType !== 'Exclusive' && !context.consumers.some((c) => c.consumerId === event.consumer.consumerId),
+    isOnlyConsumer: ({ context, event }) =>
+      event.type === 'DETACH' && context.consumers.length === 1 && context.consumers[0].consumerId === event.consumerId,
+    isConsumer: ({ context, event }) => event.type === 'DETACH' && context.consumers.some((c) => c.consumerId === event.consumerId)
   }
 }).createMachine({
   id: 'subscription',
   initial: 'noConsumer',
-  context: { consumer: null },
+  context: ({ input }) => ({ subscriptionType: input.subscriptionType, consumers: [] }),
   states: {
     noConsumer: {
       on: {
-        ATTACH: { target: 'activeConsumer', actions: ['rememberConsumer', 'consumerActivated'] },
+        ATTACH: { target: 'consuming', actions: ['addConsumer', 'consumerAttached'] },
         CLOSE: { target: 'closed' }
       }
     },
-    activeConsumer: {
+    consuming: {
       on: {
-        DETACH: { guard: 'isCurrentConsumer', target: 'noConsumer', actions: ['consumerLost', 'forgetConsumer'] },
-        CLOSE: { target: 'closed', actions: ['consumerLost', 'forgetConsumer'] }
+        ATTACH: { guard: 'admitsAnotherConsumer', actions: ['addConsumer', 'consumerAttached'] },
+        DETACH: [
+          { guard: 'isOnlyConsumer', target: 'noConsumer', actions: ['consumerLost', 'removeConsumer'] },
+          { guard: 'isConsumer', actions: ['consumerLost', 'removeConsumer'] }
+        ],
+        CLOSE: { target: 'closed', actions: ['allConsumersLost', 'removeAllConsumers'] }
       }
     },
     closed: {
@@ -57,4 +80,4 @@ export const subscriptionLifecycle = setup({
   }
 })
 
-export type SubscriptionLifecycleState = 'noConsumer' | 'activeConsumer' | 'closed'
+export type SubscriptionLifecycleState = 'noConsumer' | 'consuming' | 'closed'

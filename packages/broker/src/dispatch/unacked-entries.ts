@@ -1,17 +1,13 @@
-// Batches delivered to the consumer and not yet acknowledged, with the batch indexes acked so
-// far (a batch counts as acknowledged once all its messages are, as Pulsar without batch-index
-// acks), and how often each batch was redelivered (bounded: the oldest counts are forgotten).
-export const MAX_TRACKED_REDELIVERIES = 10_000
-
+// Batches delivered to one consumer and not yet acknowledged, with the batch indexes acked so
+// far: a batch counts as acknowledged once all its messages are (Pulsar without batch-index
+// acks), and a half-acknowledged batch is redelivered whole.
 interface UnackedEntry {
   messageCount: number
   ackedBatchIndexes: Set<number>
 }
 
 export class UnackedEntries {
-  /** In delivery order, which is index order between two rewinds. */
   private readonly entries = new Map<number, UnackedEntry>()
-  private readonly redeliveries = new Map<number, number>()
   private messages = 0
 
   get size (): number {
@@ -61,22 +57,13 @@ export class UnackedEntries {
     if (entry === undefined) return
     this.entries.delete(index)
     this.messages -= entry.messageCount
-    this.redeliveries.delete(index)
   }
 
-  redeliveryCount (index: number): number {
-    return this.redeliveries.get(index) ?? 0
-  }
-
-  /** Forgets every unacked batch (they will be read and delivered again) and counts the redelivery. */
-  rewind (): void {
-    for (const index of this.entries.keys()) {
-      const count = (this.redeliveries.get(index) ?? 0) + 1
-      this.redeliveries.delete(index)
-      this.redeliveries.set(index, count)
-      if (this.redeliveries.size > MAX_TRACKED_REDELIVERIES) this.redeliveries.delete(this.redeliveries.keys().next().value as number)
-    }
+  /** Removes and returns every unacknowledged batch index (to be redelivered). */
+  takeAll (): number[] {
+    const indexes = this.indexes()
     this.entries.clear()
     this.messages = 0
+    return indexes
   }
 }
