@@ -11,6 +11,7 @@ import {
 import type { TransportCounters } from './counters.ts'
 import { FrameTooLargeError, ProtocolViolationError, PushQueueFullError, StreamClosedError } from './errors.ts'
 import { FrameWriter, readFrames } from './framed-stream.ts'
+import type { FrameReader } from './framed-stream.ts'
 import type { TransportSettings } from './settings.ts'
 
 export interface ClientRequest {
@@ -33,6 +34,7 @@ export class ClientSession {
   readonly peer: string
   private readonly stream: Stream
   private readonly writer: FrameWriter
+  private readonly reader: FrameReader
   private readonly settings: TransportSettings
   private readonly counters: TransportCounters
   private readonly handler: () => ClientRequestHandler | undefined
@@ -49,7 +51,7 @@ export class ClientSession {
     this.counters = options.counters
     this.handler = options.handler
     this.writer = new FrameWriter(this.stream, this.settings.maxFrameBytes)
-    readFrames(this.stream, this.settings.maxFrameBytes, {
+    this.reader = readFrames(this.stream, this.settings.maxFrameBytes, {
       onFrame: (body) => { this.onFrame(body) },
       onError: (error) => { this.counters.addStreamError(error) },
       onEnd: () => { this.stream.close().catch(() => {}) }
@@ -113,7 +115,7 @@ export class ClientSession {
       return
     }
     this.running++
-    if (this.running >= this.settings.serverMaxConcurrentRequests) this.stream.pause()
+    if (this.running >= this.settings.serverMaxConcurrentRequests) this.reader.pause()
     this.serve(frame.id, frame.body).finally(() => {
       this.running--
       this.maybeResume()
@@ -144,14 +146,14 @@ export class ClientSession {
     if (this.closedWith !== undefined) return
     this.writer.write(reply)
     if (this.writer.needsDrain) {
-      this.stream.pause()
+      this.reader.pause()
       await this.stream.onDrain().catch(() => {})
     }
   }
 
   private maybeResume (): void {
     if (this.closedWith === undefined && this.running < this.settings.serverMaxConcurrentRequests && !this.writer.needsDrain) {
-      this.stream.resume()
+      this.reader.resume()
     }
   }
 

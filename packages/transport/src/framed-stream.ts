@@ -69,36 +69,76 @@ export interface FrameReaderHandlers {
   onEnd?: () => void
 }
 
-/** Reads frames from `stream`; attach it synchronously in the protocol handler, before any await. */
-export function readFrames (stream: Stream, maxFrameBytes: number, handlers: FrameReaderHandlers): void {
+/** Read-side flow control: while paused no frame is delivered and the stream stops reading. */
+export interface FrameReader {
+  pause (): void
+  resume (): void
+}
+
+/**
+ * Reads frames from `stream`; attach it synchronously in the protocol handler, before any await.
+ * Frames decoded from a chunk that arrived before pause() wait in a queue (at most one chunk's
+ * worth: a paused stream delivers no further chunks, and Yamux then stops the sender).
+ */
+export function readFrames (stream: Stream, maxFrameBytes: number, handlers: FrameReaderHandlers): FrameReader {
   const decoder = new FrameDecoder(maxFrameBytes)
+  const ready: Uint8Array[] = []
   let failed = false
+  let paused = false
+  let ended = false
   const fail = (error: unknown): void => {
     if (failed) return
     failed = true
+    ready.length = 0
     const err = error instanceof Error ? error : new MalformedFrameError(String(error))
     stream.abort(err)
     try { handlers.onError(err) } catch { /* reporting must never throw out of a listener */ }
   }
-  stream.addEventListener('message', (event) => {
-    if (failed) return
+  const deliver = (): void => {
     try {
-      for (const body of decoder.push(event.data as Uint8Array | Uint8ArrayList)) {
-        handlers.onFrame(body)
-        if (failed) return
+      while (!paused && !failed && ready.length > 0) handlers.onFrame(ready.shift() as Uint8Array)
+      if (ended && !paused && !failed && ready.length === 0) {
+        ended = false
+        handlers.onEnd?.()
       }
     } catch (error) {
       fail(error)
     }
+  }
+  stream.addEventListener('message', (event) => {
+    if (failed) return
+    try {
+      for (const body of decoder.push(event.data as Uint8Array | Uint8ArrayList)) ready.push(body)
+    } catch (error) {
+      // Frames queued from earlier chunks go out first (unless paused); then the stream is aborted.
+      deliver()
+      fail(error)
+      return
+    }
+    deliver()
   })
   // 'end' fires once buffered data was delivered, so a partial frame left here is truncation.
   stream.addEventListener('end', () => {
     if (failed || stream.status === 'reset' || stream.status === 'aborted') return
     try {
       decoder.end()
-      handlers.onEnd?.()
     } catch (error) {
       fail(error)
+      return
     }
+    ended = true
+    deliver()
   })
+  return {
+    pause () {
+      paused = true
+      stream.pause()
+    },
+    resume () {
+      if (!paused) return
+      paused = false
+      stream.resume()
+      deliver()
+    }
+  }
 }

@@ -5,6 +5,10 @@ import {
   FrameTooLargeError, PermitLimitError, PushQueueFullError, RemoteRequestError, StreamClosedError, TooManyInflightRequestsError
 } from '../src/index.ts'
 import type { ClientSession } from '../src/index.ts'
+import { streamPair } from '@libp2p/utils'
+import { TransportCounters } from '../src/counters.ts'
+import { encodeFrame } from '../src/frame-codec.ts'
+import { ClientConnection, CLIENT_PROTOCOL, packBody, resolveSettings } from '../src/index.ts'
 import { startTransport, waitFor } from './helpers.ts'
 
 t.test('requests are answered by id, in any order, from a peer that is not a member', async (t) => {
@@ -96,3 +100,58 @@ t.test('server pushes wait for permits, and too many waiting pushes reject', asy
   await connection.close()
   await t.rejects(closedPush, StreamClosedError, 'a push waiting when the client leaves is rejected, not lost')
 })
+
+t.test('the server runs at most serverMaxConcurrentRequests per stream and stops reading meanwhile; nothing is lost', async (t) => {
+  const server = await startTransport(t, { settings: { serverMaxConcurrentRequests: 2 } })
+  const client = await startTransport(t)
+  let running = 0
+  let maxRunning = 0
+  const release: Array<() => void> = []
+  server.onClientRequest(async ({ body }) => {
+    running++
+    maxRunning = Math.max(maxRunning, running)
+    await new Promise<void>((resolve) => { release.push(resolve) })
+    running--
+    return body
+  })
+  const connection = await client.connectClient(server.addresses()[0])
+  const answers = Promise.all(Array.from({ length: 20 }, async (_, i) => await connection.request(i)))
+  let released = 0
+  while (released < 20) {
+    await waitFor(`request ${released + 1} running`, () => release.length > 0)
+    release.shift()?.()
+    released++
+  }
+  t.same(await answers, Array.from({ length: 20 }, (_, i) => i), 'every request answered')
+  t.equal(maxRunning, 2, 'never more than two handlers at once')
+})
+
+t.test('garbage on a client stream closes that stream only, and is counted', async (t) => {
+  const server = await startTransport(t)
+  const client = await startTransport(t)
+  server.onClientRequest(({ body }) => body)
+  const raw = await client.openStream(server.addresses()[0], CLIENT_PROTOCOL)
+  raw.send(Uint8Array.of(2, 0x92, 0xc1))
+  await waitFor('malformed counted', () => server.counters().framesMalformed === 1)
+  await waitFor('garbage stream closed', () => raw.status !== 'open')
+  const connection = await client.connectClient(server.addresses()[0])
+  t.equal(await connection.request('ok'), 'ok', 'other streams are unaffected')
+})
+
+t.test('a server that pushes without a permit is cut off by the client', async (t) => {
+  const [clientEnd, serverEnd] = await streamPair()
+  const counters = new TransportCounters()
+  const connection = new ClientConnection({ peer: 'server', stream: clientEnd, settings: resolveSettings(), counters })
+  const pushed: unknown[] = []
+  connection.onPush((body) => { pushed.push(body) })
+  const pending = connection.request('anything')
+  serverEnd.send(concat(encodeFrame(packBody({ t: 5, body: 'unsolicited' }), 1024)))
+  await t.rejects(pending, StreamClosedError, 'the pending request fails with the stream')
+  t.same(pushed, [], 'the unsolicited push was not delivered')
+  t.equal(counters.snapshot().streamErrors, 1, 'counted')
+  t.equal(connection.open, false)
+})
+
+function concat (parts: Uint8Array[]): Uint8Array {
+  return Uint8Array.from(parts.flatMap((part) => [...part]))
+}
