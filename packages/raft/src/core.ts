@@ -182,6 +182,7 @@ export class RaftCore {
     }
     this.role = 'follower'
     this.leader = leader
+    this.quiesced = false
     if (leader !== null) this.leaderContactAt = this.clock.now()
     this.votes.clear()
     if (wasLeader) this.leaveLeadership()
@@ -192,6 +193,7 @@ export class RaftCore {
     assert(this.role !== 'leader', 'leader cannot pre-campaign')
     this.role = 'precandidate'
     this.leader = null
+    this.quiesced = false
     this.votes = new Map([[this.id, true]])
     this.notifyRole()
     const request = this.voteRequest('preVote', this.term + 1, false)
@@ -265,14 +267,19 @@ export class RaftCore {
       this.transferOutcome = 'aborted'
       this.transfer = null
     }
+    const quiesce = !this.quiesced && this.canQuiesce()
     for (const [to, pr] of this.progress) {
       const beat: Heartbeat = {
-        type: 'heartbeat', group: this.group, term: this.term, commit: Math.min(pr.match, this.commitIndex), readSeq: this.readSeq
+        type: 'heartbeat', group: this.group, term: this.term, commit: Math.min(pr.match, this.commitIndex), readSeq: this.readSeq, quiesce
       }
       this.send(to, beat, false)
       if (pr.state === 'snapshot' && pr.transfer !== undefined && now - pr.transfer.sentAt >= this.config.electionTimeoutMs) {
         this.sendSnapshotChunk(to, pr)
       }
+    }
+    if (quiesce) {
+      this.quiesced = true
+      this.roles.send({ type: 'QUIESCE' })
     }
   }
 
@@ -294,6 +301,13 @@ export class RaftCore {
 
   step (from: NodeId, m: RaftMessage): void {
     if (this.corrupted) return
+    if (this.quiesced && m.type !== 'heartbeatResponse' && !(m.type === 'heartbeat' && m.quiesce)) {
+      // A peer is active in an idle group. The group's leader declared itself alive when it
+      // quiesced, so a follower keeps honouring its lease; a dead leader is reported by the host
+      // through peerDown, which wakes without renewing the lease.
+      if (this.role !== 'leader' && this.leader !== null) this.leaderContactAt = this.clock.now()
+      this.wake()
+    }
     if (m.term > this.term) {
       if (m.type === 'preVote' || m.type === 'vote') {
         if (!m.force && this.inLease()) return
@@ -313,7 +327,6 @@ export class RaftCore {
       }
       return
     }
-    if (this.quiesced && this.role !== 'leader') this.wake()
     switch (m.type) {
       case 'preVote':
       case 'vote':
@@ -380,7 +393,7 @@ export class RaftCore {
       this.leader = from
       this.notifyRole()
     }
-    this.roles.send({ type: 'LEADER_CONTACT' })
+    if (!this.quiesced) this.roles.send({ type: 'LEADER_CONTACT' })
   }
 
   private stepCandidate (from: NodeId, m: RaftMessage): void {
@@ -460,6 +473,10 @@ export class RaftCore {
 
   private handleHeartbeat (from: NodeId, m: Heartbeat): void {
     if (this.installing === undefined) this.commitTo(Math.min(m.commit, this.log.lastIndex()))
+    if (m.quiesce && this.config.quiesce && !this.quiesced) {
+      this.quiesced = true
+      this.roles.send({ type: 'QUIESCE' })
+    }
     this.send(from, { type: 'heartbeatResponse', group: this.group, term: this.term, readSeq: m.readSeq }, true)
   }
 
@@ -665,7 +682,12 @@ export class RaftCore {
     this.reads.push({ id, index: this.commitIndex, seq: this.readSeq, acks })
     for (const to of this.progress.keys()) {
       const beat: Heartbeat = {
-        type: 'heartbeat', group: this.group, term: this.term, commit: Math.min(this.progress.get(to)!.match, this.commitIndex), readSeq: this.readSeq
+        type: 'heartbeat',
+        group: this.group,
+        term: this.term,
+        commit: Math.min(this.progress.get(to)!.match, this.commitIndex),
+        readSeq: this.readSeq,
+        quiesce: false
       }
       this.send(to, beat, false)
     }
@@ -947,6 +969,12 @@ export class RaftCore {
     if (!this.quiesced) return
     this.quiesced = false
     this.roles.send({ type: 'WAKE' })
+  }
+
+  /** The host reports that `node` is down: an idle group must notice a dead leader or follower. */
+  peerDown (node: NodeId): void {
+    if (!this.quiesced) return
+    if (this.role === 'leader' ? this.progress.has(node) : this.leader === node) this.wake()
   }
 
   // ---- output --------------------------------------------------------------------------------

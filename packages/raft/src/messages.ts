@@ -51,6 +51,8 @@ export interface Heartbeat {
   commit: number
   /** ReadIndex round this heartbeat confirms leadership for (0 = none). */
   readSeq: number
+  /** The group is idle: followers stop their election timers until the next message. */
+  quiesce: boolean
 }
 
 export interface HeartbeatResponse {

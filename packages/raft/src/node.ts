@@ -53,6 +53,8 @@ export interface RaftStatus {
   lastIndex: number
   config: MembershipConfig
   corrupted: boolean
+  /** Idle group with timers stopped (config.quiesce). */
+  quiesced: boolean
 }
 
 /** Bytes of entries applied (or scanned at recovery) per storage read. */
@@ -174,6 +176,20 @@ export class RaftNode {
     this.run(() => this.actor?.send({ type: 'CAMPAIGN' }))
   }
 
+  /** Host hint (quiescence): `node` is down, so an idle group must resume timers to notice. */
+  peerDown (node: NodeId): void {
+    const core = this.core
+    if (core === undefined || this.stopped) return
+    this.run(() => core.peerDown(node))
+  }
+
+  /** Host hint (quiescence): resume heartbeats and election timers now. */
+  unquiesce (): void {
+    const core = this.core
+    if (core === undefined || this.stopped) return
+    this.run(() => core.wake())
+  }
+
   status (): RaftStatus {
     const core = this.core
     return {
@@ -186,7 +202,8 @@ export class RaftNode {
       appliedIndex: core?.appliedIndex ?? 0,
       lastIndex: core?.log.lastIndex() ?? this.storage.lastIndex(),
       config: core?.currentConfig() ?? { voters: [], learners: [] },
-      corrupted: core?.corrupted ?? this.storage.recovered.corruption !== null
+      corrupted: core?.corrupted ?? this.storage.recovered.corruption !== null,
+      quiesced: core?.quiesced ?? false
     }
   }
 
@@ -260,7 +277,6 @@ export class RaftNode {
       corrupted: () => core.corrupted,
       canCampaign: () => core.canCampaign(),
       preVote: () => config.preVote,
-      quiesced: () => false,
       preCampaign: () => this.inMachine(() => core.becomePreCandidate()),
       campaign: () => this.inMachine(() => core.becomeCandidate(false)),
       forceCampaign: () => this.inMachine(() => core.becomeCandidate(true)),

@@ -16,8 +16,6 @@ export interface RoleHooks {
   corrupted (): boolean
   canCampaign (): boolean
   preVote (): boolean
-  /** Quiesced groups run no heartbeat or election timers. */
-  quiesced (): boolean
   preCampaign (): void
   campaign (): void
   forceCampaign (): void
@@ -53,8 +51,7 @@ export const roleMachine = setup({
   guards: {
     corrupted: ({ context }) => context.hooks.corrupted(),
     canCampaign: ({ context }) => context.hooks.canCampaign(),
-    canPreCampaign: ({ context }) => context.hooks.canCampaign() && context.hooks.preVote(),
-    quiesced: ({ context }) => context.hooks.quiesced()
+    canPreCampaign: ({ context }) => context.hooks.canCampaign() && context.hooks.preVote()
   },
   actions: {
     preCampaign: ({ context }) => { context.hooks.preCampaign() },
@@ -79,13 +76,13 @@ export const roleMachine = setup({
         waiting: {
           after: {
             electionTimeout: [
-              { guard: 'quiesced', target: 'quiesced' },
               { guard: 'canPreCampaign', target: '#raft.precandidate', actions: 'preCampaign' },
               { guard: 'canCampaign', target: '#raft.candidate', actions: 'campaign' },
               { target: 'waiting', reenter: true }
             ]
           }
         },
+        // An idle group: the leader said so with a quiescing heartbeat; no election timer.
         quiesced: {}
       },
       on: {
@@ -134,12 +131,8 @@ export const roleMachine = setup({
           initial: 'beating',
           states: {
             beating: {
-              after: {
-                heartbeatInterval: [
-                  { guard: 'quiesced', target: 'quiesced', actions: 'heartbeat' },
-                  { target: 'beating', reenter: true, actions: 'heartbeat' }
-                ]
-              }
+              after: { heartbeatInterval: { target: 'beating', reenter: true, actions: 'heartbeat' } },
+              on: { QUIESCE: { target: 'quiesced' } }
             },
             quiesced: { on: { WAKE: { target: 'beating' } } }
           }

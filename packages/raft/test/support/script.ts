@@ -13,10 +13,11 @@
 //   slow-disk N MS                 node N's later syncs take MS of virtual time
 //   propose N|@ VALUE [as LABEL]   (@ = the current leader) proposals, reads and membership calls are recorded under LABEL
 //   read N LABEL | transfer N TO | add-learner N ID | promote N ID | remove N ID
+//   peer-down N P | unquiesce N     host hints for quiescence; mark: remember the delivered-message count
 //   expect CONDITION               assert now;  until CONDITION: run in 1 ms steps until it holds
 // Conditions: leader N | leader-among a b .. | no-leader | role N R | term N T | commit N C | applied N C | terms N t1 t2 ..
 //   | first N I | value N K V | no-value N K | result LABEL ok|pending|CODE | voters N a b .. | learners N a ..
-//   | violations | no-violations | corrupted N
+//   | violations | no-violations | corrupted N | quiesced N [true|false] | delivered-since-mark COUNT
 import type { Test } from 'tap'
 import type { RaftConfig, RaftFaults } from '../../src/index.ts'
 import { Cluster, encoder, testConfig } from './cluster.ts'
@@ -29,6 +30,8 @@ export class ScriptRunner {
   private options: Partial<RaftConfig> = {}
   private faults: RaftFaults = {}
   private readonly t: Test
+  /** Delivered-message count at the last `mark` command. */
+  private mark = 0
 
   constructor (t: Test) {
     this.t = t
@@ -74,6 +77,8 @@ export class ScriptRunner {
         await c.run(2)
         return
       }
+      case 'peer-down': c.get(args[0]).node.peerDown(args[1]); await c.run(0); return
+      case 'unquiesce': c.get(args[0]).node.unquiesce(); await c.run(0); return
       case 'slow-disk': c.get(args[0]).storage.setSyncLatency(Number(args[1])); return
       case 'crash': c.crash(args[0]); return
       case 'restart': c.restart(args[0]); await c.run(5); return
@@ -89,6 +94,7 @@ export class ScriptRunner {
       case 'add-learner': this.track(`add-${args[1]}`, c.get(args[0]).node.addLearner(args[1])); await c.run(0); return
       case 'promote': this.track(`promote-${args[1]}`, c.get(args[0]).node.promoteLearner(args[1])); await c.run(0); return
       case 'remove': this.track(`remove-${args[1]}`, c.get(args[0]).node.removeMember(args[1])); await c.run(0); return
+      case 'mark': this.mark = c.delivered; return
       case 'expect': {
         const { ok, actual } = this.evaluate(args)
         this.t.ok(ok, `line ${lineNo}: ${line}${ok ? '' : ` (actual: ${actual})`}`)
@@ -167,6 +173,8 @@ export class ScriptRunner {
       case 'violations': return { ok: c.violations.length > 0, actual: 'none' }
       case 'no-violations': return { ok: c.violations.length === 0, actual: c.violations.join('; ') }
       case 'corrupted': return check(status(rest[0]).corrupted, 'true')
+      case 'quiesced': return check(status(rest[0]).quiesced, rest[1] ?? 'true')
+      case 'delivered-since-mark': return check(c.delivered - this.mark, rest[0])
       default: throw new Error(`unknown condition ${what}`)
     }
   }
