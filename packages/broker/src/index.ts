@@ -31,3 +31,4 @@ export { CursorTracker, type CursorTrackerOptions } from './dispatch/cursor-trac
 export { UnackedEntries } from './dispatch/unacked-entries.ts'
 export { MAX_TRACKED_REDELIVERIES, RedeliveryCounts } from './dispatch/redelivery-counts.ts'
 export { lifecycleDiagramMermaid } from './dispatch/lifecycle-diagram.ts'
+export { SharedDispatcher } from './dispatch/shared-dispatcher.ts'
