@@ -1,7 +1,8 @@
 // The checkpoint file: where journal replay starts and each group's durable term, vote, commit
 // and snapshot as of that point. Written to `checkpoint.tmp`, synced, renamed over `checkpoint`
 // and the directory synced, so it is always whole. Layout: [magic u32][version u16][reserved u16]
-// [journal start u64][next round seq u64][group count u32] groups... [crc32c u32 of all before].
+// [journal start u64][next round seq u64][group count u32] groups... [crc32c u32 of all before];
+// a group is [name length u16][name][last index u64][term u64][commit u64][vote][snapshot?].
 import type { HardState, SnapshotMeta } from '@blazar/env'
 import { ByteReader, ByteWriter, crc32c, fromUtf8, readU32, utf8 } from './codec.ts'
 import type { Disk } from './disk.ts'
@@ -15,6 +16,8 @@ export const CHECKPOINT_FILE = 'checkpoint'
 export interface GroupMeta {
   hardState: HardState
   snapshot: SnapshotMeta | null
+  /** Last index of the group's log as of the journal: segment entries past it were never made durable. */
+  lastIndex: number
 }
 
 export interface Checkpoint {
@@ -29,7 +32,7 @@ export function encodeCheckpoint (checkpoint: Checkpoint): Uint8Array {
   writer.u32(CHECKPOINT_MAGIC).u16(1).u16(0).u64(checkpoint.journalStart).u64(checkpoint.nextRoundSeq).u32(checkpoint.groups.size)
   for (const [group, meta] of checkpoint.groups) {
     const name = utf8(group)
-    writer.u16(name.length).bytes(name).u64(meta.hardState.term).u64(meta.hardState.commit)
+    writer.u16(name.length).bytes(name).u64(meta.lastIndex).u64(meta.hardState.term).u64(meta.hardState.commit)
     writeVote(writer, meta.hardState.vote)
     if (meta.snapshot === null) writer.u8(0)
     else {
@@ -54,11 +57,12 @@ export function decodeCheckpoint (bytes: Uint8Array): Checkpoint {
   const groups = new Map<string, GroupMeta>()
   for (let i = 0; i < count; i++) {
     const group = fromUtf8(reader.bytes(reader.u16()))
+    const lastIndex = reader.u64()
     const term = reader.u64()
     const commit = reader.u64()
     const vote = readVote(reader)
     const snapshot = reader.u8() === 1 ? readSnapshotMeta(reader) : null
-    groups.set(group, { hardState: { term, vote, commit }, snapshot })
+    groups.set(group, { hardState: { term, vote, commit }, snapshot, lastIndex })
   }
   return { journalStart, nextRoundSeq, groups }
 }

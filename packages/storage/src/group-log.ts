@@ -153,9 +153,10 @@ export class GroupLog implements RaftStorage {
       if (next >= end || (entries.length > 0 && bytes >= maxBytes)) return entries
       if (next <= this.cut) {
         const generation = this.physical.generation
+        const physicalEnd = Math.min(end, this.cut + 1)
         let batch: LogEntry[]
         try {
-          batch = await this.physical.read(next, Math.min(end, this.cut + 1), maxBytes - bytes, entries.length === 0)
+          batch = await this.physical.read(next, physicalEnd, maxBytes - bytes, entries.length === 0)
         } catch (error) {
           if (generation !== this.physical.generation && attempt++ < READ_RETRIES) continue
           throw error
@@ -167,7 +168,7 @@ export class GroupLog implements RaftStorage {
           bytes += entry.data.length
         }
         next += batch.length
-        if (next < Math.min(end, this.cut + 1)) return entries
+        if (next < physicalEnd) return entries
         continue
       }
       while (next < end) {

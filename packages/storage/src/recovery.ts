@@ -31,6 +31,11 @@ export interface JournalReplay {
   corruption: CorruptionReport | null
   /** Journal files read (removed once a new checkpoint covers them). */
   files: string[]
+  /**
+   * The last round, not yet applied: if it wrote entries straight to segments and they are not
+   * all there, its fsyncs did not all complete, it was never acknowledged, and it is dropped.
+   */
+  lastRound: { path: string, position: number, records: Array<{ group: string, record: Exclude<JournalRecord, { type: 'group' }> }> } | null
 }
 
 export function stampsOf (maxEntryBytes: number) {
@@ -54,7 +59,8 @@ export async function readJournal (disk: Disk, settings: StoreSettings, checkpoi
     nextRoundSeq: checkpoint.nextRoundSeq,
     lastFileSeq: checkpoint.journalStart - 1,
     corruption: null,
-    files: []
+    files: [],
+    lastRound: null
   }
   const seqs = (await disk.list('journal'))
     .map((name) => parseJournalFileName(name))
@@ -97,7 +103,22 @@ export async function readJournal (disk: Disk, settings: StoreSettings, checkpoi
           replay.corruption = { file: path, offset: position, reason: `undecodable journal round: ${(error as Error).message}` }
           break
         }
-        for (const record of records) applyRecord(replay, refs, record)
+        const resolved: Array<{ group: string, record: Exclude<JournalRecord, { type: 'group' }> }> = []
+        for (const record of records) {
+          if (record.type === 'group') {
+            refs.set(record.ref, record.group)
+            continue
+          }
+          const group = refs.get(record.ref)
+          if (group === undefined) {
+            replay.corruption = { file: path, offset: position, reason: `journal record names undeclared group ${record.ref}` }
+            break
+          }
+          resolved.push({ group, record })
+        }
+        if (replay.corruption !== null) break
+        if (replay.lastRound !== null) applyLastRound(replay)
+        replay.lastRound = { path, position, records: resolved }
         replay.nextRoundSeq++
         position += round.size
       }
@@ -108,23 +129,60 @@ export async function readJournal (disk: Disk, settings: StoreSettings, checkpoi
   return replay
 }
 
-function applyRecord (replay: JournalReplay, refs: Map<number, string>, record: JournalRecord): void {
-  if (record.type === 'group') {
-    refs.set(record.ref, record.group)
-    return
+/** Applies the held-back last round to the replay. */
+export function applyLastRound (replay: JournalReplay): void {
+  const last = replay.lastRound
+  replay.lastRound = null
+  if (last !== null) for (const { group, record } of last.records) applyRecord(replay, group, record)
+}
+
+/** Drops the held-back last round: cuts it off the journal file. */
+export async function dropLastRound (disk: Disk, replay: JournalReplay): Promise<void> {
+  const last = replay.lastRound
+  if (last === null) return
+  replay.lastRound = null
+  replay.nextRoundSeq--
+  const file = await disk.open(last.path, { create: false })
+  try {
+    await file.truncate(last.position)
+    await file.sync()
+  } finally {
+    await file.close()
   }
-  const group = refs.get(record.ref)
-  if (group === undefined) throw new RangeError(`journal record names undeclared group ${record.ref}`)
+}
+
+/** Whether every entry the last round wrote straight to a segment is in that segment. */
+export async function lastRoundComplete (ctx: SegmentContext, replay: JournalReplay, groupDir: (group: string) => string): Promise<boolean> {
+  for (const { group, record } of replay.lastRound?.records ?? []) {
+    if (record.type !== 'appendRef') continue
+    const scan = await SegmentLog.scan(ctx, groupDir(group), record.stamps[0].index)
+    const first = scan.stamps[0]?.index ?? Number.POSITIVE_INFINITY
+    for (const stamp of record.stamps) {
+      const onDisk = scan.stamps[stamp.index - first]
+      if (onDisk === undefined || onDisk.term !== stamp.term || onDisk.crc !== stamp.crc) return false
+    }
+  }
+  return true
+}
+
+function applyRecord (replay: JournalReplay, group: string, record: Exclude<JournalRecord, { type: 'group' }>): void {
   let meta = replay.metas.get(group)
   if (meta === undefined) {
-    meta = { hardState: { term: 0, vote: null, commit: 0 }, snapshot: null }
+    meta = { hardState: { term: 0, vote: null, commit: 0 }, snapshot: null, lastIndex: 0 }
     replay.metas.set(group, meta)
   }
   if (record.type === 'hardState') {
     meta.hardState = record.state
     return
   }
-  if (record.type === 'snapshot') meta.snapshot = record.meta
+  if (record.type === 'snapshot') {
+    meta.snapshot = record.meta
+    if (record.reset) meta.lastIndex = record.meta.index
+  } else if (record.type === 'truncate') {
+    meta.lastIndex = Math.min(meta.lastIndex, record.fromIndex - 1)
+  } else {
+    meta.lastIndex = record.stamps[record.stamps.length - 1].index
+  }
   let ops = replay.groupOps.get(group)
   if (ops === undefined) replay.groupOps.set(group, ops = [])
   ops.push(record)
@@ -173,25 +231,60 @@ export async function reconcileGroup (ctx: SegmentContext, dir: string, ops: rea
     }
     if (broken !== null && index < broken.index) broken = null
   }
-  for (const op of ops) {
+  // Later operations may have destroyed entries an earlier one needed (a truncation removes files,
+  // a snapshot removes leading segments). For operation k, only entries above floorAfter[k] and
+  // at or below cutAfter[k] must still be on disk; the others are discarded by the end.
+  const cutAfter: number[] = new Array(ops.length)
+  const floorAfter: number[] = new Array(ops.length)
+  let laterCut = Number.POSITIVE_INFINITY
+  let laterFloor = 0
+  for (let k = ops.length - 1; k >= 0; k--) {
+    cutAfter[k] = laterCut
+    floorAfter[k] = laterFloor
+    const op = ops[k]
+    if (op.type === 'truncate') laterCut = Math.min(laterCut, op.fromIndex - 1)
+    if (op.type === 'snapshot') {
+      laterFloor = Math.max(laterFloor, op.meta.index)
+      if (op.reset) laterCut = Math.min(laterCut, op.meta.index)
+    }
+  }
+  const snapshotFloor = laterFloor
+  for (let k = 0; k < ops.length; k++) {
+    const op = ops[k]
     if (op.type === 'snapshot') {
       if (op.reset) {
         segEnd = op.meta.index
         tail = []
         broken = null
-      } else if (broken !== null && op.meta.index >= broken.index) {
-        return report(`snapshot at ${op.meta.index} needs entries the segment cannot provide`)
+        continue
+      }
+      if (broken !== null) {
+        if (Math.max(broken.index, op.meta.index + 1, floorAfter[k] + 1) <= cutAfter[k]) return report(`snapshot at ${op.meta.index} keeps entries the segment cannot provide`)
+        broken = null
+      }
+      if (lastIndex() <= op.meta.index) {
+        segEnd = op.meta.index
+        tail = []
+      } else if (segEnd < op.meta.index) {
+        tail = tail.filter((item) => item.stamp.index > op.meta.index)
+        segEnd = op.meta.index
       }
       continue
     }
     const needed = op.type === 'truncate' ? op.fromIndex - 1 : op.stamps[0].index - 1
-    if (broken !== null && needed >= broken.index) return report(`journal needs entries up to ${needed}`)
-    if (op.type === 'truncate') {
-      keepThrough(needed)
-      continue
+    const mustHave = Math.min(needed, cutAfter[k])
+    if (mustHave > floorAfter[k]) {
+      if (broken !== null && broken.index <= mustHave) return report(`journal needs entries up to ${mustHave}`)
+      if (lastIndex() < mustHave) return report(`entries ${lastIndex() + 1}..${mustHave} are missing`)
     }
-    if (needed > lastIndex()) return report(`entries ${lastIndex() + 1}..${needed} are missing`)
+    if (broken !== null && broken.index <= needed) broken = null
+    if (lastIndex() < needed) {
+      // The missing entries are discarded by a later truncation or snapshot: stand in for them.
+      if (tail.length === 0) segEnd = needed
+      else for (let index = lastIndex() + 1; index <= needed; index++) tail.push({ stamp: { index, term: -1, crc: -1 } })
+    }
     keepThrough(needed)
+    if (op.type === 'truncate') continue
     if (op.type === 'appendRef') {
       for (const stamp of op.stamps) tail.push({ stamp })
     } else {
@@ -204,10 +297,12 @@ export async function reconcileGroup (ctx: SegmentContext, dir: string, ops: rea
       }
     }
   }
-  if (broken !== null) return report('synced entries fail their checks')
+  if (broken !== null && broken.index <= lastIndex()) return report('synced entries fail their checks')
   // Entries already in the segment (same index, term and CRC) stay; the rest is rewritten.
   const firstStamp = scan.stamps.length > 0 ? scan.stamps[0].index : Number.POSITIVE_INFINITY
-  let keep = segEnd
+  tail = tail.filter((item) => item.stamp.index > snapshotFloor)
+  if (tail.some((item) => item.stamp.term < 0)) return report('an entry the journal discards was never replaced')
+  let keep = Math.max(segEnd, snapshotFloor)
   let i = 0
   for (; i < tail.length; i++) {
     const item = tail[i]

@@ -21,7 +21,7 @@ import { encodeJournalHeader, journalFileName, RoundWriter } from './journal-for
 import type { GroupOp } from './ops.ts'
 import { groupDirName } from './ops.ts'
 import { ReadCache } from './read-cache.ts'
-import { readJournal, reconcileGroup } from './recovery.ts'
+import { applyLastRound, dropLastRound, lastRoundComplete, readJournal, reconcileGroup } from './recovery.ts'
 import type { RecordSpan, SegmentContext } from './segment-log.ts'
 import { SegmentLog } from './segment-log.ts'
 import { parseSegmentFileName, writeRecord } from './segment-format.ts'
@@ -120,8 +120,10 @@ export class LogStore {
     await disk.mkdir('journal')
     await disk.mkdir('groups')
     const checkpoint: Checkpoint = await readCheckpoint(disk) ?? { journalStart: 1, nextRoundSeq: 1, groups: new Map() }
+    const store = new LogStore(disk, settings, checkpoint.groups)
     const replay = await readJournal(disk, settings, checkpoint)
-    const store = new LogStore(disk, settings, replay.metas)
+    if (replay.corruption === null && !(await lastRoundComplete(store.ctx, replay, (group) => store.groupDir(group)))) await dropLastRound(disk, replay)
+    else applyLastRound(replay)
     store.nextRoundSeq = replay.nextRoundSeq
     store.groupDirs = new Set(await disk.list('groups'))
     if (replay.corruption === null) {
@@ -195,19 +197,31 @@ export class LogStore {
   private async loadGroup (group: string): Promise<GroupLog> {
     const dir = this.groupDir(group)
     await this.ensureGroupDir(group)
-    const meta = this.metas.get(group) ?? { hardState: { term: 0, vote: null, commit: 0 }, snapshot: null }
+    const meta = this.metas.get(group) ?? { hardState: { term: 0, vote: null, commit: 0 }, snapshot: null, lastIndex: 0 }
     const names = await this.disk.list(dir)
     const scan = await SegmentLog.scan(this.ctx, dir, Number.POSITIVE_INFINITY)
     let corruption = names.includes(CORRUPT_MARKER) ? await this.readCorruptMarker(dir) : this.recoveredCorruption.get(group) ?? null
-    if (corruption === null && scan.broken !== null) corruption = { file: scan.broken.file, offset: scan.broken.offset, reason: scan.broken.reason }
     const snapshot = meta.snapshot
+    const first = snapshot === null ? 1 : snapshot.index + 1
+    if (corruption === null && scan.broken !== null) {
+      // Bytes past the journaled end of the log were never acknowledged (a torn direct write): cut them off.
+      if (scan.broken.index <= meta.lastIndex && meta.lastIndex >= first) corruption = { file: scan.broken.file, offset: scan.broken.offset, reason: scan.broken.reason }
+      else await scan.log.dropUnscanned()
+    }
     if (corruption === null && snapshot !== null && !names.includes(snapshotFileName(snapshot))) {
       corruption = { file: joinPath(dir, snapshotFileName(snapshot)), offset: 0, reason: 'snapshot file missing' }
     }
-    const first = snapshot === null ? 1 : snapshot.index + 1
     const physical = scan.log
     if (corruption === null && physical.lastIndex() >= physical.firstIndex() && physical.firstIndex() > first) {
       corruption = { file: dir, offset: 0, reason: `log starts at ${physical.firstIndex()}, entries from ${first} are missing` }
+    }
+    if (corruption === null && physical.lastIndex() > Math.max(meta.lastIndex, first - 1)) {
+      // Written straight to the segment in a round whose journal write never became durable.
+      await physical.truncateFrom(Math.max(meta.lastIndex, first - 1) + 1)
+      scan.terms.truncateFrom(Math.max(meta.lastIndex, first - 1) + 1)
+    }
+    if (corruption === null && physical.lastIndex() < meta.lastIndex && meta.lastIndex >= first) {
+      corruption = { file: dir, offset: 0, reason: `entries ${physical.lastIndex() + 1}..${meta.lastIndex} are missing from the segments` }
     }
     if (corruption === null && physical.lastIndex() < first - 1) await physical.reset(first - 1)
     if (corruption !== null && !names.includes(CORRUPT_MARKER)) await this.writeCorruptMarker(dir, corruption)
@@ -310,8 +324,10 @@ export class LogStore {
     this.counters.directWrites += directParts.length
     this.durableSeq = taken[taken.length - 1].op.seq
     for (const { group, op } of taken) {
-      if (op.type === 'hardState') this.metaOf(group.group).hardState = op.state
-      else if (op.type === 'snapshot') this.metaOf(group.group).snapshot = op.meta
+      const meta = this.metaOf(group.group)
+      meta.lastIndex = op.lastAfter
+      if (op.type === 'hardState') meta.hardState = op.state
+      else if (op.type === 'snapshot') meta.snapshot = op.meta
     }
     const waiting = this.waiters
     this.waiters = []
@@ -492,7 +508,7 @@ export class LogStore {
 
   private metaOf (group: string): GroupMeta {
     let meta = this.metas.get(group)
-    if (meta === undefined) this.metas.set(group, meta = { hardState: { term: 0, vote: null, commit: 0 }, snapshot: null })
+    if (meta === undefined) this.metas.set(group, meta = { hardState: { term: 0, vote: null, commit: 0 }, snapshot: null, lastIndex: 0 })
     return meta
   }
 
