@@ -4,7 +4,7 @@
 // CRC covering every byte before it.
 import type { SnapshotMeta } from '@blazar/env'
 import { ByteReader, ByteWriter, crc32c, readU32 } from './codec.ts'
-import type { Disk } from './disk.ts'
+import type { Disk, DiskFile } from './disk.ts'
 import { joinPath } from './disk.ts'
 import { readSnapshotMeta, writeSnapshotMeta } from './journal-format.ts'
 
@@ -57,7 +57,7 @@ export type SnapshotRead =
 
 export async function readSnapshotFile (disk: Disk, dir: string, meta: { index: number, term: number }, chunkBytes: number): Promise<SnapshotRead> {
   const path = joinPath(dir, snapshotFileName(meta))
-  let file
+  let file: DiskFile
   try {
     file = await disk.open(path, { create: false })
   } catch (error) {

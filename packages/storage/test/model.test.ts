@@ -80,7 +80,7 @@ async function run (actions: Action[], seed: number): Promise<void> {
   let logs = await Promise.all(names.map((name) => store.openGroup(name)))
   const empty = (): GroupModel => ({ first: 1, entries: [], snapshot: null, hardState: { term: 0, vote: null, commit: 0 } })
   // For each group: the states after each of its operations since the last resolved sync (index 0 = synced).
-  let histories: GroupModel[][] = [[empty()], [empty()]]
+  const histories: GroupModel[][] = [[empty()], [empty()]]
   const current = (g: number): GroupModel => histories[g][histories[g].length - 1]
   const record = (g: number, next: GroupModel): void => { histories[g].push(next) }
   const syncDone = (g: number, upto: number): void => { histories[g] = histories[g].slice(upto) }
@@ -168,6 +168,6 @@ async function run (actions: Action[], seed: number): Promise<void> {
 }
 
 t.test('random operations, reopens and crashes match the model', async (t) => {
-  await fc.assert(fc.asyncProperty(fc.array(action, { minLength: 5, maxLength: 60 }), fc.nat(), run), { numRuns: 150 })
+  await fc.assert(fc.asyncProperty(fc.array(action, { minLength: 5, maxLength: 60 }), fc.nat(), run), { numRuns: Number(process.env.STORAGE_MODEL_RUNS ?? 150) })
   t.pass('150 runs')
 })
