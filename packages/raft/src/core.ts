@@ -4,7 +4,7 @@
 // Output: takeReady() hands over one batch of log writes + hard state to persist, messages to
 // send (each marked whether it may leave only after the batch's writes are durable), storage
 // reads to perform, a snapshot to install, and read/transfer outcomes. The core does no I/O.
-import type { Clock, HardState, LogEntry, Logger, MembershipConfig, NodeId, RaftStorage, SnapshotMeta } from '@blazar/env'
+import type { Clock, HardState, LogEntry, Logger, MembershipConfig, NodeId, RaftStorage, Random, SnapshotMeta } from '@blazar/env'
 import type { RaftConfig } from './config.ts'
 import { assert, ConfigChangeError, NotLeaderError, TransferFailedError, TransferInProgressError } from './errors.ts'
 import { RaftLog, type LogWrites } from './log.ts'
@@ -77,6 +77,7 @@ export interface CoreOptions {
   group: string
   config: RaftConfig
   clock: Clock
+  random: Random
   logger: Logger
   storage: RaftStorage
   membership: Membership
@@ -107,6 +108,7 @@ export class RaftCore {
   quiesced = false
 
   private readonly clock: Clock
+  private readonly random: Random
   private readonly logger: Logger
   private readonly faults: RaftFaults
   private readonly observer: RaftObserver
@@ -114,6 +116,9 @@ export class RaftCore {
   private hardStateDirty = false
   private votes = new Map<NodeId, boolean>()
   private leaderContactAt = Number.NEGATIVE_INFINITY
+  /** Election timer: reset time and this round's randomized timeout (etcd's electionElapsed). */
+  private electionResetAt = 0
+  private randomizedElectionTimeout = 0
   private transfer: { to: NodeId, startedAt: number, timeoutNowSent: boolean } | null = null
   private incoming: { meta: SnapshotMeta, chunks: Uint8Array[], received: number } | undefined
   private needsBroadcast = false
@@ -136,6 +141,7 @@ export class RaftCore {
     this.group = options.group
     this.config = options.config
     this.clock = options.clock
+    this.random = options.random
     this.logger = options.logger
     this.faults = options.faults
     this.observer = options.observer
@@ -153,7 +159,24 @@ export class RaftCore {
     this.commitIndex = Math.min(Math.max(hardState.commit, snapshotIndex), this.log.lastIndex())
     this.appliedIndex = snapshotIndex
     this.persistedIndex = this.log.lastIndex()
+    this.resetElectionTimer(true)
     this.notifyRole()
+  }
+
+  /** Restarts the election timer; a role change also draws a new randomized timeout. */
+  resetElectionTimer (redraw: boolean): void {
+    this.electionResetAt = this.clock.now()
+    if (redraw) {
+      this.randomizedElectionTimeout = this.random.int(this.config.electionTimeoutMs, 2 * this.config.electionTimeoutMs)
+    }
+  }
+
+  electionDelayMs (): number {
+    return Math.max(0, this.electionResetAt + this.randomizedElectionTimeout - this.clock.now())
+  }
+
+  electionDue (): boolean {
+    return this.clock.now() - this.electionResetAt >= this.randomizedElectionTimeout
   }
 
   markCorrupted (reason: string): void {
@@ -183,6 +206,7 @@ export class RaftCore {
     this.role = 'follower'
     this.leader = leader
     this.quiesced = false
+    this.resetElectionTimer(true)
     if (leader !== null) this.leaderContactAt = this.clock.now()
     this.votes.clear()
     if (wasLeader) this.leaveLeadership()
@@ -194,6 +218,7 @@ export class RaftCore {
     this.role = 'precandidate'
     this.leader = null
     this.quiesced = false
+    this.resetElectionTimer(true)
     this.votes = new Map([[this.id, true]])
     this.notifyRole()
     const request = this.voteRequest('preVote', this.term + 1, false)
@@ -208,6 +233,7 @@ export class RaftCore {
     this.vote = this.id
     this.leader = null
     this.hardStateDirty = true
+    this.resetElectionTimer(true)
     // The self-vote counts once the term and vote are durable (onPersisted).
     this.votes = new Map()
     this.notifyRole()
@@ -363,8 +389,7 @@ export class RaftCore {
       if (m.type === 'vote') {
         this.vote = from
         this.hardStateDirty = true
-        this.leaderContactAt = this.clock.now()
-        if (this.role === 'follower') this.roles.send({ type: 'LEADER_CONTACT' })
+        this.resetElectionTimer(false)
       }
       this.send(from, reply, afterSync)
     } else {
@@ -389,11 +414,11 @@ export class RaftCore {
 
   private followerContact (from: NodeId): void {
     this.leaderContactAt = this.clock.now()
+    this.resetElectionTimer(false)
     if (this.leader !== from) {
       this.leader = from
       this.notifyRole()
     }
-    if (!this.quiesced) this.roles.send({ type: 'LEADER_CONTACT' })
   }
 
   private stepCandidate (from: NodeId, m: RaftMessage): void {
@@ -968,6 +993,7 @@ export class RaftCore {
   wake (): void {
     if (!this.quiesced) return
     this.quiesced = false
+    this.resetElectionTimer(false)
     this.roles.send({ type: 'WAKE' })
   }
 

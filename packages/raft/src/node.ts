@@ -255,6 +255,7 @@ export class RaftNode {
       group: this.group,
       config: this.config,
       clock: this.env.clock,
+      random: this.env.random,
       logger: this.env.logger.child({ node: this.id, group: this.group }),
       storage: this.storage,
       membership,
@@ -268,10 +269,10 @@ export class RaftNode {
 
   private startActor (): void {
     const core = this.core!
-    const random = this.env.random
     const config = this.config
     const hooks: RoleHooks = {
-      electionTimeoutMs: () => random.int(config.electionTimeoutMs, 2 * config.electionTimeoutMs),
+      electionDelayMs: () => core.electionDelayMs(),
+      electionDue: () => core.electionDue(),
       heartbeatIntervalMs: () => config.heartbeatIntervalMs,
       checkQuorumIntervalMs: () => config.electionTimeoutMs,
       corrupted: () => core.corrupted,
@@ -282,6 +283,7 @@ export class RaftNode {
       forceCampaign: () => this.inMachine(() => core.becomeCandidate(true)),
       lead: () => this.inMachine(() => core.becomeLeader()),
       follow: () => this.inMachine(() => core.becomeFollower(core.term, null)),
+      restartElectionTimer: () => core.resetElectionTimer(true),
       heartbeat: () => this.inMachine(() => core.tickHeartbeat()),
       checkQuorum: () => this.inMachine(() => core.tickQuorum())
     }

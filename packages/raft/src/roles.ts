@@ -2,7 +2,7 @@
 // candidate, leader (plus corrupted and stopped). The machine owns the timers (randomized
 // election timeout, heartbeat interval, check-quorum interval) and the transitions they cause;
 // the core decides message-driven transitions and tells the machine with events. Per-message
-// work never goes through the machine. Every delayed transition is an `after` with a named
+// work never goes through the machine (not even the election-timer reset on leader contact). Every delayed transition is an `after` with a named
 // delay, so xstate gives it a deterministic id; the actor runs on the Env clock.
 import { setup } from 'xstate'
 
@@ -10,7 +10,10 @@ export type RoleName = 'follower' | 'precandidate' | 'candidate' | 'leader'
 
 /** What the machine asks of the node. Implemented by RaftNode over the core. */
 export interface RoleHooks {
-  electionTimeoutMs (): number
+  /** Time left until the election timeout (randomized by the core on every role change). */
+  electionDelayMs (): number
+  /** The election timeout has elapsed since the last reset (leader contact, vote, role change). */
+  electionDue (): boolean
   heartbeatIntervalMs (): number
   checkQuorumIntervalMs (): number
   corrupted (): boolean
@@ -21,6 +24,7 @@ export interface RoleHooks {
   forceCampaign (): void
   lead (): void
   follow (): void
+  restartElectionTimer (): void
   heartbeat (): void
   checkQuorum (): void
 }
@@ -29,7 +33,6 @@ export type RoleEvent =
   | { type: 'START' }
   | { type: 'STOP' }
   | { type: 'FOLLOW' }
-  | { type: 'LEADER_CONTACT' }
   | { type: 'CAMPAIGN' }
   | { type: 'PRE_VOTE_WON' }
   | { type: 'ELECTED' }
@@ -44,12 +47,13 @@ export const roleMachine = setup({
     events: {} as RoleEvent
   },
   delays: {
-    electionTimeout: ({ context }) => context.hooks.electionTimeoutMs(),
+    electionTimeout: ({ context }) => context.hooks.electionDelayMs(),
     heartbeatInterval: ({ context }) => context.hooks.heartbeatIntervalMs(),
     checkQuorumInterval: ({ context }) => context.hooks.checkQuorumIntervalMs()
   },
   guards: {
     corrupted: ({ context }) => context.hooks.corrupted(),
+    electionNotDue: ({ context }) => !context.hooks.electionDue(),
     canCampaign: ({ context }) => context.hooks.canCampaign(),
     canPreCampaign: ({ context }) => context.hooks.canCampaign() && context.hooks.preVote()
   },
@@ -59,6 +63,7 @@ export const roleMachine = setup({
     forceCampaign: ({ context }) => { context.hooks.forceCampaign() },
     lead: ({ context }) => { context.hooks.lead() },
     follow: ({ context }) => { context.hooks.follow() },
+    restartElectionTimer: ({ context }) => { context.hooks.restartElectionTimer() },
     heartbeat: ({ context }) => { context.hooks.heartbeat() },
     checkQuorum: ({ context }) => { context.hooks.checkQuorum() }
   }
@@ -75,10 +80,13 @@ export const roleMachine = setup({
       states: {
         waiting: {
           after: {
+            // Leader contact only moves the reset time in the core (no event per message); a
+            // timer that fires early re-arms for the time left.
             electionTimeout: [
+              { guard: 'electionNotDue', target: 'waiting', reenter: true },
               { guard: 'canPreCampaign', target: '#raft.precandidate', actions: 'preCampaign' },
               { guard: 'canCampaign', target: '#raft.candidate', actions: 'campaign' },
-              { target: 'waiting', reenter: true }
+              { target: 'waiting', reenter: true, actions: 'restartElectionTimer' }
             ]
           }
         },
@@ -86,7 +94,6 @@ export const roleMachine = setup({
         quiesced: {}
       },
       on: {
-        LEADER_CONTACT: { target: '.waiting', reenter: true },
         WAKE: { target: '.waiting', reenter: true },
         QUIESCE: { target: '.quiesced' },
         CAMPAIGN: [
