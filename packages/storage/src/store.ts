@@ -17,7 +17,7 @@ import { FileCache } from './file-cache.ts'
 import type { GroupHost } from './group-log.ts'
 import { GroupLog } from './group-log.ts'
 import type { EntryStamp } from './journal-format.ts'
-import { encodeJournalHeader, journalFileName, RoundWriter } from './journal-format.ts'
+import { encodeJournalHeader, JOURNAL_HEADER_BYTES, journalFileName, RoundWriter } from './journal-format.ts'
 import type { GroupOp } from './ops.ts'
 import { groupDirName } from './ops.ts'
 import { ReadCache } from './read-cache.ts'
@@ -149,10 +149,10 @@ export class LogStore {
   }
 
   /** The RaftStorage of one group, created empty if the store has never seen it. */
-  openGroup (group: string): Promise<RaftStorage> {
+  async openGroup (group: string): Promise<RaftStorage> {
     this.checkWritable()
     const open = this.groups.get(group)
-    if (open !== undefined) return Promise.resolve(open)
+    if (open !== undefined) return open
     let opening = this.opening.get(group)
     if (opening === undefined) {
       opening = this.loadGroup(group).finally(() => this.opening.delete(group))
@@ -170,11 +170,21 @@ export class LogStore {
     }
   }
 
-  /** Waits for the round in flight, then closes every file. Unsynced operations are dropped. */
+  /**
+   * Waits for the round in flight, checkpoints (so the next open replays nothing), then closes
+   * every file. Operations not covered by a sync() are dropped.
+   */
   async close (): Promise<void> {
     if (this.closed) return
     this.closed = true
     if (this.running !== null) await this.running
+    if (this.fatal === null && this.journal.size > JOURNAL_HEADER_BYTES) {
+      try {
+        await this.checkpoint()
+      } catch (error) {
+        this.fail(error)
+      }
+    }
     for (const waiter of this.waiters) waiter.reject(new StoreClosedError())
     this.waiters = []
     await this.files.closeAll()
