@@ -26,7 +26,9 @@ export {
   subscriptionLifecycle, type ConsumerRef, type LifecycleContext, type LifecycleEvent, type SubscriptionLifecycleState
 } from './dispatch/subscription-lifecycle.ts'
 export { DEFAULT_DISPATCH_LIMITS, type DispatchLimits, type DispatchSource, type DispatcherOptions } from './dispatch/dispatch-options.ts'
-export { ExclusiveDispatcher } from './dispatch/exclusive-dispatcher.ts'
+export {
+  DEFAULT_FAILOVER_DELAY_MS, ExclusiveDispatcher, FailoverDispatcher, SingleActiveDispatcher, type SingleActiveDispatcherOptions
+} from './dispatch/single-active-dispatcher.ts'
 export { CursorTracker, type CursorTrackerOptions } from './dispatch/cursor-tracker.ts'
 export { UnackedEntries } from './dispatch/unacked-entries.ts'
 export { MAX_TRACKED_REDELIVERIES, RedeliveryCounts } from './dispatch/redelivery-counts.ts'

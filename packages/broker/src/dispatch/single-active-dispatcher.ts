@@ -1,10 +1,13 @@
-// Consumer dispatch for an Exclusive subscription on the partition leader (DESIGN.md §6).
-// The lifecycle (no consumer / consuming / closed) is the xstate machine in
-// subscription-lifecycle.ts; the hot path is plain code: it reads committed batches from the
-// partition (cache, then log), delivers whole batches while the consumer has flow permits,
-// tracks what is unacknowledged, redelivers it when asked or when the consumer goes away, and
-// proposes the cursor through Raft in batches (CursorTracker), so a new leader resumes from the
-// replicated cursor. Delivery is at-least-once.
+// Consumer dispatch for the subscription types with one active consumer, on the partition
+// leader (DESIGN.md §6): Exclusive (one consumer; a second is refused) and Failover (many
+// consumers, one active: on a non-partitioned topic the first to attach, on partition i the
+// consumer at i mod n in name order, as Pulsar; when the active one changes its unacknowledged
+// batches go to the next after the failover delay). The lifecycle (no consumer / consuming /
+// closed) is the xstate machine in subscription-lifecycle.ts; the hot path is plain code: it
+// reads committed batches (cache, then log), delivers whole batches while the active consumer
+// has flow permits, tracks what is unacknowledged, redelivers it when asked or when the
+// consumer goes away, and proposes the cursor through Raft in batches (CursorTracker), so a new
+// leader resumes from the replicated cursor. Delivery is at-least-once, in partition order.
 import { timerApi, type Env, type TimerHandle } from '@blazar/env'
 import { ConsumerBusyError, type DeliveredEntry, type MessageIdData } from '@blazar/protocol'
 import { createActor, type Actor } from 'xstate'
@@ -16,7 +19,18 @@ import { RedeliveryCounts } from './redelivery-counts.ts'
 import { subscriptionLifecycle, type ConsumerRef, type SubscriptionLifecycleState } from './subscription-lifecycle.ts'
 import { UnackedEntries } from './unacked-entries.ts'
 
-export class ExclusiveDispatcher {
+/** Pulsar `activeConsumerFailoverDelayTimeMillis`. */
+export const DEFAULT_FAILOVER_DELAY_MS = 1_000
+
+export interface SingleActiveDispatcherOptions extends DispatcherOptions {
+  subscriptionType: 'Exclusive' | 'Failover'
+  /** Failover: wait this long before the new active consumer receives (default 1,000 ms). */
+  failoverDelayMs?: number
+  /** Failover: the active consumer changed (the host pushes `active-consumer-change` to each consumer). */
+  activeChanged?: (consumers: readonly ConsumerRef[], active: ConsumerRef | null) => void
+}
+
+export class SingleActiveDispatcher {
   readonly topic: string
   readonly subscription: string
   private readonly env: Env
@@ -32,7 +46,14 @@ export class ExclusiveDispatcher {
 
   /** Next index to read; every message entry below it was delivered or is acknowledged. */
   private readPosition: number
-  private permits = 0
+  private readonly subscriptionType: 'Exclusive' | 'Failover'
+  private readonly failoverDelayMs: number
+  private readonly activeChanged: SingleActiveDispatcherOptions['activeChanged']
+  /** Flow permits per consumer (Failover consumers that are not active keep theirs). */
+  private readonly permits = new Map<number, number>()
+  private active: ConsumerRef | null = null
+  /** Failover: dispatch waits until this timer fires after the active consumer changed. */
+  private failoverTimer: TimerHandle | null = null
   private reading = false
   /** Bumped by every rewind and close: a read that started before is discarded. */
   private readEpoch = 0
@@ -40,8 +61,11 @@ export class ExclusiveDispatcher {
   private committedDuringRead = false
   private retryTimer: TimerHandle | null = null
 
-  constructor (options: DispatcherOptions) {
+  constructor (options: SingleActiveDispatcherOptions) {
     this.env = options.env
+    this.subscriptionType = options.subscriptionType
+    this.failoverDelayMs = options.failoverDelayMs ?? DEFAULT_FAILOVER_DELAY_MS
+    this.activeChanged = options.activeChanged
     this.topic = options.topic
     this.partition = options.partition
     this.subscription = options.cursor.subscription
@@ -60,16 +84,17 @@ export class ExclusiveDispatcher {
     this.readPosition = this.tracker.markDelete + 1
     const machine = subscriptionLifecycle.provide({
       actions: {
-        consumerAttached: () => {
-          this.permits = 0
-          this.pump()
+        consumerAttached: ({ event }) => {
+          if (event.type === 'ATTACH') this.permits.set(event.consumer.consumerId, 0)
         },
-        consumerLost: () => this.rewind(),
-        allConsumersLost: () => this.rewind(),
+        consumerLost: ({ event }) => {
+          if (event.type === 'DETACH') this.permits.delete(event.consumerId)
+        },
+        allConsumersLost: () => this.permits.clear(),
         stopped: () => this.stop()
       }
     })
-    this.actor = createActor(machine, { input: { subscriptionType: 'Exclusive' }, clock: timerApi(this.env.clock) })
+    this.actor = createActor(machine, { input: { subscriptionType: this.subscriptionType }, clock: timerApi(this.env.clock) })
     this.actor.subscribe({ error: (error) => this.env.logger.error('subscription lifecycle failed', { topic: this.topic, subscription: this.subscription, error: String(error) }) })
     this.actor.start()
     this.unsubscribeCommits = this.source.onCommit(() => {
@@ -82,8 +107,13 @@ export class ExclusiveDispatcher {
     return this.actor.getSnapshot().value as SubscriptionLifecycleState
   }
 
+  /** The consumer that receives messages now. */
   get consumer (): ConsumerRef | null {
-    return this.actor.getSnapshot().context.consumers[0] ?? null
+    return this.active
+  }
+
+  get consumers (): readonly ConsumerRef[] {
+    return this.actor.getSnapshot().context.consumers
   }
 
   /** Delivered and unacknowledged, in messages. */
@@ -91,31 +121,36 @@ export class ExclusiveDispatcher {
     return this.unacked.messageCount
   }
 
+  /** Permits of the active consumer. */
   get availablePermits (): number {
-    return this.permits
+    return this.active === null ? 0 : this.permits.get(this.active.consumerId) ?? 0
   }
 
-  /** Connects the subscription's one consumer; a second one gets ConsumerBusyError. */
+  /** Connects a consumer; on Exclusive a second one gets ConsumerBusyError. */
   attach (consumer: ConsumerRef): void {
     const event = { type: 'ATTACH' as const, consumer }
     if (!this.actor.getSnapshot().can(event)) throw new ConsumerBusyError({ topic: this.topic, subscription: this.subscription })
     this.actor.send(event)
+    this.chooseActive()
   }
 
-  /** The consumer closed or its connection dropped: its unacknowledged messages will be redelivered. */
+  /** A consumer closed or its connection dropped: if it was active, its unacknowledged messages will be redelivered. */
   detach (consumerId: number): void {
     this.actor.send({ type: 'DETACH', consumerId })
+    this.chooseActive()
   }
 
   /** Subscription deleted or leadership lost: stop for good. */
   close (reason: string): void {
     this.actor.send({ type: 'CLOSE', reason })
+    this.chooseActive()
   }
 
   /** FLOW: the consumer can take `permits` more messages. */
   flow (consumerId: number, permits: number): void {
-    if (!this.isActive(consumerId)) return
-    this.permits += permits
+    const current = this.permits.get(consumerId)
+    if (current === undefined || this.state !== 'consuming') return
+    this.permits.set(consumerId, current + permits)
     this.pump()
   }
 
@@ -166,7 +201,37 @@ export class ExclusiveDispatcher {
   // ---- internals -----------------------------------------------------------------------
 
   private isActive (consumerId: number): boolean {
-    return this.state === 'consuming' && this.consumer?.consumerId === consumerId
+    return this.state === 'consuming' && this.active?.consumerId === consumerId
+  }
+
+  /**
+   * Recomputes the active consumer after consumers came or went. When it changes, everything
+   * unacknowledged is redelivered to the new one; on Failover only after the failover delay.
+   */
+  private chooseActive (): void {
+    const consumers = this.state === 'consuming' ? this.consumers : []
+    let next: ConsumerRef | null = consumers[0] ?? null
+    if (this.subscriptionType === 'Failover' && this.partition >= 0 && consumers.length > 0) {
+      const byName = [...consumers].sort((a, b) => (a.consumerName < b.consumerName ? -1 : a.consumerName > b.consumerName ? 1 : a.consumerId - b.consumerId))
+      next = byName[this.partition % byName.length]
+    }
+    if (next?.consumerId === this.active?.consumerId) return
+    const previous = this.active
+    this.active = next
+    this.rewind()
+    if (this.subscriptionType === 'Failover') {
+      this.activeChanged?.(consumers, next)
+      if (previous !== null && next !== null && this.failoverDelayMs > 0) this.holdForFailover()
+    }
+    this.pump()
+  }
+
+  private holdForFailover (): void {
+    if (this.failoverTimer !== null) this.env.clock.clearTimer(this.failoverTimer)
+    this.failoverTimer = this.env.clock.setTimer(this.failoverDelayMs, () => {
+      this.failoverTimer = null
+      this.pump()
+    })
   }
 
   /** Puts every unacknowledged batch back to be read and delivered again. */
@@ -181,14 +246,15 @@ export class ExclusiveDispatcher {
     this.readEpoch++
     this.unsubscribeCommits()
     this.tracker.stop()
-    if (this.retryTimer !== null) this.env.clock.clearTimer(this.retryTimer)
+    for (const timer of [this.retryTimer, this.failoverTimer]) if (timer !== null) this.env.clock.clearTimer(timer)
     this.retryTimer = null
+    this.failoverTimer = null
   }
 
   /** Reads and delivers while the consumer has permits and the unacked bound allows. */
   private pump (): void {
-    if (this.state !== 'consuming' || this.reading || this.retryTimer !== null) return
-    if (this.permits <= 0 || this.unacked.messageCount >= this.limits.maxUnackedMessagesPerConsumer) return
+    if (this.state !== 'consuming' || this.reading || this.retryTimer !== null || this.failoverTimer !== null) return
+    if (this.availablePermits <= 0 || this.unacked.messageCount >= this.limits.maxUnackedMessagesPerConsumer) return
     this.reading = true
     this.committedDuringRead = false
     const epoch = this.readEpoch
@@ -212,8 +278,9 @@ export class ExclusiveDispatcher {
 
   /** Delivers what permits allow; returns whether reading further may deliver more. */
   private dispatch (batches: StoredBatch[]): boolean {
-    const consumer = this.consumer
+    const consumer = this.active
     if (consumer === null) return false
+    let permits = this.permits.get(consumer.consumerId) ?? 0
     const out: DeliveredEntry[] = []
     for (const batch of batches) {
       if (batch.index < this.readPosition) continue
@@ -221,7 +288,7 @@ export class ExclusiveDispatcher {
         this.readPosition = batch.index + 1
         continue
       }
-      if (this.permits <= 0 || this.unacked.messageCount >= this.limits.maxUnackedMessagesPerConsumer) break
+      if (permits <= 0 || this.unacked.messageCount >= this.limits.maxUnackedMessagesPerConsumer) break
       out.push({
         messageId: { partition: this.partition, index: batch.index, batchIndex: 0 },
         redeliveryCount: this.redeliveries.get(batch.index),
@@ -229,10 +296,25 @@ export class ExclusiveDispatcher {
         batch: batch.envelope
       })
       this.unacked.add(batch.index, batch.envelope.messageCount)
-      this.permits -= batch.envelope.messageCount
+      permits -= batch.envelope.messageCount
       this.readPosition = batch.index + 1
     }
+    this.permits.set(consumer.consumerId, permits)
     if (out.length > 0) this.deliver(consumer, out)
     return batches.length > 0 && this.readPosition > batches[0].index
+  }
+}
+
+/** Exclusive: one consumer; a second gets ConsumerBusyError. */
+export class ExclusiveDispatcher extends SingleActiveDispatcher {
+  constructor (options: DispatcherOptions) {
+    super({ ...options, subscriptionType: 'Exclusive' })
+  }
+}
+
+/** Failover: many consumers, one active (see the header). */
+export class FailoverDispatcher extends SingleActiveDispatcher {
+  constructor (options: DispatcherOptions & Pick<SingleActiveDispatcherOptions, 'failoverDelayMs' | 'activeChanged'>) {
+    super({ ...options, subscriptionType: 'Failover' })
   }
 }
