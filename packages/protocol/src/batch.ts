@@ -28,6 +28,8 @@ export const batchEnvelopeSchema = object({
   firstSequenceId: sequenceId,
   lastSequenceId: sequenceId,
   messageCount: int({ min: 1, max: MAX_MESSAGES_PER_BATCH }),
+  /** The key every message of the batch carries (key-based batching), absent when keys differ or are missing. */
+  key: optional(string({ max: MAX_KEY_LENGTH })),
   compression: literal(...COMPRESSION_TYPES),
   uncompressedSize: int({ min: 0, max: MAX_MESSAGE_SIZE_CEILING }),
   body: bytes({ max: MAX_MESSAGE_SIZE_CEILING })
@@ -60,7 +62,7 @@ export function encodeBatch (messages: readonly ProducerMessage[], options: Enco
   if (plain.length > maxMessageSize) throw new MessageTooLargeError({ size: plain.length, maxMessageSize })
   const compression = options.compression ?? 'NONE'
   const body = codecs.get(compression).compress(plain)
-  return {
+  const envelope: BatchEnvelope = {
     producerName: options.producerName,
     firstSequenceId: messages[0].sequenceId,
     lastSequenceId: messages[messages.length - 1].sequenceId,
@@ -69,6 +71,9 @@ export function encodeBatch (messages: readonly ProducerMessage[], options: Enco
     uncompressedSize: plain.length,
     body
   }
+  const key = messages[0].key
+  if (key !== undefined && messages.every((m) => m.key === key)) envelope.key = key
+  return envelope
 }
 
 /** Validates an envelope from the wire against the namespace limit. */

@@ -13,6 +13,7 @@ export * from './limits.ts'
 export * from './names.ts'
 export { MessageId, MESSAGE_ID_BYTES, compareMessageIds, type MessageIdData } from './message-id.ts'
 export { pack, unpack } from './codec.ts'
+export { keyHash, murmur3_32 } from './hash.ts'
 export { COMPRESSION_TYPES, CompressionCodecs, noCompression, type CompressionCodec, type CompressionType } from './compression.ts'
 export {
   batchEnvelopeSchema, checkBatchEnvelope, decodeBatch, encodeBatch, producerMessageSchema,

@@ -75,3 +75,11 @@ t.test('lying envelopes and corrupt bodies are MalformedMessage, never a crash',
     }
   }))
 })
+
+t.test('a batch whose messages share one key carries it in the envelope (key-based batching)', async (t) => {
+  const message = (key: string | undefined, sequenceId: number): ProducerMessage => ({ ...(key === undefined ? {} : { key }), properties: {}, payload: new Uint8Array(1), eventTime: 0, sequenceId })
+  t.equal(encodeBatch([message('k', 1), message('k', 2)], { producerName: 'p' }, codecs).key, 'k')
+  t.equal(encodeBatch([message('k', 1), message('j', 2)], { producerName: 'p' }, codecs).key, undefined)
+  t.equal(encodeBatch([message('k', 1), message(undefined, 2)], { producerName: 'p' }, codecs).key, undefined)
+  t.equal(checkBatchEnvelope(encodeBatch([message('k', 1)], { producerName: 'p' }, codecs)).key, 'k')
+})
