@@ -305,7 +305,7 @@ export class Cluster {
           if (event.role === 'leader') oracles.leaderElected(id, event.term, view)
         },
         onCommit: (commitIndex) => {
-          if (live()) oracles.committed(id, commitIndex, view)
+          if (live()) oracles.committed(id, commitIndex, raft.status().term, view)
         },
         onFailure: (error) => {
           if (!live()) return

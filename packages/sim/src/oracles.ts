@@ -3,7 +3,7 @@
 //   election safety      at most one leader per term;
 //   log matching         entries with equal (index, term) hold the same data and follow the
 //                        same previous term (by induction: identical prefixes);
-//   leader completeness  a new leader's log holds every entry any node has reported committed;
+//   leader completeness  a new leader's log holds every entry committed in an earlier term;
 //   committed entries    never change: one canonical term per committed index, never truncated
 //                        by the node that committed it, never contradicted by a snapshot;
 //   state machine safety every replica applies the same entry at each index, in index order,
@@ -42,10 +42,15 @@ export class Oracles {
   private readonly leaders = new Map<number, string>()
   private readonly logEntries = new Map<string, { digest: number, prevTerm: number, node: string }>()
   private readonly committedTerm: number[] = []
+  /**
+   * Per committed index, the lowest term of a node that reported it committed: an upper bound
+   * on the term whose leader committed it (a follower learns commits from its term's leader).
+   */
+  private readonly commitTerm: number[] = []
   private readonly appliedDigest: number[] = []
   private readonly stateDigest: number[] = []
   private maxCommitted = 0
-  private readonly pendingCommits = new Map<string, { commitIndex: number, log: LogView }>()
+  private readonly pendingCommits = new Map<string, { commitIndex: number, term: number, log: LogView }>()
   private readonly nodes = new Map<string, NodeOracleState>()
   checks = 0
 
@@ -85,9 +90,12 @@ export class Oracles {
       return
     }
     this.leaders.set(term, node)
+    // Entries committed in an earlier term; one committed by a later term's leader (elections
+    // of different terms can finish in any order) is no concern of this one.
     for (let i = Math.max(1, log.firstIndex() - 1); i <= this.maxCommitted; i++) {
       const committed = this.committedTerm[i]
-      if (committed === undefined) continue
+      const committedIn = this.commitTerm[i]
+      if (committed === undefined || committedIn === undefined || committedIn >= term) continue
       const held = log.termAt(i)
       if (held !== committed) {
         this.report('leader-completeness', `${node} became leader of term ${term} but holds ${held === undefined ? 'no entry' : `term ${held}`} at index ${i}, committed in term ${committed}`)
@@ -130,18 +138,19 @@ export class Oracles {
    * (a follower learns the commit with the entries in one message), so the check runs at the
    * end of the event, once the node's writes for it are issued.
    */
-  committed (node: string, commitIndex: number, log: LogView): void {
-    this.pendingCommits.set(node, { commitIndex, log })
+  committed (node: string, commitIndex: number, term: number, log: LogView): void {
+    const earlier = this.pendingCommits.get(node)
+    this.pendingCommits.set(node, { commitIndex, term: Math.min(term, earlier?.term ?? term), log })
   }
 
   /** Runs the checks deferred to the end of the current event. */
   endOfEvent (): void {
     if (this.pendingCommits.size === 0) return
-    for (const [node, { commitIndex, log }] of this.pendingCommits) this.checkCommit(node, commitIndex, log)
+    for (const [node, { commitIndex, term, log }] of this.pendingCommits) this.checkCommit(node, commitIndex, term, log)
     this.pendingCommits.clear()
   }
 
-  private checkCommit (node: string, commitIndex: number, log: LogView): void {
+  private checkCommit (node: string, commitIndex: number, reporterTerm: number, log: LogView): void {
     const state = this.nodes.get(node)
     if (state === undefined) return
     if (commitIndex < state.commitIndex) {
@@ -155,6 +164,8 @@ export class Oracles {
     for (let i = Math.max(state.commitIndex + 1, log.firstIndex() - 1); i <= commitIndex; i++) {
       const term = log.termAt(i)
       if (term !== undefined && !this.checkCommittedTerm(node, i, term, 'commit')) return
+      const known = this.commitTerm[i]
+      if (known === undefined || reporterTerm < known) this.commitTerm[i] = reporterTerm
     }
     state.commitIndex = commitIndex
   }
