@@ -1,7 +1,7 @@
 import t from 'tap'
 import { buildProgram } from '../src/index.ts'
 
-async function run (args: string[]): Promise<{ lines: string[], exitCode: number | string | undefined }> {
+async function run (args: string[]): Promise<{ lines: string[], exitCode: number | string | null | undefined }> {
   const lines: string[] = []
   const log = console.log
   const previousExit = process.exitCode
