@@ -15,7 +15,7 @@ const GROUPS = ['g0', 'g1', 'g2']
 /** Bound on every wait below; the whole test stays well inside tap's timeout. */
 const WAIT_MS = 30_000
 
-interface GroupStatus { role: string, term: number, leader: string | null, commitIndex: number, applied: string[] }
+interface GroupStatus { role: string, term: number, leader: string | null, commitIndex: number, quiesced: boolean, applied: string[] }
 type Event = Record<string, unknown>
 
 class Host {
@@ -26,8 +26,8 @@ class Host {
   addresses: string[] = []
   exited = false
 
-  constructor (dataDir: string, listen: string) {
-    this.child = spawn(process.execPath, [HOST_SCRIPT, '--data-dir', dataDir, '--listen', listen, '--durable'], { stdio: ['pipe', 'pipe', 'inherit'] })
+  constructor (dataDir: string, listen: string, extraArgs: string[]) {
+    this.child = spawn(process.execPath, [HOST_SCRIPT, '--data-dir', dataDir, '--listen', listen, '--durable', ...extraArgs], { stdio: ['pipe', 'pipe', 'inherit'] })
     this.child.on('exit', () => { this.exited = true; this.wake() })
     createInterface({ input: this.child.stdout as NodeJS.ReadableStream }).on('line', (line) => {
       this.events.push(JSON.parse(line) as Event)
@@ -108,54 +108,61 @@ async function proposeEverywhere (t: { equal (found: unknown, wanted: unknown, m
   }
 }
 
-t.test('three groups on three processes: elect, replicate, survive kill -9, rejoin after restart', async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'blazar-raft-cluster-'))
-  const spawned: Host[] = []
-  t.teardown(() => {
-    for (const host of spawned) if (!host.exited) host.child.kill('SIGKILL')
-    rmSync(dir, { recursive: true, force: true })
+for (const quiesce of [false, true]) {
+  t.test(`three groups on three processes (quiesce ${quiesce ? 'on' : 'off'}): elect, replicate, survive kill -9, rejoin after restart`, async (t) => {
+    const dir = mkdtempSync(join(tmpdir(), 'blazar-raft-cluster-'))
+    const spawned: Host[] = []
+    t.teardown(() => {
+      for (const host of spawned) if (!host.exited) host.child.kill('SIGKILL')
+      rmSync(dir, { recursive: true, force: true })
+    })
+    const start = async (i: number, listen: string): Promise<Host> => {
+      const host = new Host(join(dir, `node-${i}`), listen, quiesce ? ['--quiesce'] : [])
+      spawned.push(host)
+      await host.ready()
+      return host
+    }
+    const hosts = [await start(0, '/ip4/127.0.0.1/tcp/0'), await start(1, '/ip4/127.0.0.1/tcp/0'), await start(2, '/ip4/127.0.0.1/tcp/0')]
+    const members = hosts.map((h) => ({ id: h.id, addresses: h.addresses }))
+    for (const host of hosts) host.send({ cmd: 'host', members, groups: GROUPS })
+
+    let statuses = await until('a leader per group', hosts, (s) => GROUPS.every((g) => agreedLeader(s, g) !== null))
+    const leaders = new Map(GROUPS.map((g) => [g, agreedLeader(statuses, g) as string]))
+    t.pass(`leaders: ${GROUPS.map((g) => `${g}=${hosts.findIndex((h) => h.id === leaders.get(g))}`).join(' ')}`)
+    await proposeEverywhere(t, hosts, leaders, 'a')
+    await until('a-entries applied on all three', hosts, (s) => s.every((st) => GROUPS.every((g) => st[g]?.applied.includes(`a-${g}`))))
+    if (quiesce) {
+      // Idle groups go quiet; a kill must then be noticed through the node-level heartbeat.
+      await until('every group quiesced on every node', hosts, (s) => s.every((st) => GROUPS.every((g) => st[g]?.quiesced)))
+      t.pass('all groups quiesced')
+    }
+
+    // kill -9 the leader of g0
+    const victimIndex = hosts.findIndex((h) => h.id === leaders.get('g0'))
+    const victim = hosts[victimIndex]
+    const victimPort = victim.addresses[0].split('/')[4]
+    victim.child.kill('SIGKILL')
+    await victim.exit()
+    t.ok(victim.exited, 'victim process is gone')
+    const survivors = hosts.filter((h) => h !== victim)
+    statuses = await until('new leaders among the survivors', survivors, (s) =>
+      GROUPS.every((g) => { const l = agreedLeader(s, g); return l !== null && l !== victim.id }))
+    for (const g of GROUPS) leaders.set(g, agreedLeader(statuses, g) as string)
+    t.not(leaders.get('g0'), victim.id, 'g0 has a new leader')
+    await proposeEverywhere(t, survivors, leaders, 'b')
+    await until('b-entries applied on the survivors', survivors, (s) => s.every((st) => GROUPS.every((g) => st[g]?.applied.includes(`b-${g}`))))
+
+    // restart with the same data dir (same identity) and the same port
+    const restarted = await start(victimIndex, `/ip4/127.0.0.1/tcp/${victimPort}`)
+    t.equal(restarted.id, victim.id, 'same PeerId after restart')
+    restarted.send({ cmd: 'host', members, groups: GROUPS })
+    const all = [...survivors, restarted]
+    statuses = await until('leaders agreed by all three', all, (s) => GROUPS.every((g) => agreedLeader(s, g) !== null))
+    for (const g of GROUPS) leaders.set(g, agreedLeader(statuses, g) as string)
+    await proposeEverywhere(t, all, leaders, 'c')
+    await until('a-, b- and c-entries applied on all three', all, (s) => s.every((st) => GROUPS.every((g) =>
+      ['a', 'b', 'c'].every((tag) => st[g]?.applied.includes(`${tag}-${g}`)))))
+    t.pass('the restarted node rejoined and replicates')
+    for (const host of all) host.child.stdin?.end()
   })
-  const start = async (i: number, listen: string): Promise<Host> => {
-    const host = new Host(join(dir, `node-${i}`), listen)
-    spawned.push(host)
-    await host.ready()
-    return host
-  }
-  const hosts = [await start(0, '/ip4/127.0.0.1/tcp/0'), await start(1, '/ip4/127.0.0.1/tcp/0'), await start(2, '/ip4/127.0.0.1/tcp/0')]
-  const members = hosts.map((h) => ({ id: h.id, addresses: h.addresses }))
-  for (const host of hosts) host.send({ cmd: 'host', members, groups: GROUPS })
-
-  let statuses = await until('a leader per group', hosts, (s) => GROUPS.every((g) => agreedLeader(s, g) !== null))
-  const leaders = new Map(GROUPS.map((g) => [g, agreedLeader(statuses, g) as string]))
-  t.pass(`leaders: ${GROUPS.map((g) => `${g}=${hosts.findIndex((h) => h.id === leaders.get(g))}`).join(' ')}`)
-  await proposeEverywhere(t, hosts, leaders, 'a')
-  await until('a-entries applied on all three', hosts, (s) => s.every((st) => GROUPS.every((g) => st[g]?.applied.includes(`a-${g}`))))
-
-  // kill -9 the leader of g0
-  const victimIndex = hosts.findIndex((h) => h.id === leaders.get('g0'))
-  const victim = hosts[victimIndex]
-  const victimPort = victim.addresses[0].split('/')[4]
-  victim.child.kill('SIGKILL')
-  await victim.exit()
-  t.ok(victim.exited, 'victim process is gone')
-  const survivors = hosts.filter((h) => h !== victim)
-  statuses = await until('new leaders among the survivors', survivors, (s) =>
-    GROUPS.every((g) => { const l = agreedLeader(s, g); return l !== null && l !== victim.id }))
-  for (const g of GROUPS) leaders.set(g, agreedLeader(statuses, g) as string)
-  t.not(leaders.get('g0'), victim.id, 'g0 has a new leader')
-  await proposeEverywhere(t, survivors, leaders, 'b')
-  await until('b-entries applied on the survivors', survivors, (s) => s.every((st) => GROUPS.every((g) => st[g]?.applied.includes(`b-${g}`))))
-
-  // restart with the same data dir (same identity) and the same port
-  const restarted = await start(victimIndex, `/ip4/127.0.0.1/tcp/${victimPort}`)
-  t.equal(restarted.id, victim.id, 'same PeerId after restart')
-  restarted.send({ cmd: 'host', members, groups: GROUPS })
-  const all = [...survivors, restarted]
-  statuses = await until('leaders agreed by all three', all, (s) => GROUPS.every((g) => agreedLeader(s, g) !== null))
-  for (const g of GROUPS) leaders.set(g, agreedLeader(statuses, g) as string)
-  await proposeEverywhere(t, all, leaders, 'c')
-  await until('a-, b- and c-entries applied on all three', all, (s) => s.every((st) => GROUPS.every((g) =>
-    ['a', 'b', 'c'].every((tag) => st[g]?.applied.includes(`${tag}-${g}`)))))
-  t.pass('the restarted node rejoined and replicates')
-  for (const host of all) host.child.stdin?.end()
-})
+}
