@@ -16,12 +16,12 @@ import { Workload, defaultWorkload, type WorkloadOptions } from './workload.ts'
 
 /** Raft timing used by the simulator unless a scenario overrides it. */
 export const simRaftConfig: Partial<RaftConfig> = {
-  electionTimeoutMs: 500,
-  heartbeatIntervalMs: 100
+  electionTimeoutMs: 600,
+  heartbeatIntervalMs: 150
 }
 
 /** Microtask-queue turns granted after each event before the next event at the same virtual time. */
-export const MICROTASK_TURNS = 32
+export const MICROTASK_TURNS = 8
 
 /** Events one run may process, at most: beyond it the run is a runaway (a livelock or a loop). */
 export const MAX_EVENTS_PER_RUN = 20_000_000

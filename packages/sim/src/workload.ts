@@ -20,7 +20,7 @@ export interface WorkloadOptions {
   clientTimeoutMs: number
 }
 
-export const defaultWorkload: WorkloadOptions = { clients: 3, keys: 3, readRatio: 0.4, thinkMs: [20, 200], clientTimeoutMs: 4_000 }
+export const defaultWorkload: WorkloadOptions = { clients: 3, keys: 3, readRatio: 0.4, thinkMs: [40, 400], clientTimeoutMs: 4_000 }
 
 /** Operations in flight at once, at most (abandoned ones included); beyond it clients wait. */
 export const MAX_OPERATIONS_IN_FLIGHT = 64
