@@ -951,7 +951,7 @@ export class RaftCore {
   onSnapshotLoaded (to: NodeId, term: number, snapshot: { meta: SnapshotMeta, data: Uint8Array } | null): void {
     const pr = this.progress.get(to)
     if (this.role !== 'leader' || term !== this.term || pr === undefined || pr.state !== 'snapshot' || pr.transfer !== undefined) return
-    if (snapshot === null || this.log.termAt(snapshot.meta.index) === undefined && snapshot.meta.index < this.log.firstIndex() - 1) {
+    if (snapshot === null || snapshot.meta.index < this.log.firstIndex() - 1) {
       this.logger.warn('no usable snapshot for a lagging follower', { to })
       pr.becomeProbe()
       return

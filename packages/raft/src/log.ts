@@ -14,7 +14,9 @@ export interface LogWrites {
 export class RaftLog {
   private readonly storage: RaftStorage
   private readonly cacheLimitBytes: number
+  /** cache[head] holds index cacheStart; evicted slots before head are dropped in bulk. */
   private cache: LogEntry[] = []
+  private head = 0
   private cacheStart: number
   private cacheBytes = 0
   private pendingStart: number | undefined
@@ -31,7 +33,7 @@ export class RaftLog {
   }
 
   lastIndex (): number {
-    return this.cacheStart + this.cache.length - 1
+    return this.cacheStart + this.cache.length - this.head - 1
   }
 
   lastTerm (): number {
@@ -42,7 +44,7 @@ export class RaftLog {
 
   /** Term at `index`; undefined if compacted away (except the snapshot index) or beyond the end. */
   termAt (index: number): number | undefined {
-    if (index >= this.cacheStart) return this.cache[index - this.cacheStart]?.term
+    if (index >= this.cacheStart) return this.cache[this.head + index - this.cacheStart]?.term
     if (index === 0) return 0
     return this.storage.termAt(index)
   }
@@ -58,7 +60,7 @@ export class RaftLog {
     const out: LogEntry[] = []
     let bytes = 0
     for (let i = from; i < end; i++) {
-      const entry = this.cache[i - this.cacheStart]
+      const entry = this.cache[this.head + i - this.cacheStart]
       if (out.length > 0 && bytes + entry.data.length > maxBytes) break
       out.push(entry)
       bytes += entry.data.length
@@ -81,10 +83,12 @@ export class RaftLog {
   truncate (fromIndex: number): void {
     assert(fromIndex <= this.lastIndex(), `truncate at ${fromIndex} beyond last ${this.lastIndex()}`)
     if (fromIndex >= this.cacheStart) {
-      for (let i = fromIndex; i <= this.lastIndex(); i++) this.cacheBytes -= this.cache[i - this.cacheStart].data.length
-      this.cache.length = fromIndex - this.cacheStart
+      const keep = this.head + fromIndex - this.cacheStart
+      for (let i = keep; i < this.cache.length; i++) this.cacheBytes -= this.cache[i].data.length
+      this.cache.length = keep
     } else {
       this.cache = []
+      this.head = 0
       this.cacheBytes = 0
       this.cacheStart = fromIndex
     }
@@ -102,7 +106,7 @@ export class RaftLog {
   takeWrites (): LogWrites {
     const writes: LogWrites = {
       truncateFrom: this.pendingTruncate,
-      entries: this.pendingStart === undefined ? [] : this.cache.slice(this.pendingStart - this.cacheStart)
+      entries: this.pendingStart === undefined ? [] : this.cache.slice(this.head + this.pendingStart - this.cacheStart)
     }
     this.pendingStart = undefined
     this.pendingTruncate = undefined
@@ -113,16 +117,21 @@ export class RaftLog {
   reset (): void {
     assert(!this.hasPendingWrites(), 'log reset with pending writes')
     this.cache = []
+    this.head = 0
     this.cacheBytes = 0
     this.cacheStart = this.storage.lastIndex() + 1
   }
 
   private evict (): void {
-    while (this.cacheBytes > this.cacheLimitBytes && this.cache.length > 1 &&
+    while (this.cacheBytes > this.cacheLimitBytes && this.cache.length - this.head > 1 &&
       (this.pendingStart === undefined || this.cacheStart < this.pendingStart)) {
-      const entry = this.cache.shift()!
-      this.cacheBytes -= entry.data.length
+      this.cacheBytes -= this.cache[this.head].data.length
+      this.head++
       this.cacheStart++
+    }
+    if (this.head > 1024 && this.head * 2 > this.cache.length) {
+      this.cache = this.cache.slice(this.head)
+      this.head = 0
     }
   }
 }

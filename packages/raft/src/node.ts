@@ -12,7 +12,8 @@ import { type Actor, createActor } from 'xstate'
 import { type RaftConfig, resolveRaftConfig } from './config.ts'
 import { type ConfigChange, type PersistToken, RaftCore, type RaftFaults, type RaftObserver, type Ready } from './core.ts'
 import {
-  assert, BackpressureError, LeadershipLostError, NotLeaderError, RaftStoppedError, StorageCorruptedError, TransferFailedError
+  assert, BackpressureError, ConfigChangeError, LeadershipLostError, NotLeaderError, RaftStoppedError, StorageCorruptedError,
+  TransferFailedError, TransferInProgressError
 } from './errors.ts'
 import { Membership, RAFT_ENTRY_KIND } from './membership.ts'
 import type { RaftMessage } from './messages.ts'
@@ -59,6 +60,12 @@ export interface RaftStatus {
 
 /** Bytes of entries applied (or scanned at recovery) per storage read. */
 const APPLY_BATCH_BYTES = 4 * 1024 * 1024
+
+/** The typed refusals of the API calls (as opposed to failures of the node). */
+function isRefusal (error: unknown): boolean {
+  return error instanceof NotLeaderError || error instanceof TransferInProgressError || error instanceof TransferFailedError ||
+    error instanceof ConfigChangeError || error instanceof BackpressureError
+}
 
 interface Pending { term: number, resolve: (index: number) => void, reject: (error: Error) => void }
 
@@ -306,10 +313,15 @@ export class RaftNode {
     this.depth++
     try {
       input()
+      if (this.depth === 1) this.flush()
+    } catch (error) {
+      // A refused call is the caller's business; anything else (a failed invariant) stops the
+      // node rather than let it continue wrong.
+      if (!isRefusal(error)) this.fail(error)
+      throw error
     } finally {
       this.depth--
     }
-    if (this.depth === 0) this.flush()
   }
 
   /** A core call made from a machine action: the flush follows the machine's transition. */
