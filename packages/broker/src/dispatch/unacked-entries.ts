@@ -24,6 +24,11 @@ export class UnackedEntries {
     this.messages += messageCount
   }
 
+  /** Messages of the batch at `index` (0 if it is not here). */
+  messageCountOf (index: number): number {
+    return this.entries.get(index)?.messageCount ?? 0
+  }
+
   has (index: number): boolean {
     return this.entries.has(index)
   }
