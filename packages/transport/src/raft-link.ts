@@ -112,10 +112,13 @@ export class RaftLink {
     const { settings, counters } = this.context
     this.stream = stream
     this.writer = new FrameWriter(stream, settings.maxFrameBytes)
-    this.attempt = 0
     counters.add('raftConnects')
+    const openedAt = this.context.clock.now()
     stream.addEventListener('close', () => {
       if (this.stream !== stream) return
+      // Only a stream that stayed up resets the backoff: a peer that accepts and then closes
+      // at once (e.g. we are not on its allowlist) is retried ever more slowly, not in a loop.
+      if (this.context.clock.now() - openedAt >= settings.reconnectMaxDelayMs) this.attempt = 0
       this.stream = undefined
       this.writer = undefined
       this.waitingForDrain = false

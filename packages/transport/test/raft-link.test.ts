@@ -54,3 +54,33 @@ t.test('failed dials back off on the clock and drop the queued messages', async 
   t.equal(link.connected, true)
   t.equal(counters.snapshot().raftConnects, 1)
 })
+
+t.test('a peer that accepts and then closes at once is retried with growing delays', async (t) => {
+  const clock = new VirtualClock()
+  const counters = new TransportCounters()
+  const settings = resolveSettings({ reconnectBaseDelayMs: 100, reconnectMaxDelayMs: 1000 })
+  const dialTimes: number[] = []
+  const link = new RaftLink('peer', {
+    settings,
+    clock,
+    random: new SeededRandom(3),
+    counters,
+    dial: async () => {
+      dialTimes.push(clock.now())
+      const [outbound, inbound] = await streamPair()
+      // the remote refuses right after the stream opened, as a non-member's streams are
+      setImmediate(() => { inbound.abort(new Error('not a member')) })
+      return outbound as Stream
+    }
+  })
+  t.teardown(() => { link.stop() })
+  link.connect()
+  for (let i = 0; i < 12; i++) {
+    await new Promise((resolve) => { setImmediate(resolve) })
+    await new Promise((resolve) => { setImmediate(resolve) })
+    await clock.runUntil(clock.now() + 500)
+  }
+  const gaps = dialTimes.slice(1).map((at, i) => at - dialTimes[i])
+  t.ok(gaps.length >= 4 && gaps.length <= 12, `${dialTimes.length} dials in ${clock.now()} ms`)
+  t.ok(gaps.slice(3).every((gap) => gap >= 500), `later retries wait at least half the cap: ${gaps.join(', ')}`)
+})
