@@ -2,13 +2,29 @@
 // that callers branch on.
 import type { NodeId } from '@blazar/env'
 
+/**
+ * Refusals (not leader, leadership lost, backpressure, stopped) are expected control flow, often
+ * on the hot path: their constructors skip the stack capture, which costs more than the call.
+ * `quiet()` before `super()` and `loud()` right after bracket it.
+ */
+let savedStackLimit = Error.stackTraceLimit
+function quiet (): void {
+  savedStackLimit = Error.stackTraceLimit
+  Error.stackTraceLimit = 0
+}
+function loud (): void {
+  Error.stackTraceLimit = savedStackLimit
+}
+
 /** This node is not the leader; retry at `leaderHint` (null when unknown). */
 export class NotLeaderError extends Error {
   static readonly code = 'NOT_LEADER'
   readonly code = NotLeaderError.code
   readonly leaderHint: NodeId | null
   constructor (leaderHint: NodeId | null) {
+    quiet()
     super(`not the leader${leaderHint === null ? '' : `; leader is ${leaderHint}`}`)
+    loud()
     this.name = 'NotLeaderError'
     this.leaderHint = leaderHint
   }
@@ -19,7 +35,9 @@ export class LeadershipLostError extends Error {
   static readonly code = 'LEADERSHIP_LOST'
   readonly code = LeadershipLostError.code
   constructor (what: string) {
+    quiet()
     super(`leadership lost before ${what} completed; outcome unknown`)
+    loud()
     this.name = 'LeadershipLostError'
   }
 }
@@ -29,7 +47,9 @@ export class BackpressureError extends Error {
   static readonly code = 'BACKPRESSURE'
   readonly code = BackpressureError.code
   constructor (limit: number) {
+    quiet()
     super(`more than ${limit} operations pending`)
+    loud()
     this.name = 'BackpressureError'
   }
 }
@@ -69,7 +89,9 @@ export class RaftStoppedError extends Error {
   static readonly code = 'RAFT_STOPPED'
   readonly code = RaftStoppedError.code
   constructor () {
+    quiet()
     super('raft node stopped')
+    loud()
     this.name = 'RaftStoppedError'
   }
 }
