@@ -20,7 +20,8 @@ export {
 } from './metadata/metadata-commands.ts'
 export { DEFAULT_NAMESPACE_POLICIES, partitionConfigOf, withPolicies, type DurabilityMode, type NamespacePolicies } from './metadata/policies.ts'
 export {
-  chooseMetadataVoters, emptyLoad, loadOf, placeGroups, type GroupPlacement, type PlacementLoad, type PlacementNode
+  MAX_MOVES_PER_ROUND, chooseMetadataVoters, emptyLoad, loadOf, placeGroups, planReplacements,
+  type GroupPlacement, type PlacementLoad, type PlacementMove, type PlacementNode
 } from './metadata/placement.ts'
 export {
   subscriptionLifecycle, type ConsumerRef, type LifecycleContext, type LifecycleEvent, type SubscriptionLifecycleState

@@ -1,7 +1,7 @@
 import t from 'tap'
 import fc from 'fast-check'
 import { NotEnoughNodesError } from '@blazar/protocol'
-import { chooseMetadataVoters, emptyLoad, loadOf, placeGroups, type PlacementNode } from '../src/index.ts'
+import { chooseMetadataVoters, emptyLoad, loadOf, placeGroups, planReplacements, type PlacementNode } from '../src/index.ts'
 
 const nodesArb = (zones: number) => fc.integer({ min: 1, max: 9 }).map((n) =>
   Array.from({ length: n }, (_, i): PlacementNode => ({ id: `node-${i}`, zone: zones === 0 ? null : `zone-${i % zones}` })))
@@ -48,4 +48,37 @@ t.test('metadata voters: 3 or 5, kept when still active, spread over zones', asy
   t.same(chooseMetadataVoters(nodes(4), ['n3', 'n2']).voters, ['n0', 'n2', 'n3'], 'current voters stay')
   const zoned = chooseMetadataVoters([{ id: 'a', zone: 'x' }, { id: 'b', zone: 'x' }, { id: 'c', zone: 'y' }, { id: 'd', zone: 'z' }], [])
   t.same(zoned.voters, ['a', 'c', 'd'])
+})
+
+t.test('draining a node: every replica on it gets a replacement outside the group; leaders move off it', async (t) => {
+  const nodes = ['a', 'b', 'c', 'd', 'e'].map((id) => ({ id, zone: null, state: 'active' }))
+  const placements = placeGroups(nodes, emptyLoad(), 20, 3).map((p, i): [string, typeof p] => [`g${String(i).padStart(2, '0')}`, p])
+  nodes[0].state = 'draining'
+  const moves = planReplacements(nodes, placements)
+  const onA = placements.filter(([, p]) => p.replicas.includes('a'))
+  t.equal(moves.length, onA.length, 'one move per group hosting a')
+  for (const move of moves) {
+    t.equal(move.from, 'a')
+    t.notOk(move.placement.replicas.includes('a'))
+    t.equal(new Set(move.placement.replicas).size, 3)
+    t.ok(move.placement.replicas.includes(move.placement.preferredLeader))
+  }
+  const after = new Map(placements)
+  for (const move of moves) after.set(move.group, move.placement)
+  const load = loadOf(after.values())
+  const counts = ['b', 'c', 'd', 'e'].map((id) => load.replicas.get(id) ?? 0)
+  t.ok(Math.max(...counts) - Math.min(...counts) <= 2, `replicas stay within 2 of each other: ${counts}`)
+  t.same(planReplacements(nodes, after), [], 'nothing left to move')
+  t.equal(planReplacements(nodes, placements, 2).length, 2, 'bounded per round')
+})
+
+t.test('replacements keep zones apart and wait when no node is free', async (t) => {
+  const nodes = [
+    { id: 'a1', zone: 'a', state: 'active' }, { id: 'a2', zone: 'a', state: 'active' },
+    { id: 'b1', zone: 'b', state: 'active' }, { id: 'c1', zone: 'c', state: 'down' }
+  ]
+  const move = planReplacements(nodes, [['g', { replicas: ['a1', 'b1', 'c1'], preferredLeader: 'c1' }]])
+  t.same(move, [{ group: 'g', placement: { replicas: ['a1', 'a2', 'b1'], preferredLeader: 'a1' }, from: 'c1', to: 'a2' }])
+  const stuck = planReplacements(nodes.slice(1), [['g', { replicas: ['a2', 'b1', 'c1'], preferredLeader: 'a2' }]])
+  t.same(stuck, [], 'no active node outside the group')
 })

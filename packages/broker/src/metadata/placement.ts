@@ -106,3 +106,61 @@ export function chooseMetadataVoters (active: readonly PlacementNode[], currentV
   const voterIds = voters.map((node) => node.id).sort()
   return { voters: voterIds, learners: [...activeIds].filter((id) => !voterIds.includes(id)) }
 }
+
+/** Replica moves proposed per planning round, so a drain moves data gradually. */
+export const MAX_MOVES_PER_ROUND = 32
+
+export interface PlacementMove {
+  group: string
+  placement: GroupPlacement
+  /** The node leaving the replica set and the one joining it. */
+  from: NodeId
+  to: NodeId
+}
+
+/**
+ * The placement actor's plan (pure): for replicas on nodes that are not active (draining,
+ * down, or gone), a replacement on an active node outside the group, chosen like a new
+ * placement (zones first, then least loaded, then id); a preferred leader on a leaving node
+ * moves to the remaining replica with the fewest leaderships. At most `maxMoves` moves, one per
+ * group per round (membership changes are one server at a time); groups that cannot move
+ * (not enough active nodes) are left for later.
+ */
+export function planReplacements (
+  nodes: readonly (PlacementNode & { state: string })[],
+  placements: Iterable<[string, GroupPlacement]>,
+  maxMoves = MAX_MOVES_PER_ROUND
+): PlacementMove[] {
+  const all = [...placements]
+  const active = nodes.filter((node) => node.state === 'active').sort(byId)
+  const activeIds = new Set(active.map((node) => node.id))
+  const zoneOf = new Map(nodes.map((node) => [node.id, node.zone]))
+  const load = loadOf(all.map(([, placement]) => placement))
+  const moves: PlacementMove[] = []
+  for (const [group, placement] of [...all].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
+    if (moves.length >= maxMoves) break
+    const leaving = placement.replicas.find((id) => !activeIds.has(id))
+    if (leaving === undefined) continue
+    const staying = placement.replicas.filter((id) => id !== leaving)
+    const zonesUsed = new Map<string, number>()
+    for (const id of staying) {
+      const zone = zoneOf.get(id) ?? null
+      if (zone !== null) zonesUsed.set(zone, (zonesUsed.get(zone) ?? 0) + 1)
+    }
+    const candidates = active.filter((node) => !placement.replicas.includes(node.id))
+    if (candidates.length === 0) continue
+    const to = pickBest(candidates, (node) => [node.zone === null ? 0 : zonesUsed.get(node.zone) ?? 0, load.replicas.get(node.id) ?? 0])
+    load.replicas.set(to.id, (load.replicas.get(to.id) ?? 0) + 1)
+    load.replicas.set(leaving, (load.replicas.get(leaving) ?? 1) - 1)
+    const replicas = [...staying, to.id].sort()
+    let preferredLeader = placement.preferredLeader
+    if (preferredLeader === leaving) {
+      const next = pickBest(replicas.map((id) => ({ id, zone: zoneOf.get(id) ?? null })), (node) => [load.leaders.get(node.id) ?? 0])
+      load.leaders.set(leaving, (load.leaders.get(leaving) ?? 1) - 1)
+      load.leaders.set(next.id, (load.leaders.get(next.id) ?? 0) + 1)
+      preferredLeader = next.id
+    }
+    moves.push({ group, placement: { replicas, preferredLeader }, from: leaving, to: to.id })
+  }
+  return moves
+}
