@@ -1,0 +1,62 @@
+// The produce path's pure steps on a partition leader: admit a producer batch against the
+// partition's limits and stamp it with the leader's publish time (the proposal), turn what
+// applying it did into the `send` result or a typed error, and map Raft's proposal failures to
+// the wire errors clients retry on.
+import {
+  BackpressureError, BlazarError, MessageId, MessageTooLargeError, NotLeaderError, OutcomeUnknownError, UnknownError,
+  checkBatchEnvelope, errorFromWire, type ClientResult, type PartitionConfig, type PartitionEntry
+} from '@blazar/protocol'
+import type { PartitionOutcome } from './outcomes.ts'
+
+/** Validates a batch from a `send` request and builds the entry to propose; throws MessageTooLarge or MalformedMessage. */
+export function admitBatch (batch: unknown, config: PartitionConfig, now: number): PartitionEntry {
+  const envelope = checkBatchEnvelope(batch, config.maxMessageSize)
+  if (envelope.body.length > config.maxMessageSize) throw new MessageTooLargeError({ size: envelope.body.length, maxMessageSize: config.maxMessageSize })
+  return { kind: 'batch', body: { ...envelope, publishTime: now } }
+}
+
+/**
+ * The `send` result for the outcome at the proposal's index: the first message's ID, or for a
+ * deduplicated batch `duplicate: true` with no new ID (`MessageId.earliest`, as Pulsar answers
+ * -1:-1). A rejected batch throws its error; a missing outcome throws OutcomeUnknownError.
+ */
+export function sendResultOf (outcome: PartitionOutcome | undefined, partition: number, sequence: { firstSequenceId: number, lastSequenceId: number }): ClientResult<'send'> {
+  if (outcome === undefined) throw new OutcomeUnknownError({ operation: 'send', reason: 'the outcome was evicted before it was read' })
+  switch (outcome.kind) {
+    case 'stored':
+      return { ...sequence, messageId: outcome.firstMessageId, duplicate: false }
+    case 'duplicate':
+      return { ...sequence, messageId: MessageId.earliest(partition).toData(), duplicate: true }
+    case 'rejected':
+      throw errorFromWire(outcome.error)
+    default:
+      throw new UnknownError({ originalCode: 'UNEXPECTED_OUTCOME' }, `send applied as ${outcome.kind}`)
+  }
+}
+
+/**
+ * The wire error for a failed `RaftNode.propose` on `group`: not the leader (or stopping,
+ * transferring, corrupted: try elsewhere) → NOT_LEADER with the hint; leadership lost before
+ * commit → OUTCOME_UNKNOWN; too many pending proposals → BACKPRESSURE. Blazar errors pass through.
+ */
+export function proposalError (error: unknown, group: string): BlazarError {
+  if (error instanceof BlazarError) return error
+  const code = (error as { code?: unknown } | null)?.code
+  const message = error instanceof Error ? error.message : String(error)
+  switch (code) {
+    case 'NOT_LEADER': {
+      const hint = (error as { leaderHint?: unknown }).leaderHint
+      return new NotLeaderError({ group, leaderHint: typeof hint === 'string' ? hint : null })
+    }
+    case 'TRANSFER_IN_PROGRESS':
+    case 'RAFT_STOPPED':
+    case 'STORAGE_CORRUPTED':
+      return new NotLeaderError({ group, leaderHint: null }, `${group}: ${message}`)
+    case 'LEADERSHIP_LOST':
+      return new OutcomeUnknownError({ operation: 'propose', reason: message })
+    case 'BACKPRESSURE':
+      return new BackpressureError({ resource: `proposals of ${group}`, limit: -1 }, message)
+    default:
+      return new UnknownError({ originalCode: typeof code === 'string' ? code : 'INTERNAL' }, message)
+  }
+}

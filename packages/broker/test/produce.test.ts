@@ -1,0 +1,44 @@
+import t from 'tap'
+import { BackpressureError as RaftBackpressureError, LeadershipLostError, NotLeaderError as RaftNotLeaderError, RaftStoppedError } from '@blazar/raft'
+import {
+  BackpressureError, DEFAULT_PARTITION_CONFIG, MalformedMessageError, MessageTooLargeError, NotLeaderError, OutcomeUnknownError,
+  TimeoutError, UnknownError
+} from '@blazar/protocol'
+import { admitBatch, proposalError, sendResultOf } from '../src/index.ts'
+import { TestPartitionLog, batch } from './fixtures/partition-log.ts'
+
+t.test('admit, propose, apply, answer: the send path end to end on one replica', async (t) => {
+  const log = new TestPartitionLog()
+  log.commit({ kind: 'config', body: { ...DEFAULT_PARTITION_CONFIG, deduplication: true } })
+  const envelope = batch('producer', 10, 3)
+  const entry = admitBatch(structuredClone(envelope), log.sm.partitionConfig, 42_000)
+  t.match(entry, { kind: 'batch', body: { publishTime: 42_000, messageCount: 3 } })
+  const index = log.commit(entry)
+  t.same(sendResultOf(log.sm.outcome(index), 0, { firstSequenceId: 10, lastSequenceId: 12 }), {
+    firstSequenceId: 10, lastSequenceId: 12, messageId: { partition: 0, index, batchIndex: 0 }, duplicate: false
+  })
+  const retry = log.commit(admitBatch(envelope, log.sm.partitionConfig, 43_000))
+  t.match(sendResultOf(log.sm.outcome(retry), 0, { firstSequenceId: 10, lastSequenceId: 12 }), { duplicate: true, messageId: { index: 0, batchIndex: -1 } })
+  t.throws(() => sendResultOf(undefined, 0, { firstSequenceId: 0, lastSequenceId: 0 }), OutcomeUnknownError)
+  t.throws(() => sendResultOf({ kind: 'rejected', error: new MessageTooLargeError({ size: 9, maxMessageSize: 1 }).toWire() }, 0, { firstSequenceId: 0, lastSequenceId: 0 }), MessageTooLargeError)
+})
+
+t.test('admission enforces the partition maxMessageSize and the envelope shape', async (t) => {
+  const small = { ...DEFAULT_PARTITION_CONFIG, maxMessageSize: 100 }
+  t.throws(() => admitBatch(batch('p', 0, 1, 500), small, 0), MessageTooLargeError)
+  t.throws(() => admitBatch({ producerName: 'p' }, small, 0), MalformedMessageError)
+})
+
+t.test('Raft proposal failures become the wire errors clients act on', async (t) => {
+  const group = 'persistent://public/default/t'
+  const notLeader = proposalError(new RaftNotLeaderError('node-2'), group)
+  t.ok(notLeader instanceof NotLeaderError)
+  t.same(notLeader.details, { group, leaderHint: 'node-2' })
+  t.same(proposalError(new RaftNotLeaderError(null), group).details, { group, leaderHint: null })
+  t.ok(proposalError(new LeadershipLostError('propose'), group) instanceof OutcomeUnknownError)
+  t.ok(proposalError(new RaftBackpressureError(10), group) instanceof BackpressureError)
+  t.ok(proposalError(new RaftStoppedError(), group) instanceof NotLeaderError)
+  const timeout = new TimeoutError({ operation: 'send', timeoutMs: 1 })
+  t.equal(proposalError(timeout, group), timeout)
+  t.ok(proposalError(new Error('boom'), group) instanceof UnknownError)
+})
