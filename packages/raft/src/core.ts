@@ -10,8 +10,8 @@ import { assert, ConfigChangeError, NotLeaderError, TransferFailedError, Transfe
 import { RaftLog, type LogWrites } from './log.ts'
 import { cloneConfig, encodeConfig, type Membership, members, quorumSize, RAFT_ENTRY_KIND } from './membership.ts'
 import type {
-  AppendRequest, AppendResponse, Heartbeat, HeartbeatResponse, RaftMessage, SnapshotChunk, SnapshotResponse, VoteRequest,
-  VoteResponse
+  AppendRequest, AppendResponse, Heartbeat, HeartbeatResponse, RaftMessage, ReadIndexResponse, SnapshotChunk, SnapshotResponse,
+  VoteRequest, VoteResponse
 } from './messages.ts'
 import { Progress } from './progress.ts'
 import type { RoleEvent, RoleName } from './roles.ts'
@@ -70,7 +70,9 @@ export interface Ready {
 
 export type ConfigChange = { kind: 'addLearner' | 'promoteLearner' | 'removeMember', node: NodeId }
 
-interface PendingRead { id: number, index: number, seq: number, acks: Set<NodeId> }
+/** A read the leader confirms: its own (a local id) or one forwarded by a follower. */
+type ReadOrigin = { id: number } | { from: NodeId, requestId: number }
+interface PendingRead { origin: ReadOrigin, index: number, seq: number, acks: Set<NodeId> }
 
 export interface CoreOptions {
   id: NodeId
@@ -125,7 +127,9 @@ export class RaftCore {
   private commitBroadcast = false
   private readSeq = 0
   private reads: PendingRead[] = []
-  private readsAwaitingTermCommit: number[] = []
+  private readsAwaitingTermCommit: ReadOrigin[] = []
+  /** Follower: reads forwarded to the leader, by local id. */
+  private readonly forwardedReads = new Set<number>()
   private lastRoleEvent = ''
   private outbox: Outgoing[] = []
   private fetches: Fetch[] = []
@@ -198,6 +202,7 @@ export class RaftCore {
 
   becomeFollower (term: number, leader: NodeId | null): void {
     const wasLeader = this.role === 'leader'
+    if (term > this.term || leader !== this.leader) this.failForwardedReads()
     if (term > this.term) {
       this.term = term
       this.vote = null
@@ -215,6 +220,7 @@ export class RaftCore {
 
   becomePreCandidate (): void {
     assert(this.role !== 'leader', 'leader cannot pre-campaign')
+    this.failForwardedReads()
     this.role = 'precandidate'
     this.leader = null
     this.quiesced = false
@@ -228,6 +234,7 @@ export class RaftCore {
 
   becomeCandidate (force: boolean): void {
     assert(this.role !== 'leader', 'leader cannot campaign')
+    this.failForwardedReads()
     this.role = 'candidate'
     this.term += 1
     this.vote = this.id
@@ -263,13 +270,20 @@ export class RaftCore {
     this.roles.send({ type: 'FOLLOW' })
   }
 
+  /** The leader a follower forwarded reads to is gone (or changed): those reads fail. */
+  private failForwardedReads (): void {
+    for (const id of this.forwardedReads) this.failedReads.push(id)
+    this.forwardedReads.clear()
+  }
+
   private leaveLeadership (): void {
     this.progress.clear()
     this.steppedDown = true
     this.needsBroadcast = false
     this.commitBroadcast = false
-    for (const read of this.reads) this.failedReads.push(read.id)
-    this.failedReads.push(...this.readsAwaitingTermCommit)
+    for (const origin of [...this.reads.map((read) => read.origin), ...this.readsAwaitingTermCommit]) {
+      if ('id' in origin) this.failedReads.push(origin.id)
+    }
     this.reads = []
     this.readsAwaitingTermCommit = []
     if (this.transfer !== null) this.transferOutcome = this.transfer.timeoutNowSent ? 'done' : 'aborted'
@@ -399,6 +413,9 @@ export class RaftCore {
 
   private stepFollower (from: NodeId, m: RaftMessage): void {
     switch (m.type) {
+      case 'readIndexResponse':
+        if (this.forwardedReads.delete(m.requestId)) this.releasedReads.push({ id: m.requestId, index: m.index })
+        return
       case 'append':
       case 'heartbeat':
       case 'snapshot':
@@ -685,26 +702,35 @@ export class RaftCore {
     return false
   }
 
-  requestRead (id: number): void {
-    this.requireLeader()
-    this.wake()
-    if (!this.committedInTerm()) {
-      this.readsAwaitingTermCommit.push(id)
-      return
+  /** Starts a linearizable read; returns whether it was forwarded to the leader. */
+  requestRead (id: number): 'local' | 'forwarded' {
+    if (this.role !== 'leader') {
+      if (this.role !== 'follower' || this.leader === null || this.corrupted) throw new NotLeaderError(this.leader)
+      this.forwardedReads.add(id)
+      // Depends on no write of ours: it may leave at once.
+      this.send(this.leader, { type: 'readIndex', group: this.group, term: this.term, requestId: id }, false)
+      return 'forwarded'
     }
-    this.startRead(id)
+    this.wake()
+    this.enqueueRead({ id })
+    return 'local'
   }
 
-  private startRead (id: number): void {
+  private enqueueRead (origin: ReadOrigin): void {
+    if (!this.committedInTerm()) this.readsAwaitingTermCommit.push(origin)
+    else this.startRead(origin)
+  }
+
+  private startRead (origin: ReadOrigin): void {
     const voters = this.voters()
     const acks = new Set<NodeId>()
     if (voters.includes(this.id)) acks.add(this.id)
     if (acks.size >= quorumSize(voters)) {
-      this.releasedReads.push({ id, index: this.commitIndex })
+      this.releaseRead(origin, this.commitIndex)
       return
     }
     this.readSeq += 1
-    this.reads.push({ id, index: this.commitIndex, seq: this.readSeq, acks })
+    this.reads.push({ origin, index: this.commitIndex, seq: this.readSeq, acks })
     for (const to of this.progress.keys()) {
       const beat: Heartbeat = {
         type: 'heartbeat',
@@ -718,6 +744,20 @@ export class RaftCore {
     }
   }
 
+  private releaseRead (origin: ReadOrigin, index: number): void {
+    if ('id' in origin) {
+      this.releasedReads.push({ id: origin.id, index })
+    } else {
+      const response: ReadIndexResponse = { type: 'readIndexResponse', group: this.group, term: this.term, requestId: origin.requestId, index }
+      this.send(origin.from, response, false)
+    }
+  }
+
+  /** The shell gave up on a forwarded read (timeout). */
+  abandonRead (id: number): void {
+    this.forwardedReads.delete(id)
+  }
+
   private onReadAck (from: NodeId, seq: number): void {
     if (!this.voters().includes(from)) return
     let confirmed = -1
@@ -729,7 +769,7 @@ export class RaftCore {
       if (read.acks.size >= quorum) confirmed = i
     }
     // A quorum confirming a later round also confirms every earlier one.
-    for (const read of this.reads.splice(0, confirmed + 1)) this.releasedReads.push({ id: read.id, index: read.index })
+    for (const read of this.reads.splice(0, confirmed + 1)) this.releaseRead(read.origin, read.index)
   }
 
   private requireLeader (): void {
@@ -750,6 +790,7 @@ export class RaftCore {
       case 'appendResponse': this.handleAppendResponse(from, pr, m); return
       case 'heartbeatResponse': this.handleHeartbeatResponse(from, pr, m); return
       case 'snapshotResponse': this.handleSnapshotResponse(from, pr, m); return
+      case 'readIndex': this.enqueueRead({ from, requestId: m.requestId }); return
       case 'append':
       case 'heartbeat':
       case 'snapshot':
@@ -832,7 +873,7 @@ export class RaftCore {
     if (this.committedInTerm() && this.readsAwaitingTermCommit.length > 0) {
       const waiting = this.readsAwaitingTermCommit
       this.readsAwaitingTermCommit = []
-      for (const id of waiting) this.startRead(id)
+      for (const origin of waiting) this.startRead(origin)
     }
     if (!voters.includes(this.id) && this.commitIndex >= this.membership.latestIndex()) this.stepDownAfterRemoval()
   }

@@ -54,6 +54,18 @@ export class BackpressureError extends Error {
   }
 }
 
+/** A read forwarded to the leader got no answer within an election timeout: retry. */
+export class ReadTimeoutError extends Error {
+  static readonly code = 'READ_TIMEOUT'
+  readonly code = ReadTimeoutError.code
+  constructor () {
+    quiet()
+    super('no read index from the leader within an election timeout')
+    loud()
+    this.name = 'ReadTimeoutError'
+  }
+}
+
 /** A leader transfer is in progress; proposals are refused until it completes or aborts. */
 export class TransferInProgressError extends Error {
   static readonly code = 'TRANSFER_IN_PROGRESS'

@@ -5,13 +5,13 @@ export { defaultRaftConfig, resolveRaftConfig } from './config.ts'
 export type { RaftFaults, RaftObserver } from './core.ts'
 export {
   BackpressureError, ConfigChangeError, LeadershipLostError, NotLeaderError, RaftInvariantError, RaftStoppedError,
-  StorageCorruptedError, TransferFailedError, TransferInProgressError
+  ReadTimeoutError, StorageCorruptedError, TransferFailedError, TransferInProgressError
 } from './errors.ts'
 export { decodeConfig, RAFT_ENTRY_KIND } from './membership.ts'
 export { MAX_UNSYNCED_OPERATIONS, MemoryRaftStorage } from './memory-storage.ts'
 export type {
-  AppendRequest, AppendResponse, Heartbeat, HeartbeatResponse, RaftMessage, RaftMessageType, SnapshotChunk, SnapshotResponse,
-  TimeoutNow, VoteRequest, VoteResponse
+  AppendRequest, AppendResponse, Heartbeat, HeartbeatResponse, RaftMessage, RaftMessageType, ReadIndexRequest, ReadIndexResponse,
+  SnapshotChunk, SnapshotResponse, TimeoutNow, VoteRequest, VoteResponse
 } from './messages.ts'
 export type { RaftNodeOptions, RaftStatus, StateMachine } from './node.ts'
 export { RaftNode } from './node.ts'

@@ -84,6 +84,23 @@ export interface SnapshotResponse {
   done: boolean
 }
 
+/** A follower asks the leader for a confirmed read index on behalf of a local readIndex() call. */
+export interface ReadIndexRequest {
+  type: 'readIndex'
+  group: GroupId
+  term: number
+  requestId: number
+}
+
+export interface ReadIndexResponse {
+  type: 'readIndexResponse'
+  group: GroupId
+  term: number
+  requestId: number
+  /** The leader's commit index, confirmed by a quorum after the request arrived. */
+  index: number
+}
+
 export interface TimeoutNow {
   type: 'timeoutNow'
   group: GroupId
@@ -92,6 +109,6 @@ export interface TimeoutNow {
 
 export type RaftMessage =
   | VoteRequest | VoteResponse | AppendRequest | AppendResponse | Heartbeat | HeartbeatResponse
-  | SnapshotChunk | SnapshotResponse | TimeoutNow
+  | SnapshotChunk | SnapshotResponse | ReadIndexRequest | ReadIndexResponse | TimeoutNow
 
 export type RaftMessageType = RaftMessage['type']

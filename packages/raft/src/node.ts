@@ -12,8 +12,8 @@ import { type Actor, createActor } from 'xstate'
 import { type RaftConfig, resolveRaftConfig } from './config.ts'
 import { type ConfigChange, type PersistToken, RaftCore, type RaftFaults, type RaftObserver, type Ready } from './core.ts'
 import {
-  assert, BackpressureError, ConfigChangeError, LeadershipLostError, NotLeaderError, RaftStoppedError, StorageCorruptedError,
-  TransferFailedError, TransferInProgressError
+  assert, BackpressureError, ConfigChangeError, LeadershipLostError, NotLeaderError, RaftStoppedError, ReadTimeoutError,
+  StorageCorruptedError, TransferFailedError, TransferInProgressError
 } from './errors.ts'
 import { Membership, RAFT_ENTRY_KIND } from './membership.ts'
 import type { RaftMessage } from './messages.ts'
@@ -142,7 +142,11 @@ export class RaftNode {
   promoteLearner (id: NodeId): Promise<void> { return this.changeMembership({ kind: 'promoteLearner', node: id }) }
   removeMember (id: NodeId): Promise<void> { return this.changeMembership({ kind: 'removeMember', node: id }) }
 
-  /** Linearizable read barrier: resolves once this node applied the leader's confirmed commit index. */
+  /**
+   * Linearizable read barrier: resolves once this node applied the leader's confirmed commit
+   * index. On a follower the request is forwarded to the leader (ReadTimeoutError without an
+   * answer within an election timeout).
+   */
   readIndex (): Promise<void> {
     const core = this.readyCore()
     if (core instanceof Error) return Promise.reject(core)
@@ -151,7 +155,18 @@ export class RaftNode {
     return new Promise<void>((resolve, reject) => {
       try {
         this.reads.set(id, { index: undefined, resolve, reject })
-        this.run(() => core.requestRead(id))
+        let mode = 'local' as 'local' | 'forwarded'
+        this.run(() => { mode = core.requestRead(id) })
+        if (mode === 'forwarded') {
+          // A lost request or answer must not leave the caller waiting forever.
+          this.env.clock.setTimer(this.config.electionTimeoutMs, () => {
+            const read = this.reads.get(id)
+            if (read === undefined || read.index !== undefined) return
+            this.reads.delete(id)
+            core.abandonRead(id)
+            read.reject(new ReadTimeoutError())
+          })
+        }
       } catch (error) {
         this.reads.delete(id)
         reject(error)

@@ -49,8 +49,9 @@ t.test('readIndex confirms leadership with a quorum before serving', async (t) =
     read 1 r1
     stabilize
     expect result r1 ok
-    read 2 r2
-    expect result r2 NOT_LEADER
+    read 2 r2                                   # a follower forwards the read to the leader
+    stabilize
+    expect result r2 ok
     partition 1 | 2 3
     read 1 r3
     stabilize 100
@@ -76,5 +77,37 @@ t.test('a new leader serves reads only after committing an entry in its term', a
     unblock
     stabilize 200                               # the next heartbeat round re-sends the no-op
     expect result early ok
+  `)
+})
+
+t.test('a follower read waits until the follower applied the leader\'s confirmed index', async (t) => {
+  await scenario(t, `
+    add-nodes 3
+    campaign 1
+    stabilize
+    block 1 3 append
+    block 1 3 heartbeat                         # 3 learns nothing new from the leader
+    propose 1 x=1
+    stabilize 20
+    expect result x=1 ok                        # committed by 1 and 2
+    read 3 r
+    stabilize 100
+    expect result r pending                     # the leader confirmed index 2; 3 has not applied it
+    unblock
+    stabilize 300
+    expect result r ok
+    expect value 3 x 1
+  `)
+})
+
+t.test('a forwarded read fails when the leader is unreachable', async (t) => {
+  await scenario(t, `
+    add-nodes 3
+    campaign 1
+    stabilize
+    partition 1 | 2 3
+    read 2 lost
+    run 1100
+    expect result lost READ_TIMEOUT
   `)
 })
