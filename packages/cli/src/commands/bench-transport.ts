@@ -201,6 +201,7 @@ interface IdleFigures {
   electionSeconds: number
   framesPerSecPerNode: number
   messagesPerFrame: number
+  quiescedReplicas: number
 }
 
 async function measureIdleGroups (dir: string, groups: number, idleSeconds: number, hostArgs: string[]): Promise<IdleFigures> {
@@ -221,6 +222,16 @@ async function measureIdleGroups (dir: string, groups: number, idleSeconds: numb
       await new Promise((resolve) => { setTimeout(resolve, 500) })
     }
     const electionSeconds = (performance.now() - started) / 1000
+    let quiescedReplicas = 0
+    if (hostArgs.includes('--quiesce')) {
+      const quietDeadline = Date.now() + 60_000
+      while (Date.now() < quietDeadline) {
+        const statuses = await Promise.all(hosts.map(async (h) => { send(h, { cmd: 'status' }); return await nextEvent(h, 'status', 30_000) }))
+        quiescedReplicas = statuses.reduce((n, s) => n + (s.quiesced as number), 0)
+        if (quiescedReplicas >= 3 * groups) break
+        await new Promise((resolve) => { setTimeout(resolve, 500) })
+      }
+    }
     await new Promise((resolve) => { setTimeout(resolve, 3000) }) // let the post-election burst end
     const countersOf = async (): Promise<Array<Record<string, number>>> => await Promise.all(hosts.map(async (h) => {
       send(h, { cmd: 'status' })
@@ -241,7 +252,7 @@ async function measureIdleGroups (dir: string, groups: number, idleSeconds: numb
     const perGroup = after.map((a, i) => ((a.heapUsed as number) + (a.arrayBuffers as number) - (before[i].heapUsed as number) - (before[i].arrayBuffers as number)) / groups)
     return {
       groups, leadersElected: leaders, idleCpuPercentPerNode, memoryBytesPerGroup: Math.round(median(perGroup)),
-      electionSeconds: Math.round(electionSeconds * 10) / 10, framesPerSecPerNode, messagesPerFrame
+      electionSeconds: Math.round(electionSeconds * 10) / 10, framesPerSecPerNode, messagesPerFrame, quiescedReplicas
     }
   } finally {
     for (const h of hosts) h.child.kill('SIGKILL')
@@ -257,7 +268,7 @@ interface BenchOptions {
   heartbeatMs: string
   electionTimeoutMs: string
   clockResolutionMs: string
-  quiesce?: boolean
+  idleModes: string
   skipIdle?: boolean
   skipThroughput?: boolean
 }
@@ -298,34 +309,39 @@ async function throughputPart (dir: string, options: BenchOptions, figures: Benc
   )
 }
 
+/** One idle run per mode: 'quiesce' (Raft quiescence on, liveness from node heartbeats) and 'plain' (every group heartbeats). */
 async function idlePart (dir: string, options: BenchOptions, figures: BenchFigures, summary: string[]): Promise<void> {
-  const hostArgs = [
-    '--heartbeat-ms', options.heartbeatMs, '--election-timeout-ms', options.electionTimeoutMs,
-    '--clock-resolution-ms', options.clockResolutionMs, ...(options.quiesce === true ? ['--quiesce'] : [])
-  ]
-  const idle = await measureIdleGroups(dir, Number(options.groups), Number(options.idleSeconds), hostArgs)
-  const maxCpu = Math.max(...idle.idleCpuPercentPerNode)
-  Object.assign(figures, {
-    idleGroups: idle.groups,
-    idleRaftHeartbeatMs: Number(options.heartbeatMs),
-    idleRaftElectionTimeoutMs: Number(options.electionTimeoutMs),
-    idleQuiesce: options.quiesce === true,
-    idleLeadersElected: idle.leadersElected,
-    idleElectionSeconds: idle.electionSeconds,
-    idleCpuPercentPerNode: Object.fromEntries(idle.idleCpuPercentPerNode.map((cpu, i) => [`node${i}`, cpu])),
-    idleCpuPercentMax: maxCpu,
-    idleCpuTargetMet: maxCpu < 5,
-    memoryBytesPerGroup: idle.memoryBytesPerGroup,
-    idleFramesPerSecPerNode: idle.framesPerSecPerNode,
-    idleMessagesPerFrame: idle.messagesPerFrame
-  })
-  summary.push(
-    `idle: ${idle.groups} groups (RF 3) on 3 node processes, raft heartbeat ${options.heartbeatMs} ms, election ${options.electionTimeoutMs} ms, quiesce ${options.quiesce === true ? 'on' : 'off'}`,
-    `  ${idle.leadersElected} leaders after ${idle.electionSeconds} s`,
-    `  idle CPU per node (% of one core over ${options.idleSeconds} s): ${idle.idleCpuPercentPerNode.join(', ')} (target < 5)`,
-    `  raft frames/s per node ${idle.framesPerSecPerNode}, ${idle.messagesPerFrame} messages per frame`,
-    `  memory per group (heap + array buffers, median of the nodes): ${idle.memoryBytesPerGroup} bytes`
-  )
+  const modes = options.idleModes.split(',').map((mode) => mode.trim())
+  for (const mode of modes) {
+    if (mode !== 'quiesce' && mode !== 'plain') throw new Error(`unknown idle mode ${mode} (quiesce or plain)`)
+    const hostArgs = [
+      '--heartbeat-ms', options.heartbeatMs, '--election-timeout-ms', options.electionTimeoutMs,
+      '--clock-resolution-ms', options.clockResolutionMs, ...(mode === 'quiesce' ? ['--quiesce'] : [])
+    ]
+    const idle = await measureIdleGroups(join(dir, `idle-${mode}`), Number(options.groups), Number(options.idleSeconds), hostArgs)
+    const maxCpu = Math.max(...idle.idleCpuPercentPerNode)
+    figures[mode === 'quiesce' ? 'idleQuiesced' : 'idlePlain'] = {
+      groups: idle.groups,
+      raftHeartbeatMs: Number(options.heartbeatMs),
+      raftElectionTimeoutMs: Number(options.electionTimeoutMs),
+      leadersElected: idle.leadersElected,
+      quiescedReplicas: idle.quiescedReplicas,
+      electionSeconds: idle.electionSeconds,
+      ...Object.fromEntries(idle.idleCpuPercentPerNode.map((cpu, i) => [`cpuPercentNode${i}`, cpu])),
+      cpuPercentMax: maxCpu,
+      cpuTargetMet: maxCpu < 5,
+      memoryBytesPerGroup: idle.memoryBytesPerGroup,
+      raftFramesPerSecPerNode: idle.framesPerSecPerNode,
+      raftMessagesPerFrame: idle.messagesPerFrame
+    }
+    summary.push(
+      `idle (${mode === 'quiesce' ? 'quiescence on' : 'quiescence off'}): ${idle.groups} groups (RF 3) on 3 node processes, raft heartbeat ${options.heartbeatMs} ms, election ${options.electionTimeoutMs} ms`,
+      `  ${idle.leadersElected} leaders after ${idle.electionSeconds} s; ${idle.quiescedReplicas} of ${3 * idle.groups} replicas quiesced`,
+      `  idle CPU per node (% of one core over ${options.idleSeconds} s): ${idle.idleCpuPercentPerNode.join(', ')} (target < 5)`,
+      `  raft frames/s per node ${idle.framesPerSecPerNode}, ${idle.messagesPerFrame} messages per frame (node heartbeats not included)`,
+      `  memory per group (heap + array buffers, median of the nodes): ${idle.memoryBytesPerGroup} bytes`
+    )
+  }
 }
 
 export const registerTransportBench: BenchRegistration = (bench: Command) => {
@@ -339,7 +355,7 @@ export const registerTransportBench: BenchRegistration = (bench: Command) => {
     .option('--heartbeat-ms <n>', 'Raft heartbeat interval of the idle groups', '100')
     .option('--election-timeout-ms <n>', 'Raft election timeout of the idle groups', '1000')
     .option('--clock-resolution-ms <n>', 'SystemClock slot of the node processes (timers in one slot fire together)', '20')
-    .option('--quiesce', 'run the idle groups with Raft quiescence on')
+    .option('--idle-modes <list>', 'idle runs: quiesce (Raft quiescence on), plain (off), or both', 'quiesce,plain')
     .option('--skip-idle', 'only the throughput part')
     .option('--skip-throughput', 'only the idle-groups part')
     .action(async (options: BenchOptions) => {
