@@ -4,12 +4,12 @@
 // the wire errors clients retry on.
 import {
   BackpressureError, BlazarError, MessageId, MessageTooLargeError, NotLeaderError, OutcomeUnknownError, UnknownError,
-  checkBatchEnvelope, errorFromWire, type ClientResult, type PartitionConfig, type PartitionEntry
+  checkBatchEnvelope, errorFromWire, type BatchEntry, type ClientResult, type PartitionConfig
 } from '@blazar/protocol'
 import type { PartitionOutcome } from './outcomes.ts'
 
 /** Validates a batch from a `send` request and builds the entry to propose; throws MessageTooLarge or MalformedMessage. */
-export function admitBatch (batch: unknown, config: PartitionConfig, now: number): PartitionEntry {
+export function admitBatch (batch: unknown, config: PartitionConfig, now: number): { kind: 'batch', body: BatchEntry } {
   const envelope = checkBatchEnvelope(batch, config.maxMessageSize)
   if (envelope.body.length > config.maxMessageSize) throw new MessageTooLargeError({ size: envelope.body.length, maxMessageSize: config.maxMessageSize })
   return { kind: 'batch', body: { ...envelope, publishTime: now } }

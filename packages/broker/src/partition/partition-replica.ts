@@ -1,0 +1,254 @@
+// One partition as hosted on one node: its state machine plus, while this node leads the
+// partition's Raft group, the leader-side services: the send path, subscriptions and their
+// dispatchers (created from the replicated cursor, closed when leadership goes), seeks, and
+// periodic retention trims. The host (node process or simulator) wires it to a RaftNode: it
+// passes `propose` and `leader`, and calls `leadershipChanged` from the Raft observer.
+import type { Env, NodeId, TimerHandle } from '@blazar/env'
+import {
+  NotLeaderError, UnknownSubscriptionError, UnsupportedOperationError, encodePartitionEntry, errorFromWire, validateEntityName,
+  type ClientResult, type CursorEntry, type CursorPosition, type DeliveredEntry, type InitialPosition, type MessageIdData,
+  type PartitionEntry, type SubscriptionType
+} from '@blazar/protocol'
+import type { DispatchLimits } from '../dispatch/dispatch-options.ts'
+import { KeySharedDispatcher } from '../dispatch/key-shared-dispatcher.ts'
+import { SharedDispatcher } from '../dispatch/shared-dispatcher.ts'
+import { ExclusiveDispatcher, FailoverDispatcher } from '../dispatch/single-active-dispatcher.ts'
+import type { ConsumerRef } from '../dispatch/subscription-lifecycle.ts'
+import type { PartitionOutcome } from './outcomes.ts'
+import type { PartitionStateMachine } from './partition-state-machine.ts'
+import { admitBatch, proposalError, sendResultOf } from './produce.ts'
+
+/** Pulsar `retentionCheckIntervalInSeconds` (120 s). */
+export const DEFAULT_RETENTION_CHECK_INTERVAL_MS = 120_000
+
+type Dispatcher = ExclusiveDispatcher | FailoverDispatcher | SharedDispatcher | KeySharedDispatcher
+
+export interface PartitionReplicaOptions {
+  env: Env
+  sm: PartitionStateMachine
+  /** RaftNode.propose of this partition's group. */
+  propose: (data: Uint8Array, kind: number) => Promise<number>
+  /** The group's current leader as Raft knows it (RaftNode.status().leader). */
+  leader: () => NodeId | null
+  /** This node's id. */
+  self: NodeId
+  deliver: (consumer: ConsumerRef, entries: DeliveredEntry[]) => void
+  /** The broker closed a consumer (leadership moved, subscription deleted): the client subscribes again. */
+  consumerClosed: (consumer: ConsumerRef, reason: string) => void
+  dispatchLimits?: Partial<DispatchLimits>
+  retentionCheckIntervalMs?: number
+}
+
+export interface SubscribeRequest {
+  subscription: string
+  type: SubscriptionType
+  initialPosition: InitialPosition
+  consumer: ConsumerRef
+}
+
+export class PartitionReplica {
+  private readonly options: PartitionReplicaOptions
+  private readonly sm: PartitionStateMachine
+  private readonly dispatchers = new Map<string, Dispatcher>()
+  /** consumerId → its subscription, for the consumer's later requests. */
+  private readonly consumers = new Map<number, { subscription: string, consumer: ConsumerRef }>()
+  private leading = false
+  private retentionTimer: TimerHandle | null = null
+
+  constructor (options: PartitionReplicaOptions) {
+    this.options = options
+    this.sm = options.sm
+  }
+
+  get topic (): string {
+    return this.sm.topic
+  }
+
+  get isLeading (): boolean {
+    return this.leading
+  }
+
+  /** Call on every Raft role change of this group. */
+  leadershipChanged (leading: boolean): void {
+    if (leading === this.leading) return
+    this.leading = leading
+    if (leading) {
+      this.scheduleRetention()
+      return
+    }
+    if (this.retentionTimer !== null) this.options.env.clock.clearTimer(this.retentionTimer)
+    this.retentionTimer = null
+    for (const subscription of [...this.dispatchers.keys()]) this.closeDispatcher(subscription, 'leadership moved')
+  }
+
+  /** Stores a producer batch; resolves once committed and applied here. */
+  async send (batch: unknown): Promise<ClientResult<'send'>> {
+    this.requireLeader()
+    const entry = admitBatch(batch, this.sm.partitionConfig, this.options.env.clock.now())
+    const outcome = await this.propose(entry)
+    return sendResultOf(outcome, this.sm.partition, { firstSequenceId: entry.body.firstSequenceId, lastSequenceId: entry.body.lastSequenceId })
+  }
+
+  /** The last sequence id stored for a producer (-1 if none): what `create-producer` answers. */
+  lastSequenceId (producerName: string): number {
+    return this.sm.lastSequenceId(producerName)
+  }
+
+  /** Creates the subscription if needed (a replicated entry), then attaches the consumer. */
+  async subscribe (request: SubscribeRequest): Promise<void> {
+    this.requireLeader()
+    validateEntityName('subscription', request.subscription)
+    if (this.sm.cursor(request.subscription) === undefined) {
+      await this.propose({ kind: 'subscription', body: { op: 'create', subscription: request.subscription, type: request.type, initialPosition: request.initialPosition } })
+      this.requireLeader()
+    }
+    const existing = this.dispatchers.get(request.subscription)
+    if (existing !== undefined && existing.state === 'consuming' && dispatcherType(existing) !== request.type) {
+      throw new UnsupportedOperationError({ operation: 'subscribe', reason: `subscription ${request.subscription} is ${dispatcherType(existing)} with consumers connected` })
+    }
+    if (existing !== undefined && dispatcherType(existing) !== request.type) this.closeDispatcher(request.subscription, 'subscription type changed')
+    const dispatcher = this.dispatchers.get(request.subscription) ?? this.openDispatcher(request.subscription, request.type)
+    dispatcher.attach(request.consumer)
+    this.consumers.set(request.consumer.consumerId, { subscription: request.subscription, consumer: request.consumer })
+  }
+
+  flow (consumerId: number, permits: number): void {
+    this.dispatcherOf(consumerId)?.flow(consumerId, permits)
+  }
+
+  acknowledge (consumerId: number, ackType: 'Individual' | 'Cumulative', ids: readonly MessageIdData[]): void {
+    const dispatcher = this.dispatcherOf(consumerId)
+    if (dispatcher === undefined) return
+    if (ackType === 'Individual') dispatcher.acknowledge(consumerId, ids)
+    else for (const id of ids) dispatcher.acknowledgeCumulative(consumerId, id)
+  }
+
+  redeliver (consumerId: number, ids?: readonly MessageIdData[]): void {
+    const dispatcher = this.dispatcherOf(consumerId)
+    if (dispatcher instanceof SharedDispatcher || dispatcher instanceof KeySharedDispatcher) dispatcher.redeliverUnacknowledged(consumerId, ids)
+    else dispatcher?.redeliverUnacknowledged(consumerId)
+  }
+
+  /** The consumer went away (closed, or its connection dropped). */
+  closeConsumer (consumerId: number): void {
+    this.dispatcherOf(consumerId)?.detach(consumerId)
+    this.consumers.delete(consumerId)
+  }
+
+  /** Moves the subscription's cursor (a replicated reset) and redelivers from there. */
+  async seek (consumerId: number, position: CursorPosition): Promise<void> {
+    this.requireLeader()
+    const subscription = this.requireSubscriptionOf(consumerId)
+    await this.propose({ kind: 'subscription', body: { op: 'reset', subscription, position } })
+    const cursor = this.sm.cursor(subscription)
+    if (cursor !== undefined) this.dispatchers.get(subscription)?.cursorReset(cursor)
+  }
+
+  /** Deletes the subscription (a replicated entry); its consumers are closed. */
+  async unsubscribe (consumerId: number): Promise<void> {
+    this.requireLeader()
+    const subscription = this.requireSubscriptionOf(consumerId)
+    await this.propose({ kind: 'subscription', body: { op: 'delete', subscription } })
+    this.closeDispatcher(subscription, 'unsubscribed')
+  }
+
+  /** Proposes a retention trim now if retention allows dropping anything. */
+  async enforceRetention (): Promise<void> {
+    if (!this.leading) return
+    const upTo = this.sm.retentionTrimPoint(this.options.env.clock.now())
+    if (upTo >= this.sm.firstRetainedIndex) await this.propose({ kind: 'trim', body: { upTo } })
+  }
+
+  /** Stops everything (the node shuts down or stops hosting the partition). */
+  close (): void {
+    this.leadershipChanged(false)
+  }
+
+  // ---- internals -----------------------------------------------------------------------
+
+  private requireLeader (): void {
+    if (this.leading) return
+    const leader = this.options.leader()
+    throw new NotLeaderError({ group: this.topic, leaderHint: leader === this.options.self ? null : leader })
+  }
+
+  private async propose (entry: PartitionEntry): Promise<PartitionOutcome | undefined> {
+    const { kind, data } = encodePartitionEntry(entry)
+    let index: number
+    try {
+      index = await this.options.propose(data, kind)
+    } catch (error) {
+      throw proposalError(error, this.topic)
+    }
+    const outcome = this.sm.outcome(index)
+    if (outcome?.kind === 'rejected' && entry.kind !== 'batch') throw errorFromWire(outcome.error)
+    return outcome
+  }
+
+  private dispatcherOf (consumerId: number): Dispatcher | undefined {
+    const entry = this.consumers.get(consumerId)
+    return entry === undefined ? undefined : this.dispatchers.get(entry.subscription)
+  }
+
+  private requireSubscriptionOf (consumerId: number): string {
+    const entry = this.consumers.get(consumerId)
+    if (entry === undefined) throw new UnknownSubscriptionError({ topic: this.topic, subscription: `of consumer ${consumerId}` })
+    return entry.subscription
+  }
+
+  private openDispatcher (subscription: string, type: SubscriptionType): Dispatcher {
+    const options = {
+      env: this.options.env,
+      topic: this.topic,
+      partition: this.sm.partition,
+      cursor: this.sm.cursor(subscription)!,
+      source: this.sm,
+      deliver: this.options.deliver,
+      proposeCursor: async (update: CursorEntry) => {
+        await this.propose({ kind: 'cursor', body: update })
+      },
+      limits: this.options.dispatchLimits
+    }
+    const dispatcher: Dispatcher = type === 'Exclusive'
+      ? new ExclusiveDispatcher(options)
+      : type === 'Failover'
+        ? new FailoverDispatcher(options)
+        : type === 'Shared' ? new SharedDispatcher(options) : new KeySharedDispatcher(options)
+    this.dispatchers.set(subscription, dispatcher)
+    return dispatcher
+  }
+
+  private closeDispatcher (subscription: string, reason: string): void {
+    const dispatcher = this.dispatchers.get(subscription)
+    if (dispatcher === undefined) return
+    this.dispatchers.delete(subscription)
+    dispatcher.close(reason)
+    for (const [consumerId, entry] of [...this.consumers]) {
+      if (entry.subscription !== subscription) continue
+      this.consumers.delete(consumerId)
+      this.options.consumerClosed(entry.consumer, reason)
+    }
+  }
+
+  private scheduleRetention (): void {
+    const interval = this.options.retentionCheckIntervalMs ?? DEFAULT_RETENTION_CHECK_INTERVAL_MS
+    this.retentionTimer = this.options.env.clock.setTimer(interval, () => {
+      this.retentionTimer = null
+      if (!this.leading) return
+      this.enforceRetention().then(
+        () => { if (this.leading) this.scheduleRetention() },
+        (error: unknown) => {
+          this.options.env.logger.warn('retention trim failed', { topic: this.topic, error: String(error) })
+          if (this.leading) this.scheduleRetention()
+        }
+      )
+    })
+  }
+}
+
+function dispatcherType (dispatcher: Dispatcher): SubscriptionType {
+  if (dispatcher instanceof ExclusiveDispatcher) return 'Exclusive'
+  if (dispatcher instanceof FailoverDispatcher) return 'Failover'
+  if (dispatcher instanceof SharedDispatcher) return 'Shared'
+  return 'Key_Shared'
+}
