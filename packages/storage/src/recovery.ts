@@ -204,10 +204,10 @@ interface TailItem {
 
 /**
  * Replays one group's journaled log operations over its segment files and repairs the files to
- * match. Returns a corruption report if synced data is missing or fails its checksum; the files
- * are then left as they are.
+ * match. Returns a corruption report if synced data is missing or fails its checksum (the files
+ * are then left as they are), else the segment files that may hold data not yet synced.
  */
-export async function reconcileGroup (ctx: SegmentContext, dir: string, ops: readonly LogRecord[]): Promise<CorruptionReport | null> {
+export async function reconcileGroup (ctx: SegmentContext, dir: string, ops: readonly LogRecord[]): Promise<{ corruption: CorruptionReport } | { unsynced: string[] }> {
   let touched = Number.POSITIVE_INFINITY
   for (const op of ops) {
     if (op.type === 'truncate') touched = Math.min(touched, op.fromIndex)
@@ -216,9 +216,11 @@ export async function reconcileGroup (ctx: SegmentContext, dir: string, ops: rea
   }
   const scan = await SegmentLog.scan(ctx, dir, touched)
   let broken = scan.broken
-  const report = (reason: string): CorruptionReport => broken === null
-    ? { file: dir, offset: 0, reason }
-    : { file: broken.file, offset: broken.offset, reason: `${broken.reason}; ${reason}` }
+  const report = (reason: string): { corruption: CorruptionReport } => ({
+    corruption: broken === null
+      ? { file: dir, offset: 0, reason }
+      : { file: broken.file, offset: broken.offset, reason: `${broken.reason}; ${reason}` }
+  })
   let segEnd = scan.log.lastIndex()
   let tail: TailItem[] = []
   const lastIndex = (): number => tail.length > 0 ? tail[tail.length - 1].stamp.index : segEnd
@@ -321,5 +323,5 @@ export async function reconcileGroup (ctx: SegmentContext, dir: string, ops: rea
     const spans: RecordSpan[] = rewrite.map((item) => ({ index: item.stamp.index, size: item.record!.length }))
     await scan.log.append(records, spans)
   }
-  return null
+  return { unsynced: scan.log.pathsFrom(touched) }
 }

@@ -89,6 +89,11 @@ export class SegmentLog {
     return last === undefined ? this.base : last.lastIndex
   }
 
+  /** Paths of the segments holding entries >= index (the last segment at least, if any). */
+  pathsFrom (index: number): string[] {
+    return this.segments.filter((segment, i) => segment.lastIndex >= index || i === this.segments.length - 1).map((segment) => segment.path)
+  }
+
   segmentCount (): number {
     return this.segments.length
   }

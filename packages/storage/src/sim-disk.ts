@@ -69,38 +69,62 @@ export interface SimDiskOptions {
   latencyMs?: number
 }
 
-export class SimDisk implements Disk {
-  /** Latency of every operation, in clock milliseconds (the slow-disk fault). */
+/** What survives a crash: the files and directories, shared by the disk handle of each incarnation. */
+class SimState {
   latencyMs: number
-  private readonly clock: Clock | undefined
-  private readonly random: Random | undefined
-  private files = new Map<string, Inode>()
-  private durableFiles = new Map<string, Inode>()
-  private dirs = new Set<string>([''])
-  private durableDirs = new Set<string>([''])
-  private epoch = 0
-  private failingSyncs = 0
-  private syncs = 0
+  readonly clock: Clock | undefined
+  readonly random: Random | undefined
+  files = new Map<string, Inode>()
+  durableFiles = new Map<string, Inode>()
+  dirs = new Set<string>([''])
+  durableDirs = new Set<string>([''])
+  epoch = 0
+  failingSyncs = 0
+  syncs = 0
 
-  constructor (options: SimDiskOptions = {}) {
+  constructor (options: SimDiskOptions) {
     this.clock = options.clock
     this.random = options.random
     this.latencyMs = options.latencyMs ?? 0
   }
+}
+
+/**
+ * One process's view of a simulated disk. crash() ends this process: every later operation
+ * through this handle (or a file it opened) fails, and the returned handle is the restarted
+ * process's view of what survived.
+ */
+export class SimDisk implements Disk {
+  private readonly state: SimState
+  private readonly epoch: number
+
+  constructor (options: SimDiskOptions | SimState = {}) {
+    this.state = options instanceof SimState ? options : new SimState(options)
+    this.epoch = this.state.epoch
+  }
+
+  /** Latency of every operation, in clock milliseconds (the slow-disk fault). */
+  get latencyMs (): number {
+    return this.state.latencyMs
+  }
+
+  set latencyMs (value: number) {
+    this.state.latencyMs = value
+  }
 
   /** Makes the next `count` file syncs fail with EIO (and lose the data they should have made durable). */
   failNextSyncs (count = 1): void {
-    this.failingSyncs += count
+    this.state.failingSyncs += count
   }
 
   /** Number of successful file and directory syncs so far. */
   syncCount (): number {
-    return this.syncs
+    return this.state.syncs
   }
 
   /** Flips one bit of a file, in its current and its durable image (bit rot at rest). */
   flipBit (path: string, offset: number, bit = 0): void {
-    const inode = this.files.get(path)
+    const inode = this.state.files.get(path)
     if (inode === undefined || offset >= inode.size) throw new RangeError(`no byte ${offset} in ${path}`)
     inode.content[offset] ^= 1 << bit
     if (offset < inode.durable.length) inode.durable[offset] ^= 1 << bit
@@ -108,59 +132,65 @@ export class SimDisk implements Disk {
 
   /** The current bytes of a file (for tests and fault placement). */
   peek (path: string): Uint8Array | undefined {
-    return this.files.get(path)?.bytes().slice()
+    return this.state.files.get(path)?.bytes().slice()
   }
 
   paths (): string[] {
-    return [...this.files.keys()].sort()
+    return [...this.state.files.keys()].sort()
   }
 
-  /** Crashes the machine: every handle opened before becomes unusable; what survives depends on the mode. */
-  crash (mode: CrashMode): void {
-    this.epoch++
-    this.failingSyncs = 0
-    if (mode === 'process') return
-    const survivors = new Map<string, Inode>()
-    const recovered = new Map<Inode, Inode>()
-    for (const [path, inode] of this.durableFiles) {
-      let after = recovered.get(inode)
-      if (after === undefined) {
-        after = new Inode()
-        after.resetTo(inode.durable)
-        if (mode === 'torn') this.applyTornWrite(inode, after)
-        after.sync()
-        recovered.set(inode, after)
+  /**
+   * Crashes the machine: this handle and every file opened through it stop working; what
+   * survives depends on the mode. Returns the disk as the restarted process sees it.
+   */
+  crash (mode: CrashMode): SimDisk {
+    const state = this.state
+    state.epoch++
+    state.failingSyncs = 0
+    if (mode !== 'process') {
+      const survivors = new Map<string, Inode>()
+      const recovered = new Map<Inode, Inode>()
+      for (const [path, inode] of state.durableFiles) {
+        let after = recovered.get(inode)
+        if (after === undefined) {
+          after = new Inode()
+          after.resetTo(inode.durable)
+          if (mode === 'torn') this.applyTornWrite(inode, after)
+          after.sync()
+          recovered.set(inode, after)
+        }
+        survivors.set(path, after)
       }
-      survivors.set(path, after)
+      state.files = survivors
+      state.durableFiles = new Map(survivors)
+      state.dirs = new Set(state.durableDirs)
     }
-    this.files = survivors
-    this.durableFiles = new Map(survivors)
-    this.dirs = new Set(this.durableDirs)
+    return new SimDisk(state)
   }
 
   async open (path: string, options: { create: boolean }): Promise<DiskFile> {
-    const epoch = await this.enter()
-    let inode = this.files.get(path)
+    await this.enter()
+    let inode = this.state.files.get(path)
     if (inode === undefined) {
       if (!options.create) throw Object.assign(new Error(`ENOENT: ${path}`), { code: 'ENOENT' })
-      if (!this.dirs.has(parentDir(path))) throw Object.assign(new Error(`ENOENT: directory of ${path}`), { code: 'ENOENT' })
+      if (!this.state.dirs.has(parentDir(path))) throw Object.assign(new Error(`ENOENT: directory of ${path}`), { code: 'ENOENT' })
       inode = new Inode()
-      this.files.set(path, inode)
+      this.state.files.set(path, inode)
     }
-    return new SimFile(this, path, inode, epoch)
+    return new SimFile(this, path, inode)
   }
 
   async mkdir (path: string): Promise<void> {
     await this.enter()
     const parts = path.split('/')
-    for (let i = 1; i <= parts.length; i++) this.dirs.add(parts.slice(0, i).join('/'))
+    for (let i = 1; i <= parts.length; i++) this.state.dirs.add(parts.slice(0, i).join('/'))
   }
 
   async list (dir: string): Promise<string[]> {
     await this.enter()
     const names = new Set<string>()
     const prefix = dir === '' ? '' : dir + '/'
-    for (const path of [...this.files.keys(), ...this.dirs]) {
+    for (const path of [...this.state.files.keys(), ...this.state.dirs]) {
       if (path !== dir && path.startsWith(prefix)) names.add(path.slice(prefix.length).split('/')[0])
     }
     return [...names].sort()
@@ -168,58 +198,58 @@ export class SimDisk implements Disk {
 
   async remove (path: string): Promise<void> {
     await this.enter()
-    this.files.delete(path)
+    this.state.files.delete(path)
   }
 
   async removeDir (path: string): Promise<void> {
     await this.enter()
-    this.dirs.delete(path)
+    this.state.dirs.delete(path)
   }
 
   async rename (from: string, to: string): Promise<void> {
     await this.enter()
-    const inode = this.files.get(from)
+    const inode = this.state.files.get(from)
     if (inode === undefined) throw Object.assign(new Error(`ENOENT: ${from}`), { code: 'ENOENT' })
-    this.files.delete(from)
-    this.files.set(to, inode)
+    this.state.files.delete(from)
+    this.state.files.set(to, inode)
   }
 
   async syncDir (path: string): Promise<void> {
     await this.enter()
     const inDir = (name: string): boolean => parentDir(name) === path
-    for (const name of [...this.durableFiles.keys()]) if (inDir(name) && !this.files.has(name)) this.durableFiles.delete(name)
-    for (const [name, inode] of this.files) if (inDir(name)) this.durableFiles.set(name, inode)
-    for (const dir of [...this.durableDirs]) if (dir !== '' && inDir(dir) && !this.dirs.has(dir)) this.durableDirs.delete(dir)
-    for (const dir of this.dirs) if (dir !== '' && inDir(dir)) this.durableDirs.add(dir)
-    this.syncs++
+    for (const name of [...this.state.durableFiles.keys()]) if (inDir(name) && !this.state.files.has(name)) this.state.durableFiles.delete(name)
+    for (const [name, inode] of this.state.files) if (inDir(name)) this.state.durableFiles.set(name, inode)
+    for (const dir of [...this.state.durableDirs]) if (dir !== '' && inDir(dir) && !this.state.dirs.has(dir)) this.state.durableDirs.delete(dir)
+    for (const dir of this.state.dirs) if (dir !== '' && inDir(dir)) this.state.durableDirs.add(dir)
+    this.state.syncs++
   }
 
-  /** Waits out the latency; returns the epoch the operation belongs to. Throws if the disk crashed meanwhile. */
-  async enter (epoch = this.epoch): Promise<number> {
+  /** Waits out the latency. Throws if this process's disk crashed before or meanwhile. */
+  async enter (): Promise<void> {
+    if (this.epoch !== this.state.epoch) throw new DiskFaultError('the disk crashed; this process is gone')
     if (this.latencyMs > 0) {
-      const clock = this.clock
+      const clock = this.state.clock
       if (clock === undefined) throw new RangeError('a SimDisk with latency needs a clock')
       await new Promise<void>((resolve) => { clock.setTimer(this.latencyMs, resolve) })
     }
-    if (epoch !== this.epoch) throw new DiskFaultError('the disk crashed; this handle is gone')
-    return epoch
+    if (this.epoch !== this.state.epoch) throw new DiskFaultError('the disk crashed; this process is gone')
   }
 
   /** Consumes one injected sync failure, if any. */
   takeSyncFailure (): boolean {
-    if (this.failingSyncs === 0) return false
-    this.failingSyncs--
+    if (this.state.failingSyncs === 0) return false
+    this.state.failingSyncs--
     return true
   }
 
   countSync (): void {
-    this.syncs++
+    this.state.syncs++
   }
 
   private applyTornWrite (before: Inode, after: Inode): void {
     const last = before.pending.at(-1)
     if (last === undefined) return
-    const random = this.random
+    const random = this.state.random
     if (random === undefined) throw new RangeError('a torn crash needs a SimDisk random source')
     const sectors = Math.ceil(last.data.length / SIM_SECTOR_BYTES)
     const keptSectors = random.int(0, sectors + 1)
@@ -236,38 +266,36 @@ class SimFile implements DiskFile {
   readonly path: string
   private readonly disk: SimDisk
   private readonly inode: Inode
-  private readonly epoch: number
 
-  constructor (disk: SimDisk, path: string, inode: Inode, epoch: number) {
+  constructor (disk: SimDisk, path: string, inode: Inode) {
     this.disk = disk
     this.path = path
     this.inode = inode
-    this.epoch = epoch
   }
 
   async size (): Promise<number> {
-    await this.disk.enter(this.epoch)
+    await this.disk.enter()
     return this.inode.size
   }
 
   async read (position: number, length: number): Promise<Uint8Array> {
-    await this.disk.enter(this.epoch)
+    await this.disk.enter()
     return this.inode.bytes().slice(position, position + length)
   }
 
   async write (position: number, data: Uint8Array): Promise<void> {
-    await this.disk.enter(this.epoch)
+    await this.disk.enter()
     this.inode.write(position, data)
     this.inode.pending.push({ position, data: data.slice() })
   }
 
   async truncate (size: number): Promise<void> {
-    await this.disk.enter(this.epoch)
+    await this.disk.enter()
     this.inode.truncate(size)
   }
 
   async sync (): Promise<void> {
-    await this.disk.enter(this.epoch)
+    await this.disk.enter()
     if (this.disk.takeSyncFailure()) {
       // fsyncgate: after a failed fsync the kernel may drop the dirty pages; model the worst case.
       this.inode.resetTo(this.inode.durable)
@@ -278,6 +306,6 @@ class SimFile implements DiskFile {
   }
 
   async close (): Promise<void> {
-    await this.disk.enter(this.epoch)
+    await this.disk.enter()
   }
 }

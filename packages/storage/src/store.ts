@@ -24,7 +24,7 @@ import { ReadCache } from './read-cache.ts'
 import { applyLastRound, dropLastRound, lastRoundComplete, readJournal, reconcileGroup } from './recovery.ts'
 import type { RecordSpan, SegmentContext } from './segment-log.ts'
 import { SegmentLog } from './segment-log.ts'
-import { parseSegmentFileName, writeRecord } from './segment-format.ts'
+import { writeRecord } from './segment-format.ts'
 import type { StoreSettings } from './settings.ts'
 import { resolveSettings } from './settings.ts'
 import { parseSnapshotFileName, readSnapshotFile, snapshotFileName, writeSnapshotFile } from './snapshot-file.ts'
@@ -130,9 +130,12 @@ export class LogStore {
       for (const [group, ops] of replay.groupOps) {
         const dir = store.groupDir(group)
         await store.ensureGroupDir(group)
-        const corruption = await reconcileGroup(store.ctx, dir, ops)
-        if (corruption !== null) store.recoveredCorruption.set(group, corruption)
-        await store.syncGroupFiles(dir)
+        const reconciled = await reconcileGroup(store.ctx, dir, ops)
+        if ('corruption' in reconciled) store.recoveredCorruption.set(group, reconciled.corruption)
+        else {
+          await store.inParallel(reconciled.unsynced, (path) => store.syncFile(path))
+          await store.syncDir(dir)
+        }
       }
     } else {
       // The journal cannot be replayed past a bad round: no group's log can be trusted.
@@ -235,6 +238,7 @@ export class LogStore {
     }
     if (corruption === null && physical.lastIndex() < first - 1) await physical.reset(first - 1)
     if (corruption !== null && !names.includes(CORRUPT_MARKER)) await this.writeCorruptMarker(dir, corruption)
+    if (corruption === null) await this.removeOldSnapshots(dir, snapshot, true)
     const log = new GroupLog({ host: this.host, group, dir, physical, terms: scan.terms, hardState: { ...meta.hardState }, snapshot, corruption })
     this.groups.set(group, log)
     return log
@@ -326,7 +330,11 @@ export class LogStore {
         const paths = [...part.group.dirtyFiles]
         part.group.dirtyFiles.clear()
         for (const path of paths) await this.syncFile(path)
-        if (created.has(part.group.dir)) await this.syncDir(part.group.dir)
+        // A segment created since the last checkpoint (by this write or an earlier one) needs its directory entry durable too.
+        if (created.has(part.group.dir) || this.dirtyDirs.has(part.group.dir)) {
+          this.dirtyDirs.delete(part.group.dir)
+          await this.syncDir(part.group.dir)
+        }
       })
     ])
     this.counters.rounds++
@@ -423,18 +431,24 @@ export class LogStore {
       } else if (op.type === 'snapshot') {
         if (op.reset) await physical.reset(op.meta.index)
         else await physical.deleteThrough(op.meta.index)
-        await this.removeOldSnapshots(group.dir, op.meta)
+        await this.removeOldSnapshots(group.dir, op.meta, false)
         if (op.reset) await this.removeCorruptMarker(group.dir)
       }
     }
     group.afterApply(part.ops.length)
   }
 
-  private async removeOldSnapshots (dir: string, current: SnapshotMeta): Promise<void> {
-    const keep = snapshotFileName(current)
+  /**
+   * Removes snapshot files older than `current`; at open (`all`), also every other snapshot file
+   * and unfinished temporary one. A newer snapshot may be being written concurrently otherwise.
+   */
+  private async removeOldSnapshots (dir: string, current: SnapshotMeta | null, all: boolean): Promise<void> {
+    const keep = current === null ? '' : snapshotFileName(current)
     let removed = false
     for (const name of await this.disk.list(dir)) {
-      if (name !== keep && (parseSnapshotFileName(name) !== undefined || name.endsWith('.snap.tmp'))) {
+      const parsed = parseSnapshotFileName(name)
+      const stale = all ? name !== keep && (parsed !== undefined || name.endsWith('.snap.tmp')) : parsed !== undefined && parsed.index < (current?.index ?? 0)
+      if (stale) {
         await this.disk.remove(joinPath(dir, name))
         removed = true
       }
@@ -499,13 +513,6 @@ export class LogStore {
   private async syncDir (dir: string): Promise<void> {
     await this.disk.syncDir(dir)
     this.counters.fsyncs++
-  }
-
-  /** Syncs every segment file of a directory and the directory (after recovery rewrote them). */
-  private async syncGroupFiles (dir: string): Promise<void> {
-    const names = (await this.disk.list(dir)).filter((name) => parseSegmentFileName(name) !== undefined)
-    await this.inParallel(names, (name) => this.syncFile(joinPath(dir, name)))
-    await this.syncDir(dir)
   }
 
   private async inParallel<T> (items: readonly T[], run: (item: T) => Promise<void>): Promise<void> {

@@ -23,8 +23,8 @@ t.test('a failed fsync is fatal: the sync rejects, nothing is retried, later wri
   t.throws(() => log.setHardState({ term: 1, vote: null, commit: 0 }), StorageFatalError)
   await t.rejects(log.sync(), StorageFatalError)
   await t.rejects(store.openGroup('other'), StorageFatalError)
-  disk.crash('power')
-  const reopened = await (await LogStore.open(disk)).openGroup('g')
+  const restarted = disk.crash('power')
+  const reopened = await (await LogStore.open(restarted)).openGroup('g')
   t.equal(reopened.lastIndex(), 1, 'the synced entry survives; the one whose fsync failed may not')
 })
 
@@ -70,7 +70,7 @@ t.test('a flipped bit in the middle of a closed segment is reported as corruptio
 
 t.test('a torn journal tail is cut off; a bad round before valid ones is corruption of every group', async (t) => {
   for (let seed = 1; seed <= 20; seed++) {
-    const disk = new SimDisk({ random: new SeededRandom(seed) })
+    let disk = new SimDisk({ random: new SeededRandom(seed) })
     const store = await LogStore.open(disk)
     const log = await store.openGroup('g')
     log.append(entries(1, 5, 1, 3000))
@@ -78,13 +78,13 @@ t.test('a torn journal tail is cut off; a bad round before valid ones is corrupt
     log.append(entries(6, 9, 1, 3000))
     const pending = log.sync().catch(() => {})
     for (let i = 0; i < seed % 4; i++) await Promise.resolve()
-    disk.crash('torn')
+    disk = disk.crash('torn')
     await pending
     const reopened = await (await LogStore.open(disk)).openGroup('g')
     t.equal(reopened.recovered.corruption, null, `seed ${seed}: no corruption`)
     t.ok(reopened.lastIndex() === 5 || reopened.lastIndex() === 9, `seed ${seed}: last ${reopened.lastIndex()}`)
   }
-  const disk = new SimDisk()
+  let disk = new SimDisk()
   const store = await LogStore.open(disk)
   const a = await store.openGroup('a')
   const b = await store.openGroup('b')
@@ -93,7 +93,7 @@ t.test('a torn journal tail is cut off; a bad round before valid ones is corrupt
     b.append([entry(i, 1, 100)])
     await Promise.all([a.sync(), b.sync()])
   }
-  disk.crash('process')
+  disk = disk.crash('process')
   const journal = disk.paths().find((path) => path.startsWith('journal/'))!
   disk.flipBit(journal, 60)
   const reopened = await LogStore.open(disk)

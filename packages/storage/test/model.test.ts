@@ -74,7 +74,7 @@ function sameState (a: GroupModel, b: GroupModel): boolean {
 }
 
 async function run (actions: Action[], seed: number): Promise<void> {
-  const disk = new SimDisk({ random: new SeededRandom(seed) })
+  let disk = new SimDisk({ random: new SeededRandom(seed) })
   let store = await LogStore.open(disk, { settings })
   const names = ['orders/0', 'orders/1']
   let logs = await Promise.all(names.map((name) => store.openGroup(name)))
@@ -105,7 +105,7 @@ async function run (actions: Action[], seed: number): Promise<void> {
     if (step.type === 'crash') {
       const syncs = logs.map((log) => log.sync().catch(() => {}))
       for (let i = 0; i < step.ticks; i++) await Promise.resolve()
-      disk.crash(step.mode)
+      disk = disk.crash(step.mode)
       await Promise.all(syncs)
       await store.close().catch(() => {})
       await recover()
