@@ -28,6 +28,12 @@ export interface PartitionReplicaOptions {
   sm: PartitionStateMachine
   /** RaftNode.propose of this partition's group. */
   propose: (data: Uint8Array, kind: number) => Promise<number>
+  /**
+   * RaftNode.readIndex: resolves once this replica has applied everything committed. Awaited
+   * before a dispatcher opens, so it starts from the latest replicated cursor (without it a new
+   * leader may redeliver messages whose acknowledgement it has not applied yet).
+   */
+  readIndex?: () => Promise<void>
   /** The group's current leader as Raft knows it (RaftNode.status().leader). */
   leader: () => NodeId | null
   /** This node's id. */
@@ -98,6 +104,14 @@ export class PartitionReplica {
   async subscribe (request: SubscribeRequest): Promise<void> {
     this.requireLeader()
     validateEntityName('subscription', request.subscription)
+    if (!this.dispatchers.has(request.subscription) && this.options.readIndex !== undefined) {
+      try {
+        await this.options.readIndex()
+      } catch (error) {
+        throw proposalError(error, this.topic)
+      }
+      this.requireLeader()
+    }
     if (this.sm.cursor(request.subscription) === undefined) {
       await this.propose({ kind: 'subscription', body: { op: 'create', subscription: request.subscription, type: request.type, initialPosition: request.initialPosition } })
       this.requireLeader()
