@@ -22,6 +22,8 @@ export const simRaftConfig: Partial<RaftConfig> = {
 
 /** Microtask-queue turns granted after each event before the next event at the same virtual time. */
 export const MICROTASK_TURNS = 8
+/** Events between two full drains of the microtask queue (taken when virtual time advances). */
+export const FULL_DRAIN_EVENTS = 64
 
 /** Events one run may process, at most: beyond it the run is a runaway (a livelock or a loop). */
 export const MAX_EVENTS_PER_RUN = 20_000_000
@@ -93,6 +95,7 @@ export class Simulation {
   readonly faultMs: number
   private readonly scenarioRandom: SeededRandom
   events = 0
+  private sinceDrain = 0
 
   constructor (options: {
     seed: number, nodes: number, raftConfig: Partial<RaftConfig>, faults?: RaftFaults, keepTrace: boolean, faultMs: number,
@@ -173,14 +176,18 @@ export class Simulation {
 
   /**
    * Lets the event's promise continuations run: MICROTASK_TURNS turns of the microtask queue
-   * after every event (enough for the nodes' async chains), and a full drain (one setImmediate)
-   * before virtual time moves on. Both are deterministic; the full drain after every event
-   * costs a real event-loop turn each and more than doubled a run's wall time.
+   * after every event (enough for the nodes' async chains), and a full drain (one real
+   * setImmediate turn) before virtual time moves on, at most every FULL_DRAIN_EVENTS events
+   * (a real event-loop turn per event was most of a run's wall time). Deeper continuations
+   * run a little later in virtual time; every choice here is deterministic.
    */
   private async afterEvent (): Promise<void> {
     for (let i = 0; i < MICROTASK_TURNS; i++) await null
     const next = this.clock.nextDeadline()
-    if (next === undefined || next > this.clock.now()) await settle()
+    if (++this.sinceDrain >= FULL_DRAIN_EVENTS && (next === undefined || next > this.clock.now())) {
+      this.sinceDrain = 0
+      await settle()
+    }
     this.events++
     this.oracles.endOfEvent()
     if (this.cluster.nodeErrors.length > 0) this.oracles.report('node-error', this.cluster.nodeErrors[0])
