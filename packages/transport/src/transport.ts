@@ -94,6 +94,7 @@ export class Transport {
       connectionManager: { allow: options.allowRanges ?? ['/ip4/127.0.0.0/ipcidr/8'] }
     })
     const ownsClock = options.clock === undefined ? new SystemClock() : undefined
+    const logger = options.logger ?? silentLogger
     const secret = typeof options.clusterSecret === 'string' ? new TextEncoder().encode(options.clusterSecret) : options.clusterSecret
     const transport = new Transport({
       libp2p,
@@ -102,10 +103,13 @@ export class Transport {
       clock: options.clock ?? ownsClock as SystemClock,
       ownsClock,
       random: options.random ?? new MathRandom(),
-      logger: options.logger ?? silentLogger,
+      logger,
       secret
     })
     await transport.install()
+    logger.info('transport started', {
+      id: transport.id, created: identity.created, addresses: transport.addresses()
+    })
     return transport
   }
 
