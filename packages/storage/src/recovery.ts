@@ -206,8 +206,9 @@ interface TailItem {
  * Replays one group's journaled log operations over its segment files and repairs the files to
  * match. Returns a corruption report if synced data is missing or fails its checksum (the files
  * are then left as they are), else the segment files that may hold data not yet synced.
+ * Entries at or below the checkpointed snapshot's index may be gone already.
  */
-export async function reconcileGroup (ctx: SegmentContext, dir: string, ops: readonly LogRecord[]): Promise<{ corruption: CorruptionReport } | { unsynced: string[] }> {
+export async function reconcileGroup (ctx: SegmentContext, dir: string, ops: readonly LogRecord[], checkpointSnapshotIndex: number): Promise<{ corruption: CorruptionReport } | { unsynced: string[] }> {
   let touched = Number.POSITIVE_INFINITY
   for (const op of ops) {
     if (op.type === 'truncate') touched = Math.min(touched, op.fromIndex)
@@ -221,7 +222,7 @@ export async function reconcileGroup (ctx: SegmentContext, dir: string, ops: rea
       ? { file: dir, offset: 0, reason }
       : { file: broken.file, offset: broken.offset, reason: `${broken.reason}; ${reason}` }
   })
-  let segEnd = scan.log.lastIndex()
+  let segEnd = Math.max(scan.log.lastIndex(), checkpointSnapshotIndex)
   let tail: TailItem[] = []
   const lastIndex = (): number => tail.length > 0 ? tail[tail.length - 1].stamp.index : segEnd
   const keepThrough = (index: number): void => {
@@ -239,7 +240,7 @@ export async function reconcileGroup (ctx: SegmentContext, dir: string, ops: rea
   const cutAfter: number[] = new Array(ops.length)
   const floorAfter: number[] = new Array(ops.length)
   let laterCut = Number.POSITIVE_INFINITY
-  let laterFloor = 0
+  let laterFloor = checkpointSnapshotIndex
   for (let k = ops.length - 1; k >= 0; k--) {
     cutAfter[k] = laterCut
     floorAfter[k] = laterFloor

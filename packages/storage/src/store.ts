@@ -121,6 +121,7 @@ export class LogStore {
     await disk.mkdir('groups')
     const checkpoint: Checkpoint = await readCheckpoint(disk) ?? { journalStart: 1, nextRoundSeq: 1, groups: new Map() }
     const store = new LogStore(disk, settings, checkpoint.groups)
+    const checkpointSnapshots = new Map([...checkpoint.groups].map(([group, meta]) => [group, meta.snapshot?.index ?? 0]))
     const replay = await readJournal(disk, settings, checkpoint)
     if (replay.corruption === null && !(await lastRoundComplete(store.ctx, replay, (group) => store.groupDir(group)))) await dropLastRound(disk, replay)
     else applyLastRound(replay)
@@ -130,7 +131,7 @@ export class LogStore {
       for (const [group, ops] of replay.groupOps) {
         const dir = store.groupDir(group)
         await store.ensureGroupDir(group)
-        const reconciled = await reconcileGroup(store.ctx, dir, ops)
+        const reconciled = await reconcileGroup(store.ctx, dir, ops, checkpointSnapshots.get(group) ?? 0)
         if ('corruption' in reconciled) store.recoveredCorruption.set(group, reconciled.corruption)
         else {
           await store.inParallel(reconciled.unsynced, (path) => store.syncFile(path))
@@ -146,6 +147,7 @@ export class LogStore {
       for (const name of store.groupDirs) await store.writeCorruptMarker(joinPath('groups', name), replay.corruption)
     }
     for (const [group, report] of store.recoveredCorruption) await store.writeCorruptMarker(store.groupDir(group), report)
+    await store.syncGroupsDir()
     await store.startJournal(replay.lastFileSeq + 1)
     await store.writeCheckpointFile(replay.files)
     return store
@@ -203,8 +205,15 @@ export class LogStore {
     const name = groupDirName(group)
     if (this.groupDirs.has(name)) return
     await this.disk.mkdir(joinPath('groups', name))
-    await this.syncDir('groups')
+    // Made durable with the first thing that must outlive a crash in it (checkpoint, direct write, snapshot).
+    this.dirtyDirs.add('groups')
     this.groupDirs.add(name)
+  }
+
+  /** Syncs the directory of group directories if a group was created since it was last synced. */
+  private async syncGroupsDir (): Promise<void> {
+    if (!this.dirtyDirs.delete('groups')) return
+    await this.syncDir('groups')
   }
 
   private async loadGroup (group: string): Promise<GroupLog> {
@@ -329,6 +338,7 @@ export class LogStore {
       ...directParts.map(async (part) => {
         const paths = [...part.group.dirtyFiles]
         part.group.dirtyFiles.clear()
+        await this.syncGroupsDir()
         for (const path of paths) await this.syncFile(path)
         // A segment created since the last checkpoint (by this write or an earlier one) needs its directory entry durable too.
         if (created.has(part.group.dir) || this.dirtyDirs.has(part.group.dir)) {
@@ -531,6 +541,7 @@ export class LogStore {
 
   private async writeSnapshot (group: GroupLog, meta: SnapshotMeta, data: Uint8Array): Promise<void> {
     try {
+      await this.syncGroupsDir()
       this.counters.fsyncs += await writeSnapshotFile(this.disk, group.dir, meta, data, this.settings.snapshotChunkBytes)
     } catch (error) {
       this.fail(error)
@@ -548,6 +559,7 @@ export class LogStore {
 
   /** Records a group's corruption durably, so it keeps refusing after a restart until repaired. */
   private async writeCorruptMarker (dir: string, report: CorruptionReport): Promise<void> {
+    await this.syncGroupsDir()
     const file = await this.disk.open(joinPath(dir, CORRUPT_MARKER), { create: true })
     try {
       await file.truncate(0)
