@@ -8,7 +8,7 @@ import type { ChildProcess } from 'node:child_process'
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { createConnection } from 'node:net'
 import type { Socket } from 'node:net'
-import { tmpdir } from 'node:os'
+import { availableParallelism, loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { encodeFrame, FrameDecoder, packBody, Transport, unpackBody } from '@blazar/transport'
@@ -18,6 +18,10 @@ import { median, writeBenchReport } from '../bench/report.ts'
 import type { BenchFigures } from '../bench/report.ts'
 
 const MiB = 1024 * 1024
+
+function machineCores (): number {
+  return availableParallelism()
+}
 /** Frame limit for both sides of the throughput runs (a 1 MiB body plus msgpack overhead fits). */
 const BENCH_MAX_FRAME_BYTES = 2 * MiB
 /** Requests in flight for the pipelined small-message run and for the 1 MiB run. */
@@ -360,11 +364,14 @@ export const registerTransportBench: BenchRegistration = (bench: Command) => {
     .option('--skip-throughput', 'only the idle-groups part')
     .action(async (options: BenchOptions) => {
       const dir = mkdtempSync(join(tmpdir(), 'blazar-bench-transport-'))
-      const figures: BenchFigures = {}
+      // The machine is shared: the load average around the run says how much the figures mean.
+      const figures: BenchFigures = { loadAverageAtStart: Math.round(loadavg()[0] * 100) / 100 }
       const summary: string[] = []
       try {
         if (options.skipThroughput !== true) await throughputPart(dir, options, figures, summary)
         if (options.skipIdle !== true) await idlePart(dir, options, figures, summary)
+        figures.loadAverageAtEnd = Math.round(loadavg()[0] * 100) / 100
+        summary.push(`load average (1 min) at start ${String(figures.loadAverageAtStart)}, at end ${figures.loadAverageAtEnd} on ${String(machineCores())} cores`)
         writeBenchReport({ bench: 'transport', runs: Number(options.runs), figures, summary }, { json: options.json === true })
       } finally {
         rmSync(dir, { recursive: true, force: true })
