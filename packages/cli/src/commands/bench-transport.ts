@@ -18,10 +18,6 @@ import { median, writeBenchReport } from '../bench/report.ts'
 import type { BenchFigures } from '../bench/report.ts'
 
 const MiB = 1024 * 1024
-
-function machineCores (): number {
-  return availableParallelism()
-}
 /** Frame limit for both sides of the throughput runs (a 1 MiB body plus msgpack overhead fits). */
 const BENCH_MAX_FRAME_BYTES = 2 * MiB
 /** Requests in flight for the pipelined small-message run and for the 1 MiB run. */
@@ -371,7 +367,7 @@ export const registerTransportBench: BenchRegistration = (bench: Command) => {
         if (options.skipThroughput !== true) await throughputPart(dir, options, figures, summary)
         if (options.skipIdle !== true) await idlePart(dir, options, figures, summary)
         figures.loadAverageAtEnd = Math.round(loadavg()[0] * 100) / 100
-        summary.push(`load average (1 min) at start ${String(figures.loadAverageAtStart)}, at end ${figures.loadAverageAtEnd} on ${String(machineCores())} cores`)
+        summary.push(`load average (1 min) at start ${String(figures.loadAverageAtStart)}, at end ${figures.loadAverageAtEnd} on ${String(availableParallelism())} cores`)
         writeBenchReport({ bench: 'transport', runs: Number(options.runs), figures, summary }, { json: options.json === true })
       } finally {
         rmSync(dir, { recursive: true, force: true })
