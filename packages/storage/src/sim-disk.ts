@@ -151,6 +151,8 @@ export class SimDisk implements Disk {
       const survivors = new Map<string, Inode>()
       const recovered = new Map<Inode, Inode>()
       for (const [path, inode] of state.durableFiles) {
+        // A file whose directory entry never became durable is unreachable after the crash.
+        if (!state.durableDirs.has(parentDir(path))) continue
         let after = recovered.get(inode)
         if (after === undefined) {
           after = new Inode()
@@ -163,7 +165,7 @@ export class SimDisk implements Disk {
       }
       state.files = survivors
       state.durableFiles = new Map(survivors)
-      state.dirs = new Set(state.durableDirs)
+      state.dirs = new Set([...state.durableDirs].filter((dir) => dir === '' || state.durableDirs.has(parentDir(dir))))
     }
     return new SimDisk(state)
   }

@@ -128,16 +128,20 @@ export class LogStore {
     store.nextRoundSeq = replay.nextRoundSeq
     store.groupDirs = new Set(await disk.list('groups'))
     if (replay.corruption === null) {
+      const unsynced: string[] = []
+      const dirs: string[] = []
       for (const [group, ops] of replay.groupOps) {
         const dir = store.groupDir(group)
         await store.ensureGroupDir(group)
         const reconciled = await reconcileGroup(store.ctx, dir, ops, checkpointSnapshots.get(group) ?? 0)
         if ('corruption' in reconciled) store.recoveredCorruption.set(group, reconciled.corruption)
         else {
-          await store.inParallel(reconciled.unsynced, (path) => store.syncFile(path))
-          await store.syncDir(dir)
+          unsynced.push(...reconciled.unsynced)
+          dirs.push(dir)
         }
       }
+      await store.inParallel(unsynced, (path) => store.syncFile(path))
+      await store.inParallel(dirs, (dir) => store.syncDir(dir))
     } else {
       // The journal cannot be replayed past a bad round: no group's log can be trusted.
       for (const group of new Set([...replay.metas.keys(), ...replay.groupOps.keys()])) {
@@ -147,7 +151,9 @@ export class LogStore {
       for (const name of store.groupDirs) await store.writeCorruptMarker(joinPath('groups', name), replay.corruption)
     }
     for (const [group, report] of store.recoveredCorruption) await store.writeCorruptMarker(store.groupDir(group), report)
-    await store.syncGroupsDir()
+    // Group directories created by an incarnation that crashed before syncing them hold recovered data now.
+    await store.syncDir('groups')
+    store.dirtyDirs.delete('groups')
     await store.startJournal(replay.lastFileSeq + 1)
     await store.writeCheckpointFile(replay.files)
     return store
