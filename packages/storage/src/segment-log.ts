@@ -89,9 +89,9 @@ export class SegmentLog {
     return last === undefined ? this.base : last.lastIndex
   }
 
-  /** Paths of the segments holding entries >= index (the last segment at least, if any). */
+  /** Paths of the segments holding entries >= index, or ending just before it (the last segment at least, if any). */
   pathsFrom (index: number): string[] {
-    return this.segments.filter((segment, i) => segment.lastIndex >= index || i === this.segments.length - 1).map((segment) => segment.path)
+    return this.segments.filter((segment, i) => segment.lastIndex >= index - 1 || i === this.segments.length - 1).map((segment) => segment.path)
   }
 
   segmentCount (): number {
@@ -205,9 +205,10 @@ export class SegmentLog {
     return { path: target.path, created }
   }
 
-  /** Removes every entry with index >= fromIndex. */
-  async truncateFrom (fromIndex: number): Promise<void> {
-    if (fromIndex > this.lastIndex()) return
+  /** Removes every entry with index >= fromIndex. Returns the file cut short (its new length is not yet durable), if any. */
+  async truncateFrom (fromIndex: number): Promise<string | null> {
+    if (fromIndex > this.lastIndex()) return null
+    let cut: string | null = null
     let removed = false
     while (this.segments.length > 0 && this.segments[this.segments.length - 1].firstIndex >= fromIndex) {
       const segment = this.segments.pop()!
@@ -223,6 +224,7 @@ export class SegmentLog {
       this.ctx.cache.invalidateFrom(segment.path, position)
       segment.size = position
       segment.lastIndex = fromIndex - 1
+      cut = segment.path
       while (segment.sparseIndexes.length > 0 && segment.sparseIndexes[segment.sparseIndexes.length - 1] >= fromIndex) {
         segment.sparseIndexes.pop()
         segment.sparsePositions.pop()
@@ -230,6 +232,7 @@ export class SegmentLog {
     }
     if (removed) await this.syncDir()
     this.generation++
+    return cut
   }
 
   /** Removes whole segments whose entries are all <= index (compaction, retention). */

@@ -443,7 +443,11 @@ export class LogStore {
         this.dirtyGroups.add(group)
         if (created) this.dirtyDirs.add(group.dir)
       } else if (op.type === 'truncate') {
-        await physical.truncateFrom(op.fromIndex)
+        const cut = await physical.truncateFrom(op.fromIndex)
+        if (cut !== null) {
+          group.dirtyFiles.add(cut)
+          this.dirtyGroups.add(group)
+        }
       } else if (op.type === 'snapshot') {
         if (op.reset) await physical.reset(op.meta.index)
         else await physical.deleteThrough(op.meta.index)
