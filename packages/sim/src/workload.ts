@@ -122,7 +122,7 @@ export class Workload {
 }
 
 /** Rejections that prove the operation never took effect; anything else is unknown. */
-const DEFINITE_FAILURES = new Set(['NOT_LEADER', 'NODE_DOWN'])
+const DEFINITE_FAILURES = new Set(['NOT_LEADER', 'BACKPRESSURE', 'TRANSFER_IN_PROGRESS', 'NODE_DOWN'])
 
 function classify (op: Operation, error: unknown): 'fail' | 'info' {
   if (op.kind === 'read') return 'fail'
