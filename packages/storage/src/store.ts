@@ -329,27 +329,26 @@ export class LogStore {
     for (const part of parts.values()) this.encodePart(writer, part)
     const roundBytes = writer.finish()
     const directParts = [...parts.values()].filter((part) => part.direct !== null)
-    const created = new Set<string>()
-    await Promise.all([
-      this.journal.file.write(this.journal.size, roundBytes),
-      ...directParts.map(async (part) => {
-        const { path, created: isNew } = await part.group.physical.append(part.direct!.records, part.direct!.spans)
-        part.group.dirtyFiles.add(path)
-        if (isNew) created.add(part.group.dir)
-      })
-    ])
+    // The journal's write + fsync and each direct group's write + fsync run side by side.
+    const journalPosition = this.journal.size
     this.journal.size += roundBytes.length
     await Promise.all([
-      this.journalSync(),
+      (async () => {
+        await this.journal.file.write(journalPosition, roundBytes)
+        await this.journalSync()
+      })(),
       ...directParts.map(async (part) => {
-        const paths = [...part.group.dirtyFiles]
-        part.group.dirtyFiles.clear()
+        const group = part.group
+        const { path, created } = await group.physical.append(part.direct!.records, part.direct!.spans)
+        group.dirtyFiles.add(path)
+        const paths = [...group.dirtyFiles]
+        group.dirtyFiles.clear()
         await this.syncGroupsDir()
-        for (const path of paths) await this.syncFile(path)
+        for (const dirty of paths) await this.syncFile(dirty)
         // A segment created since the last checkpoint (by this write or an earlier one) needs its directory entry durable too.
-        if (created.has(part.group.dir) || this.dirtyDirs.has(part.group.dir)) {
-          this.dirtyDirs.delete(part.group.dir)
-          await this.syncDir(part.group.dir)
+        if (created || this.dirtyDirs.has(group.dir)) {
+          this.dirtyDirs.delete(group.dir)
+          await this.syncDir(group.dir)
         }
       })
     ])
