@@ -208,7 +208,8 @@ interface TailItem {
  * are then left as they are), else the segment files that may hold data not yet synced.
  * Entries at or below the checkpointed snapshot's index may be gone already.
  */
-export async function reconcileGroup (ctx: SegmentContext, dir: string, ops: readonly LogRecord[], checkpointSnapshotIndex: number): Promise<{ corruption: CorruptionReport } | { unsynced: string[] }> {
+export async function reconcileGroup (ctx: SegmentContext, dir: string, ops: readonly LogRecord[], checkpointed: { snapshotIndex: number, lastIndex: number }): Promise<{ corruption: CorruptionReport } | { unsynced: string[] }> {
+  const checkpointSnapshotIndex = checkpointed.snapshotIndex
   let touched = Number.POSITIVE_INFINITY
   for (const op of ops) {
     if (op.type === 'truncate') touched = Math.min(touched, op.fromIndex)
@@ -252,6 +253,8 @@ export async function reconcileGroup (ctx: SegmentContext, dir: string, ops: rea
     }
   }
   const snapshotFloor = laterFloor
+  // The log's last index as the journal knows it, operation by operation.
+  let journalLast = checkpointed.lastIndex
   for (let k = 0; k < ops.length; k++) {
     const op = ops[k]
     if (op.type === 'snapshot') {
@@ -259,10 +262,11 @@ export async function reconcileGroup (ctx: SegmentContext, dir: string, ops: rea
         segEnd = op.meta.index
         tail = []
         broken = null
+        journalLast = op.meta.index
         continue
       }
       if (broken !== null) {
-        if (Math.max(broken.index, op.meta.index + 1, floorAfter[k] + 1) <= cutAfter[k]) return report(`snapshot at ${op.meta.index} keeps entries the segment cannot provide`)
+        if (Math.max(broken.index, op.meta.index + 1, floorAfter[k] + 1) <= Math.min(cutAfter[k], journalLast)) return report(`snapshot at ${op.meta.index} keeps entries the segment cannot provide`)
         broken = null
       }
       if (lastIndex() <= op.meta.index) {
@@ -287,7 +291,11 @@ export async function reconcileGroup (ctx: SegmentContext, dir: string, ops: rea
       else for (let index = lastIndex() + 1; index <= needed; index++) tail.push({ stamp: { index, term: -1, crc: -1 } })
     }
     keepThrough(needed)
-    if (op.type === 'truncate') continue
+    if (op.type === 'truncate') {
+      journalLast = Math.min(journalLast, needed)
+      continue
+    }
+    journalLast = op.stamps[op.stamps.length - 1].index
     if (op.type === 'appendRef') {
       for (const stamp of op.stamps) tail.push({ stamp })
     } else {

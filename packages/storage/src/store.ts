@@ -121,7 +121,7 @@ export class LogStore {
     await disk.mkdir('groups')
     const checkpoint: Checkpoint = await readCheckpoint(disk) ?? { journalStart: 1, nextRoundSeq: 1, groups: new Map() }
     const store = new LogStore(disk, settings, checkpoint.groups)
-    const checkpointSnapshots = new Map([...checkpoint.groups].map(([group, meta]) => [group, meta.snapshot?.index ?? 0]))
+    const checkpointed = new Map([...checkpoint.groups].map(([group, meta]) => [group, { snapshotIndex: meta.snapshot?.index ?? 0, lastIndex: meta.lastIndex }]))
     const replay = await readJournal(disk, settings, checkpoint)
     if (replay.corruption === null && !(await lastRoundComplete(store.ctx, replay, (group) => store.groupDir(group)))) await dropLastRound(disk, replay)
     else applyLastRound(replay)
@@ -133,7 +133,7 @@ export class LogStore {
       for (const [group, ops] of replay.groupOps) {
         const dir = store.groupDir(group)
         await store.ensureGroupDir(group)
-        const reconciled = await reconcileGroup(store.ctx, dir, ops, checkpointSnapshots.get(group) ?? 0)
+        const reconciled = await reconcileGroup(store.ctx, dir, ops, checkpointed.get(group) ?? { snapshotIndex: 0, lastIndex: 0 })
         if ('corruption' in reconciled) store.recoveredCorruption.set(group, reconciled.corruption)
         else {
           unsynced.push(...reconciled.unsynced)
