@@ -2,13 +2,15 @@
 // after a random duration: partitions (isolate the leader, majority/minority split, bridge,
 // majorities ring, one-way), crash + restart losing unsynced writes, pause + resume, lossy
 // links (drop, duplicate, replay) and clogged links (long delays, heavy reordering), leader
-// transfers. healAll() ends every fault at once (the start of the recovery phase).
+// transfers, and a crash armed to strike right after a node's next vote grant (before that vote
+// is synced). healAll() ends every fault at once (the start of the recovery phase).
 import type { NodeId, Random } from '@blazar/env'
 import type { Cluster } from './cluster.ts'
 import { calmNetwork, type LinkProfile } from './network.ts'
 
 export type FaultKind =
-  | 'isolate-leader' | 'split' | 'bridge' | 'ring' | 'one-way' | 'crash' | 'pause' | 'lossy' | 'clog' | 'transfer-leader'
+  | 'isolate-leader' | 'split' | 'bridge' | 'ring' | 'one-way' | 'crash' | 'crash-after-vote' | 'pause' | 'lossy' | 'clog'
+  | 'transfer-leader'
 
 export interface NemesisOptions {
   /** Time between two fault injections, uniform in [min, max) ms. */
@@ -25,7 +27,8 @@ export const defaultNemesis: NemesisOptions = {
   intervalMs: [500, 3_000],
   durationMs: [500, 8_000],
   weights: {
-    'isolate-leader': 2, split: 2, bridge: 1, ring: 1, 'one-way': 2, crash: 3, pause: 2, lossy: 2, clog: 1, 'transfer-leader': 1
+    'isolate-leader': 2, split: 2, bridge: 1, ring: 1, 'one-way': 2, crash: 3, 'crash-after-vote': 2, pause: 2, lossy: 2, clog: 1,
+    'transfer-leader': 1
   },
   maxActive: 3
 }
@@ -160,6 +163,26 @@ export class Nemesis {
         const target = up[this.random.int(0, up.length)]
         cluster.crash(target)
         return () => cluster.restart(target)
+      }
+      case 'crash-after-vote': {
+        // The vote is written (not yet synced) inside the node's step; the crash follows in
+        // the same virtual millisecond, so an unsynced vote is lost unless already durable.
+        const up = ids.filter((id) => cluster.node(id).runtime.state === 'up')
+        if (up.length === 0) return null
+        const target = up[this.random.int(0, up.length)]
+        const node = cluster.node(target)
+        const restartAfter = this.random.int(1, 30)
+        node.onBoundary = (boundary, hardState) => {
+          if (boundary !== 'hardState' || hardState?.vote === null || hardState?.vote === undefined || hardState.vote === target) return
+          node.onBoundary = null
+          cluster.record(`crash-after-vote ${target} voted ${hardState.vote} t${hardState.term}`)
+          // Back quickly, while the election of that term may still be asking for votes.
+          cluster.clock.setTimer(0, () => {
+            cluster.crash(target)
+            cluster.clock.setTimer(restartAfter, () => cluster.restart(target))
+          })
+        }
+        return () => { node.onBoundary = null }
       }
       case 'pause': {
         const target = this.random.chance(0.5) ? (cluster.leader() ?? anyNode()) : anyNode()
