@@ -172,6 +172,11 @@ export class LogStore {
     return opening
   }
 
+  /** Resolves once no commit round is running (every durable operation has been applied to segments). */
+  async idle (): Promise<void> {
+    while (this.running !== null) await this.running
+  }
+
   stats (): StoreStats {
     return {
       ...this.counters,

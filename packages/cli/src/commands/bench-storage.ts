@@ -131,7 +131,7 @@ function idleGroupMemory (groups: number): Promise<{ heapBytesPerGroup: number, 
     }
     await Promise.all(logs.map((log) => log.sync()))
     // Let the last round's segment writes finish, then measure with every handle still open.
-    await new Promise((resolve) => { setTimeout(resolve, 500) })
+    await store.idle()
     collectGarbage()
     const after = process.memoryUsage()
     const heapBytesPerGroup = (after.heapUsed - before.heapUsed) / groups
