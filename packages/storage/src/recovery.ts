@@ -330,7 +330,7 @@ export async function reconcileGroup (ctx: SegmentContext, dir: string, ops: rea
     if (scan.log.lastIndex() !== rewrite[0].stamp.index - 1) await scan.log.reset(rewrite[0].stamp.index - 1)
     const records = Buffer.concat(rewrite.map((item) => item.record!))
     const spans: RecordSpan[] = rewrite.map((item) => ({ index: item.stamp.index, size: item.record!.length }))
-    await scan.log.append(records, spans)
+    await scan.log.append(records, spans, true)
   }
   return { unsynced: scan.log.pathsFrom(touched) }
 }

@@ -25,6 +25,8 @@ export interface SegmentContext {
   settings: StoreSettings
   /** Called for every file or directory sync issued (fsync accounting). */
   countSync (): void
+  /** Called when a log's write-behind buffer grows or is written out (node-wide bound). */
+  noteBuffered (log: SegmentLog, delta: number): void
 }
 
 interface Segment {
@@ -71,6 +73,12 @@ export class SegmentLog {
   private base: number
   /** Bumped by every change that removes or rewrites bytes (a concurrent read then retries). */
   generation = 0
+  /**
+   * Write-behind: records appended to the last segment and not yet written to its file (at most
+   * segmentWriteBufferBytes; written before any read, cut, removal, direct write or checkpoint).
+   */
+  private pending: { path: string, position: number, create: boolean, parts: Uint8Array[], bytes: number } | null = null
+  private flushing: Promise<void> = Promise.resolve()
   /** Bytes past the valid scan (a torn tail or a broken file) and files after it, removed by dropUnscanned(). */
   private unscanned: { tail: { path: string, size: number } | null, files: string[] } = { tail: null, files: [] }
 
@@ -156,6 +164,7 @@ export class SegmentLog {
 
   /** Removes what the scan could not accept: the torn tail of the last valid file and every file after it. */
   async dropUnscanned (): Promise<void> {
+    await this.flush()
     const { tail, files } = this.unscanned
     this.unscanned = { tail: null, files: [] }
     if (tail !== null) {
@@ -168,45 +177,61 @@ export class SegmentLog {
   }
 
   /**
-   * Writes records (already encoded, contiguous from lastIndex() + 1) to the last segment,
-   * starting a new one first when it is full. Returns the paths written and whether a file was created.
+   * Appends records (already encoded, contiguous from lastIndex() + 1) to the last segment,
+   * starting a new one first when it is full. They are buffered (write-behind) unless `immediate`
+   * or the buffer is full; `flush()` writes them. Returns the segment's path and whether it is new.
    */
-  async append (records: Uint8Array, spans: readonly RecordSpan[]): Promise<{ path: string, created: boolean }> {
+  async append (records: Uint8Array, spans: readonly RecordSpan[], immediate: boolean): Promise<{ path: string, created: boolean }> {
     assert(spans.length > 0 && spans[0].index === this.lastIndex() + 1, `segment append at ${spans[0]?.index} does not follow ${this.lastIndex()}`)
     let segment = this.segments.at(-1)
     let created = false
     if (segment === undefined || segment.size >= this.ctx.settings.segmentBytes) {
+      await this.flush()
       const first = spans[0].index
-      segment = { firstIndex: first, lastIndex: first - 1, size: 0, path: joinPath(this.dir, segmentFileName(first)), sparseIndexes: [], sparsePositions: [] }
+      segment = { firstIndex: first, lastIndex: first - 1, size: SEGMENT_HEADER_BYTES, path: joinPath(this.dir, segmentFileName(first)), sparseIndexes: [], sparsePositions: [] }
+      this.segments.push(segment)
       created = true
     }
     const target = segment
-    const start = target.size
-    await this.ctx.files.with(target.path, created, async (file) => {
-      if (created) {
-        const header = encodeSegmentHeader(target.firstIndex)
-        const joined = new Uint8Array(header.length + records.length)
-        joined.set(header)
-        joined.set(records, header.length)
-        await file.write(0, joined)
-      } else {
-        await file.write(start, records)
-      }
-    })
-    if (created) {
-      this.segments.push(target)
-      target.size = SEGMENT_HEADER_BYTES
+    if (this.pending === null || this.pending.path !== target.path) {
+      await this.flush()
+      this.pending = { path: target.path, position: created ? 0 : target.size, create: created, parts: [], bytes: 0 }
     }
+    const copy = records.slice()
+    if (created) this.pending.parts.push(encodeSegmentHeader(target.firstIndex))
+    this.pending.parts.push(copy)
+    this.pending.bytes += copy.length
+    this.ctx.noteBuffered(this, copy.length)
     let offset = target.size
     for (const span of spans) {
       this.noteRecord(target, span.index, offset, span.size)
       offset += span.size
     }
+    if (immediate || this.pending.bytes >= this.ctx.settings.segmentWriteBufferBytes) await this.flush()
     return { path: target.path, created }
+  }
+
+  hasBuffered (): boolean {
+    return this.pending !== null
+  }
+
+  /** Writes the write-behind buffer to its file (and waits for any write already under way). */
+  async flush (): Promise<void> {
+    const pending = this.pending
+    if (pending !== null) {
+      this.pending = null
+      const data = pending.parts.length === 1 ? pending.parts[0] : Buffer.concat(pending.parts)
+      this.flushing = this.flushing.then(async () => {
+        await this.ctx.files.with(pending.path, pending.create, (file) => file.write(pending.position, data))
+        this.ctx.noteBuffered(this, -pending.bytes)
+      })
+    }
+    await this.flushing
   }
 
   /** Removes every entry with index >= fromIndex. Returns the file cut short (its new length is not yet durable), if any. */
   async truncateFrom (fromIndex: number): Promise<string | null> {
+    await this.flush()
     if (fromIndex > this.lastIndex()) return null
     let cut: string | null = null
     let removed = false
@@ -237,6 +262,7 @@ export class SegmentLog {
 
   /** Removes whole segments whose entries are all <= index (compaction, retention). */
   async deleteThrough (index: number): Promise<void> {
+    await this.flush()
     let removed = false
     while (this.segments.length > 0 && this.segments[0].lastIndex <= index) {
       const segment = this.segments.shift()!
@@ -250,6 +276,7 @@ export class SegmentLog {
 
   /** Removes every segment; the next append starts at base + 1. */
   async reset (base: number): Promise<void> {
+    await this.flush()
     for (const segment of this.segments) await this.removeFile(segment.path)
     const removed = this.segments.length > 0
     this.segments = []
@@ -263,6 +290,7 @@ export class SegmentLog {
    * maxBytes; the first entry is returned whatever its size when `atLeastOne`.
    */
   async read (from: number, toExclusive: number, maxBytes: number, atLeastOne: boolean): Promise<LogEntry[]> {
+    await this.flush()
     assert(from >= this.firstIndex() && toExclusive <= this.lastIndex() + 1, `segment read [${from}, ${toExclusive}) outside [${this.firstIndex()}, ${this.lastIndex()}]`)
     const entries: LogEntry[] = []
     let bytes = 0
@@ -313,6 +341,7 @@ export class SegmentLog {
   }
 
   private async positionOf (segment: Segment, index: number): Promise<number> {
+    await this.flush()
     let position = this.sparseFloor(segment, index)
     for (;;) {
       const { record } = await this.recordAt(segment, position)

@@ -26,6 +26,10 @@ export interface StoreSettings {
   checkpointSyncConcurrency: number
   /** Snapshot data is written and read in chunks of this size. */
   snapshotChunkBytes: number
+  /** A group's appended records are buffered in memory until this many bytes, then written to its segment in one write. */
+  segmentWriteBufferBytes: number
+  /** Node-wide bound on those buffers: beyond it every buffer is written out. */
+  writeBehindBytes: number
 }
 
 export const defaultStoreSettings: StoreSettings = {
@@ -40,7 +44,9 @@ export const defaultStoreSettings: StoreSettings = {
   readBlockBytes: 64 * 2 ** 10,
   maxOpenFiles: 1024,
   checkpointSyncConcurrency: 16,
-  snapshotChunkBytes: 1 * 2 ** 20
+  snapshotChunkBytes: 1 * 2 ** 20,
+  segmentWriteBufferBytes: 64 * 2 ** 10,
+  writeBehindBytes: 64 * 2 ** 20
 }
 
 export function resolveSettings (overrides: Partial<StoreSettings> = {}): StoreSettings {

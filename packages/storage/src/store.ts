@@ -92,6 +92,9 @@ export class LogStore {
   private fatal: StorageFatalError | null = null
   private closed = false
   private readonly dirtyGroups = new Set<GroupLog>()
+  /** Segment logs holding write-behind bytes, and how many bytes in all. */
+  private readonly buffered = new Set<SegmentLog>()
+  private bufferedBytes = 0
   private readonly dirtyDirs = new Set<string>()
   private readonly counters = { fsyncs: 0, journalFsyncs: 0, rounds: 0, journalBytes: 0, directWrites: 0, checkpoints: 0 }
   private readonly host: GroupHost
@@ -102,7 +105,18 @@ export class LogStore {
     this.metas = metas
     this.files = new FileCache(disk, settings.maxOpenFiles)
     this.cache = new ReadCache(settings.readCacheBytes, settings.readBlockBytes)
-    this.ctx = { disk, files: this.files, cache: this.cache, settings, countSync: () => { this.counters.fsyncs++ } }
+    this.ctx = {
+      disk,
+      files: this.files,
+      cache: this.cache,
+      settings,
+      countSync: () => { this.counters.fsyncs++ },
+      noteBuffered: (log, delta) => {
+        this.bufferedBytes += delta
+        if (log.hasBuffered()) this.buffered.add(log)
+        else this.buffered.delete(log)
+      }
+    }
     this.host = {
       maxEntryBytes: settings.maxEntryBytes,
       checkWritable: () => this.checkWritable(),
@@ -344,7 +358,7 @@ export class LogStore {
       })(),
       ...directParts.map(async (part) => {
         const group = part.group
-        const { path, created } = await group.physical.append(part.direct!.records, part.direct!.spans)
+        const { path, created } = await group.physical.append(part.direct!.records, part.direct!.spans, true)
         group.dirtyFiles.add(path)
         const paths = [...group.dirtyFiles]
         group.dirtyFiles.clear()
@@ -374,6 +388,11 @@ export class LogStore {
       else this.waiters.push(waiter)
     }
     await Promise.all([...parts.values()].map((part) => this.applyPart(part, roundBytes)))
+    if (this.bufferedBytes > this.settings.writeBehindBytes) await this.flushBuffers()
+  }
+
+  private async flushBuffers (): Promise<void> {
+    await Promise.all([...this.buffered].map((log) => log.flush()))
   }
 
   private encodePart (writer: RoundWriter, part: RoundPart): void {
@@ -442,7 +461,7 @@ export class LogStore {
       if (op.type === 'append') {
         const batch = part.inline.get(op)
         if (batch === undefined) continue
-        const { path, created } = await physical.append(roundBytes.subarray(batch.start, batch.end), batch.spans)
+        const { path, created } = await physical.append(roundBytes.subarray(batch.start, batch.end), batch.spans, false)
         group.dirtyFiles.add(path)
         this.dirtyGroups.add(group)
         if (created) this.dirtyDirs.add(group.dir)
@@ -482,6 +501,7 @@ export class LogStore {
 
   /** Syncs every dirty segment file, then records a checkpoint in a new journal file and removes the old ones. */
   private async checkpoint (): Promise<void> {
+    await this.flushBuffers()
     const groups = [...this.dirtyGroups]
     this.dirtyGroups.clear()
     const paths = groups.flatMap((group) => {
