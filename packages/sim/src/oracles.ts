@@ -98,7 +98,7 @@ export class Oracles {
       if (committed === undefined || committedIn === undefined || committedIn >= term) continue
       const held = log.termAt(i)
       if (held !== committed) {
-        this.report('leader-completeness', `${node} became leader of term ${term} but holds ${held === undefined ? 'no entry' : `term ${held}`} at index ${i}, committed in term ${committed}`)
+        this.report('leader-completeness', `${node} became leader of term ${term} but holds ${held === undefined ? 'no entry' : `term ${held}`} at index ${i}, where an entry of term ${committed} was committed in term ${committedIn}`)
         return
       }
     }
