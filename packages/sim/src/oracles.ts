@@ -211,7 +211,7 @@ export class Oracles {
       return true
     }
     if (known !== term) {
-      this.report('committed-entries-never-change', `index ${index} was committed in term ${known}, but ${node} ${how === 'commit' ? 'committed' : how === 'apply' ? 'applied' : 'holds a snapshot of'} it in term ${term}`)
+      this.report('committed-entries-never-change', `the committed entry at index ${index} has term ${known}, but ${node} ${how === 'commit' ? 'committed' : how === 'apply' ? 'applied' : 'holds a snapshot of'} one of term ${term} there`)
       return false
     }
     return true
