@@ -48,6 +48,10 @@ export class GroupLog implements RaftStorage {
   lastOpSeq = 0
   /** Journal file and number under which this group is declared in the current journal file. */
   journalRef = { fileSeq: -1, ref: 0 }
+  /** A log operation of this group is in the journal since the last checkpoint (its direct writes must then be journaled too). */
+  journaledLogOps = false
+  /** Bytes appended straight to segments by rounds with no journal record since this group was last journaled. */
+  unjournaledBytes = 0
   /** Segment files written since the last checkpoint (synced by it, or by a direct write). */
   readonly dirtyFiles = new Set<string>()
 

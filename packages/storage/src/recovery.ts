@@ -325,7 +325,10 @@ export async function reconcileGroup (ctx: SegmentContext, dir: string, ops: rea
   const rewrite = tail.slice(i)
   if (rewrite.some((item) => item.record === undefined)) return report(`entries from ${rewrite[0].stamp.index} were synced to a segment and are missing`)
   await scan.log.dropUnscanned()
-  await scan.log.truncateFrom(keep + 1)
+  // With only direct appends journaled, valid records past the journal's end are later direct
+  // appends that needed no journal record (store.ts): kept. Otherwise they are stale and cut.
+  const onlyDirect = ops.every((op) => op.type === 'appendRef')
+  if (!(onlyDirect && rewrite.length === 0)) await scan.log.truncateFrom(keep + 1)
   if (rewrite.length > 0) {
     if (scan.log.lastIndex() !== rewrite[0].stamp.index - 1) await scan.log.reset(rewrite[0].stamp.index - 1)
     const records = Buffer.concat(rewrite.map((item) => item.record!))

@@ -211,6 +211,12 @@ export class SegmentLog {
     return { path: target.path, created }
   }
 
+  /** Whether the next append starts a new segment file. */
+  startsNewSegment (): boolean {
+    const last = this.segments.at(-1)
+    return last === undefined || last.size >= this.ctx.settings.segmentBytes
+  }
+
   hasBuffered (): boolean {
     return this.pending !== null
   }

@@ -30,6 +30,12 @@ export interface StoreSettings {
   segmentWriteBufferBytes: number
   /** Node-wide bound on those buffers: beyond it every buffer is written out. */
   writeBehindBytes: number
+  /**
+   * Direct appends a group may make without any journal record (one fsync per round instead of
+   * two); past this, or when a new segment starts, the round is journaled. Bounds the tail whose
+   * damage recovery cannot tell from a torn write.
+   */
+  unjournaledDirectBytes: number
 }
 
 export const defaultStoreSettings: StoreSettings = {
@@ -46,7 +52,8 @@ export const defaultStoreSettings: StoreSettings = {
   checkpointSyncConcurrency: 16,
   snapshotChunkBytes: 1 * 2 ** 20,
   segmentWriteBufferBytes: 64 * 2 ** 10,
-  writeBehindBytes: 64 * 2 ** 20
+  writeBehindBytes: 64 * 2 ** 20,
+  unjournaledDirectBytes: 8 * 2 ** 20
 }
 
 export function resolveSettings (overrides: Partial<StoreSettings> = {}): StoreSettings {

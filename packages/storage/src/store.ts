@@ -263,9 +263,11 @@ export class LogStore {
       corruption = { file: dir, offset: 0, reason: `log starts at ${physical.firstIndex()}, entries from ${first} are missing` }
     }
     if (corruption === null && physical.lastIndex() > Math.max(meta.lastIndex, first - 1)) {
-      // Written straight to the segment in a round whose journal write never became durable.
-      await physical.truncateFrom(Math.max(meta.lastIndex, first - 1) + 1)
-      scan.terms.truncateFrom(Math.max(meta.lastIndex, first - 1) + 1)
+      // Records written straight to the segment by rounds that needed no journal: valid records
+      // are kept, and synced now (they may have been in the page cache only when the node died).
+      await this.inParallel(physical.pathsFrom(Math.max(meta.lastIndex, first - 1) + 1), (path) => this.syncFile(path))
+      await this.syncDir(dir)
+      this.metaOf(group).lastIndex = physical.lastIndex()
     }
     if (corruption === null && physical.lastIndex() < meta.lastIndex && meta.lastIndex >= first) {
       corruption = { file: dir, offset: 0, reason: `entries ${physical.lastIndex() + 1}..${meta.lastIndex} are missing from the segments` }
@@ -344,15 +346,28 @@ export class LogStore {
       if (part === undefined) parts.set(group, part = { group, ops: [], inline: new Map(), direct: null })
       part.ops.push(op)
     }
-    const writer = new RoundWriter(this.nextRoundSeq++)
-    for (const part of parts.values()) this.encodePart(writer, part)
-    const roundBytes = writer.finish()
+    // A round of nothing but direct appends, by groups with no log operation in the journal since
+    // the last checkpoint, needs no journal at all: the synced segment records speak for themselves.
+    const journalFree = [...parts.values()].every((part) => !part.group.journaledLogOps && this.isDirect(part) &&
+      !part.group.physical.startsNewSegment() && part.group.unjournaledBytes + this.partBytes(part) <= this.settings.unjournaledDirectBytes)
+    let roundBytes = new Uint8Array(0)
+    if (journalFree) {
+      for (const part of parts.values()) {
+        this.encodeDirect(part)
+        part.group.unjournaledBytes += this.partBytes(part)
+      }
+    } else {
+      const writer = new RoundWriter(this.nextRoundSeq++)
+      for (const part of parts.values()) this.encodePart(writer, part)
+      roundBytes = writer.finish()
+    }
     const directParts = [...parts.values()].filter((part) => part.direct !== null)
     // The journal's write + fsync and each direct group's write + fsync run side by side.
     const journalPosition = this.journal.size
     this.journal.size += roundBytes.length
     await Promise.all([
       (async () => {
+        if (journalFree) return
         await this.journal.file.write(journalPosition, roundBytes)
         await this.journalSync()
       })(),
@@ -395,6 +410,33 @@ export class LogStore {
     await Promise.all([...this.buffered].map((log) => log.flush()))
   }
 
+  private partBytes (part: RoundPart): number {
+    return part.ops.reduce((sum, op) => sum + (op.type === 'append' ? op.bytes : 0), 0)
+  }
+
+  /** Whether a group's share of a round goes straight to its segment: appends only, and enough bytes. */
+  private isDirect (part: RoundPart): boolean {
+    return this.partBytes(part) >= this.settings.directWriteBytes && part.ops.every((op) => op.type === 'append')
+  }
+
+  /** Encodes a direct part's records for its segment; returns their stamps for the journal. */
+  private encodeDirect (part: RoundPart): EntryStamp[] {
+    const records = new ByteWriter(part.ops.reduce((sum, op) => sum + op.bytes, 0))
+    const spans: RecordSpan[] = []
+    const stamps: EntryStamp[] = []
+    for (const op of part.ops) {
+      if (op.type !== 'append') continue
+      for (const entry of op.entries) {
+        const start = records.length
+        const crc = writeRecord(records, entry)
+        spans.push({ index: entry.index, size: records.length - start })
+        stamps.push({ index: entry.index, term: entry.term, crc })
+      }
+    }
+    part.direct = { records: records.finish(), spans }
+    return stamps
+  }
+
   private encodePart (writer: RoundWriter, part: RoundPart): void {
     const group = part.group
     if (group.journalRef.fileSeq !== this.journal.seq) {
@@ -402,24 +444,12 @@ export class LogStore {
       writer.group(group.journalRef.ref, group.group)
     }
     const ref = group.journalRef.ref
-    const appendBytes = part.ops.reduce((sum, op) => sum + (op.type === 'append' ? op.bytes : 0), 0)
-    if (appendBytes >= this.settings.directWriteBytes && part.ops.every((op) => op.type === 'append')) {
-      const records = new ByteWriter(appendBytes)
-      const spans: RecordSpan[] = []
-      const stamps: EntryStamp[] = []
-      for (const op of part.ops) {
-        if (op.type !== 'append') continue
-        for (const entry of op.entries) {
-          const start = records.length
-          const crc = writeRecord(records, entry)
-          spans.push({ index: entry.index, size: records.length - start })
-          stamps.push({ index: entry.index, term: entry.term, crc })
-        }
-      }
-      writer.appendRef(ref, stamps)
-      part.direct = { records: records.finish(), spans }
+    group.unjournaledBytes = 0
+    if (this.isDirect(part)) {
+      writer.appendRef(ref, this.encodeDirect(part))
       return
     }
+    if (part.ops.some((op) => op.type !== 'hardState')) group.journaledLogOps = true
     for (let i = 0; i < part.ops.length; i++) {
       const op = part.ops[i]
       switch (op.type) {
@@ -515,6 +545,7 @@ export class LogStore {
     await this.inParallel(dirs, (dir) => this.syncDir(dir))
     const old = this.journal
     await this.startJournal(old.seq + 1)
+    for (const group of this.groups.values()) group.journaledLogOps = false
     await old.file.close()
     await this.writeCheckpointFile([joinPath('journal', journalFileName(old.seq))])
     this.counters.checkpoints++
