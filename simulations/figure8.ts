@@ -19,6 +19,10 @@ export const figure8: Scenario = {
     cluster.start()
     await sim.elect('n1')
     await sim.write('figure', 'setup', 'n1')
+    // Every log holds the setup entry before the script starts cutting (the paper's logs
+    // agree up to index 1 of the figure).
+    const setupIndex = cluster.node('n1').raft?.status().lastIndex ?? 0
+    await sim.runUntil(() => cluster.ids().every((id) => (cluster.node(id).raft?.status().lastIndex ?? 0) >= setupIndex), 10 * sim.electionTimeoutMs)
     // (a) X reaches S2 only.
     cluster.partition('a', ['n1', 'n2'])
     void sim.write('figure', 'X', 'n1', 1)
