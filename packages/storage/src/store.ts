@@ -350,7 +350,7 @@ export class LogStore {
     // the last checkpoint, needs no journal at all: the synced segment records speak for themselves.
     const journalFree = [...parts.values()].every((part) => !part.group.journaledLogOps && this.isDirect(part) &&
       !part.group.physical.startsNewSegment() && part.group.unjournaledBytes + this.partBytes(part) <= this.settings.unjournaledDirectBytes)
-    let roundBytes = new Uint8Array(0)
+    let roundBytes: Uint8Array = new Uint8Array(0)
     if (journalFree) {
       for (const part of parts.values()) {
         this.encodeDirect(part)
