@@ -87,7 +87,9 @@ export const clientRequestBodySchema = union('type', {
   'topics-delete': object({ topic, force: boolean }),
   'topics-list': object({ namespace }),
   'topics-stats': object({ topic }),
-  'cluster-status': object({})
+  'cluster-status': object({}),
+  /** Node to node: the Raft status of every group this node hosts (cluster-status gathers it from each node). */
+  'node-status': object({})
 })
 export type ClientRequestBody = Infer<typeof clientRequestBodySchema>
 export type ClientRequestType = ClientRequestBody['type']
@@ -111,8 +113,13 @@ const groupStatusSchema = object({
   term: count,
   commitIndex: count,
   appliedIndex: count,
-  replicas: array(nodeId, { max: 16 })
+  replicas: array(nodeId, { max: 16 }),
+  /** The node reporting this row (its own replica's role and indexes). */
+  node: optional(nodeId),
+  role: optional(literal('follower', 'precandidate', 'candidate', 'leader'))
 })
+
+const nodeRecordSchema = object({ id: nodeId, addresses: array(string({ max: 1024 }), { max: MAX_NODE_ADDRESSES }), zone: optional(name), state: literal('active', 'draining', 'down') })
 
 /** The result body for each request type. */
 export const clientResultSchemas = {
@@ -147,9 +154,11 @@ export const clientResultSchemas = {
   }),
   'cluster-status': object({
     leader: nullable(nodeId),
-    nodes: array(object({ id: nodeId, addresses: array(string({ max: 1024 }), { max: MAX_NODE_ADDRESSES }), zone: optional(name), state: literal('active', 'draining', 'down') }), { max: MAX_LIST_ITEMS }),
+    nodes: array(nodeRecordSchema, { max: MAX_LIST_ITEMS }),
+    /** One row per hosted replica (a group appears once per node that hosts it), with `node` set. */
     groups: array(groupStatusSchema, { max: MAX_LIST_ITEMS })
-  })
+  }),
+  'node-status': object({ node: nodeId, groups: array(groupStatusSchema, { max: MAX_LIST_ITEMS }) })
 } satisfies { [K in ClientRequestType]: Schema<object> }
 export type ClientResult<K extends ClientRequestType> = Infer<typeof clientResultSchemas[K]>
 
@@ -204,6 +213,29 @@ export function decodeClientResponse (bytes: Uint8Array, type: ClientRequestType
     return { id: head.id, ok: true, result }
   }
   return { id: head.id, ok: false, error: wireErrorSchema.parse(raw.error, '$.error') }
+}
+
+/** The reply a request handler returns as the transport's response body (the id is the transport's). */
+export type ClientReply =
+  | { ok: true, result: Record<string, unknown> }
+  | { ok: false, error: Infer<typeof wireErrorSchema> }
+
+/** Validates a request body as received from the transport (already msgpack-decoded). */
+export function parseClientRequestBody (value: unknown): ClientRequestBody {
+  return clientRequestBodySchema.parse(value, '$')
+}
+
+/** Validates a reply to a request of type `type` (already msgpack-decoded). */
+export function parseClientReply (value: unknown, type: ClientRequestType): ClientReply {
+  const head = object({ ok: boolean }).parse(value, '$')
+  const raw = value as Record<string, unknown>
+  if (head.ok) return { ok: true, result: (clientResultSchemas[type] as Schema<Record<string, unknown>>).parse(raw.result, '$.result') }
+  return { ok: false, error: wireErrorSchema.parse(raw.error, '$.error') }
+}
+
+/** Validates a server push (already msgpack-decoded). */
+export function parseServerPush (value: unknown): ServerPush {
+  return serverPushSchema.parse(value, '$')
 }
 
 export function encodeServerPush (push: ServerPush): Uint8Array {

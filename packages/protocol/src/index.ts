@@ -28,7 +28,7 @@ export {
 export {
   MAX_CLIENT_MESSAGE_BYTES, PRODUCER_ACCESS_MODES, clientRequestSchema, clientResultSchemas,
   decodeClientRequest, decodeClientResponse, decodeServerPush, encodeClientRequest, encodeClientResponse,
-  encodeServerPush, messageIdSchema, namespacePoliciesSchema, serverPushSchema,
-  type ClientRequest, type ClientRequestBody, type ClientRequestType, type ClientResponse, type ClientResult,
+  encodeServerPush, messageIdSchema, parseClientReply, parseClientRequestBody, parseServerPush, namespacePoliciesSchema, serverPushSchema,
+  type ClientReply, type ClientRequest, type ClientRequestBody, type ClientRequestType, type ClientResponse, type ClientResult,
   type DeliveredEntry, type NamespacePoliciesUpdate, type ServerPush
 } from './client-messages.ts'
