@@ -17,6 +17,12 @@ export interface NodeIdentity {
   created: boolean
 }
 
+/** A fresh identity kept nowhere: for clients, whose PeerId does not need to survive a restart. */
+export async function ephemeralIdentity (): Promise<NodeIdentity> {
+  const privateKey = await generateKeyPair('Ed25519')
+  return { privateKey, id: peerIdFromPrivateKey(privateKey).toString(), created: true }
+}
+
 export async function loadOrCreateIdentity (dataDir: string): Promise<NodeIdentity> {
   await mkdir(dataDir, { recursive: true, mode: 0o700 })
   const path = join(dataDir, IDENTITY_FILE)

@@ -18,7 +18,7 @@ import type { ClientRequestHandler } from './client-server.ts'
 import { TransportCounters } from './counters.ts'
 import type { CounterSnapshot } from './counters.ts'
 import { TransportStoppedError } from './errors.ts'
-import { loadOrCreateIdentity } from './identity.ts'
+import { ephemeralIdentity, loadOrCreateIdentity } from './identity.ts'
 import { requestJoin, serveJoin } from './join-protocol.ts'
 import type { JoinHandler } from './join-protocol.ts'
 import { CLIENT_PROTOCOL, JOIN_PROTOCOL, RAFT_PROTOCOL } from './protocols.ts'
@@ -28,8 +28,8 @@ import type { TransportSettings } from './settings.ts'
 import { MathRandom, SystemClock } from './system-clock.ts'
 
 export interface TransportOptions {
-  /** Holds the node key (node.key, mode 0600). */
-  dataDir: string
+  /** Holds the node key (node.key, mode 0600). Without it the identity is ephemeral (clients). */
+  dataDir?: string
   /** Listen multiaddrs; default /ip4/127.0.0.1/tcp/0. */
   listen?: string[]
   settings?: Partial<TransportSettings>
@@ -84,7 +84,7 @@ export class Transport {
 
   static async start (options: TransportOptions): Promise<Transport> {
     const settings = resolveSettings(options.settings)
-    const identity = await loadOrCreateIdentity(options.dataDir)
+    const identity = options.dataDir === undefined ? await ephemeralIdentity() : await loadOrCreateIdentity(options.dataDir)
     const libp2p = await createLibp2p({
       privateKey: identity.privateKey,
       addresses: { listen: options.listen ?? ['/ip4/127.0.0.1/tcp/0'] },
