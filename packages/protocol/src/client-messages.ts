@@ -89,7 +89,12 @@ export const clientRequestBodySchema = union('type', {
   'topics-stats': object({ topic }),
   'cluster-status': object({}),
   /** Node to node: the Raft status of every group this node hosts (cluster-status gathers it from each node). */
-  'node-status': object({})
+  'node-status': object({}),
+  /**
+   * Node to node: record a node (a joiner admitted by a member with the cluster secret, or a
+   * member whose addresses changed) in the metadata. Accepted only from cluster members.
+   */
+  'nodes-register': object({ id: nodeId, addresses: array(string({ max: 1024 }), { max: MAX_NODE_ADDRESSES }), zone: nullable(name) })
 })
 export type ClientRequestBody = Infer<typeof clientRequestBodySchema>
 export type ClientRequestType = ClientRequestBody['type']
@@ -158,7 +163,8 @@ export const clientResultSchemas = {
     /** One row per hosted replica (a group appears once per node that hosts it), with `node` set. */
     groups: array(groupStatusSchema, { max: MAX_LIST_ITEMS })
   }),
-  'node-status': object({ node: nodeId, groups: array(groupStatusSchema, { max: MAX_LIST_ITEMS }) })
+  'node-status': object({ node: nodeId, groups: array(groupStatusSchema, { max: MAX_LIST_ITEMS }) }),
+  'nodes-register': object({ members: array(nodeRecordSchema, { max: MAX_LIST_ITEMS }) })
 } satisfies { [K in ClientRequestType]: Schema<object> }
 export type ClientResult<K extends ClientRequestType> = Infer<typeof clientResultSchemas[K]>
 

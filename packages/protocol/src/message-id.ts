@@ -14,7 +14,7 @@ export class MessageId {
   readonly partition: number
   /** Raft log index of the batch entry (>= 1; 0 only in `earliest`). */
   readonly index: number
-  /** Position of the message inside its batch (>= 0; -1 only in `earliest`/`latest`). */
+  /** Position of the message inside its batch (>= 0; -1 only in `earliest`). */
   readonly batchIndex: number
 
   constructor (partition: number, index: number, batchIndex: number) {
@@ -35,9 +35,9 @@ export class MessageId {
     return new MessageId(partition, 0, -1)
   }
 
-  /** After every message (Pulsar `MessageId.latest`). */
+  /** At or after every message (Pulsar `MessageId.latest`): the largest index and batch index. */
   static latest (partition = NON_PARTITIONED): MessageId {
-    return new MessageId(partition, Number.MAX_SAFE_INTEGER, -1)
+    return new MessageId(partition, Number.MAX_SAFE_INTEGER, MAX_MESSAGES_PER_BATCH - 1)
   }
 
   compare (other: MessageId): number {
