@@ -229,6 +229,17 @@ export class RaftNode {
     }
   }
 
+  /**
+   * On the leader: the highest index known replicated on `peer` (its match index), or null when
+   * this node does not lead or does not track `peer`. Hosts use it to promote a learner only
+   * once it has caught up.
+   */
+  matchIndex (peer: NodeId): number | null {
+    const core = this.core
+    if (core === undefined || core.role !== 'leader') return null
+    return core.progress.get(peer)?.match ?? null
+  }
+
   /** Cancels timers and rejects every pending call. Used on shutdown and by the simulator on crash. */
   stop (): void {
     if (this.stopped) return
