@@ -25,6 +25,7 @@ export class ClientConnection {
   private readonly settings: TransportSettings
   private readonly pending = new Map<number, PendingRequest>()
   private readonly pushListeners: Array<(body: unknown) => void> = []
+  private readonly closeListeners: Array<(error: Error) => void> = []
   private nextId = 0
   private outstandingPermits = 0
   private closedWith: Error | undefined
@@ -86,6 +87,12 @@ export class ClientConnection {
     this.pushListeners.push(listener)
   }
 
+  /** Called once when the connection closes (at once if it already has). */
+  onClose (listener: (error: Error) => void): void {
+    if (this.closedWith !== undefined) listener(this.closedWith)
+    else this.closeListeners.push(listener)
+  }
+
   /** Lets the server push `n` more messages. Throws PermitLimitError beyond clientMaxPermits outstanding. */
   grantPermits (n: number): void {
     if (!Number.isSafeInteger(n) || n <= 0) throw new RangeError(`permits must be a positive integer, got ${n}`)
@@ -119,5 +126,8 @@ export class ClientConnection {
     this.closedWith = error
     for (const request of this.pending.values()) request.reject(new StreamClosedError('client connection closed', { cause: error }))
     this.pending.clear()
+    for (const listener of this.closeListeners.splice(0)) {
+      try { listener(error) } catch { /* one listener's failure must not hide the close from the others */ }
+    }
   }
 }
