@@ -1034,6 +1034,9 @@ export class RaftCore {
   wake (): void {
     if (!this.quiesced) return
     this.quiesced = false
+    // The check-quorum timer was paused while quiesced and restarts now: only contact after
+    // the wake may count for its first round (flags from before quiescing are stale).
+    if (this.role === 'leader') for (const pr of this.progress.values()) pr.recentActive = false
     this.resetElectionTimer(false)
     this.roles.send({ type: 'WAKE' })
   }

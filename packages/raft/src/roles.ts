@@ -148,8 +148,12 @@ export const roleMachine = setup({
           initial: 'checking',
           states: {
             checking: {
-              after: { checkQuorumInterval: { target: 'checking', reenter: true, actions: 'checkQuorum' } }
-            }
+              after: { checkQuorumInterval: { target: 'checking', reenter: true, actions: 'checkQuorum' } },
+              on: { QUIESCE: { target: 'paused' } }
+            },
+            // Quiesced: no per-group timer at all. The host's node-level liveness stands in for
+            // the check (peerDown of a follower wakes the group); WAKE starts a full interval.
+            paused: { on: { WAKE: { target: 'checking' } } }
           }
         }
       }

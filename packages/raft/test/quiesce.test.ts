@@ -45,6 +45,27 @@ t.test('followers of a quiesced group elect a new leader once told the leader is
   `)
 })
 
+t.test('a quiesced leader runs no check-quorum; told a follower is down it wakes and checks afresh', async (t) => {
+  await scenario(t, `
+    add-nodes 3 quiesce=true
+    campaign 1
+    stabilize 300
+    expect quiesced 1
+    crash 2
+    crash 3
+    run 5000
+    expect role 1 leader                        # no timer runs while quiesced
+    expect quiesced 1
+    peer-down 1 2
+    expect quiesced 1 false
+    run 500
+    expect role 1 leader                        # the first check is a full election timeout after the wake
+    run 700
+    expect role 1 follower                      # only contact after the wake counted: none
+    expect no-violations
+  `)
+})
+
 t.test('without quiesce the leader keeps heart-beating', async (t) => {
   await scenario(t, `
     add-nodes 3

@@ -83,6 +83,25 @@ t.test('a quiesced follower runs no election timer until woken', async (t) => {
   t.equal(h.role(), 'precandidate')
 })
 
+t.test('a quiesced leader runs no timer at all; WAKE restarts heartbeats and a full check-quorum interval', async (t) => {
+  const h = harness()
+  h.clock.runUntilSync(300)
+  h.actor.send({ type: 'PRE_VOTE_WON' })
+  h.actor.send({ type: 'ELECTED' })
+  h.clock.runUntilSync(450)
+  h.actor.send({ type: 'QUIESCE' })
+  h.calls.length = 0
+  h.clock.runUntilSync(5000)
+  t.equal(h.role(), 'leader')
+  t.same(h.calls, [])
+  h.actor.send({ type: 'WAKE' })
+  h.clock.runUntilSync(5299)
+  t.equal(h.calls.filter((call) => call.startsWith('heartbeat')).length, 5)
+  t.same(h.calls.filter((call) => call.startsWith('checkQuorum')), [])
+  h.clock.runUntilSync(5300)
+  t.same(h.calls.filter((call) => call.startsWith('checkQuorum')), ['checkQuorum@5300'])
+})
+
 t.test('a corrupted node stays inert', async (t) => {
   const h = harness({ corrupted: () => true })
   h.clock.runUntilSync(5000)
