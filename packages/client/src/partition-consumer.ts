@@ -1,0 +1,183 @@
+// A consumer on one partition (or a non-partitioned topic): subscribe, grant flow permits,
+// decode pushed batches into the shared receiver queue, acknowledge and redeliver. When the
+// node closes it (consumer-closed push) or its connection is lost, it drops its not-yet-
+// received messages, looks the topic up again, subscribes again with the same handle and
+// grants the whole receiver queue again; unacknowledged messages come back (at-least-once).
+import {
+  ConsumerClosedError, type DeliveredEntry, type InitialPosition, type MessageId, type SubscriptionType
+} from '@blazar/protocol'
+import type { ClientConnection } from '@blazar/transport'
+import type { ClientContext } from './context.ts'
+import { messagesOf, type Message } from './message.ts'
+import { PermitTracker } from './permits.ts'
+import type { QueueOwner, ReceiverQueue } from './receiver-queue.ts'
+import { RETRY_MAX_DELAY_MS, retryDelayMs, withRetries } from './retry.ts'
+import { sleep } from './timers.ts'
+
+export interface SubscriptionSettings {
+  subscription: string
+  subscriptionType: SubscriptionType
+  initialPosition: InitialPosition
+  consumerName?: string
+  /** Permits this partition grants (its share of the receiver queue). */
+  receiverQueueSize: number
+}
+
+type State = 'attached' | 'detached' | 'closed'
+
+export class PartitionConsumer implements QueueOwner {
+  readonly topic: string
+  readonly partition: number
+  readonly consumerId: number
+  private readonly context: ClientContext
+  private readonly settings: SubscriptionSettings
+  private readonly lookupTopic: string
+  private readonly queue: ReceiverQueue
+  private readonly permits: PermitTracker
+  private connection: ClientConnection | undefined
+  private state: State = 'detached'
+  private resubscribing: Promise<void> | undefined
+  /** The connection a subscribe is in flight on, and whether the node closed the handle meanwhile. */
+  private subscribingOn: string | undefined
+  private closedWhileSubscribing = false
+  /** Entries that did not decode (skipped; their permits are granted again). */
+  undecodable = 0
+  /** Times this consumer subscribed again after a server close or a lost connection. */
+  resubscribes = 0
+
+  constructor (options: { context: ClientContext, settings: SubscriptionSettings, lookupTopic: string, topic: string, partition: number, queue: ReceiverQueue }) {
+    this.context = options.context
+    this.settings = options.settings
+    this.lookupTopic = options.lookupTopic
+    this.topic = options.topic
+    this.partition = options.partition
+    this.queue = options.queue
+    this.consumerId = options.context.nextHandle()
+    this.permits = new PermitTracker(options.settings.receiverQueueSize)
+  }
+
+  /** The PeerId of the node this consumer is subscribed through, if subscribed. */
+  get peer (): string | undefined {
+    return this.state === 'attached' ? this.connection?.peer : undefined
+  }
+
+  get connected (): boolean {
+    return this.state === 'attached' && this.connection?.open === true
+  }
+
+  /** The first subscribe: retried on NOT_LEADER and broken connections until operationTimeoutMs. */
+  async attach (): Promise<void> {
+    const timeoutMs = this.context.operationTimeoutMs
+    await withRetries({
+      operation: `subscribe to ${this.topic}`, scope: 'attach', timers: this.context.timers,
+      deadline: this.context.timers.now() + timeoutMs, timeoutMs, signal: this.context.closed
+    }, async (remainingMs) => { await this.subscribe(remainingMs) })
+  }
+
+  /** A push of committed batches for this consumer, on connection `peer`. */
+  delivered (peer: string, entries: readonly DeliveredEntry[]): void {
+    if (peer !== this.peer) return // from a session this consumer already left
+    const messages: Message[] = []
+    let undecodedMessages = 0
+    for (const entry of entries) {
+      try {
+        messages.push(...messagesOf(entry, { topic: this.topic, partition: this.partition, codecs: this.context.codecs }))
+      } catch {
+        this.undecodable++
+        undecodedMessages += entry.batch.messageCount
+      }
+    }
+    if (undecodedMessages > 0) this.took(undecodedMessages)
+    const overflow = this.queue.push(this, messages)
+    // Only a node that ignores the permits fills the queue past its size: hand those back.
+    if (overflow.length > 0) this.redeliver(overflow.map((message) => message.messageId))
+  }
+
+  took (n: number): void {
+    const grant = this.permits.took(n)
+    const connection = this.connection
+    if (grant > 0 && this.state === 'attached' && connection !== undefined) {
+      this.context.pool.request(connection, { type: 'flow', consumerId: this.consumerId, permits: grant }, this.context.operationTimeoutMs).catch(() => {})
+    }
+  }
+
+  /** A consumer-closed push on connection `peer`. */
+  serverClosed (peer: string): void {
+    if (peer === this.peer) this.detach()
+    else if (peer === this.subscribingOn) this.closedWhileSubscribing = true
+  }
+
+  /** The node closed this consumer or its connection was lost: subscribe again (retried until closed). */
+  detach (): void {
+    if (this.state === 'closed') return
+    this.state = 'detached'
+    this.queue.removeOwner(this)
+    this.resubscribing ??= this.resubscribe().finally(() => { this.resubscribing = undefined })
+  }
+
+  async acknowledge (ids: readonly MessageId[], ackType: 'Individual' | 'Cumulative'): Promise<void> {
+    const connection = this.attachedConnection()
+    if (connection === undefined) return // re-subscribing: the node redelivers what was not acknowledged
+    await this.context.pool.request(connection, {
+      type: 'ack', consumerId: this.consumerId, ackType, messageIds: ids.map((id) => id.toData())
+    }, this.context.operationTimeoutMs)
+  }
+
+  redeliver (ids: readonly MessageId[]): void {
+    const connection = this.attachedConnection()
+    if (connection === undefined) return
+    this.context.pool.request(connection, {
+      type: 'redeliver', consumerId: this.consumerId, messageIds: ids.map((id) => id.toData())
+    }, this.context.operationTimeoutMs).catch(() => {})
+  }
+
+  async close (kind: 'close-consumer' | 'unsubscribe'): Promise<void> {
+    const connection = this.attachedConnection()
+    if (kind === 'unsubscribe') {
+      if (connection === undefined) throw new ConsumerClosedError({ topic: this.topic, subscription: this.settings.subscription })
+      await this.context.pool.request(connection, { type: 'unsubscribe', consumerId: this.consumerId }, this.context.operationTimeoutMs)
+    }
+    this.state = 'closed'
+    if (kind === 'close-consumer' && connection !== undefined) {
+      await this.context.pool.request(connection, { type: 'close-consumer', consumerId: this.consumerId }, this.context.operationTimeoutMs).catch(() => {})
+    }
+  }
+
+  private attachedConnection (): ClientConnection | undefined {
+    return this.state === 'attached' ? this.connection : undefined
+  }
+
+  private async resubscribe (): Promise<void> {
+    for (let attempt = 1; this.state === 'detached' && !this.context.closed.aborted; attempt++) {
+      try {
+        await this.subscribe(this.context.operationTimeoutMs)
+        this.resubscribes++
+        return
+      } catch {
+        // Retried until the consumer closes, as Pulsar's consumers reconnect forever.
+      }
+      await sleep(this.context.timers, Math.min(retryDelayMs(attempt), RETRY_MAX_DELAY_MS), this.context.closed).catch(() => {})
+    }
+  }
+
+  private async subscribe (timeoutMs: number): Promise<void> {
+    const connection = await this.context.lookup.connectionFor(this.lookupTopic, this.partition, timeoutMs)
+    const settings = this.settings
+    this.subscribingOn = connection.peer
+    this.closedWhileSubscribing = false
+    try {
+      await this.context.pool.request(connection, {
+        type: 'subscribe', topic: this.topic, subscription: settings.subscription, consumerId: this.consumerId,
+        subscriptionType: settings.subscriptionType, initialPosition: settings.initialPosition, durable: true,
+        ...(settings.consumerName === undefined ? {} : { consumerName: settings.consumerName })
+      }, timeoutMs)
+    } finally {
+      this.subscribingOn = undefined
+    }
+    if (this.closedWhileSubscribing) throw new ConsumerClosedError({ topic: this.topic, subscription: settings.subscription })
+    if (this.state === 'closed') return
+    this.connection = connection
+    this.state = 'attached'
+    await this.context.pool.request(connection, { type: 'flow', consumerId: this.consumerId, permits: this.permits.reset() }, timeoutMs)
+  }
+}
