@@ -2,6 +2,7 @@
 // registered here.
 import { Command } from 'commander'
 import { registerBench } from './commands/bench.ts'
+import { registerNode } from './commands/node.ts'
 import { registerSim } from './commands/sim.ts'
 
 export function buildProgram (): Command {
@@ -11,6 +12,7 @@ export function buildProgram (): Command {
     .description('Blazar: a distributed message broker with Pulsar semantics and a Raft group per partition')
     .version('0.1.0')
     .showHelpAfterError()
+  registerNode(program)
   registerBench(program)
   registerSim(program)
   return program

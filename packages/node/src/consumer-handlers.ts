@@ -1,0 +1,160 @@
+// Consumer requests: subscribe, flow, ack, redeliver, seek, unsubscribe, close-consumer. A
+// consumer is attached at its partition's leader: to the local PartitionReplica, or forwarded
+// to the leader's node, whose pushes are relayed under the client's handle. When the
+// attachment ends (leadership moved, upstream connection lost) the client is told with
+// `consumer-closed` and subscribes again with the same handle.
+import {
+  ConsumerClosedError, LimitExceededError, parseClientReply, type ClientReply, type ClientRequestBody, type ServerPush
+} from '@blazar/protocol'
+import type { ConsumerRegistry } from './consumer-registry.ts'
+import { pushTo } from './consumer-registry.ts'
+import { atLeader, ok, type GatewayContext } from './gateway-context.ts'
+import { MAX_HANDLES_PER_SESSION, type ConsumerRecord, type SessionState } from './session-state.ts'
+import { groupForClient } from './topic-resolution.ts'
+import type { Upstream } from './upstreams.ts'
+
+type Body<T extends ClientRequestBody['type']> = Extract<ClientRequestBody, { type: T }>
+type ConsumerBody = Body<'flow' | 'ack' | 'redeliver' | 'seek' | 'unsubscribe'>
+
+let consumerNames = 0
+
+export async function subscribe (context: GatewayContext, registry: ConsumerRegistry, state: SessionState, body: Body<'subscribe'>): Promise<ClientReply> {
+  const group = await groupForClient(context, state, body.topic)
+  const existing = state.consumers.get(body.consumerId)
+  if (existing !== undefined) detachConsumer(registry, existing)
+  else if (state.handles >= MAX_HANDLES_PER_SESSION) {
+    throw new LimitExceededError({ limit: 'producers and consumers per session', value: state.handles + 1, max: MAX_HANDLES_PER_SESSION })
+  }
+  const record: ConsumerRecord = {
+    clientId: body.consumerId,
+    group,
+    subscription: body.subscription,
+    type: body.subscriptionType,
+    initialPosition: body.initialPosition,
+    consumerName: body.consumerName ?? existing?.consumerName ?? `${context.self.slice(-8)}-c${++consumerNames}`,
+    attachment: null
+  }
+  state.consumers.set(body.consumerId, record)
+  const reply = await atLeader(context, state, group, {
+    local: async (partition) => {
+      const internalId = registry.attach(state, record)
+      record.attachment = { kind: 'local', internalId, partition }
+      try {
+        await partition.replica.subscribe({
+          subscription: record.subscription,
+          type: record.type,
+          initialPosition: record.initialPosition,
+          consumer: { consumerId: internalId, consumerName: record.consumerName }
+        })
+      } catch (error) {
+        registry.detach(internalId)
+        record.attachment = null
+        throw error
+      }
+      return ok()
+    },
+    remote: async (node) => {
+      const upstream = await context.upstreams.get(node)
+      const upstreamId = upstream.allocateHandle()
+      upstream.listen(upstreamId, async (push) => { await relay(context, registry, state, record, upstream, push) })
+      let answer: ClientReply
+      try {
+        answer = await forwardOn(upstream, { ...body, topic: group, consumerId: upstreamId, consumerName: record.consumerName })
+      } catch (error) {
+        upstream.unlisten(upstreamId)
+        throw error
+      }
+      if (!answer.ok) { upstream.unlisten(upstreamId); return answer }
+      record.attachment = { kind: 'remote', upstream, upstreamId }
+      upstream.onClose(() => {
+        if (record.attachment?.kind !== 'remote' || record.attachment.upstream !== upstream) return
+        record.attachment = null
+        pushTo(state, { type: 'consumer-closed', consumerId: record.clientId, reason: `connection to the leader ${node} closed` }, context.env.logger)
+      })
+      return answer
+    }
+  })
+  if (!reply.ok && state.consumers.get(body.consumerId) === record) state.consumers.delete(body.consumerId)
+  return reply
+}
+
+/** flow, ack, redeliver, seek and unsubscribe: applied where the consumer is attached. */
+export async function consumerRequest (registry: ConsumerRegistry, state: SessionState, body: ConsumerBody): Promise<ClientReply> {
+  const record = state.consumers.get(body.consumerId)
+  const attachment = record?.attachment
+  if (record === undefined || attachment === null || attachment === undefined) {
+    throw new ConsumerClosedError({ topic: record?.group ?? '', subscription: record?.subscription ?? `handle ${body.consumerId}` })
+  }
+  if (attachment.kind === 'remote') {
+    const reply = await forwardOn(attachment.upstream, { ...body, consumerId: attachment.upstreamId })
+    if (reply.ok && body.type === 'unsubscribe') forgetConsumer(registry, state, record)
+    return reply
+  }
+  const replica = attachment.partition.replica
+  const id = attachment.internalId
+  switch (body.type) {
+    case 'flow': replica.flow(id, body.permits); break
+    case 'ack': replica.acknowledge(id, body.ackType, body.messageIds); break
+    case 'redeliver': replica.redeliver(id, body.messageIds); break
+    case 'seek': await replica.seek(id, body.position); break
+    case 'unsubscribe':
+      await replica.unsubscribe(id)
+      forgetConsumer(registry, state, record)
+      break
+  }
+  return ok()
+}
+
+export function closeConsumer (registry: ConsumerRegistry, state: SessionState, body: Body<'close-consumer'>): ClientReply {
+  const record = state.consumers.get(body.consumerId)
+  if (record !== undefined) forgetConsumer(registry, state, record)
+  return ok()
+}
+
+function forgetConsumer (registry: ConsumerRegistry, state: SessionState, record: ConsumerRecord): void {
+  detachConsumer(registry, record)
+  if (state.consumers.get(record.clientId) === record) state.consumers.delete(record.clientId)
+}
+
+/** Ends the consumer's attachment (locally, or by closing its forwarded handle). */
+export function detachConsumer (registry: ConsumerRegistry, record: ConsumerRecord): void {
+  const attachment = record.attachment
+  record.attachment = null
+  if (attachment === null) return
+  if (attachment.kind === 'local') {
+    registry.detach(attachment.internalId)
+    attachment.partition.replica.closeConsumer(attachment.internalId)
+    return
+  }
+  attachment.upstream.unlisten(attachment.upstreamId)
+  if (attachment.upstream.connection.open) {
+    attachment.upstream.connection.request({ type: 'close-consumer', consumerId: attachment.upstreamId }).catch(() => {})
+  }
+}
+
+async function forwardOn (upstream: Upstream, body: ClientRequestBody): Promise<ClientReply> {
+  return parseClientReply(await upstream.connection.request(body), body.type)
+}
+
+/** A push from the leader's node for a forwarded consumer, passed on under the client's handle. */
+async function relay (context: GatewayContext, registry: ConsumerRegistry, state: SessionState, record: ConsumerRecord, upstream: Upstream, push: ServerPush): Promise<void> {
+  const attachment = record.attachment
+  if (attachment?.kind !== 'remote' || attachment.upstream !== upstream) return
+  if (push.type === 'consumer-closed') {
+    record.attachment = null
+    upstream.unlisten(attachment.upstreamId)
+    await pushTo(state, { ...push, consumerId: record.clientId }, context.env.logger)
+    return
+  }
+  if (push.type !== 'messages' && push.type !== 'active-consumer-change') return
+  try {
+    await state.session.push({ ...push, consumerId: record.clientId })
+  } catch (error) {
+    if (!state.session.open) return
+    // As for local consumers: batches the client never got must be redelivered, so the
+    // forwarded consumer is closed (its leader rewinds them) and the client subscribes again.
+    context.env.logger.warn('relayed push failed; closing the consumer', { consumer: record.clientId, error: String(error) })
+    detachConsumer(registry, record)
+    await pushTo(state, { type: 'consumer-closed', consumerId: record.clientId, reason: 'delivery to the client failed' }, context.env.logger)
+  }
+}

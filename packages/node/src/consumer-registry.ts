@@ -1,0 +1,69 @@
+// Consumers attached to partitions led by this node, by the node-wide id their
+// PartitionReplica knows them by (client handles are only unique per session). Delivers the
+// replicas' pushes to the right session under the client's handle, and tells the client when
+// the broker closed its consumer (leadership moved, subscription deleted) so it subscribes again.
+import type { ConsumerRef } from '@blazar/broker'
+import type { Logger } from '@blazar/env'
+import type { DeliveredEntry, ServerPush } from '@blazar/protocol'
+import type { ConsumerRecord, SessionState } from './session-state.ts'
+
+export class ConsumerRegistry {
+  private readonly logger: Logger
+  private readonly attached = new Map<number, { state: SessionState, record: ConsumerRecord }>()
+  private nextId = 1
+
+  constructor (logger: Logger) {
+    this.logger = logger
+  }
+
+  /** A node-wide id for `record`'s consumer on a local replica. */
+  attach (state: SessionState, record: ConsumerRecord): number {
+    const id = this.nextId++
+    this.attached.set(id, { state, record })
+    return id
+  }
+
+  detach (internalId: number): void {
+    this.attached.delete(internalId)
+  }
+
+  /** Consumers attached here to `subscription` of `group`. */
+  count (group: string, subscription: string): number {
+    let n = 0
+    for (const { record } of this.attached.values()) if (record.group === group && record.subscription === subscription) n++
+    return n
+  }
+
+  deliver (consumer: ConsumerRef, entries: DeliveredEntry[]): void {
+    const target = this.attached.get(consumer.consumerId)
+    if (target === undefined) return
+    const { state, record } = target
+    state.session.push({ type: 'messages', consumerId: record.clientId, entries }).catch((error: unknown) => {
+      if (!state.session.open) return
+      // Undelivered batches must not stay "outstanding" at a consumer that never got them:
+      // closing the consumer makes the dispatcher redeliver them; the client subscribes again.
+      this.logger.warn('push to consumer failed; closing it', { consumer: record.clientId, error: String(error) })
+      const attachment = record.attachment
+      if (attachment?.kind === 'local' && attachment.internalId === consumer.consumerId) attachment.partition.replica.closeConsumer(consumer.consumerId)
+      this.closed(consumer, 'delivery to the client failed')
+    })
+  }
+
+  closed (consumer: ConsumerRef, reason: string): void {
+    const target = this.attached.get(consumer.consumerId)
+    if (target === undefined) return
+    this.attached.delete(consumer.consumerId)
+    const { record, state } = target
+    if (record.attachment?.kind === 'local' && record.attachment.internalId === consumer.consumerId) record.attachment = null
+    pushTo(state, { type: 'consumer-closed', consumerId: record.clientId, reason }, this.logger)
+  }
+}
+
+/** Pushes to a session; a closed session is cleaned up by its close handler, so failures are only logged. */
+export async function pushTo (state: SessionState, push: ServerPush, logger: Logger): Promise<void> {
+  try {
+    await state.session.push(push)
+  } catch (error) {
+    if (state.session.open) logger.warn('push to client failed', { type: push.type, error: String(error) })
+  }
+}

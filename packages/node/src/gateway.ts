@@ -1,0 +1,83 @@
+// The node's client-facing request handler (`/blazar/client/1`): validates each request, runs
+// the handler for its type, and answers a ClientReply: the result, or the typed error in its
+// wire form (broker errors never travel as transport failures). Keeps one SessionState per
+// client session and, when a session ends, closes everything it held.
+import type { NodeId } from '@blazar/env'
+import { UnauthorizedError, errorToWire, parseClientRequestBody, type ClientReply, type ClientRequestBody } from '@blazar/protocol'
+import type { ClientRequest, ClientSession } from '@blazar/transport'
+import { adminRead, adminWrite, clusterStatus, lookup, nodeStatus, topicStats } from './admin-handlers.ts'
+import { closeConsumer, consumerRequest, detachConsumer, subscribe } from './consumer-handlers.ts'
+import { ConsumerRegistry } from './consumer-registry.ts'
+import { ok, type GatewayContext } from './gateway-context.ts'
+import { closeProducer, closeUpstreams, createProducer, send } from './producer-handlers.ts'
+import { SessionState } from './session-state.ts'
+
+export class Gateway {
+  readonly consumers: ConsumerRegistry
+  private readonly context: GatewayContext
+  private readonly isMember: (peer: NodeId) => boolean
+  private readonly sessions = new WeakMap<ClientSession, SessionState>()
+
+  constructor (context: GatewayContext, isMember: (peer: NodeId) => boolean) {
+    this.context = context
+    this.isMember = isMember
+    this.consumers = new ConsumerRegistry(context.env.logger.child({ component: 'gateway' }))
+  }
+
+  /** The transport's request handler: always answers a ClientReply. */
+  async handle (request: ClientRequest): Promise<ClientReply> {
+    const state = this.stateOf(request.session)
+    try {
+      return await this.serve(state, parseClientRequestBody(request.body))
+    } catch (error) {
+      return { ok: false, error: errorToWire(error) }
+    }
+  }
+
+  private async serve (state: SessionState, body: ClientRequestBody): Promise<ClientReply> {
+    const context = this.context
+    switch (body.type) {
+      case 'lookup': return await lookup(context, body)
+      case 'create-producer': return await createProducer(context, state, body)
+      case 'send': return await send(context, state, body)
+      case 'close-producer': return closeProducer(state, body)
+      case 'subscribe': return await subscribe(context, this.consumers, state, body)
+      case 'flow':
+      case 'ack':
+      case 'redeliver':
+      case 'seek':
+      case 'unsubscribe':
+        return await consumerRequest(this.consumers, state, body)
+      case 'close-consumer': return closeConsumer(this.consumers, state, body)
+      case 'tenants-list':
+      case 'namespaces-list':
+      case 'topics-list':
+        return await adminRead(context, body)
+      case 'topics-stats': return await topicStats(context, this.consumers, state, body)
+      case 'cluster-status': return await clusterStatus(context)
+      case 'node-status': return ok(nodeStatus(context))
+      case 'nodes-register':
+        if (!state.fromMember) throw new UnauthorizedError({ action: 'register', resource: 'nodes (cluster members only; new nodes join with the cluster secret)' })
+        return await adminWrite(context, state, body)
+      default: return await adminWrite(context, state, body)
+    }
+  }
+
+  private stateOf (session: ClientSession): SessionState {
+    let state = this.sessions.get(session)
+    if (state === undefined) {
+      const created = new SessionState(session, this.isMember(session.peer))
+      state = created
+      this.sessions.set(session, created)
+      session.onClose(() => { this.sessionClosed(created) })
+    }
+    return state
+  }
+
+  private sessionClosed (state: SessionState): void {
+    for (const record of state.consumers.values()) detachConsumer(this.consumers, record)
+    state.consumers.clear()
+    for (const record of state.producers.values()) closeUpstreams(record)
+    state.producers.clear()
+  }
+}

@@ -1,0 +1,181 @@
+// This node's replica of the metadata group (DESIGN.md §7): the MetadataStateMachine on the
+// `meta` Raft group, proposing validated commands when leading, a read barrier for
+// linearizable reads, change notifications for the services that follow the metadata
+// (membership allowlist, hosted partitions), and, on the leader, the voter actor that keeps
+// 3 (or 5) voters chosen among the active nodes and the rest learners, one change at a time.
+import {
+  MetadataStateMachine, chooseMetadataVoters, encodeMetadataCommand, type MetadataCommand, type MetadataOutcome
+} from '@blazar/broker'
+import type { Env, MembershipConfig, NodeId, TimerHandle } from '@blazar/env'
+import { NotLeaderError, errorFromWire } from '@blazar/protocol'
+import type { RaftNode } from '@blazar/raft'
+import type { GroupHost } from './group-host.ts'
+
+export const METADATA_GROUP = 'meta'
+/** How often the metadata leader re-checks the voter set. */
+export const VOTER_CHECK_INTERVAL_MS = 1000
+/** A learner is promoted once its log is within this many entries of the leader's commit index. */
+export const LEARNER_CATCH_UP_ENTRIES = 16
+
+export class MetadataService {
+  readonly sm: MetadataStateMachine
+  private readonly env: Env
+  private readonly self: NodeId
+  private raft: RaftNode | undefined
+  private readonly listeners: Array<() => void> = []
+  private notifyQueued = false
+  private voterTimer: TimerHandle | null = null
+  private changingMembership = false
+  private stopped = false
+
+  constructor (options: { env: Env, self: NodeId }) {
+    this.env = options.env
+    this.self = options.self
+    this.sm = new MetadataStateMachine({ logger: options.env.logger.child({ component: 'metadata' }) })
+  }
+
+  async start (host: GroupHost, bootstrap: MembershipConfig | undefined): Promise<void> {
+    this.raft = await host.host({
+      group: METADATA_GROUP,
+      stateMachine: () => ({
+        apply: (entry) => { this.sm.apply(entry); this.queueNotify() },
+        snapshot: () => this.sm.snapshot(),
+        restore: (data, meta) => { this.sm.restore(data, meta); this.queueNotify() }
+      }),
+      bootstrap,
+      observer: {
+        onRoleChange: ({ role }) => {
+          if (role === 'leader') this.scheduleVoterCheck(0)
+          this.queueNotify()
+        }
+      }
+    })
+  }
+
+  /** Called (batched per microtask) after metadata entries applied or leadership changed. */
+  onChange (listener: () => void): void {
+    this.listeners.push(listener)
+  }
+
+  get node (): RaftNode {
+    if (this.raft === undefined) throw new Error('metadata group not started')
+    return this.raft
+  }
+
+  get isLeader (): boolean {
+    return this.raft?.status().role === 'leader'
+  }
+
+  leader (): NodeId | null {
+    return this.raft?.status().leader ?? null
+  }
+
+  /** Validates, proposes and waits for `command` to apply here; throws its typed rejection. */
+  async propose (command: MetadataCommand): Promise<MetadataOutcome & { kind: 'ok' }> {
+    if (!this.isLeader) throw new NotLeaderError({ group: METADATA_GROUP, leaderHint: this.leaderHint() })
+    this.sm.check(command)
+    const { kind, data } = encodeMetadataCommand(command)
+    const index = await this.node.propose(data, kind)
+    const outcome = this.sm.outcome(index)
+    if (outcome === undefined) throw new Error(`metadata outcome of index ${index} is gone`)
+    if (outcome.kind === 'rejected') throw errorFromWire(outcome.error)
+    return outcome
+  }
+
+  /** Resolves once this replica has applied everything committed before the call (linearizable reads). */
+  async barrier (): Promise<void> {
+    await this.node.readIndex()
+  }
+
+  leaderHint (): NodeId | null {
+    const leader = this.leader()
+    return leader === this.self ? null : leader
+  }
+
+  stop (): void {
+    this.stopped = true
+    if (this.voterTimer !== null) this.env.clock.clearTimer(this.voterTimer)
+    this.voterTimer = null
+  }
+
+  private queueNotify (): void {
+    if (this.notifyQueued) return
+    this.notifyQueued = true
+    queueMicrotask(() => {
+      this.notifyQueued = false
+      for (const listener of this.listeners) {
+        try {
+          listener()
+        } catch (error) {
+          this.env.logger.error('metadata listener failed', { error: String(error) })
+        }
+      }
+    })
+  }
+
+  private scheduleVoterCheck (delayMs: number): void {
+    if (this.stopped || this.voterTimer !== null) return
+    this.voterTimer = this.env.clock.setTimer(delayMs, () => {
+      this.voterTimer = null
+      if (!this.isLeader) return
+      this.checkVoters().catch((error: unknown) => {
+        this.env.logger.debug('voter change deferred', { error: String(error) })
+      }).finally(() => { if (this.isLeader) this.scheduleVoterCheck(VOTER_CHECK_INTERVAL_MS) })
+    })
+  }
+
+  /** One step towards the chosen voter set: add a learner, promote a caught-up one, or remove a gone node. */
+  private async checkVoters (): Promise<void> {
+    if (this.changingMembership) return
+    const raft = this.node
+    const status = raft.status()
+    const config = status.config
+    const members = new Set([...config.voters, ...config.learners])
+    const registered = this.sm.nodes()
+    const active = registered.filter((node) => node.state === 'active').map((node) => ({ id: node.id, zone: node.zone }))
+    const target = chooseMetadataVoters(active, config.voters)
+    const step = nextMembershipStep({
+      config,
+      registered: new Set(registered.map((node) => node.id)),
+      targetVoters: target.voters,
+      caughtUp: (peer) => {
+        const match = raft.matchIndex(peer)
+        return match !== null && match + LEARNER_CATCH_UP_ENTRIES >= status.commitIndex
+      },
+      members
+    })
+    if (step === null) return
+    this.changingMembership = true
+    try {
+      this.env.logger.info('metadata membership change', { ...step })
+      if (step.kind === 'addLearner') await raft.addLearner(step.node)
+      else await raft.promoteLearner(step.node)
+    } finally {
+      this.changingMembership = false
+    }
+  }
+}
+
+export type MembershipStep = { kind: 'addLearner' | 'promoteLearner', node: NodeId }
+
+/**
+ * The next single membership change of the metadata group, or null when it matches the target:
+ * registered nodes that are not members become learners; a target voter that is a caught-up
+ * learner is promoted. Voters outside the target are kept: nodes only join for now (removing
+ * and demoting nodes comes with node decommissioning).
+ */
+export function nextMembershipStep (input: {
+  config: MembershipConfig
+  members: ReadonlySet<NodeId>
+  registered: ReadonlySet<NodeId>
+  targetVoters: readonly NodeId[]
+  caughtUp: (peer: NodeId) => boolean
+}): MembershipStep | null {
+  for (const node of [...input.registered].sort()) {
+    if (!input.members.has(node)) return { kind: 'addLearner', node }
+  }
+  for (const node of input.targetVoters) {
+    if (input.config.learners.includes(node) && input.caughtUp(node)) return { kind: 'promoteLearner', node }
+  }
+  return null
+}

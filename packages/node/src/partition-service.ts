@@ -1,0 +1,180 @@
+// The partitions this node hosts: for every placement in the metadata that names this node, a
+// Raft group whose state machine is the partition's PartitionStateMachine, and the
+// PartitionReplica that serves producers and consumers while this node leads it. Follows the
+// metadata: new placements are opened, deleted topics stop; the leader brings the partition's
+// replicated config (dedup, retention, max message size) in line with its namespace policies
+// and hands leadership to the placement's preferred leader, which spreads leaders over nodes.
+import {
+  PartitionReplica, PartitionStateMachine, partitionConfigOf, type ConsumerRef
+} from '@blazar/broker'
+import type { Env, NodeId, TimerHandle } from '@blazar/env'
+import {
+  NON_PARTITIONED, encodePartitionEntry, namespaceOf, parseTopicName, type DeliveredEntry, type PartitionConfig
+} from '@blazar/protocol'
+import type { RaftNode } from '@blazar/raft'
+import type { GroupHost } from './group-host.ts'
+import type { MetadataService } from './metadata-service.ts'
+
+/** How long a new leader waits before handing leadership to the preferred leader. */
+export const PREFERRED_LEADER_DELAY_MS = 2000
+
+export interface HostedPartition {
+  group: string
+  raft: RaftNode
+  sm: PartitionStateMachine
+  replica: PartitionReplica
+}
+
+export interface PartitionServiceOptions {
+  env: Env
+  self: NodeId
+  host: GroupHost
+  metadata: MetadataService
+  /** Whether `peer` is reachable now (node-level liveness). */
+  isPeerLive: (peer: NodeId) => boolean
+  deliver: (consumer: ConsumerRef, entries: DeliveredEntry[]) => void
+  consumerClosed: (consumer: ConsumerRef, reason: string) => void
+}
+
+export class PartitionService {
+  private readonly options: PartitionServiceOptions
+  private readonly partitions = new Map<string, HostedPartition>()
+  private readonly opening = new Set<string>()
+  private readonly transferTimers = new Map<string, TimerHandle>()
+  private stopped = false
+
+  constructor (options: PartitionServiceOptions) {
+    this.options = options
+    options.metadata.onChange(() => { this.reconcile() })
+  }
+
+  get (group: string): HostedPartition | undefined {
+    return this.partitions.get(group)
+  }
+
+  all (): HostedPartition[] {
+    return [...this.partitions.values()]
+  }
+
+  /** Opens every placement of this node not hosted yet; stops partitions whose topic is gone. */
+  reconcile (): void {
+    if (this.stopped) return
+    const metadata = this.options.metadata.sm
+    const wanted = new Set(metadata.groupsOf(this.options.self))
+    for (const group of wanted) {
+      if (this.partitions.has(group) || this.opening.has(group)) continue
+      this.opening.add(group)
+      this.open(group).catch((error: unknown) => {
+        this.options.env.logger.error('cannot host partition', { group, error: String(error) })
+      }).finally(() => { this.opening.delete(group) })
+    }
+    for (const group of [...this.partitions.keys()]) {
+      if (!wanted.has(group)) this.close(group, 'topic deleted')
+    }
+    for (const partition of this.partitions.values()) {
+      if (partition.replica.isLeading) this.alignConfig(partition)
+    }
+  }
+
+  stop (): void {
+    this.stopped = true
+    for (const timer of this.transferTimers.values()) this.options.env.clock.clearTimer(timer)
+    this.transferTimers.clear()
+    for (const group of [...this.partitions.keys()]) this.close(group, 'node stopping')
+  }
+
+  private async open (group: string): Promise<void> {
+    const { env, self, host, metadata } = this.options
+    const placement = metadata.sm.placement(group)
+    const topic = metadata.sm.topic(group)
+    if (placement === undefined || topic === undefined) return
+    const partition = topic.partitions === 0 ? NON_PARTITIONED : parseTopicName(group).partitionIndex
+    let sm: PartitionStateMachine | undefined
+    let replica: PartitionReplica | undefined
+    const raft = await host.host({
+      group,
+      bootstrap: { voters: [...placement.replicas], learners: [] },
+      stateMachine: (storage) => {
+        sm = new PartitionStateMachine({
+          topic: group,
+          partition,
+          logger: env.logger.child({ group }),
+          readLog: (from, to, maxBytes) => storage.read(from, to, maxBytes)
+        })
+        return sm
+      },
+      observer: {
+        onRoleChange: (event) => {
+          const leading = event.role === 'leader'
+          replica?.leadershipChanged(leading)
+          const hosted = this.partitions.get(group)
+          if (leading && hosted !== undefined) this.becameLeader(hosted)
+        }
+      }
+    })
+    if (sm === undefined) throw new Error(`group ${group} was already hosted without a partition state machine`)
+    replica = new PartitionReplica({
+      env,
+      sm,
+      self,
+      propose: (data, kind) => raft.propose(data, kind),
+      readIndex: () => raft.readIndex(),
+      leader: () => raft.status().leader,
+      deliver: this.options.deliver,
+      consumerClosed: this.options.consumerClosed
+    })
+    const hosted: HostedPartition = { group, raft, sm, replica }
+    this.partitions.set(group, hosted)
+    if (raft.status().role === 'leader') {
+      replica.leadershipChanged(true)
+      this.becameLeader(hosted)
+    }
+  }
+
+  private close (group: string, reason: string): void {
+    const hosted = this.partitions.get(group)
+    if (hosted === undefined) return
+    this.options.env.logger.info('partition closed', { group, reason })
+    hosted.replica.close()
+    this.options.host.stopGroup(group)
+    this.partitions.delete(group)
+    const timer = this.transferTimers.get(group)
+    if (timer !== undefined) this.options.env.clock.clearTimer(timer)
+    this.transferTimers.delete(group)
+  }
+
+  private becameLeader (hosted: HostedPartition): void {
+    this.alignConfig(hosted)
+    const preferred = this.options.metadata.sm.placement(hosted.group)?.preferredLeader
+    if (preferred === undefined || preferred === this.options.self || this.transferTimers.has(hosted.group)) return
+    const timer = this.options.env.clock.setTimer(PREFERRED_LEADER_DELAY_MS, () => {
+      this.transferTimers.delete(hosted.group)
+      if (!hosted.replica.isLeading || !this.options.isPeerLive(preferred)) return
+      if (!hosted.raft.status().config.voters.includes(preferred)) return
+      hosted.raft.transferLeader(preferred).catch((error: unknown) => {
+        this.options.env.logger.debug('preferred leader transfer failed', { group: hosted.group, to: preferred, error: String(error) })
+      })
+    })
+    this.transferTimers.set(hosted.group, timer)
+  }
+
+  /** On the leader: proposes a `config` entry when the namespace policies changed what the partition enforces. */
+  private alignConfig (hosted: HostedPartition): void {
+    let wanted: PartitionConfig
+    try {
+      wanted = partitionConfigOf(this.options.metadata.sm.namespacePolicies(namespaceOf(parseTopicName(hosted.group))))
+    } catch {
+      return
+    }
+    if (sameConfig(wanted, hosted.sm.partitionConfig)) return
+    const { kind, data } = encodePartitionEntry({ kind: 'config', body: wanted })
+    hosted.raft.propose(data, kind).catch((error: unknown) => {
+      this.options.env.logger.debug('partition config proposal failed', { group: hosted.group, error: String(error) })
+    })
+  }
+}
+
+function sameConfig (a: PartitionConfig, b: PartitionConfig): boolean {
+  return a.deduplication === b.deduplication && a.retentionTimeMinutes === b.retentionTimeMinutes &&
+    a.retentionSizeMB === b.retentionSizeMB && a.maxMessageSize === b.maxMessageSize
+}

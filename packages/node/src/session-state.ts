@@ -1,0 +1,50 @@
+// What the gateway remembers about one client session: its producers and consumers by the
+// client's handles, and where each is attached now: a local PartitionReplica (this node
+// leads the partition) or a forwarded handle on an upstream connection to the leader's node.
+import type { NodeId } from '@blazar/env'
+import type { InitialPosition, SubscriptionType } from '@blazar/protocol'
+import type { ClientSession } from '@blazar/transport'
+import type { HostedPartition } from './partition-service.ts'
+import type { Upstream } from './upstreams.ts'
+
+/** Producers and consumers one session may hold at a time. */
+export const MAX_HANDLES_PER_SESSION = 10_000
+
+export interface ProducerRecord {
+  clientId: number
+  group: string
+  producerName: string
+  /** The producer's handle on each upstream node it was forwarded to (valid while that connection is open). */
+  upstreams: Map<NodeId, { upstream: Upstream, id: number }>
+}
+
+export type ConsumerAttachment =
+  | { kind: 'local', internalId: number, partition: HostedPartition }
+  | { kind: 'remote', upstream: Upstream, upstreamId: number }
+
+export interface ConsumerRecord {
+  clientId: number
+  group: string
+  subscription: string
+  type: SubscriptionType
+  initialPosition: InitialPosition
+  consumerName: string
+  attachment: ConsumerAttachment | null
+}
+
+export class SessionState {
+  readonly session: ClientSession
+  readonly producers = new Map<number, ProducerRecord>()
+  readonly consumers = new Map<number, ConsumerRecord>()
+  /** Whether the peer is a cluster member (a forwarding node): its requests are never forwarded again. */
+  readonly fromMember: boolean
+
+  constructor (session: ClientSession, fromMember: boolean) {
+    this.session = session
+    this.fromMember = fromMember
+  }
+
+  get handles (): number {
+    return this.producers.size + this.consumers.size
+  }
+}

@@ -1,0 +1,104 @@
+// Connections from this node to other nodes' client protocol, used to forward requests to the
+// node that leads a partition or the metadata group ("publish via any node"). One connection
+// per peer, opened on first use and replaced after it closes; handles for forwarded producers
+// and consumers are allocated per connection. Pushes arriving on a connection go to the
+// listener of their consumer handle, and a push permit is given back once the listener has
+// passed the push on (so a slow downstream consumer slows its upstream, nothing piles up).
+import type { NodeId } from '@blazar/env'
+import { parseServerPush, type ServerPush } from '@blazar/protocol'
+import type { ClientConnection, Transport } from '@blazar/transport'
+
+/** Push permits granted to each upstream node up front. */
+export const UPSTREAM_PUSH_PERMITS = 256
+
+/** The node could not be reached: nothing was sent to it. */
+export class UpstreamUnavailableError extends Error {
+  readonly node: NodeId
+  constructor (node: NodeId, cause: unknown) {
+    super(`node ${node} is unreachable: ${String(cause)}`, { cause })
+    this.name = 'UpstreamUnavailableError'
+    this.node = node
+  }
+}
+
+export type PushListener = (push: ServerPush) => Promise<void>
+
+export interface Upstream {
+  node: NodeId
+  connection: ClientConnection
+  /** A fresh handle for a producer or consumer forwarded on this connection. */
+  allocateHandle (): number
+  /** Routes pushes for `consumerId` (an upstream handle) to `listener` until `unlisten`. */
+  listen (consumerId: number, listener: PushListener): void
+  unlisten (consumerId: number): void
+  /** Called when the connection closes (at once if it has). */
+  onClose (listener: () => void): void
+}
+
+export class UpstreamPool {
+  private readonly transport: Transport
+  private readonly upstreams = new Map<NodeId, Promise<Upstream>>()
+
+  constructor (transport: Transport) {
+    this.transport = transport
+  }
+
+  /** The open connection to `node`, dialling it if needed. */
+  async get (node: NodeId): Promise<Upstream> {
+    const existing = this.upstreams.get(node)
+    if (existing !== undefined) {
+      const upstream = await existing.catch(() => undefined)
+      if (upstream?.connection.open === true) return upstream
+      if (this.upstreams.get(node) === existing) this.upstreams.delete(node)
+    }
+    let opening = this.upstreams.get(node)
+    if (opening === undefined) {
+      opening = this.open(node)
+      this.upstreams.set(node, opening)
+      opening.catch(() => { if (this.upstreams.get(node) === opening) this.upstreams.delete(node) })
+    }
+    return await opening
+  }
+
+  async closeAll (): Promise<void> {
+    const all = [...this.upstreams.values()]
+    this.upstreams.clear()
+    await Promise.all(all.map(async (opening) => { await (await opening.catch(() => undefined))?.connection.close() }))
+  }
+
+  private async open (node: NodeId): Promise<Upstream> {
+    let connection: ClientConnection
+    try {
+      connection = await this.transport.connectClient(node)
+    } catch (error) {
+      throw new UpstreamUnavailableError(node, error)
+    }
+    const listeners = new Map<number, PushListener>()
+    let nextHandle = 1
+    connection.onPush((body) => {
+      let push: ServerPush
+      try {
+        push = parseServerPush(body)
+      } catch {
+        grantOne(connection)
+        return
+      }
+      const listener = listeners.get(push.type === 'active-consumer-change' || push.type === 'messages' || push.type === 'consumer-closed' ? push.consumerId : -1)
+      if (listener === undefined) { grantOne(connection); return }
+      listener(push).finally(() => { grantOne(connection) })
+    })
+    connection.grantPermits(UPSTREAM_PUSH_PERMITS)
+    return {
+      node,
+      connection,
+      allocateHandle: () => nextHandle++,
+      listen: (consumerId, listener) => { listeners.set(consumerId, listener) },
+      unlisten: (consumerId) => { listeners.delete(consumerId) },
+      onClose: (listener) => { connection.onClose(() => { listener() }) }
+    }
+  }
+}
+
+function grantOne (connection: ClientConnection): void {
+  if (connection.open) connection.grantPermits(1)
+}
