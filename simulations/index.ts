@@ -1,8 +1,11 @@
 // The named scenarios run by `blazar sim run --scenario NAME` and `blazar sim sweep`. Each is a
 // workload, a fault schedule and the invariants to check (the simulator's oracles run on every
 // event; a scenario adds its own expectations with sim.fail). Add one: write a Scenario in a
-// file here and list it below.
+// file here and list it below. A scenario's `kind` names its workload: the KV registers
+// (default) or one broker partition (`blazar sim ... --workload broker`).
 import type { Scenario } from '../packages/sim/src/index.ts'
+import { brokerPauseKill } from './broker-pause-kill.ts'
+import { brokerRandom } from './broker-random.ts'
 import { crashBoundaries } from './crash-boundaries.ts'
 import { disruptiveRejoin } from './disruptive-rejoin.ts'
 import { figure7 } from './figure7.ts'
@@ -18,5 +21,7 @@ import { voteCrash } from './vote-crash.ts'
 
 export const scenarios: Scenario[] = [
   random, figure7, figure8, voteCrash, crashBoundaries, messageChaos, pauseOldLeader, partialPartitions,
-  membership, snapshots, disruptiveRejoin, pauseKill
+  membership, snapshots, disruptiveRejoin, pauseKill,
+  // The broker workload (`kind: 'broker'`: `blazar sim ... --workload broker`).
+  brokerRandom, brokerPauseKill
 ]

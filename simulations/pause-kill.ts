@@ -1,7 +1,31 @@
 // Jepsen's NATS "pause-kill" schedule: pause a minority, kill one other node so it loses its
 // unsynced writes (and restart it), then resume the minority and pause the rest. Acknowledged
 // writes must survive (linearizability of the register history) and the oracles must hold.
-import type { Scenario } from '../packages/sim/src/index.ts'
+// broker-pause-kill.ts runs the same rounds against the broker workload.
+import type { Scenario, Simulation } from '../packages/sim/src/index.ts'
+
+/** `rounds` rounds of the schedule, each with a fresh choice of minority and victim. */
+export async function pauseKillRounds (sim: Simulation, rounds: number): Promise<void> {
+  const cluster = sim.cluster
+  const minoritySize = Math.floor(cluster.ids().length / 2)
+  for (let round = 0; round < rounds; round++) {
+    const order = sim.shuffle(cluster.ids())
+    const minority = order.slice(0, minoritySize)
+    const victim = order[minoritySize]
+    const rest = order.slice(minoritySize + 1)
+    for (const id of minority) cluster.pause(id)
+    await sim.runFor(sim.random.int(200, 2_000))
+    cluster.crash(victim)
+    await sim.runFor(sim.random.int(10, 500))
+    cluster.restart(victim)
+    await sim.runFor(sim.random.int(100, 1_000))
+    for (const id of minority) cluster.resume(id)
+    for (const id of rest) cluster.pause(id)
+    await sim.runFor(sim.random.int(2, 6) * sim.electionTimeoutMs)
+    for (const id of rest) cluster.resume(id)
+    await sim.runFor(2 * sim.electionTimeoutMs)
+  }
+}
 
 export const pauseKill: Scenario = {
   name: 'pause-kill',
@@ -9,28 +33,10 @@ export const pauseKill: Scenario = {
   nodes: 5,
   syncLatencyMs: [1, 10],
   run: async (sim) => {
-    const cluster = sim.cluster
-    cluster.start()
+    sim.cluster.start()
     sim.workload.start()
     await sim.waitForLeader()
-    const minoritySize = Math.floor(cluster.ids().length / 2)
-    for (let round = 0; round < 3; round++) {
-      const order = sim.shuffle(cluster.ids())
-      const minority = order.slice(0, minoritySize)
-      const victim = order[minoritySize]
-      const rest = order.slice(minoritySize + 1)
-      for (const id of minority) cluster.pause(id)
-      await sim.runFor(sim.random.int(200, 2_000))
-      cluster.crash(victim)
-      await sim.runFor(sim.random.int(10, 500))
-      cluster.restart(victim)
-      await sim.runFor(sim.random.int(100, 1_000))
-      for (const id of minority) cluster.resume(id)
-      for (const id of rest) cluster.pause(id)
-      await sim.runFor(sim.random.int(2, 6) * sim.electionTimeoutMs)
-      for (const id of rest) cluster.resume(id)
-      await sim.runFor(2 * sim.electionTimeoutMs)
-    }
+    await pauseKillRounds(sim, 3)
     await sim.recover()
     sim.checkHistory()
   }

@@ -3,9 +3,11 @@
 // (pause/crash/freeze) and oracle hooks. It offers the precise controls scenarios need:
 // crash/restart (losing unsynced writes), pause/resume, freezing a node's Raft timers,
 // crashing at a storage boundary, membership changes, and client calls routed to a node.
+// A workload other than the KV registers hosts its own state machine on each incarnation
+// through `application` (the broker workload: a partition state machine and replica).
 import { MemoryRaftStorage, RaftNode } from '@blazar/raft'
-import type { RaftConfig, RaftFaults, RaftMessage } from '@blazar/raft'
-import type { HardState, Logger, MembershipConfig, NodeId, SeededRandom, VirtualClock } from '@blazar/env'
+import type { RaftConfig, RaftFaults, RaftMessage, RoleName, StateMachine } from '@blazar/raft'
+import type { Env, HardState, Logger, MembershipConfig, NodeId, SeededRandom, VirtualClock } from '@blazar/env'
 import { KvRegisterMachine } from './kv-register.ts'
 import { SimNetwork } from './network.ts'
 import { NodeRuntime } from './node-runtime.ts'
@@ -24,6 +26,29 @@ export class NodeDownError extends Error {
   }
 }
 
+/** What one node incarnation hosts on its Raft group instead of the KV registers. */
+export interface NodeApplication {
+  readonly stateMachine: StateMachine
+  /** Every Raft role change of the live incarnation. */
+  roleChanged? (role: RoleName, term: number, leader: NodeId | null): void
+  /** The process crashed: its connections drop. */
+  crashed? (): void
+}
+
+export interface ApplicationContext {
+  node: SimNode
+  /** The incarnation's RaftNode. */
+  raft: RaftNode
+  /** The incarnation's environment (process clock: held by a pause, cancelled by a crash). */
+  env: Env
+  /** Whether this incarnation is still the node's live one. */
+  live: () => boolean
+  /** Reports the state digest after applying `index` (state machine safety across replicas). */
+  stateReached: (index: number, digest: number) => void
+}
+
+export type ApplicationFactory = (context: ApplicationContext) => NodeApplication
+
 export interface ClusterOptions {
   clock: VirtualClock
   random: SeededRandom
@@ -34,6 +59,8 @@ export interface ClusterOptions {
   faults?: RaftFaults
   /** Disk sync latency range per node [min, max) in ms. */
   syncLatencyMs?: [number, number]
+  /** Hosts an application on each incarnation instead of the KV register machine. */
+  application?: ApplicationFactory
 }
 
 export class SimNode {
@@ -43,6 +70,8 @@ export class SimNode {
   readonly random: SeededRandom
   raft: RaftNode | null = null
   kv: KvRegisterMachine = new KvRegisterMachine()
+  /** The live incarnation's application, when the cluster hosts one. */
+  app: NodeApplication | null = null
   view: ObservedStorage | null = null
   /** Scenario hook: called at every storage write boundary of the live incarnation. */
   onBoundary: ((boundary: StorageBoundary, hardState?: HardState) => void) | null = null
@@ -67,6 +96,7 @@ export class Cluster {
   private readonly raftConfig: Partial<RaftConfig>
   private readonly faults: RaftFaults | undefined
   private readonly syncLatencyMs: [number, number]
+  private readonly application: ApplicationFactory | undefined
   readonly initialMembers: NodeId[]
   /** Errors thrown by a node's own code (a failed assertion stops that node). */
   readonly nodeErrors: string[] = []
@@ -79,6 +109,7 @@ export class Cluster {
     this.raftConfig = options.raftConfig
     this.faults = options.faults
     this.syncLatencyMs = options.syncLatencyMs ?? [0, 3]
+    this.application = options.application
     this.initialMembers = [...options.nodeIds]
     this.network = new SimNetwork<RaftMessage>({
       clock: this.clock,
@@ -155,6 +186,9 @@ export class Cluster {
     node.raft = null
     for (const reject of [...node.waiting]) reject(new NodeDownError(id))
     node.waiting.clear()
+    const app = node.app
+    node.app = null
+    app?.crashed?.()
     // Stop the old incarnation after the current call stack unwinds: it may be mid-method
     // (crash at a storage boundary), and its writes and sends are already cut off above.
     if (raft !== null) this.clock.setTimer(0, () => this.guard(id, () => raft.stop()))
@@ -272,7 +306,8 @@ export class Cluster {
     })
     node.kv = kv
     node.view = view
-    const raft = new RaftNode({
+    let app: NodeApplication | null = null
+    const raft: RaftNode = new RaftNode({
       id,
       group: GROUP,
       env: { clock: node.runtime.processClock, random: node.random.fork(), logger: this.nodeLogger(id) },
@@ -283,15 +318,17 @@ export class Cluster {
       stateMachine: {
         apply: (entry) => {
           if (live()) oracles.applied(id, entry)
-          kv.apply(entry)
+          if (app === null) kv.apply(entry)
+          else app.stateMachine.apply(entry)
         },
-        snapshot: () => kv.snapshot(),
+        snapshot: () => app === null ? kv.snapshot() : app.stateMachine.snapshot(),
         restore: (data, meta) => {
           if (live()) {
             this.record(`restore ${id} ${meta.index}:${meta.term}`)
             oracles.restored(id, meta)
           }
-          kv.restore(data, meta)
+          if (app === null) kv.restore(data, meta)
+          else app.stateMachine.restore(data, meta)
         }
       },
       bootstrap,
@@ -303,6 +340,7 @@ export class Cluster {
           if (!live()) return
           this.record(`role ${id} ${event.role} t${event.term} ${event.leader ?? '-'}`)
           if (event.role === 'leader') oracles.leaderElected(id, event.term, view)
+          app?.roleChanged?.(event.role, event.term, event.leader)
         },
         onCommit: (commitIndex) => {
           if (live()) oracles.committed(id, commitIndex, raft.status().term, view)
@@ -315,6 +353,16 @@ export class Cluster {
         }
       }
     })
+    if (this.application !== undefined) {
+      app = this.application({
+        node,
+        raft,
+        env: { clock: node.runtime.processClock, random: node.random.fork(), logger: this.nodeLogger(id) },
+        live,
+        stateReached: (index, digest) => { if (live()) oracles.stateReached(id, index, digest) }
+      })
+    }
+    node.app = app
     node.raft = raft
     oracles.nodeStarted(id, view)
     this.record(`start ${id} ${view.firstIndex()}-${view.lastIndex()}`)

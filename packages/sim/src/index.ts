@@ -1,9 +1,10 @@
 // @blazar/sim: the deterministic simulator. A cluster of Raft nodes on one virtual clock with
 // a faulty network and disks, a nemesis, a KV register workload with a linearizability
-// checker, continuous safety oracles, liveness checks after healing, per-seed trace hashes,
+// checker, a broker workload (one partition, producers and consumers) with queue oracles,
+// continuous safety oracles, liveness checks after healing, per-seed trace hashes,
 // and a parallel seed sweep. Scenarios live in simulations/ at the repository root.
 export { Cluster, NodeDownError, SimNode, GROUP } from './cluster.ts'
-export type { ClusterOptions } from './cluster.ts'
+export type { ApplicationContext, ApplicationFactory, ClusterOptions, NodeApplication } from './cluster.ts'
 export { History, MAX_HISTORY_OPERATIONS } from './history.ts'
 export type { Operation, OperationKind, Outcome } from './history.ts'
 export { KvRegisterMachine, KV_WRITE_KIND, encodeWrite, decodeWrite, entryDigest } from './kv-register.ts'
@@ -18,8 +19,8 @@ export type { ProcessState } from './node-runtime.ts'
 export type { StorageBoundary } from './observed-storage.ts'
 export { Oracles } from './oracles.ts'
 export type { InvariantName, LogView, Violation } from './oracles.ts'
-export { Simulation, runSimulation, simRaftConfig, MAX_EVENTS_PER_RUN, MICROTASK_TURNS, FULL_DRAIN_EVENTS } from './simulation.ts'
-export type { Scenario, SimulationOptions, SimulationResult } from './simulation.ts'
+export { Simulation, runSimulation, simRaftConfig, BROKER_DRAIN_TIMEOUTS, MAX_EVENTS_PER_RUN, MICROTASK_TURNS, FULL_DRAIN_EVENTS } from './simulation.ts'
+export type { Scenario, SimulationOptions, SimulationResult, WorkloadKind } from './simulation.ts'
 export { runSweep, replayCommand, MAX_SWEEP_SEEDS } from './sweep.ts'
 export type { SeedVerdict, SweepFailure, SweepOptions, SweepSummary } from './sweep.ts'
 export { Trace, combineTraceHashes, MAX_KEPT_TRACE_LINES } from './trace.ts'
@@ -28,3 +29,13 @@ export { Workload, defaultWorkload, MAX_OPERATIONS_IN_FLIGHT } from './workload.
 export type { WorkloadOptions } from './workload.ts'
 export { measureRaftThroughput } from './throughput.ts'
 export type { ThroughputOptions, ThroughputResult } from './throughput.ts'
+export { BrokerHost, ConnectionLostError, BROKER_TOPIC, CLIENT_LINK_DELAY_MS } from './broker-host.ts'
+export type { BrokerFaults, HostedPartition, SessionHandler } from './broker-host.ts'
+export { BrokerWorkload, defaultBrokerWorkload, EXCLUSIVE_SUBSCRIPTION, SHARED_SUBSCRIPTION } from './broker-workload.ts'
+export type { BrokerWorkloadOptions } from './broker-workload.ts'
+export { Producer } from './broker-producer.ts'
+export type { ProducerOptions } from './broker-producer.ts'
+export { Consumer } from './broker-consumer.ts'
+export type { BrokerClients, ConsumerOptions } from './broker-consumer.ts'
+export { QueueOracles } from './queue-oracles.ts'
+export type { SendRecord, SendStatus, LoggedEntry, SubscriptionRecord } from './queue-records.ts'

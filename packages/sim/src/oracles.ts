@@ -16,6 +16,7 @@ export type InvariantName =
   | 'election-safety' | 'log-matching' | 'leader-completeness' | 'committed-entries-never-change'
   | 'state-machine-safety' | 'liveness-leader' | 'liveness-pending-operations' | 'liveness-term-stable'
   | 'linearizability' | 'node-error' | 'determinism'
+  | 'queue-lost-message' | 'queue-phantom-message' | 'queue-order' | 'queue-cursor-regression' | 'queue-liveness'
 
 export interface Violation {
   invariant: InvariantName

@@ -1,15 +1,19 @@
 // One seeded simulation run: builds the world from one seed (a forked PRNG stream per
 // component, in a fixed order), runs a scenario script against it event by event (promise
 // continuations settled between events, the oracles consulted after each), then checks
-// liveness and linearizability and returns the verdict with the trace hash.
+// liveness and the workload's history (linearizability of the KV registers, or the queue
+// oracles of the broker workload) and returns the verdict with the trace hash.
 import { SeededRandom, VirtualClock, type NodeId } from '@blazar/env'
 import type { RaftConfig, RaftFaults } from '@blazar/raft'
+import { BrokerHost, type BrokerFaults } from './broker-host.ts'
+import { BrokerWorkload, defaultBrokerWorkload, type BrokerWorkloadOptions } from './broker-workload.ts'
 import { Cluster } from './cluster.ts'
 import { KV_WRITE_KIND, encodeWrite } from './kv-register.ts'
 import { checkLinearizable } from './linearizability.ts'
 import { Nemesis, defaultNemesis, type NemesisOptions } from './nemesis.ts'
 import { calmNetwork } from './network.ts'
 import { Oracles, type InvariantName, type Violation } from './oracles.ts'
+import { QueueOracles } from './queue-oracles.ts'
 import { Trace } from './trace.ts'
 import { installTripwires } from './tripwires.ts'
 import { Workload, defaultWorkload, type WorkloadOptions } from './workload.ts'
@@ -25,18 +29,29 @@ export const MICROTASK_TURNS = 8
 /** Events between two full drains of the microtask queue (taken when virtual time advances). */
 export const FULL_DRAIN_EVENTS = 64
 
+/** Election timeouts the recovery phase gives the broker to deliver and acknowledge everything. */
+export const BROKER_DRAIN_TIMEOUTS = 20
+
 /** Events one run may process, at most: beyond it the run is a runaway (a livelock or a loop). */
 export const MAX_EVENTS_PER_RUN = 20_000_000
+
+/** What the cluster replicates and the clients do: KV registers, or one broker partition. */
+export type WorkloadKind = 'kv' | 'broker'
 
 export interface Scenario {
   name: string
   description: string
+  /** The workload (default `kv`). */
+  kind?: WorkloadKind
   /** Cluster size when the caller does not choose one. */
   nodes?: number
+  /** Cluster size per seed when the caller does not choose one (overrides `nodes`). */
+  nodesForSeed?: (seed: number) => number
   raftConfig?: Partial<RaftConfig>
   /** Disk sync latency range [min, max) ms per node (default [0, 3)). */
   syncLatencyMs?: [number, number]
   workload?: Partial<WorkloadOptions>
+  broker?: Partial<BrokerWorkloadOptions>
   nemesis?: Partial<NemesisOptions>
   run (sim: Simulation): Promise<void>
 }
@@ -51,6 +66,8 @@ export interface SimulationOptions {
   tripwires?: boolean
   /** Virtual milliseconds of random faults for scenarios that use the nemesis. */
   faultMs?: number
+  /** Deliberate broker bugs (broker scenarios). */
+  brokerFaults?: BrokerFaults
 }
 
 export interface SimulationResult {
@@ -68,6 +85,8 @@ export interface SimulationResult {
   operations: { ok: number, fail: number, info: number }
   maxTerm: number
   committed: number
+  /** Broker runs: what the producers' sends came to. */
+  queue?: { sends: number, acked: number, failedDefinite: number, failedUnknown: number, stored: number }
 }
 
 /** Thrown through a scenario script to stop it at the first violation. */
@@ -89,21 +108,26 @@ export class Simulation {
   readonly oracles: Oracles
   readonly cluster: Cluster
   readonly workload: Workload
+  /** The broker workload (broker scenarios), else null. */
+  readonly broker: BrokerWorkload | null
   readonly nemesis: Nemesis
   readonly raftConfig: Partial<RaftConfig>
   /** Virtual ms of random faults requested by the caller (scenarios may ignore it). */
   readonly faultMs: number
+  private readonly brokerOptions: BrokerWorkloadOptions | null
   private readonly scenarioRandom: SeededRandom
   events = 0
   private sinceDrain = 0
 
   constructor (options: {
     seed: number, nodes: number, raftConfig: Partial<RaftConfig>, faults?: RaftFaults, keepTrace: boolean, faultMs: number,
-    syncLatencyMs?: [number, number], workload?: WorkloadOptions, nemesis?: NemesisOptions
+    syncLatencyMs?: [number, number], workload?: WorkloadOptions, nemesis?: NemesisOptions,
+    kind?: WorkloadKind, broker?: BrokerWorkloadOptions, brokerFaults?: BrokerFaults
   }) {
     this.seed = options.seed
     this.faultMs = options.faultMs
     this.raftConfig = options.raftConfig
+    this.brokerOptions = options.kind === 'broker' ? options.broker ?? defaultBrokerWorkload : null
     const root = new SeededRandom(options.seed)
     const clusterRandom = root.fork()
     const workloadRandom = root.fork()
@@ -113,12 +137,27 @@ export class Simulation {
     this.oracles = new Oracles(() => this.clock.now())
     const nodeIds: NodeId[] = []
     for (let i = 1; i <= options.nodes; i++) nodeIds.push(`n${i}`)
+    const queueOracles = options.kind === 'broker' ? new QueueOracles((invariant, message) => this.oracles.report(invariant, message)) : null
+    const host = queueOracles === null
+      ? null
+      : new BrokerHost({
+        oracles: queueOracles,
+        faults: options.brokerFaults,
+        retentionCheckIntervalMs: (options.broker ?? defaultBrokerWorkload).retentionCheckIntervalMs,
+        record: (line) => this.cluster.record(line)
+      })
     this.cluster = new Cluster({
       clock: this.clock, random: clusterRandom, trace: this.trace, oracles: this.oracles, nodeIds,
-      raftConfig: options.raftConfig, faults: options.faults, syncLatencyMs: options.syncLatencyMs
+      raftConfig: options.raftConfig, faults: options.faults, syncLatencyMs: options.syncLatencyMs, application: host?.application
     })
     this.workload = new Workload(this.cluster, workloadRandom, options.workload ?? defaultWorkload)
     this.nemesis = new Nemesis(this.cluster, nemesisRandom, options.nemesis ?? defaultNemesis)
+    if (host === null || queueOracles === null) this.broker = null
+    else {
+      host.attach(this.cluster)
+      // A fifth stream, forked after the others, so the KV runs' streams stay as they were.
+      this.broker = new BrokerWorkload({ host, oracles: queueOracles, cluster: this.cluster, random: root.fork(), workload: options.broker ?? defaultBrokerWorkload })
+    }
   }
 
   /** A PRNG stream for the scenario script's own choices. */
@@ -263,6 +302,20 @@ export class Simulation {
    * pending client operation completes within 10 more, and one write per key succeeds.
    */
   async recover (): Promise<void> {
+    await this.heal()
+    if (this.broker !== null) {
+      await this.drainBroker(this.broker)
+      return
+    }
+    if (!await this.runUntil(() => this.workload.inFlight === 0, 10 * this.electionTimeoutMs)) {
+      const stuck = this.workload.history.pendingOperations().map((op) => `op${op.id} ${op.kind} ${op.key} since t=${op.invokedTime}`)
+      this.fail('liveness-pending-operations', `${this.workload.inFlight} client operations still pending ${15 * this.electionTimeoutMs}ms after healing: ${stuck.slice(0, 5).join('; ')}`)
+    }
+    await this.probeWrites()
+  }
+
+  /** Heals every fault, then waits for a stable leader whose term holds (the common part of recover()). */
+  private async heal (): Promise<void> {
     const cluster = this.cluster
     this.nemesis.healAll()
     cluster.network.healAll((name) => name.startsWith('permanent'))
@@ -293,11 +346,24 @@ export class Simulation {
         this.fail('liveness-term-stable', `term still climbing ${this.now() - healedAt}ms after healing (${term} -> ${cluster.maxTerm()})`)
       }
     }
-    if (!await this.runUntil(() => this.workload.inFlight === 0, 10 * timeout)) {
-      const stuck = this.workload.history.pendingOperations().map((op) => `op${op.id} ${op.kind} ${op.key} since t=${op.invokedTime}`)
-      this.fail('liveness-pending-operations', `${this.workload.inFlight} client operations still pending ${15 * timeout}ms after healing: ${stuck.slice(0, 5).join('; ')}`)
+  }
+
+  /**
+   * Broker liveness after healing: within BROKER_DRAIN_TIMEOUTS election timeouts (plus the
+   * producers' send timeout, for sends still retrying) every send settles and everything
+   * stored is delivered to every subscription and covered by the leader's replicated cursors.
+   */
+  private async drainBroker (broker: BrokerWorkload): Promise<void> {
+    broker.stop()
+    const bound = BROKER_DRAIN_TIMEOUTS * this.electionTimeoutMs + (this.brokerOptions?.producer.sendTimeoutMs ?? 0)
+    const drained = await this.runUntil(() => broker.drained(this.stableLeader()), bound)
+    this.cluster.record(`broker drain ${drained ? 'done' : 'incomplete'} consumers ${broker.describeConsumers()}`)
+    const problem = broker.finalCheck(this.stableLeader() ?? this.cluster.leader())
+    if (problem !== null) this.fail(problem[0], problem[1])
+    if (!drained) {
+      const stats = broker.oracles.stats()
+      this.fail('queue-liveness', `${bound}ms after healing not everything stored (${stats.stored} batches) is delivered and acknowledged by every subscription; ${broker.sendsInFlight} sends unsettled; consumers ${broker.describeConsumers()}`)
     }
-    await this.probeWrites()
   }
 
   /** After healing, one write per key through the leader must succeed. */
@@ -322,17 +388,24 @@ export class Simulation {
     if (done !== keys) this.fail('liveness-pending-operations', failure ?? `probe writes did not complete within ${10 * this.electionTimeoutMs}ms`)
   }
 
-  /** Checks the recorded client history for linearizability. */
+  /** Checks the recorded client history for linearizability (broker runs: the queue oracles ran already). */
   checkHistory (): void {
+    if (this.broker !== null) return
     const result = checkLinearizable(this.workload.history.operations())
     if (!result.ok) this.fail('linearizability', `key ${result.key}: ${result.explanation}`)
     if (result.inconclusive !== undefined) this.cluster.record(`linearizability inconclusive for ${result.inconclusive.join(',')}`)
   }
 
+  /** Starts the scenario's workload: the KV clients or the broker's producers and consumers. */
+  startWorkload (): void {
+    if (this.broker !== null) this.broker.start()
+    else this.workload.start()
+  }
+
   /** The standard run: workload + random faults for faultMs, then recovery and the history check. */
   async chaos (): Promise<void> {
     this.cluster.start()
-    this.workload.start()
+    this.startWorkload()
     await this.runFor(1_000)
     this.nemesis.start()
     await this.runFor(this.faultMs)
@@ -343,7 +416,7 @@ export class Simulation {
 
 /** Runs `scenario` for one seed and returns the verdict. */
 export async function runSimulation (scenario: Scenario, options: SimulationOptions): Promise<SimulationResult> {
-  const nodes = options.nodes ?? scenario.nodes ?? 5
+  const nodes = options.nodes ?? scenario.nodesForSeed?.(options.seed) ?? scenario.nodes ?? 5
   const sim = new Simulation({
     seed: options.seed,
     nodes,
@@ -353,7 +426,10 @@ export async function runSimulation (scenario: Scenario, options: SimulationOpti
     faultMs: options.faultMs ?? 60_000,
     syncLatencyMs: scenario.syncLatencyMs,
     workload: { ...defaultWorkload, ...scenario.workload },
-    nemesis: { ...defaultNemesis, ...scenario.nemesis }
+    nemesis: { ...defaultNemesis, ...scenario.nemesis },
+    kind: scenario.kind,
+    broker: { ...defaultBrokerWorkload, ...scenario.broker },
+    brokerFaults: options.brokerFaults
   })
   sim.cluster.record(`seed ${options.seed} scenario ${scenario.name} nodes ${nodes}`)
   const restore = options.tripwires === true ? installTripwires() : null
@@ -381,6 +457,12 @@ export async function runSimulation (scenario: Scenario, options: SimulationOpti
   if (violation !== null) sim.cluster.record(`violation ${violation.invariant}: ${violation.message}`)
   const counts = { ok: 0, fail: 0, info: 0 }
   for (const op of sim.workload.history.operations()) counts[op.outcome ?? 'info']++
+  if (sim.broker !== null) {
+    const queue = sim.broker.oracles.stats()
+    counts.ok = queue.acked
+    counts.fail = queue.failedDefinite
+    counts.info = queue.sends - queue.acked - queue.failedDefinite
+  }
   return {
     scenario: scenario.name,
     seed: options.seed,
@@ -395,6 +477,7 @@ export async function runSimulation (scenario: Scenario, options: SimulationOpti
     faultsInjected: sim.nemesis.injected,
     operations: counts,
     maxTerm: sim.cluster.maxTerm(),
-    committed: sim.oracles.highestCommitted
+    committed: sim.oracles.highestCommitted,
+    ...(sim.broker === null ? {} : { queue: sim.broker.oracles.stats() })
   }
 }

@@ -1,0 +1,216 @@
+// A simulated consumer of one subscription (Exclusive or Shared): it subscribes at the node it
+// believes leads (following NOT_LEADER hints; a subscribe with no answer in time is abandoned
+// and its consumer closed), grants flow permits (a receiver queue, topped up at half), takes
+// each pushed batch in order after a processing delay and acknowledges it individually
+// (every message of the batch), cumulatively (Exclusive) or asks for redelivery (a negative
+// ack, now and then). When the broker closes its consumer (leadership moved) or the connection
+// drops (the node crashed), it drops what it holds and subscribes again. Pushes to an earlier
+// session are ignored. Everything it receives goes to the queue oracles.
+import type { NodeId, Random, VirtualClock } from '@blazar/env'
+import type { DeliveredEntry, MessageIdData, SubscriptionType } from '@blazar/protocol'
+import type { BrokerHost } from './broker-host.ts'
+import type { QueueOracles } from './queue-oracles.ts'
+import type { SubscriptionRecord } from './queue-records.ts'
+
+/** What the simulated clients share: the clock, the hosting layer, the oracles, the trace. */
+export interface BrokerClients {
+  clock: VirtualClock
+  host: BrokerHost
+  oracles: QueueOracles
+  record: (line: string) => void
+  anyNode: (random: Random) => NodeId
+  isNode: (id: string) => boolean
+  nextConsumerId: () => number
+}
+
+export interface ConsumerOptions {
+  /** Flow permits granted per session (Pulsar receiverQueueSize), topped up at half. */
+  receiverQueue: number
+  /** Processing time of one batch, uniform in [min, max) ms. */
+  processMs: [number, number]
+  /** A subscribe attempt is abandoned after this long. */
+  subscribeTimeoutMs: number
+  /** Pause before subscribing again, uniform in [min, max) ms. */
+  retryBackoffMs: [number, number]
+  /** Share of cumulative acks (Exclusive) and of negative acks among processed batches. */
+  cumulativeAckRatio: number
+  negativeAckRatio: number
+}
+
+interface Session {
+  consumerId: number
+  node: NodeId
+  /** Permits granted and not yet used up by processed messages. */
+  processedSinceFlow: number
+}
+
+export class Consumer {
+  readonly name: string
+  readonly subscription: SubscriptionRecord
+  private readonly type: SubscriptionType
+  private readonly clients: BrokerClients
+  private readonly random: Random
+  private readonly options: ConsumerOptions
+  private session: Session | null = null
+  private subscribing = false
+  private leaderHint: NodeId | null = null
+  private readonly inbox: DeliveredEntry[] = []
+  private processing = false
+  /** Subscribed at least once (the subscription exists in the log). */
+  subscribedOnce = false
+
+  constructor (name: string, subscription: SubscriptionRecord, clients: BrokerClients, random: Random, options: ConsumerOptions) {
+    this.name = name
+    this.subscription = subscription
+    this.type = subscription.type
+    this.clients = clients
+    this.random = random
+    this.options = options
+  }
+
+  get connectedTo (): NodeId | null {
+    return this.session?.node ?? null
+  }
+
+  start (): void {
+    this.subscribe()
+  }
+
+  /** The node crashed: a session there is gone. */
+  connectionLost (node: NodeId): void {
+    if (this.session?.node === node) this.sessionEnded('connection lost')
+  }
+
+  private subscribe (): void {
+    if (this.subscribing || this.session !== null) return
+    this.subscribing = true
+    const clients = this.clients
+    const consumerId = clients.nextConsumerId()
+    const target = this.leaderHint ?? clients.anyNode(this.random)
+    clients.record(`subscribe ${this.name} c${consumerId} @${target}`)
+    clients.host.registerSession(consumerId, {
+      messages: (node, entries) => this.received(consumerId, node, entries),
+      closed: (node, reason) => {
+        if (this.session?.consumerId === consumerId) this.sessionEnded(`closed by ${node}: ${reason}`)
+      }
+    })
+    let answered = false
+    const timer = clients.clock.setTimer(this.options.subscribeTimeoutMs, () => {
+      if (answered) return
+      answered = true
+      clients.record(`subscribe ${this.name} c${consumerId} timeout`)
+      this.abandon(consumerId, target)
+      this.leaderHint = null
+      this.retrySubscribe()
+    })
+    clients.host.request(target, (partition) => partition.replica.subscribe({
+      subscription: this.subscription.name, type: this.type, initialPosition: 'Earliest', consumer: { consumerId, consumerName: this.name }
+    })).then(() => {
+      if (answered) return
+      answered = true
+      clients.clock.clearTimer(timer)
+      this.subscribing = false
+      this.subscribedOnce = true
+      this.leaderHint = target
+      this.session = { consumerId, node: target, processedSinceFlow: 0 }
+      clients.record(`subscribed ${this.name} c${consumerId} @${target}`)
+      this.call((partition) => partition.replica.flow(consumerId, this.options.receiverQueue))
+    }, (error: unknown) => {
+      if (answered) return
+      answered = true
+      clients.clock.clearTimer(timer)
+      clients.host.forgetSession(consumerId)
+      const code = (error as { code?: string } | null)?.code ?? 'ERROR'
+      const hint = (error as { details?: { leaderHint?: unknown } } | null)?.details?.leaderHint
+      this.leaderHint = typeof hint === 'string' && clients.isNode(hint) ? hint : null
+      clients.record(`subscribe ${this.name} c${consumerId} ${code}${this.leaderHint === null ? '' : ` -> ${this.leaderHint}`}`)
+      // It may have attached before the error (e.g. the connection dropped after): close it.
+      if (code === 'CONNECTION_LOST' || code === 'OUTCOME_UNKNOWN') this.abandon(consumerId, target)
+      this.retrySubscribe()
+    })
+  }
+
+  private retrySubscribe (): void {
+    this.subscribing = false
+    const [min, max] = this.options.retryBackoffMs
+    this.clients.clock.setTimer(this.random.int(min, max), () => this.subscribe())
+  }
+
+  /** Gives up on a consumer id: pushes to it are ignored and the broker is told to close it. */
+  private abandon (consumerId: number, node: NodeId): void {
+    this.clients.host.forgetSession(consumerId)
+    this.clients.host.request(node, (partition) => partition.replica.closeConsumer(consumerId)).catch(() => {})
+  }
+
+  private sessionEnded (why: string): void {
+    const session = this.session
+    if (session === null) return
+    this.clients.record(`session ${this.name} c${session.consumerId} ended: ${why}`)
+    this.clients.host.forgetSession(session.consumerId)
+    this.session = null
+    this.inbox.length = 0
+    this.leaderHint = null
+    this.retrySubscribe()
+  }
+
+  private received (consumerId: number, node: NodeId, entries: DeliveredEntry[]): void {
+    if (this.session?.consumerId !== consumerId) {
+      this.clients.record(`stale push to ${this.name} c${consumerId} from ${node}`)
+      return
+    }
+    for (const entry of entries) {
+      this.clients.record(`recv ${this.name} c${consumerId} ${entry.messageId.index} ${entry.batch.producerName}#${entry.batch.firstSequenceId} r${entry.redeliveryCount}`)
+      this.clients.oracles.delivered(this.subscription, this.name, entry)
+      this.inbox.push(entry)
+    }
+    this.processNext()
+  }
+
+  private processNext (): void {
+    if (this.processing || this.inbox.length === 0) return
+    this.processing = true
+    const [min, max] = this.options.processMs
+    this.clients.clock.setTimer(this.random.int(min, max), () => {
+      this.processing = false
+      const entry = this.inbox.shift()
+      const session = this.session
+      if (entry !== undefined && session !== null) this.settle(session, entry)
+      this.processNext()
+    })
+  }
+
+  private settle (session: Session, entry: DeliveredEntry): void {
+    const index = entry.messageId.index
+    const count = entry.batch.messageCount
+    const consumerId = session.consumerId
+    const draw = this.random.next()
+    if (draw < this.options.negativeAckRatio) {
+      this.clients.record(`nack ${this.name} c${consumerId} ${index}`)
+      const ids = [entry.messageId]
+      this.call((partition) => partition.replica.redeliver(consumerId, this.type === 'Shared' ? ids : undefined))
+    } else if (this.type === 'Exclusive' && draw < this.options.negativeAckRatio + this.options.cumulativeAckRatio) {
+      this.clients.record(`ack-cumulative ${this.name} c${consumerId} ${index}`)
+      this.subscription.cumulativeTo = Math.max(this.subscription.cumulativeTo, index)
+      const id: MessageIdData = { partition: 0, index, batchIndex: count - 1 }
+      this.call((partition) => partition.replica.acknowledge(consumerId, 'Cumulative', [id]))
+    } else {
+      this.clients.record(`ack ${this.name} c${consumerId} ${index}`)
+      this.subscription.acked.add(index)
+      const ids: MessageIdData[] = Array.from({ length: count }, (_, batchIndex) => ({ partition: 0, index, batchIndex }))
+      this.call((partition) => partition.replica.acknowledge(consumerId, 'Individual', ids))
+    }
+    session.processedSinceFlow += count
+    if (session.processedSinceFlow >= this.options.receiverQueue / 2) {
+      const permits = session.processedSinceFlow
+      session.processedSinceFlow = 0
+      this.call((partition) => partition.replica.flow(consumerId, permits))
+    }
+  }
+
+  /** A fire-and-forget request on the current session (acks, flow, redeliver). */
+  private call (work: Parameters<BrokerHost['request']>[1]): void {
+    const session = this.session
+    if (session === null) return
+    this.clients.host.request(session.node, work).catch(() => {})
+  }
+}

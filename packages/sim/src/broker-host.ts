@@ -1,0 +1,225 @@
+// The broker hosting layer of the simulator: on every node incarnation a PartitionStateMachine
+// (the Raft group's state machine) and a PartitionReplica wired to that incarnation's RaftNode
+// (propose, readIndex, leader; leadershipChanged from the Raft observer), and the simulated
+// client connections: a request reaches a node after a link delay, waits while it is paused,
+// fails with NODE_DOWN if the node is down before it takes the request (definitely not done),
+// and with CONNECTION_LOST if the node crashes after taking it (outcome unknown). Replies and
+// pushes (deliveries, consumer-closed) travel back over an ordered link; a crashed process
+// sends nothing more. The test-only fault `ackBeforeCommit` answers a send as soon as its batch
+// is appended to the leader's log instead of once it commits.
+import type { Env, LogEntry, NodeId } from '@blazar/env'
+import type { RaftNode } from '@blazar/raft'
+import { PartitionReplica, PartitionStateMachine, admitBatch, proposalError, type ConsumerRef, type CursorState } from '@blazar/broker'
+import { PartitionEntryKind, encodePartitionEntry, type ClientResult, type DeliveredEntry } from '@blazar/protocol'
+import { NodeDownError, type ApplicationContext, type Cluster, type NodeApplication } from './cluster.ts'
+import { chainHash } from './hash.ts'
+import type { QueueOracles } from './queue-oracles.ts'
+
+export const BROKER_TOPIC = 'persistent://public/default/sim-partition-0'
+/** One-way latency of a client link, in virtual ms. */
+export const CLIENT_LINK_DELAY_MS = 1
+
+/** Test-only deliberate broker bugs (proof the queue oracles can fail). */
+export interface BrokerFaults {
+  /** Answer `send` once the batch is proposed (appended on the leader), not once it commits. */
+  ackBeforeCommit?: boolean
+}
+
+/** The node crashed after it took the request: the request may or may not have taken effect. */
+export class ConnectionLostError extends Error {
+  static readonly code = 'CONNECTION_LOST'
+  readonly code = ConnectionLostError.code
+  constructor (node: NodeId) {
+    super(`connection to ${node} lost`)
+    this.name = 'ConnectionLostError'
+  }
+}
+
+/** One node incarnation's partition. */
+export interface HostedPartition {
+  node: NodeId
+  sm: PartitionStateMachine
+  replica: PartitionReplica
+  raft: RaftNode
+  env: Env
+  live: () => boolean
+  /** Rejections of the requests this incarnation took and has not answered. */
+  readonly unanswered: Set<(error: Error) => void>
+}
+
+/** What a consumer session receives from the node it subscribed at. */
+export interface SessionHandler {
+  messages (node: NodeId, entries: DeliveredEntry[]): void
+  closed (node: NodeId, reason: string): void
+}
+
+export interface BrokerHostOptions {
+  oracles: QueueOracles
+  faults?: BrokerFaults
+  retentionCheckIntervalMs: number
+  record: (line: string) => void
+}
+
+export class BrokerHost {
+  private readonly options: BrokerHostOptions
+  private readonly oracles: QueueOracles
+  private clusterRef: Cluster | null = null
+  private readonly hosted = new Map<NodeId, HostedPartition>()
+  private readonly sessions = new Map<number, SessionHandler>()
+  /** Called when a node crashes: its client connections are gone. */
+  onConnectionsLost: (node: NodeId) => void = () => {}
+
+  constructor (options: BrokerHostOptions) {
+    this.options = options
+    this.oracles = options.oracles
+  }
+
+  attach (cluster: Cluster): void {
+    this.clusterRef = cluster
+  }
+
+  private get cluster (): Cluster {
+    if (this.clusterRef === null) throw new Error('BrokerHost used before attach()')
+    return this.clusterRef
+  }
+
+  /** The live incarnation's partition on `node`, if it is up. */
+  partition (node: NodeId): HostedPartition | undefined {
+    return this.hosted.get(node)
+  }
+
+  registerSession (consumerId: number, handler: SessionHandler): void {
+    this.sessions.set(consumerId, handler)
+  }
+
+  forgetSession (consumerId: number): void {
+    this.sessions.delete(consumerId)
+  }
+
+  /** The cluster's application factory: hosts the partition on one incarnation. */
+  readonly application = (context: ApplicationContext): NodeApplication => {
+    const id = context.node.id
+    const storage = context.node.storage
+    const sm = new PartitionStateMachine({
+      topic: BROKER_TOPIC, partition: 0, logger: context.env.logger, readLog: (from, to, maxBytes) => storage.read(from, to, maxBytes)
+    })
+    const raft = context.raft
+    const replica = new PartitionReplica({
+      env: context.env,
+      sm,
+      self: id,
+      propose: (data, kind) => raft.propose(data, kind),
+      readIndex: () => raft.readIndex(),
+      leader: () => raft.status().leader,
+      deliver: (consumer, entries) => { if (context.live()) this.push(id, consumer, (session) => session.messages(id, entries)) },
+      consumerClosed: (consumer, reason) => { if (context.live()) this.push(id, consumer, (session) => session.closed(id, reason)) },
+      retentionCheckIntervalMs: this.options.retentionCheckIntervalMs
+    })
+    const hosted: HostedPartition = { node: id, sm, replica, raft, env: context.env, live: context.live, unanswered: new Set() }
+    this.hosted.set(id, hosted)
+    this.oracles.replicaReset(id)
+    return {
+      stateMachine: {
+        apply: (entry) => {
+          sm.apply(entry)
+          if (context.live()) this.applied(hosted, entry, context)
+        },
+        snapshot: () => sm.snapshot(),
+        restore: (data, meta) => {
+          sm.restore(data, meta)
+          if (context.live()) this.oracles.replicaReset(id)
+        }
+      },
+      roleChanged: (role) => replica.leadershipChanged(role === 'leader'),
+      crashed: () => {
+        if (this.hosted.get(id) === hosted) this.hosted.delete(id)
+        const lost = new ConnectionLostError(id)
+        for (const reject of [...hosted.unanswered]) reject(lost)
+        hosted.unanswered.clear()
+        this.onConnectionsLost(id)
+      }
+    }
+  }
+
+  /**
+   * A client request to `node`'s partition. Rejects with NodeDownError when the node is down
+   * before it takes the request, ConnectionLostError when it crashes after.
+   */
+  request<T> (node: NodeId, work: (partition: HostedPartition) => T | Promise<T>): Promise<T> {
+    const simNode = this.cluster.node(node)
+    const clock = this.cluster.clock
+    return new Promise<T>((resolve, reject) => {
+      if (simNode.runtime.state === 'crashed') {
+        reject(new NodeDownError(node))
+        return
+      }
+      simNode.waiting.add(reject)
+      clock.setTimer(CLIENT_LINK_DELAY_MS, () => {
+        if (!simNode.waiting.has(reject)) return
+        simNode.runtime.deliver(() => {
+          simNode.waiting.delete(reject)
+          const partition = this.hosted.get(node)
+          if (partition === undefined || !partition.live()) {
+            reject(new NodeDownError(node))
+            return
+          }
+          partition.unanswered.add(reject)
+          const answer = (settle: () => void): void => {
+            // A crashed process answers nothing: the client already saw the connection drop.
+            if (!partition.unanswered.delete(reject)) return
+            clock.setTimer(CLIENT_LINK_DELAY_MS, settle)
+          }
+          let pending: Promise<T>
+          try {
+            pending = Promise.resolve(work(partition))
+          } catch (error) {
+            pending = Promise.reject(error)
+          }
+          pending.then((value) => answer(() => resolve(value)), (error: unknown) => answer(() => reject(error)))
+        })
+        if (simNode.runtime.state === 'crashed' && simNode.waiting.delete(reject)) reject(new NodeDownError(node))
+      })
+    })
+  }
+
+  /** The leader-side send path (PartitionReplica.send), or the faulty one under ackBeforeCommit. */
+  send (partition: HostedPartition, batch: unknown): Promise<ClientResult<'send'>> {
+    if (this.options.faults?.ackBeforeCommit !== true || !partition.replica.isLeading) return partition.replica.send(batch)
+    const entry = admitBatch(batch, partition.sm.partitionConfig, partition.env.clock.now())
+    const { kind, data } = encodePartitionEntry(entry)
+    const before = partition.raft.status().lastIndex
+    const committed = partition.raft.propose(data, kind)
+    const index = partition.raft.status().lastIndex
+    if (index === before) return committed.then(() => { throw new Error('proposal resolved without an append') }, (error: unknown) => { throw proposalError(error, BROKER_TOPIC) })
+    committed.catch(() => {})
+    const { firstSequenceId, lastSequenceId } = entry.body
+    return Promise.resolve({ firstSequenceId, lastSequenceId, messageId: { partition: 0, index, batchIndex: 0 }, duplicate: false })
+  }
+
+  private push (node: NodeId, consumer: ConsumerRef, receive: (session: SessionHandler) => void): void {
+    this.cluster.clock.setTimer(CLIENT_LINK_DELAY_MS, () => {
+      const session = this.sessions.get(consumer.consumerId)
+      if (session !== undefined) receive(session)
+      else this.options.record(`push to closed consumer ${consumer.consumerId} from ${node}`)
+    })
+  }
+
+  private applied (hosted: HostedPartition, entry: LogEntry, context: ApplicationContext): void {
+    this.oracles.entryApplied(entry)
+    if (entry.kind === 0) return
+    const cursors = hosted.sm.subscriptions()
+    if (entry.kind === PartitionEntryKind.cursor || entry.kind === PartitionEntryKind.subscription) this.oracles.cursorsApplied(hosted.node, entry.index, cursors)
+    context.stateReached(entry.index, stateDigest(hosted.sm, cursors))
+  }
+}
+
+/** Digest of what every replica must agree on after an index: cursors, trim point, totals. */
+function stateDigest (sm: PartitionStateMachine, cursors: readonly CursorState[]): number {
+  const stats = sm.stats()
+  let digest = chainHash(chainHash(sm.appliedIndex, sm.firstRetainedIndex), chainHash(stats.messagesIn, stats.retainedMessages))
+  for (const cursor of cursors) {
+    digest = chainHash(digest, chainHash(cursor.markDelete, cursor.generation))
+    for (const [from, to] of cursor.ackedRanges) digest = chainHash(digest, chainHash(from, to))
+  }
+  return digest
+}
