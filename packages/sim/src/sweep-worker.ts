@@ -9,7 +9,9 @@ const module = await import(data.scenarioModule) as { scenarios: Scenario[] }
 const scenario = module.scenarios.find((candidate) => candidate.name === data.scenario)
 if (scenario === undefined) throw new Error(`no scenario named ${data.scenario}`)
 for (const seed of data.seeds) {
-  const result = await runSimulation(scenario, { seed, nodes: data.nodes, faults: data.faults, faultMs: data.faultMs, tripwires: true })
+  const result = await runSimulation(scenario, {
+    seed, nodes: data.nodes, faults: data.faults, brokerFaults: data.brokerFaults, faultMs: data.faultMs, tripwires: true
+  })
   const verdict: SeedVerdict = {
     seed,
     ok: result.ok,

@@ -5,17 +5,22 @@
 import { Worker } from 'node:worker_threads'
 import { availableParallelism } from 'node:os'
 import type { RaftFaults } from '@blazar/raft'
+import type { BrokerFaults } from './broker-host.ts'
 import type { InvariantName } from './oracles.ts'
+import type { WorkloadKind } from './simulation.ts'
 import { combineTraceHashes } from './trace.ts'
 
 export interface SweepOptions {
   /** URL of a module exporting `scenarios: Scenario[]`. */
   scenarioModule: string
   scenario: string
+  /** The scenario's workload, named in replay commands (default kv). */
+  workload?: WorkloadKind
   from: number
   seeds: number
   nodes?: number
   faults?: RaftFaults
+  brokerFaults?: BrokerFaults
   faultMs?: number
   /** Worker threads at once (default: min(2, cores)). */
   workers?: number
@@ -56,17 +61,22 @@ export interface SweepWorkerData {
   seeds: number[]
   nodes?: number
   faults?: RaftFaults
+  brokerFaults?: BrokerFaults
   faultMs?: number
 }
 
 /** Seeds one sweep may run, at most. */
 export const MAX_SWEEP_SEEDS = 1_000_000
 
-export function replayCommand (options: { scenario: string, seed: number, nodes?: number, faults?: RaftFaults, faultMs?: number }): string {
-  let command = `scripts/blazar sim run --scenario ${options.scenario} --seed ${options.seed}`
+export function replayCommand (options: {
+  scenario: string, seed: number, workload?: WorkloadKind, nodes?: number, faults?: RaftFaults, brokerFaults?: BrokerFaults, faultMs?: number
+}): string {
+  const workload = options.workload === 'broker' ? ' --workload broker' : ''
+  let command = `scripts/blazar sim run${workload} --scenario ${options.scenario} --seed ${options.seed}`
   if (options.nodes !== undefined) command += ` --nodes ${options.nodes}`
   if (options.faultMs !== undefined) command += ` --fault-ms ${options.faultMs}`
   for (const [fault, on] of Object.entries(options.faults ?? {})) if (on === true) command += ` --raft-fault ${fault}`
+  for (const [fault, on] of Object.entries(options.brokerFaults ?? {})) if (on === true) command += ` --broker-fault ${fault}`
   return command
 }
 
@@ -104,7 +114,9 @@ export async function runSweep (options: SweepOptions): Promise<SweepSummary> {
     seed: v.seed,
     invariant: v.invariant ?? 'unknown',
     message: v.message ?? '',
-    replay: replayCommand({ scenario: options.scenario, seed: v.seed, nodes: options.nodes, faults: options.faults, faultMs: options.faultMs })
+    replay: replayCommand({
+      scenario: options.scenario, seed: v.seed, workload: options.workload, nodes: options.nodes, faults: options.faults, brokerFaults: options.brokerFaults, faultMs: options.faultMs
+    })
   }))
   return {
     seeds: ordered.length,
@@ -117,7 +129,8 @@ export async function runSweep (options: SweepOptions): Promise<SweepSummary> {
 
 function runBatch (options: SweepOptions, seeds: number[], onVerdict: (verdict: SeedVerdict) => void): Promise<void> {
   const data: SweepWorkerData = {
-    scenarioModule: options.scenarioModule, scenario: options.scenario, seeds, nodes: options.nodes, faults: options.faults, faultMs: options.faultMs
+    scenarioModule: options.scenarioModule, scenario: options.scenario, seeds, nodes: options.nodes, faults: options.faults,
+    brokerFaults: options.brokerFaults, faultMs: options.faultMs
   }
   return new Promise((resolve, reject) => {
     const worker = new Worker(new URL('./sweep-worker.ts', import.meta.url), { workerData: data })

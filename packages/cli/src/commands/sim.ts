@@ -1,10 +1,12 @@
 // `blazar sim`: the deterministic simulator from the command line. `run` replays one seed of a
 // named scenario (optionally writing its trace), `sweep` runs many seeds in worker threads and
 // prints, with --json, one summary object as its last line, `list` names the scenarios.
+// `--workload kv|broker` picks the workload: the KV registers (default) or one broker
+// partition with producers and consumers (scenarios of `kind: 'broker'`).
 import { writeFileSync } from 'node:fs'
 import type { Command } from 'commander'
 import type { RaftFaults } from '@blazar/raft'
-import type { Scenario } from '@blazar/sim'
+import type { BrokerFaults, Scenario, WorkloadKind } from '@blazar/sim'
 
 const scenarioModule = new URL('../../../../simulations/index.ts', import.meta.url).href
 
@@ -12,6 +14,10 @@ const scenarioModule = new URL('../../../../simulations/index.ts', import.meta.u
 const simulator = () => import('@blazar/sim')
 
 const RAFT_FAULTS = ['skipVotePersist', 'commitPreviousTermByCounting', 'skipConflictTruncation', 'grantVoteWithoutLogCheck'] as const
+const BROKER_FAULTS = ['ackBeforeCommit'] as const
+const WORKLOADS: readonly WorkloadKind[] = ['kv', 'broker']
+/** The scenario a sweep runs when none is named. */
+const DEFAULT_SCENARIO: Record<WorkloadKind, string> = { kv: 'random', broker: 'broker-random' }
 
 async function loadScenarios (): Promise<Scenario[]> {
   const module = await import(scenarioModule) as { scenarios: Scenario[] }
@@ -36,39 +42,75 @@ function faultsFrom (names: string[]): RaftFaults | undefined {
   return faults
 }
 
-export function registerSim (program: Command): void {
-  const sim = program.command('sim').description('deterministic simulation of a Raft group under faults')
+function collectBrokerFault (value: string, previous: string[]): string[] {
+  if (!(BROKER_FAULTS as readonly string[]).includes(value)) throw new Error(`unknown broker fault ${value}; one of ${BROKER_FAULTS.join(', ')}`)
+  return [...previous, value]
+}
 
-  sim.command('list').description('list the named scenarios').action(async () => {
-    for (const scenario of await loadScenarios()) console.log(`${scenario.name.padEnd(28)} ${scenario.description}`)
-  })
+function brokerFaultsFrom (names: string[]): BrokerFaults | undefined {
+  if (names.length === 0) return undefined
+  const faults: BrokerFaults = {}
+  for (const name of names) faults[name as keyof BrokerFaults] = true
+  return faults
+}
+
+function parseWorkload (value: string): WorkloadKind {
+  if (!(WORKLOADS as readonly string[]).includes(value)) throw new Error(`unknown workload ${value}; one of ${WORKLOADS.join(', ')}`)
+  return value as WorkloadKind
+}
+
+/** The named scenario; with --workload given it must be of that workload. */
+async function findScenario (name: string, workload: WorkloadKind | undefined): Promise<Scenario> {
+  const scenario = (await loadScenarios()).find((candidate) => candidate.name === name)
+  if (scenario === undefined) throw new Error(`no scenario named ${name}; see \`blazar sim list\``)
+  const kind = scenario.kind ?? 'kv'
+  if (workload !== undefined && kind !== workload) throw new Error(`scenario ${name} runs the ${kind} workload, not ${workload}; see \`blazar sim list --workload ${workload}\``)
+  return scenario
+}
+
+export function registerSim (program: Command): void {
+  const sim = program.command('sim').description('deterministic simulation of a Raft group (KV registers or a broker partition) under faults')
+
+  sim.command('list').description('list the named scenarios')
+    .option('--workload <kind>', 'only the scenarios of this workload (kv, broker)', parseWorkload)
+    .action(async (options: { workload?: WorkloadKind }) => {
+      for (const scenario of await loadScenarios()) {
+        const kind = scenario.kind ?? 'kv'
+        if (options.workload === undefined || options.workload === kind) console.log(`${scenario.name.padEnd(28)} [${kind}] ${scenario.description}`)
+      }
+    })
 
   sim.command('run')
     .description('run one seed of a scenario; a failure prints the command that replays it')
     .requiredOption('--scenario <name>', 'scenario name (see `blazar sim list`)')
     .requiredOption('--seed <n>', 'seed', parseInteger)
+    .option('--workload <kind>', 'the scenario\'s workload: kv or broker (default: the scenario\'s)', parseWorkload)
     .option('--nodes <n>', 'cluster size (default: the scenario\'s)', parseInteger)
     .option('--fault-ms <ms>', 'virtual ms of random faults for chaos scenarios', parseInteger)
     .option('--raft-fault <name>', 'turn on a deliberate Raft bug (repeatable)', collectFault, [])
+    .option('--broker-fault <name>', 'turn on a deliberate broker bug (repeatable): ackBeforeCommit', collectBrokerFault, [])
     .option('--trace <file>', 'write the event trace to this file')
     .option('--json', 'print the result as one JSON object on the last line')
-    .action(async (options: { scenario: string, seed: number, nodes?: number, faultMs?: number, raftFault: string[], trace?: string, json?: boolean }) => {
-      const scenario = (await loadScenarios()).find((candidate) => candidate.name === options.scenario)
-      if (scenario === undefined) throw new Error(`no scenario named ${options.scenario}; see \`blazar sim list\``)
+    .action(async (options: {
+      scenario: string, seed: number, workload?: WorkloadKind, nodes?: number, faultMs?: number, raftFault: string[], brokerFault: string[], trace?: string, json?: boolean
+    }) => {
+      const scenario = await findScenario(options.scenario, options.workload)
       const faults = faultsFrom(options.raftFault)
+      const brokerFaults = brokerFaultsFrom(options.brokerFault)
       const { runSimulation, replayCommand } = await simulator()
       const result = await runSimulation(scenario, {
-        seed: options.seed, nodes: options.nodes, faults, faultMs: options.faultMs, keepTrace: options.trace !== undefined, tripwires: true
+        seed: options.seed, nodes: options.nodes, faults, brokerFaults, faultMs: options.faultMs, keepTrace: options.trace !== undefined, tripwires: true
       })
       if (options.trace !== undefined) writeFileSync(options.trace, result.traceLines.join('\n') + '\n')
       const ops = result.operations
       console.log(`scenario ${result.scenario} seed ${result.seed}: ${result.ok ? 'PASS' : 'FAIL'}; ${result.nodes} nodes, ` +
         `${(result.virtualMs / 1000).toFixed(1)} virtual s, ${result.events} events, ${result.messages} messages, ` +
-        `${result.faultsInjected} faults, ops ok/fail/info ${ops.ok}/${ops.fail}/${ops.info}, max term ${result.maxTerm}, committed ${result.committed}`)
+        `${result.faultsInjected} faults, ${result.queue === undefined ? 'ops' : 'sends'} ok/fail/info ${ops.ok}/${ops.fail}/${ops.info}, max term ${result.maxTerm}, committed ${result.committed}` +
+        (result.queue === undefined ? '' : `, ${result.queue.stored} batches stored`))
       console.log(`trace hash ${result.traceHash}`)
       if (result.violation !== null) {
         console.log(`violation ${result.violation.invariant} at t=${result.violation.time}ms: ${result.violation.message}`)
-        console.log(`replay: ${replayCommand({ scenario: result.scenario, seed: result.seed, nodes: options.nodes, faults, faultMs: options.faultMs })}`)
+        console.log(`replay: ${replayCommand({ scenario: result.scenario, seed: result.seed, workload: scenario.kind, nodes: options.nodes, faults, brokerFaults, faultMs: options.faultMs })}`)
         process.exitCode = 1
       }
       if (options.json === true) {
@@ -79,25 +121,33 @@ export function registerSim (program: Command): void {
 
   sim.command('sweep')
     .description('run seeds [from, from + seeds) in parallel worker threads')
-    .requiredOption('--from <n>', 'first seed', parseInteger)
+    .option('--from <n>', 'first seed', parseInteger, 1)
     .requiredOption('--seeds <n>', 'number of seeds', parseInteger)
-    .option('--scenario <name>', 'scenario name', 'random')
+    .option('--workload <kind>', 'kv or broker (default: the scenario\'s; kv when no scenario is named)', parseWorkload)
+    .option('--scenario <name>', 'scenario name (default: random, or broker-random with --workload broker)')
     .option('--nodes <n>', 'cluster size', parseInteger)
     .option('--fault-ms <ms>', 'virtual ms of random faults for chaos scenarios', parseInteger)
     .option('--raft-fault <name>', 'turn on a deliberate Raft bug (repeatable)', collectFault, [])
+    .option('--broker-fault <name>', 'turn on a deliberate broker bug (repeatable): ackBeforeCommit', collectBrokerFault, [])
     .option('--workers <n>', 'worker threads (default: min(2, cores))', parseInteger)
     .option('--json', 'print the summary as one JSON object on the last line')
-    .action(async (options: { from: number, seeds: number, scenario: string, nodes?: number, faultMs?: number, raftFault: string[], workers?: number, json?: boolean }) => {
+    .action(async (options: {
+      from: number, seeds: number, workload?: WorkloadKind, scenario?: string, nodes?: number, faultMs?: number, raftFault: string[], brokerFault: string[],
+      workers?: number, json?: boolean
+    }) => {
       const started = process.hrtime.bigint()
       let done = 0
+      const scenario = await findScenario(options.scenario ?? DEFAULT_SCENARIO[options.workload ?? 'kv'], options.workload)
       const { runSweep } = await simulator()
       const summary = await runSweep({
         scenarioModule,
-        scenario: options.scenario,
+        scenario: scenario.name,
+        workload: scenario.kind,
         from: options.from,
         seeds: options.seeds,
         nodes: options.nodes,
         faults: faultsFrom(options.raftFault),
+        brokerFaults: brokerFaultsFrom(options.brokerFault),
         faultMs: options.faultMs,
         workers: options.workers,
         onSeed: (verdict) => {
@@ -107,7 +157,7 @@ export function registerSim (program: Command): void {
         }
       })
       const seconds = Number(process.hrtime.bigint() - started) / 1e9
-      console.log(`sweep of ${summary.seeds} seeds from ${options.from} (${options.scenario}): ${summary.passed} passed, ${summary.failed} failed in ${seconds.toFixed(1)}s`)
+      console.log(`sweep of ${summary.seeds} seeds from ${options.from} (${scenario.name}): ${summary.passed} passed, ${summary.failed} failed in ${seconds.toFixed(1)}s`)
       for (const failure of summary.failures) console.log(`replay: ${failure.replay}`)
       console.log(`trace hash ${summary.traceHash}`)
       if (summary.failed > 0) process.exitCode = 1
