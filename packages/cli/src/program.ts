@@ -2,6 +2,7 @@
 // registered here.
 import { Command } from 'commander'
 import { registerBench } from './commands/bench.ts'
+import { registerLocalCluster } from './commands/local-cluster.ts'
 import { registerNode } from './commands/node.ts'
 import { registerSim } from './commands/sim.ts'
 
@@ -13,6 +14,7 @@ export function buildProgram (): Command {
     .version('0.1.0')
     .showHelpAfterError()
   registerNode(program)
+  registerLocalCluster(program)
   registerBench(program)
   registerSim(program)
   return program

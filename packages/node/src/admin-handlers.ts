@@ -109,6 +109,7 @@ export function nodeStatus (context: GatewayContext): ClientResult<'node-status'
       commitIndex: status.commitIndex,
       appliedIndex: status.appliedIndex,
       replicas: [...status.config.voters, ...status.config.learners],
+      voters: status.config.voters,
       node: context.self,
       role: status.role
     }))

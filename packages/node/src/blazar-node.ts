@@ -125,8 +125,9 @@ export class BlazarNode {
     })
     const upstreams = new UpstreamPool(transport)
     const context: GatewayContext = { env, self, host, metadata, partitions, router: new LeaderRouter({ self, metadata, partitions }), upstreams }
-    gateway = new Gateway(context, (peer) => metadata.sm.node(peer) !== undefined || cluster.members.some((m) => m.id === peer))
-    const node = new BlazarNode({ config, logger, clock, env, transport, store, host, metadata, partitions, upstreams, gateway, context }, cluster, createDefaults)
+    let node: BlazarNode | undefined
+    gateway = new Gateway(context, (peer) => metadata.sm.node(peer) !== undefined || node?.knowsMember(peer) === true)
+    node = new BlazarNode({ config, logger, clock, env, transport, store, host, metadata, partitions, upstreams, gateway, context }, cluster, createDefaults)
     await node.applyMembers()
     const bootstrap: MembershipConfig | undefined = cluster.bootstrapVoters === null ? undefined : { voters: cluster.bootstrapVoters, learners: [] }
     metadata.onChange(() => { node.membersChanged() })
@@ -152,6 +153,11 @@ export class BlazarNode {
 
   addresses (): string[] {
     return this.parts.transport.addresses()
+  }
+
+  /** Whether `peer` is a member as far as cluster.json knows (before the metadata has caught up). */
+  knowsMember (peer: NodeId): boolean {
+    return this.cluster.members.some((member) => member.id === peer)
   }
 
   /** Hands off the leadership of every group this node leads, then stops everything. */
@@ -202,10 +208,14 @@ export class BlazarNode {
     const reply = await metadataWrite(this.parts.context, true, { type: 'nodes-register', id: peer, addresses, zone }, { type: 'register-node', id: peer, addresses, zone })
     if (!reply.ok) return { accepted: false, reason: errorFromWire(reply.error).message }
     await this.parts.metadata.barrier().catch(() => {})
-    const members = this.parts.metadata.sm.nodes().map((node) => ({ id: node.id, addresses: node.addresses }))
-    if (!members.some((m) => m.id === peer)) members.push({ id: peer, addresses })
+    // This node may not be in the metadata yet (a join right after --init), so it names itself
+    // and every member it knows of: the joiner must be able to reach someone to catch up.
+    const members = new Map(this.cluster.members.map((member) => [member.id, member.addresses]))
+    for (const node of this.parts.metadata.sm.nodes()) members.set(node.id, node.addresses)
+    members.set(this.id, this.parts.transport.addresses())
+    if (!members.has(peer)) members.set(peer, addresses)
     this.parts.logger.info('node admitted', { peer, addresses })
-    return { accepted: true, body: { members } }
+    return { accepted: true, body: { members: [...members].map(([id, known]) => ({ id, addresses: known })) } }
   }
 
   /** The raft allowlist and peer addresses follow the metadata's nodes (and cluster.json until it has them). */

@@ -119,6 +119,8 @@ const groupStatusSchema = object({
   commitIndex: count,
   appliedIndex: count,
   replicas: array(nodeId, { max: 16 }),
+  /** The voting replicas (the others in `replicas` are learners catching up). */
+  voters: optional(array(nodeId, { max: 16 })),
   /** The node reporting this row (its own replica's role and indexes). */
   node: optional(nodeId),
   role: optional(literal('follower', 'precandidate', 'candidate', 'leader'))

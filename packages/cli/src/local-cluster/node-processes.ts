@@ -1,0 +1,118 @@
+// The processes of a local cluster: each node is `blazar node start` in its own detached
+// process (it keeps running after the command that started it exits), with its data, log and
+// PID file under the cluster folder. Only PIDs recorded there are ever signalled.
+import { spawn } from 'node:child_process'
+import { existsSync, openSync } from 'node:fs'
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+
+const CLI_MAIN = fileURLToPath(new URL('../main.ts', import.meta.url))
+
+export interface LocalNode {
+  index: number
+  dir: string
+  port: number
+  httpPort: number
+}
+
+export function localNodes (clusterDir: string, count: number, basePort: number, baseHttpPort: number): LocalNode[] {
+  return Array.from({ length: count }, (_, i) => ({ index: i + 1, dir: join(clusterDir, `node${i + 1}`), port: basePort + i, httpPort: baseHttpPort + i }))
+}
+
+export function pidFile (node: LocalNode): string {
+  return `${node.dir}.pid`
+}
+
+/** The PID recorded for `node` if that process is alive. */
+export async function runningPid (node: LocalNode): Promise<number | null> {
+  let pid: number
+  try {
+    pid = Number((await readFile(pidFile(node), 'utf8')).trim())
+  } catch {
+    return null
+  }
+  if (!Number.isInteger(pid) || pid <= 0) return null
+  try {
+    process.kill(pid, 0)
+  } catch {
+    return null
+  }
+  // A recycled PID must not be mistaken for our node: on Linux, check the command line names its data dir.
+  try {
+    const commandLine = await readFile(`/proc/${pid}/cmdline`, 'utf8')
+    if (!commandLine.includes(node.dir)) return null
+  } catch {
+    // no /proc here: trust the PID file
+  }
+  return pid
+}
+
+/** Starts `node` detached; `join` is the first node's address for a node with a fresh data dir. */
+export async function startNode (node: LocalNode, options: { init: boolean, join: string | null, secret: string, electionTimeoutMs: number }): Promise<number> {
+  await mkdir(node.dir, { recursive: true })
+  await rm(join(node.dir, 'addresses'), { force: true })
+  const args = [
+    CLI_MAIN, 'node', 'start',
+    '--data-dir', node.dir,
+    '--listen', `/ip4/127.0.0.1/tcp/${node.port}`,
+    '--http-port', String(node.httpPort),
+    '--name', `node${node.index}`,
+    '--cluster-secret', options.secret,
+    '--election-timeout-ms', String(options.electionTimeoutMs)
+  ]
+  if (options.init) args.push('--init')
+  if (options.join !== null) args.push('--join', options.join)
+  const log = openSync(`${node.dir}.log`, 'a')
+  const child = spawn(process.execPath, args, { detached: true, stdio: ['ignore', log, log] })
+  child.unref()
+  if (child.pid === undefined) throw new Error(`could not start node${node.index}`)
+  await writeFile(pidFile(node), `${child.pid}\n`)
+  return child.pid
+}
+
+/** Whether the node's data dir already holds a cluster (so it restarts without --init/--join). */
+export function hasCluster (node: LocalNode): boolean {
+  return existsSync(join(node.dir, 'cluster.json'))
+}
+
+/** Waits (bounded) until the node has written its address file and answers /health. */
+export async function waitForNode (node: LocalNode, timeoutMs: number): Promise<string> {
+  const deadline = Date.now() + timeoutMs
+  for (;;) {
+    try {
+      const address = (await readFile(join(node.dir, 'addresses'), 'utf8')).trim().split('\n')[0]
+      const health = await fetch(`http://127.0.0.1:${node.httpPort}/health`, { signal: AbortSignal.timeout(1000) })
+      if (address !== undefined && address.length > 0 && health.ok) return address
+    } catch {
+      // not up yet
+    }
+    if (await runningPid(node) === null) throw new Error(`node${node.index} exited; see ${node.dir}.log`)
+    if (Date.now() >= deadline) throw new Error(`node${node.index} did not come up within ${timeoutMs} ms; see ${node.dir}.log`)
+    await new Promise((resolve) => setTimeout(resolve, 100))
+  }
+}
+
+/** SIGTERM to every recorded, living node process, then waits (bounded) for them to exit. */
+export async function stopNodes (nodes: LocalNode[], timeoutMs: number): Promise<number[]> {
+  const stopped: number[] = []
+  for (const node of nodes) {
+    const pid = await runningPid(node)
+    if (pid === null) continue
+    process.kill(pid, 'SIGTERM')
+    stopped.push(pid)
+  }
+  const deadline = Date.now() + timeoutMs
+  for (const node of nodes) {
+    while (await runningPid(node) !== null) {
+      if (Date.now() >= deadline) {
+        const pid = await runningPid(node)
+        if (pid !== null) process.kill(pid, 'SIGKILL')
+        break
+      }
+      await new Promise((resolve) => setTimeout(resolve, 50))
+    }
+    await rm(pidFile(node), { force: true })
+  }
+  return stopped
+}
