@@ -5,7 +5,7 @@
 // (same handle, same name) and resends every unacknowledged batch in order with the same
 // sequence ids, until each batch's sendTimeoutMs runs out.
 import {
-  BackpressureError, MessageId, MessageTooLargeError, ProducerClosedError, TimeoutError, encodeBatch,
+  BackpressureError, MessageId, MessageTooLargeError, NotLeaderError, ProducerClosedError, TimeoutError, encodeBatch,
   type BatchEnvelope, type ClientResult, type CompressionType, type ProducerMessage
 } from '@blazar/protocol'
 import type { ClientConnection } from '@blazar/transport'
@@ -54,6 +54,9 @@ interface PendingBatch {
   deadline: number
   inflight: boolean
   lastError: unknown
+  attempts: number
+  /** Some attempt's outcome was unknown (OUTCOME_UNKNOWN, a timeout, a connection lost in flight). */
+  mayBeStored: boolean
   settle: () => void
   settled: Promise<void>
 }
@@ -198,7 +201,7 @@ export class PartitionProducer {
     let settle = () => {}
     const settled = new Promise<void>((resolve) => { settle = resolve })
     const deadline = this.settings.sendTimeoutMs > 0 ? messages[0].enqueuedAt + this.settings.sendTimeoutMs : Number.POSITIVE_INFINITY
-    this.batches.push({ messages, envelope, deadline, inflight: false, lastError: undefined, settle, settled })
+    this.batches.push({ messages, envelope, deadline, inflight: false, lastError: undefined, attempts: 0, mayBeStored: false, settle, settled })
     this.pump()
   }
 
@@ -224,6 +227,7 @@ export class PartitionProducer {
     const connection = this.connection
     if (connection === undefined) return
     batch.inflight = true
+    batch.attempts++
     this.inflight++
     const remaining = Math.min(batch.deadline - this.context.timers.now(), this.context.operationTimeoutMs)
     this.context.pool.request(connection, { type: 'send', producerId: this.producerId, batch: batch.envelope }, remaining).then(
@@ -239,6 +243,12 @@ export class PartitionProducer {
 
   private acknowledged (batch: PendingBatch, result: ClientResult<'send'>): void {
     if (!this.remove(batch)) return
+    if (result.duplicate && batch.attempts > 1 && !batch.mayBeStored) {
+      // Every earlier attempt was refused outright, so the node never stored this batch: the
+      // "duplicate" is a later batch of ours that got in first. Never report it as sent.
+      this.failBatch(batch, batch.lastError as Error)
+      return
+    }
     batch.messages.forEach((pending, batchIndex) => {
       pending.resolve(new MessageId(this.partition, result.messageId.index, batchIndex))
     })
@@ -256,6 +266,7 @@ export class PartitionProducer {
       return
     }
     if (!(error instanceof TimeoutError)) batch.lastError = error
+    if (!(error instanceof NotLeaderError) && !(error instanceof ProducerClosedError)) batch.mayBeStored = true
     if (batch.deadline <= this.context.timers.now()) {
       this.expire(batch)
       return
@@ -281,17 +292,19 @@ export class PartitionProducer {
       for (const batch of [...this.batches]) if (batch.deadline <= this.context.timers.now()) this.expire(batch)
       const deadline = this.batches.length > 0 ? this.batches[0].deadline : idleDeadline
       const remaining = deadline - this.context.timers.now()
+      if (this.batches.length === 0 && remaining <= 0) return
       try {
         await this.createOnLeader(Math.min(remaining, this.context.operationTimeoutMs))
         return
       } catch (error) {
+        // Our own request timeout (the deadline is near): keep the node's last error for the report.
+        if (error instanceof TimeoutError) continue
         if (!isRetryable(error, 'reattach')) {
           for (const batch of this.batches.splice(0)) this.failBatch(batch, error as Error)
           return
         }
         for (const batch of this.batches) batch.lastError = error
       }
-      if (this.batches.length === 0 && this.context.timers.now() >= deadline) return
       await sleep(this.context.timers, Math.min(retryDelayMs(attempt), Math.max(0, remaining)), this.context.closed).catch(() => {})
     }
   }

@@ -47,6 +47,12 @@ export async function withRetries<T> (options: RetryOptions, attempt: (remaining
     try {
       return await attempt(options.deadline - options.timers.now())
     } catch (error) {
+      // A TimeoutError is the attempt running out of the remaining time: the next turn reports
+      // the node's last error, if there was one.
+      if (error instanceof TimeoutError) {
+        lastError ??= error
+        continue
+      }
       if (!isRetryable(error, options.scope)) throw error
       lastError = error
     }
