@@ -43,3 +43,30 @@ t.test('sim sweep --json ends with the summary object', async (t) => {
   t.equal(summary.seeds, 4)
   t.equal(summary.failed, 0)
 })
+
+t.test('sim list --workload broker lists only the broker scenarios', async (t) => {
+  const { lines } = await run(['sim', 'list', '--workload', 'broker'])
+  t.ok(lines.some((line) => line.startsWith('broker-random')))
+  t.ok(lines.some((line) => line.startsWith('broker-pause-kill')))
+  t.ok(lines.every((line) => line.includes('[broker]')), lines.join('\n'))
+})
+
+t.test('sim run --workload broker passes a seed; the deliberate bug fails with a replay naming the workload', async (t) => {
+  const pass = await run(['sim', 'run', '--workload', 'broker', '--scenario', 'broker-random', '--seed', '3', '--fault-ms', '8000', '--json'])
+  t.match(pass.lines[0], /scenario broker-random seed 3: PASS; 3 nodes, .* sends ok\/fail\/info \d+\/\d+\/\d+/)
+  t.equal(JSON.parse(pass.lines[pass.lines.length - 1]).ok, true)
+  const fail = await run(['sim', 'run', '--workload', 'broker', '--scenario', 'broker-random', '--seed', '3', '--broker-fault', 'ackBeforeCommit'])
+  t.match(fail.lines[0], /FAIL/)
+  t.ok(fail.lines.includes('replay: scripts/blazar sim run --workload broker --scenario broker-random --seed 3 --broker-fault ackBeforeCommit'), fail.lines.join('\n'))
+  t.equal(fail.exitCode, 1)
+  await t.rejects(run(['sim', 'run', '--workload', 'broker', '--scenario', 'random', '--seed', '1']), /runs the kv workload/)
+})
+
+t.test('sim sweep --workload broker defaults to broker-random and keeps the summary format', async (t) => {
+  const { lines } = await run(['sim', 'sweep', '--workload', 'broker', '--seeds', '2', '--fault-ms', '8000', '--json'])
+  const summary = JSON.parse(lines[lines.length - 1])
+  t.same(Object.keys(summary), ['seeds', 'passed', 'failed', 'failures', 'traceHash'])
+  t.equal(summary.seeds, 2)
+  t.equal(summary.failed, 0)
+  t.ok(lines.some((line) => line.includes('(broker-random)')))
+})
