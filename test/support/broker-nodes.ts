@@ -1,0 +1,60 @@
+// Test fixture: a 3-node Blazar cluster of real processes (`blazar node start`, the same code
+// path as scripts/start) in a temp dir on loopback ports derived from this process's PID, with
+// kill -9 and restart of one node. Every process it starts is stopped at teardown, by PID.
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import {
+  hasCluster, localNodes, runningPid, startNode, stopNodes, waitForNode, type LocalNode
+} from '../../packages/cli/src/local-cluster/node-processes.ts'
+import { waitForCluster } from '../../packages/cli/src/local-cluster/round-trip.ts'
+
+const SECRET = 'test-cluster-secret'
+const START_TIMEOUT_MS = 30_000
+const ELECTION_TIMEOUT_MS = 500
+
+export interface TestCluster {
+  dir: string
+  nodes: LocalNode[]
+  addresses: string[]
+  /** The node whose address ends with `peerId`. */
+  indexOf (peerId: string): number
+  kill9 (index: number): Promise<void>
+  restart (index: number): Promise<void>
+  stop (): Promise<void>
+}
+
+export async function startTestCluster (label: string): Promise<TestCluster> {
+  const dir = mkdtempSync(join(tmpdir(), `blazar-${label}-`))
+  const base = 21_000 + (process.pid % 1_500) * 20
+  const nodes = localNodes(dir, 3, base, base + 10)
+  const options = (node: LocalNode, join: string | null) => ({ init: node.index === 1 && !hasCluster(node), join, secret: SECRET, electionTimeoutMs: ELECTION_TIMEOUT_MS })
+  const [first, ...others] = nodes as [LocalNode, ...LocalNode[]]
+  await startNode(first, options(first, null))
+  const addresses = [await waitForNode(first, START_TIMEOUT_MS)]
+  for (const node of others) await startNode(node, options(node, addresses[0] as string))
+  for (const node of others) addresses.push(await waitForNode(node, START_TIMEOUT_MS))
+  await waitForCluster(addresses[0] as string, nodes.length, START_TIMEOUT_MS)
+  return {
+    dir,
+    nodes,
+    addresses,
+    indexOf: (peerId) => addresses.findIndex((address) => address.endsWith(`/p2p/${peerId}`)),
+    kill9: async (index) => {
+      const node = nodes[index] as LocalNode
+      const pid = await runningPid(node)
+      if (pid === null) throw new Error(`node${node.index} is not running`)
+      process.kill(pid, 'SIGKILL')
+      while (await runningPid(node) !== null) await new Promise((resolve) => setTimeout(resolve, 20))
+    },
+    restart: async (index) => {
+      const node = nodes[index] as LocalNode
+      await startNode(node, options(node, null))
+      await waitForNode(node, START_TIMEOUT_MS)
+    },
+    stop: async () => {
+      await stopNodes(nodes, 15_000)
+      rmSync(dir, { recursive: true, force: true })
+    }
+  }
+}
