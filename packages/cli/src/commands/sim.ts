@@ -76,7 +76,8 @@ export function registerSim (program: Command): void {
     .action(async (options: { workload?: WorkloadKind }) => {
       for (const scenario of await loadScenarios()) {
         const kind = scenario.kind ?? 'kv'
-        if (options.workload === undefined || options.workload === kind) console.log(`${scenario.name.padEnd(28)} [${kind}] ${scenario.description}`)
+        if (options.workload !== undefined && options.workload !== kind) continue
+        console.log(`${scenario.name.padEnd(28)} [${kind}${scenario.knownIssue === undefined ? '' : ', known issue'}] ${scenario.description}`)
       }
     })
 
