@@ -1,0 +1,136 @@
+// Consumers against the fake cluster: permits, decoding, acks, negative acks, timeouts, and
+// re-subscribing after a consumer-closed push or a lost connection with the queue cleared.
+import t from 'tap'
+import { ConsumerClosedError, MessageId, TimeoutError } from '@blazar/protocol'
+import { FakeCluster } from './fixtures/fake-cluster.ts'
+import { startClient, text } from './fixtures/helpers.ts'
+
+t.test('a round trip: every field of a message, in order, and acknowledgements', async (t) => {
+  const cluster = await FakeCluster.start(t)
+  cluster.createTopic('trip')
+  const client = await startClient(t, cluster)
+  const consumer = await client.subscribe({ topic: 'trip', subscription: 'sub', subscriptionInitialPosition: 'Earliest' })
+  const producer = await client.createProducer({ topic: 'trip' })
+  const ids = await Promise.all([
+    producer.send({ data: 'one', key: 'k1', properties: { p: '1' }, eventTime: 42 }),
+    producer.send({ data: 'two' })
+  ])
+  const first = await consumer.receive(5_000)
+  const second = await consumer.receive(5_000)
+  t.same({ data: text(first.data), key: first.key, properties: first.properties, eventTime: first.eventTime, redeliveryCount: first.redeliveryCount, topic: first.topic },
+    { data: 'one', key: 'k1', properties: { p: '1' }, eventTime: 42, redeliveryCount: 0, topic: 'persistent://public/default/trip' })
+  t.ok(first.publishTime > 0)
+  t.ok(first.messageId.equals(ids[0]), 'the consumer sees the ID the producer got')
+  t.ok(second.messageId.equals(ids[1]))
+  t.equal(second.key, undefined)
+  await consumer.acknowledge(first)
+  await consumer.acknowledgeCumulative(second.messageId)
+  const acks = cluster.requestsOf('ack').map((r) => r.body.type === 'ack' ? [r.body.ackType, r.body.messageIds[0].batchIndex] : [])
+  t.same(acks, [['Individual', 0], ['Cumulative', 1]])
+  const subscribe = cluster.requestsOf('subscribe')[0].body
+  t.match(subscribe, { subscriptionType: 'Exclusive', initialPosition: 'Earliest', durable: true, subscription: 'sub' })
+})
+
+t.test('flow permits: the whole queue first, then half of it each time half was taken', async (t) => {
+  const cluster = await FakeCluster.start(t)
+  cluster.createTopic('flow')
+  const client = await startClient(t, cluster)
+  const consumer = await client.subscribe({ topic: 'flow', subscription: 's', receiverQueueSize: 4 })
+  const producer = await client.createProducer({ topic: 'flow', batchingEnabled: false })
+  await Promise.all(Array.from({ length: 6 }, (_, i) => producer.send({ data: `m${i}` })))
+  const permits = () => cluster.requestsOf('flow').map((r) => r.body.type === 'flow' ? r.body.permits : 0)
+  t.same(permits(), [4])
+  t.equal(text((await consumer.receive(5_000)).data), 'm0')
+  t.same(permits(), [4], 'one taken: below half the queue')
+  t.equal(text((await consumer.receive(5_000)).data), 'm1')
+  await cluster.waitForRequests((r) => r.body.type === 'flow', 2)
+  t.same(permits(), [4, 2])
+  const rest = []
+  for (let i = 0; i < 4; i++) rest.push(text((await consumer.receive(5_000)).data))
+  t.same(rest, ['m2', 'm3', 'm4', 'm5'])
+})
+
+t.test('receive times out with TimeoutError; close rejects waiting and later receives', async (t) => {
+  const cluster = await FakeCluster.start(t)
+  cluster.createTopic('quiet')
+  const client = await startClient(t, cluster)
+  const consumer = await client.subscribe({ topic: 'quiet', subscription: 's' })
+  await t.rejects(consumer.receive(20), TimeoutError)
+  const waiting = consumer.receive()
+  await consumer.close()
+  await t.rejects(waiting, ConsumerClosedError)
+  await t.rejects(consumer.receive(), ConsumerClosedError)
+  await t.rejects(consumer.acknowledge(MessageId.earliest()), ConsumerClosedError)
+  t.equal(cluster.requestsOf('close-consumer').length, 1)
+})
+
+t.test('a negative ack is redelivered after the delay', async (t) => {
+  const cluster = await FakeCluster.start(t)
+  cluster.createTopic('nack')
+  const client = await startClient(t, cluster)
+  const consumer = await client.subscribe({ topic: 'nack', subscription: 's', negativeAckRedeliveryDelayMs: 10 })
+  const producer = await client.createProducer({ topic: 'nack' })
+  await producer.send({ data: 'again' })
+  const first = await consumer.receive(5_000)
+  consumer.negativeAcknowledge(first)
+  const again = await consumer.receive(5_000)
+  t.equal(text(again.data), 'again')
+  t.equal(again.redeliveryCount, 1)
+  const redeliver = cluster.requestsOf('redeliver')[0].body
+  t.same(redeliver.type === 'redeliver' ? redeliver.messageIds : [], [first.messageId.toData()])
+})
+
+t.test('consumer-closed push: subscribes again, drops the queued messages, and unacknowledged ones come back', async (t) => {
+  const cluster = await FakeCluster.start(t)
+  cluster.createTopic('failover')
+  const client = await startClient(t, cluster)
+  const consumer = await client.subscribe({ topic: 'failover', subscription: 's' })
+  const producer = await client.createProducer({ topic: 'failover', batchingEnabled: false })
+  for (let i = 0; i < 3; i++) await producer.send({ data: `m${i}` })
+  const m0 = await consumer.receive(5_000)
+  await consumer.acknowledge(m0)
+  const m1 = await consumer.receive(5_000)
+  t.equal(text(m1.data), 'm1')
+  t.equal(consumer.queuedMessages, 1, 'm2 waits in the receiver queue')
+  cluster.moveLeader('failover', -1, 0)
+  await cluster.waitForRequests((r) => r.body.type === 'subscribe', 2)
+  await cluster.waitForRequests((r) => r.body.type === 'flow', 2)
+  const replayed = [await consumer.receive(5_000), await consumer.receive(5_000)]
+  t.same(replayed.map((m) => text(m.data)), ['m1', 'm2'], 'the unacknowledged messages again, once each')
+  t.same(replayed.map((m) => m.redeliveryCount), [1, 1])
+  const handles = cluster.requestsOf('subscribe').map((r) => (r.body as { consumerId: number }).consumerId)
+  t.equal(handles[1], handles[0], 'subscribed again with the same handle')
+  t.ok(consumer.isConnected())
+})
+
+t.test('a lost connection (the leader\'s node stops): consumer and producer attach again through a node they can reach', async (t) => {
+  const cluster = await FakeCluster.start(t, 2)
+  cluster.createTopic('lossy', 0, 1)
+  const client = await startClient(t, cluster, { serviceUrl: [cluster.address(0)], connectionCheckIntervalMs: 20 })
+  const consumer = await client.subscribe({ topic: 'lossy', subscription: 's' })
+  const producer = await client.createProducer({ topic: 'lossy', batchingEnabled: false })
+  t.same(cluster.requestsOf('subscribe').map((r) => r.node), [1], 'attached directly to the leader\'s node')
+  await producer.send({ data: 'before' })
+  t.equal(text((await consumer.receive(5_000)).data), 'before')
+  cluster.advertised.set(1, [])
+  await cluster.stopNode(1)
+  await cluster.waitForRequests((r) => r.body.type === 'subscribe', 2)
+  await cluster.waitForRequests((r) => r.body.type === 'create-producer', 2)
+  t.same(cluster.requestsOf('subscribe').map((r) => r.node), [1, 0], 'the leader cannot be dialled: through the bootstrap node')
+  const sent = await producer.send({ data: 'after' })
+  t.equal(sent.index, 2)
+  const next = await consumer.receive(5_000)
+  t.equal(text(next.data), 'before', 'unacknowledged, so delivered again first')
+  t.equal(text((await consumer.receive(5_000)).data), 'after')
+})
+
+t.test('unsubscribe deletes the subscription and closes the consumer', async (t) => {
+  const cluster = await FakeCluster.start(t)
+  cluster.createTopic('gone')
+  const client = await startClient(t, cluster)
+  const consumer = await client.subscribe({ topic: 'gone', subscription: 's' })
+  await consumer.unsubscribe()
+  t.equal(cluster.requestsOf('unsubscribe').length, 1)
+  await t.rejects(consumer.receive(), ConsumerClosedError)
+  await t.rejects(consumer.unsubscribe(), ConsumerClosedError)
+})
