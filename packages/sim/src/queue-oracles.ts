@@ -139,7 +139,7 @@ export class QueueOracles {
       return
     }
     const previous = this.lastAck.get(send.producer)
-    if (previous !== null && previous !== undefined && previous.messageIndex !== null && previous.messageIndex >= messageIndex) {
+    if (previous !== undefined && previous.messageIndex !== null && previous.messageIndex >= messageIndex) {
       this.report('queue-order', `producer ${send.producer}: send ${send.key} was acknowledged at ${messageIndex}, not after its earlier send ${previous.key} at ${previous.messageIndex}`)
     }
     this.lastAck.set(send.producer, send)
