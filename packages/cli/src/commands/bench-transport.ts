@@ -1,8 +1,10 @@
 // `blazar bench transport`: what the libp2p transport costs. (1) Small-message round trips/s
 // and 1 MiB-frame MB/s over /blazar/client/1 (TCP + Noise + Yamux) against a plain TCP socket
 // using the same framing and msgpack (the limit); the server side runs in its own process
-// (packages/transport/test/fixtures/echo-peer.ts), the client in this one, for both. (2) Three node processes hosting idle Raft
-// groups (RF 3) over the libp2p Raft network: CPU per node and memory per group.
+// (packages/transport/test/fixtures/echo-peer.ts), the client in this one, for both. Each side's
+// CPU time per round trip and per MiB is recorded too: on a shared machine it moves less with
+// the load than the rates do. (2) Three node processes hosting idle Raft groups (RF 3) over the
+// libp2p Raft network: CPU per node and memory per group.
 import { spawn } from 'node:child_process'
 import type { ChildProcess } from 'node:child_process'
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
@@ -28,11 +30,13 @@ type Call = (body: unknown) => Promise<unknown>
 
 interface Endpoint {
   call: Call
+  /** The echo peer's process (its CPU time is read from /proc). */
+  serverPid: number
   close (): Promise<void>
 }
 
-/** Completed calls per second with `window` calls kept in flight for `durationMs`. */
-async function callsPerSecond (call: Call, body: unknown, window: number, durationMs: number): Promise<number> {
+/** Calls completed with `window` calls kept in flight for `durationMs`, and the seconds that took. */
+async function runCalls (call: Call, body: unknown, window: number, durationMs: number): Promise<{ completed: number, seconds: number }> {
   const start = performance.now()
   const deadline = start + durationMs
   let completed = 0
@@ -43,7 +47,12 @@ async function callsPerSecond (call: Call, body: unknown, window: number, durati
     }
   }
   await Promise.all(Array.from({ length: window }, worker))
-  return completed / ((performance.now() - start) / 1000)
+  return { completed, seconds: (performance.now() - start) / 1000 }
+}
+
+async function callsPerSecond (call: Call, body: unknown, window: number, durationMs: number): Promise<number> {
+  const { completed, seconds } = await runCalls(call, body, window, durationMs)
+  return completed / seconds
 }
 
 const FIXTURES = join(import.meta.dirname, '..', '..', '..', 'transport', 'test', 'fixtures')
@@ -70,6 +79,7 @@ async function libp2pEndpoint (dir: string): Promise<Endpoint> {
   const connection = await client.connectClient(peer.address as string)
   return {
     call: async (body) => await connection.request(body),
+    serverPid: peer.child.pid as number,
     close: async () => { await client.stop(); await stopEchoPeer(peer.child) }
   }
 }
@@ -122,6 +132,7 @@ async function tcpEndpoint (): Promise<Endpoint> {
       if (socket.writableNeedDrain) await new Promise((resolve) => { socket.once('drain', resolve) })
       return await response
     },
+    serverPid: peer.child.pid as number,
     close: async () => {
       socket.destroy()
       await stopEchoPeer(peer.child)
@@ -129,23 +140,56 @@ async function tcpEndpoint (): Promise<Endpoint> {
   }
 }
 
-interface ThroughputFigures { smallRttPerSecWindow1: number, smallRttPerSecWindow64: number, bulkMiBPerSec: number }
+interface ThroughputFigures {
+  smallRttPerSecWindow1: number
+  smallRttPerSecWindow64: number
+  bulkMiBPerSec: number
+  /** CPU time (user + system) of client and server together per small round trip at window 64. */
+  smallCpuMicrosPerRttWindow64: number
+  /** CPU time of the client (sender of the 1 MiB frames) and of the server (receiver) per MiB. */
+  bulkClientCpuMsPerMiB: number
+  bulkServerCpuMsPerMiB: number
+}
+
+/** `measure` with the CPU time (ms) this process and the server process spent meanwhile. */
+async function withCpu<T> (serverPid: number, measure: () => Promise<T>): Promise<{ result: T, clientMs: number, serverMs: number }> {
+  const client = process.cpuUsage()
+  const server = cpuSeconds(serverPid)
+  const result = await measure()
+  const used = process.cpuUsage(client)
+  return { result, clientMs: (used.user + used.system) / 1000, serverMs: (cpuSeconds(serverPid) - server) * 1000 }
+}
 
 async function measureThroughput (endpoint: Endpoint, seconds: number): Promise<ThroughputFigures> {
   const small = { topic: 'orders', seq: 1, key: 'k', ts: 1 }
   const bulk = new Uint8Array(MiB).fill(7)
   await callsPerSecond(endpoint.call, small, SMALL_WINDOW, 300) // warm-up
   const smallRttPerSecWindow1 = await callsPerSecond(endpoint.call, small, 1, seconds * 1000)
-  const smallRttPerSecWindow64 = await callsPerSecond(endpoint.call, small, SMALL_WINDOW, seconds * 1000)
-  const bulkMiBPerSec = await callsPerSecond(endpoint.call, bulk, BULK_WINDOW, seconds * 1000)
-  return { smallRttPerSecWindow1, smallRttPerSecWindow64, bulkMiBPerSec }
+  const pipelined = await withCpu(endpoint.serverPid, async () => await runCalls(endpoint.call, small, SMALL_WINDOW, seconds * 1000))
+  const bulkRun = await withCpu(endpoint.serverPid, async () => await runCalls(endpoint.call, bulk, BULK_WINDOW, seconds * 1000))
+  const mib = bulkRun.result.completed // one MiB per call
+  return {
+    smallRttPerSecWindow1,
+    smallRttPerSecWindow64: pipelined.result.completed / pipelined.result.seconds,
+    bulkMiBPerSec: mib / bulkRun.result.seconds,
+    smallCpuMicrosPerRttWindow64: (pipelined.clientMs + pipelined.serverMs) * 1000 / pipelined.result.completed,
+    bulkClientCpuMsPerMiB: bulkRun.clientMs / mib,
+    bulkServerCpuMsPerMiB: bulkRun.serverMs / mib
+  }
 }
 
 function medians (runs: ThroughputFigures[]): ThroughputFigures {
+  const of = (key: keyof ThroughputFigures, digits: number): number => {
+    const scale = 10 ** digits
+    return Math.round(median(runs.map((r) => r[key])) * scale) / scale
+  }
   return {
-    smallRttPerSecWindow1: Math.round(median(runs.map((r) => r.smallRttPerSecWindow1))),
-    smallRttPerSecWindow64: Math.round(median(runs.map((r) => r.smallRttPerSecWindow64))),
-    bulkMiBPerSec: Math.round(median(runs.map((r) => r.bulkMiBPerSec)) * 10) / 10
+    smallRttPerSecWindow1: of('smallRttPerSecWindow1', 0),
+    smallRttPerSecWindow64: of('smallRttPerSecWindow64', 0),
+    bulkMiBPerSec: of('bulkMiBPerSec', 1),
+    smallCpuMicrosPerRttWindow64: of('smallCpuMicrosPerRttWindow64', 1),
+    bulkClientCpuMsPerMiB: of('bulkClientCpuMsPerMiB', 3),
+    bulkServerCpuMsPerMiB: of('bulkServerCpuMsPerMiB', 3)
   }
 }
 
@@ -301,13 +345,24 @@ async function throughputPart (dir: string, options: BenchOptions, figures: Benc
     ratioSmallWindow1: ratio(lib.smallRttPerSecWindow1, tcp.smallRttPerSecWindow1),
     ratioSmallWindow64: ratio(lib.smallRttPerSecWindow64, tcp.smallRttPerSecWindow64),
     ratioBulk: ratio(lib.bulkMiBPerSec, tcp.bulkMiBPerSec),
-    bulkTargetMet: lib.bulkMiBPerSec >= 0.6 * tcp.bulkMiBPerSec
+    bulkTargetMet: lib.bulkMiBPerSec >= 0.6 * tcp.bulkMiBPerSec,
+    // CPU time is less sensitive to the shared machine's load than wall-clock rates; the ratio
+    // of CPU per MiB is what the wall-clock ratio tends to once both sides compete for the cores.
+    libp2pSmallCpuMicrosPerRttWindow64: lib.smallCpuMicrosPerRttWindow64,
+    tcpSmallCpuMicrosPerRttWindow64: tcp.smallCpuMicrosPerRttWindow64,
+    libp2pBulkClientCpuMsPerMiB: lib.bulkClientCpuMsPerMiB,
+    libp2pBulkServerCpuMsPerMiB: lib.bulkServerCpuMsPerMiB,
+    tcpBulkClientCpuMsPerMiB: tcp.bulkClientCpuMsPerMiB,
+    tcpBulkServerCpuMsPerMiB: tcp.bulkServerCpuMsPerMiB,
+    ratioBulkCpu: ratio(tcp.bulkClientCpuMsPerMiB + tcp.bulkServerCpuMsPerMiB, lib.bulkClientCpuMsPerMiB + lib.bulkServerCpuMsPerMiB)
   })
   summary.push(
     `throughput: median of ${runs} runs, ${seconds} s each; client here, server in its own process`,
     `  small round trips/s  window 1: libp2p ${lib.smallRttPerSecWindow1}  tcp ${tcp.smallRttPerSecWindow1}  (ratio ${String(figures.ratioSmallWindow1)})`,
     `  small round trips/s  window ${SMALL_WINDOW}: libp2p ${lib.smallRttPerSecWindow64}  tcp ${tcp.smallRttPerSecWindow64}  (ratio ${String(figures.ratioSmallWindow64)})`,
-    `  1 MiB frames MiB/s   window ${BULK_WINDOW}: libp2p ${lib.bulkMiBPerSec}  tcp ${tcp.bulkMiBPerSec}  (ratio ${String(figures.ratioBulk)}, target >= 0.6)`
+    `  1 MiB frames MiB/s   window ${BULK_WINDOW}: libp2p ${lib.bulkMiBPerSec}  tcp ${tcp.bulkMiBPerSec}  (ratio ${String(figures.ratioBulk)}, target >= 0.6)`,
+    `  CPU per small round trip (window ${SMALL_WINDOW}, both processes): libp2p ${lib.smallCpuMicrosPerRttWindow64} µs  tcp ${tcp.smallCpuMicrosPerRttWindow64} µs`,
+    `  CPU per MiB (1 MiB frames, sender + receiver): libp2p ${lib.bulkClientCpuMsPerMiB} + ${lib.bulkServerCpuMsPerMiB} ms  tcp ${tcp.bulkClientCpuMsPerMiB} + ${tcp.bulkServerCpuMsPerMiB} ms  (tcp/libp2p ${String(figures.ratioBulkCpu)})`
   )
 }
 
