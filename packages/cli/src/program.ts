@@ -1,9 +1,12 @@
 // The `blazar` command tree. Each subcommand lives in its own module under commands/ and is
 // registered here.
 import { Command } from 'commander'
+import { registerCluster, registerNamespaces, registerTenants, registerTopics } from './commands/admin.ts'
 import { registerBench } from './commands/bench.ts'
+import { registerConsume } from './commands/consume.ts'
 import { registerLocalCluster } from './commands/local-cluster.ts'
 import { registerNode } from './commands/node.ts'
+import { registerProduce } from './commands/produce.ts'
 import { registerSim } from './commands/sim.ts'
 
 export function buildProgram (): Command {
@@ -15,6 +18,12 @@ export function buildProgram (): Command {
     .showHelpAfterError()
   registerNode(program)
   registerLocalCluster(program)
+  registerProduce(program)
+  registerConsume(program)
+  registerTopics(program)
+  registerTenants(program)
+  registerNamespaces(program)
+  registerCluster(program)
   registerBench(program)
   registerSim(program)
   return program

@@ -1,0 +1,185 @@
+// Admin commands over the client's admin API: `blazar tenants|namespaces|topics ...` and
+// `blazar cluster status` (nodes, then one row per group replica with its leader, term,
+// commit index and commit lag behind the group's most advanced replica).
+import type { ClusterStatus, Client } from '@blazar/client'
+import type { NamespacePoliciesUpdate } from '@blazar/protocol'
+import type { Command } from 'commander'
+import { parseInteger, printJson, processIO, withClient, withConnectionOptions, type CommandIO, type ConnectionFlags } from './client-io.ts'
+
+type Action<A extends unknown[]> = (client: Client, flags: ConnectionFlags, ...args: A) => Promise<void>
+
+function runner (io: CommandIO) {
+  return <A extends unknown[]>(action: Action<A>) => async (...args: [...A, ConnectionFlags, Command]) => {
+    const flags = args[args.length - 2] as ConnectionFlags
+    const positional = args.slice(0, -2) as A
+    await withClient(flags, io, async (client) => { await action(client, flags, ...positional) })
+  }
+}
+
+function list (io: CommandIO, flags: ConnectionFlags, items: string[]): void {
+  if (flags.json === true) printJson(io, items)
+  else for (const item of items) io.out(item)
+}
+
+function done (io: CommandIO, flags: ConnectionFlags, what: string): void {
+  if (flags.json === true) printJson(io, { ok: true })
+  else io.out(what)
+}
+
+function parseBoolean (value: string): boolean {
+  if (value === 'true') return true
+  if (value === 'false') return false
+  throw new Error(`expected true or false, got ${value}`)
+}
+
+function splitList (value: string): string[] {
+  return value.split(',').map((item) => item.trim()).filter((item) => item.length > 0)
+}
+
+export function registerTenants (program: Command, io: CommandIO = processIO): void {
+  const run = runner(io)
+  const tenants = program.command('tenants').description('create, list and delete tenants')
+  withConnectionOptions(tenants.command('create <tenant>'))
+    .option('--admin-roles <roles>', 'comma-separated admin roles', splitList)
+    .option('--allowed-clusters <clusters>', 'comma-separated cluster names', splitList)
+    .action(run(async (client, flags, tenant: string) => {
+      const { adminRoles, allowedClusters } = flags as ConnectionFlags & { adminRoles?: string[], allowedClusters?: string[] }
+      await client.admin.tenants.create(tenant, { adminRoles, allowedClusters })
+      done(io, flags, `tenant ${tenant} created`)
+    }))
+  withConnectionOptions(tenants.command('list')).action(run(async (client, flags) => { list(io, flags, await client.admin.tenants.list()) }))
+  withConnectionOptions(tenants.command('delete <tenant>')).action(run(async (client, flags, tenant: string) => {
+    await client.admin.tenants.delete(tenant)
+    done(io, flags, `tenant ${tenant} deleted`)
+  }))
+}
+
+interface PolicyFlags {
+  replicationFactor?: number
+  autoTopicCreation?: boolean
+  defaultPartitions?: number
+  retentionMinutes?: number
+  retentionMb?: number
+  deduplication?: boolean
+  maxMessageSize?: number
+  durability?: string
+}
+
+function policiesOf (flags: PolicyFlags): NamespacePoliciesUpdate {
+  const policies: NamespacePoliciesUpdate = {}
+  if (flags.replicationFactor !== undefined) policies.replicationFactor = flags.replicationFactor
+  if (flags.autoTopicCreation !== undefined) policies.autoTopicCreation = flags.autoTopicCreation
+  if (flags.defaultPartitions !== undefined) policies.defaultNumPartitions = flags.defaultPartitions
+  if (flags.retentionMinutes !== undefined) policies.retentionTimeMinutes = flags.retentionMinutes
+  if (flags.retentionMb !== undefined) policies.retentionSizeMB = flags.retentionMb
+  if (flags.deduplication !== undefined) policies.deduplication = flags.deduplication
+  if (flags.maxMessageSize !== undefined) policies.maxMessageSize = flags.maxMessageSize
+  if (flags.durability !== undefined) {
+    if (flags.durability !== 'majority-fsync' && flags.durability !== 'majority-memory') throw new Error('--durability is majority-fsync or majority-memory')
+    policies.durability = flags.durability
+  }
+  return policies
+}
+
+function withPolicyOptions (command: Command): Command {
+  return command
+    .option('--replication-factor <n>', 'replicas per partition', parseInteger)
+    .option('--auto-topic-creation <bool>', 'create topics on first use (true|false)', parseBoolean)
+    .option('--default-partitions <n>', 'partitions of auto-created topics', parseInteger)
+    .option('--retention-minutes <n>', 'retention time (-1: unlimited)', parseInteger)
+    .option('--retention-mb <n>', 'retention size (-1: unlimited)', parseInteger)
+    .option('--deduplication <bool>', 'producer deduplication (true|false)', parseBoolean)
+    .option('--max-message-size <bytes>', 'largest message or batch', parseInteger)
+    .option('--durability <mode>', 'majority-fsync (default) | majority-memory')
+}
+
+export function registerNamespaces (program: Command, io: CommandIO = processIO): void {
+  const run = runner(io)
+  const namespaces = program.command('namespaces').description('create, list, delete namespaces and set their policies')
+  withPolicyOptions(withConnectionOptions(namespaces.command('create <namespace>'))).action(run(async (client, flags, namespace: string) => {
+    const policies = policiesOf(flags as PolicyFlags)
+    await client.admin.namespaces.create(namespace, Object.keys(policies).length > 0 ? policies : undefined)
+    done(io, flags, `namespace ${namespace} created`)
+  }))
+  withConnectionOptions(namespaces.command('list <tenant>')).action(run(async (client, flags, tenant: string) => {
+    list(io, flags, await client.admin.namespaces.list(tenant))
+  }))
+  withConnectionOptions(namespaces.command('delete <namespace>')).action(run(async (client, flags, namespace: string) => {
+    await client.admin.namespaces.delete(namespace)
+    done(io, flags, `namespace ${namespace} deleted`)
+  }))
+  withPolicyOptions(withConnectionOptions(namespaces.command('set-policies <namespace>'))).action(run(async (client, flags, namespace: string) => {
+    const policies = policiesOf(flags as PolicyFlags)
+    if (Object.keys(policies).length === 0) throw new Error('name at least one policy (see --help)')
+    await client.admin.namespaces.setPolicies(namespace, policies)
+    done(io, flags, `namespace ${namespace} policies set: ${JSON.stringify(policies)}`)
+  }))
+}
+
+export function registerTopics (program: Command, io: CommandIO = processIO): void {
+  const run = runner(io)
+  const topics = program.command('topics').description('create, list, delete topics and show their stats')
+  withConnectionOptions(topics.command('create <topic>'))
+    .option('-p, --partitions <n>', 'partitions (0: a non-partitioned topic)', parseInteger, 0)
+    .action(run(async (client, flags, topic: string) => {
+      const partitions = (flags as { partitions: number }).partitions
+      await client.admin.topics.create(topic, partitions)
+      done(io, flags, `topic ${topic} created${partitions > 0 ? ` with ${partitions} partitions` : ''}`)
+    }))
+  withConnectionOptions(topics.command('list [namespace]')).action(run(async (client, flags, namespace: string | undefined) => {
+    list(io, flags, await client.admin.topics.list(namespace ?? 'public/default'))
+  }))
+  withConnectionOptions(topics.command('delete <topic>'))
+    .option('-f, --force', 'delete even with producers, consumers or subscriptions')
+    .action(run(async (client, flags, topic: string) => {
+      await client.admin.topics.delete(topic, { force: (flags as { force?: boolean }).force === true })
+      done(io, flags, `topic ${topic} deleted`)
+    }))
+  withConnectionOptions(topics.command('stats <topic>')).action(run(async (client, flags, topic: string) => {
+    const stats = await client.admin.topics.stats(topic)
+    if (flags.json === true) { printJson(io, stats); return }
+    io.out(`${stats.topic}: ${stats.partitions} partition(s), ${stats.messagesIn} messages in, ${stats.bytesIn} bytes in`)
+    for (const sub of stats.subscriptions) {
+      io.out(`  subscription ${sub.name} (${sub.type}): backlog ${sub.backlog}, mark-delete ${sub.markDelete}, ${sub.consumers} consumer(s)`)
+    }
+  }))
+}
+
+/** Rows of `cluster status`: each replica with its lag behind the group's highest commit index. */
+export function statusRows (status: ClusterStatus): Array<Record<string, string | number>> {
+  const highest = new Map<string, number>()
+  for (const row of status.groups) highest.set(row.group, Math.max(highest.get(row.group) ?? 0, row.commitIndex))
+  return status.groups.map((row) => ({
+    group: row.group,
+    node: row.node ?? '-',
+    role: row.role ?? '-',
+    leader: row.leader ?? '-',
+    term: row.term,
+    commitIndex: row.commitIndex,
+    commitLag: (highest.get(row.group) ?? 0) - row.commitIndex
+  }))
+}
+
+function table (rows: Array<Record<string, string | number>>): string[] {
+  if (rows.length === 0) return []
+  const columns = Object.keys(rows[0])
+  const widths = columns.map((column) => Math.max(column.length, ...rows.map((row) => String(row[column]).length)))
+  const line = (cells: string[]) => cells.map((cell, i) => cell.padEnd(widths[i])).join('  ').trimEnd()
+  return [line(columns), ...rows.map((row) => line(columns.map((column) => String(row[column]))))]
+}
+
+export function registerCluster (program: Command, io: CommandIO = processIO): void {
+  const run = runner(io)
+  const cluster = program.command('cluster').description('the cluster as the nodes report it')
+  withConnectionOptions(cluster.command('status')).description('nodes, and every group replica with leader, term, commit index and commit lag')
+    .action(run(async (client, flags) => {
+      const status = await client.admin.cluster.status()
+      const rows = statusRows(status)
+      if (flags.json === true) { printJson(io, { leader: status.leader, nodes: status.nodes, groups: rows }); return }
+      io.out(`metadata leader: ${status.leader ?? 'none'}`)
+      io.out(`nodes (${status.nodes.length}):`)
+      for (const node of table(status.nodes.map((n) => ({ id: n.id, state: n.state, zone: n.zone ?? '-', addresses: n.addresses.join(' ') })))) io.out(`  ${node}`)
+      io.out(`groups (${new Set(status.groups.map((g) => g.group)).size}, ${status.groups.length} replicas):`)
+      for (const row of table(rows)) io.out(`  ${row}`)
+    }))
+}
