@@ -304,7 +304,8 @@ export class Simulation {
    * The recovery phase: every fault heals (except network cuts whose name starts with
    * `permanent`), crashed nodes restart, paused nodes resume, clients stop issuing. Then:
    * within 10 election timeouts a stable leader whose term then holds for 5 more, every
-   * pending client operation completes within 10 more, and one write per key succeeds.
+   * pending client operation completes within 10 more, and one write per key succeeds. The
+   * broker workload replaces the last two with its drain and final queue checks (drainBroker).
    */
   async recover (): Promise<void> {
     await this.heal()
