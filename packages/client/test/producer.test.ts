@@ -7,6 +7,7 @@ import {
 import { zlibCodec } from '../src/index.ts'
 import { FakeCluster } from './fixtures/fake-cluster.ts'
 import { startClient, text } from './fixtures/helpers.ts'
+import { ManualTimers } from './fixtures/manual-timers.ts'
 
 const codecs = new CompressionCodecs([zlibCodec])
 
@@ -46,6 +47,20 @@ t.test('batching: a full batch goes at once, the rest after the delay or on flus
   t.pass('a message that would overflow batchingMaxBytes sends the open batch first')
   await bytes.flush()
   t.same((await both).map((id) => id.index), [3, 4])
+})
+
+t.test('batchingMaxPublishDelayMs on a manual clock: the batch leaves exactly when the delay is up', async (t) => {
+  const cluster = await FakeCluster.start(t)
+  cluster.createTopic('timed')
+  const timers = new ManualTimers()
+  const client = await startClient(t, cluster, { timers })
+  const producer = await client.createProducer({ topic: 'timed', batchingMaxPublishDelayMs: 10 })
+  const sends = [producer.send({ data: 'a' }), producer.send({ data: 'b' })]
+  timers.advance(9)
+  t.equal(cluster.requestsOf('send').length, 0, 'nothing before the delay')
+  timers.advance(1)
+  await cluster.waitForRequests((r) => r.body.type === 'send')
+  t.same((await Promise.all(sends)).map((id) => [id.index, id.batchIndex]), [[1, 0], [1, 1]], 'both in one batch')
 })
 
 t.test('NOT_LEADER and OUTCOME_UNKNOWN: looked up again and resent with the same sequence ids', async (t) => {
