@@ -48,7 +48,8 @@ t.test('sim list --workload broker lists only the broker scenarios', async (t) =
   const { lines } = await run(['sim', 'list', '--workload', 'broker'])
   t.ok(lines.some((line) => line.startsWith('broker-random')))
   t.ok(lines.some((line) => line.startsWith('broker-pause-kill')))
-  t.ok(lines.every((line) => line.includes('[broker]')), lines.join('\n'))
+  t.ok(lines.every((line) => line.includes('[broker')), lines.join('\n'))
+  t.ok(lines.some((line) => line.startsWith('broker-snapshot-restart') && line.includes('known issue')), 'the reproducer is marked')
 })
 
 t.test('sim run --workload broker passes a seed; the deliberate bug fails with a replay naming the workload', async (t) => {
