@@ -11,6 +11,7 @@ import type { ClientContext } from './context.ts'
 import { messagesOf, type Message } from './message.ts'
 import { PermitTracker } from './permits.ts'
 import type { QueueOwner, ReceiverQueue } from './receiver-queue.ts'
+import { isRetryable } from './errors.ts'
 import { RETRY_MAX_DELAY_MS, retryDelayMs, withRetries } from './retry.ts'
 import { sleep } from './timers.ts'
 
@@ -118,9 +119,15 @@ export class PartitionConsumer implements QueueOwner {
   async acknowledge (ids: readonly MessageId[], ackType: 'Individual' | 'Cumulative'): Promise<void> {
     const connection = this.attachedConnection()
     if (connection === undefined) return // re-subscribing: the node redelivers what was not acknowledged
-    await this.context.pool.request(connection, {
-      type: 'ack', consumerId: this.consumerId, ackType, messageIds: ids.map((id) => id.toData())
-    }, this.context.operationTimeoutMs)
+    try {
+      await this.context.pool.request(connection, {
+        type: 'ack', consumerId: this.consumerId, ackType, messageIds: ids.map((id) => id.toData())
+      }, this.context.operationTimeoutMs)
+    } catch (error) {
+      // The attachment ended under the ack (connection lost, leadership moved): as while
+      // re-subscribing, the ack is dropped and the new leader redelivers from the replicated cursor.
+      if (this.state === 'closed' || !isRetryable(error, 'attach')) throw error
+    }
   }
 
   redeliver (ids: readonly MessageId[]): void {
