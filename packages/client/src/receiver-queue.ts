@@ -42,16 +42,22 @@ export class ReceiverQueue {
     return this.queued.length - this.head
   }
 
-  /** Queues messages (or hands them to waiting receivers); returns those beyond the capacity. */
+  /**
+   * Queues messages (or hands them to waiting receivers); returns those beyond the capacity.
+   * A push that starts below the capacity is taken whole: the node sends whole batches while
+   * permits remain (as Pulsar does), so the last batch may overshoot them by up to one batch.
+   * Handing that overshoot back would make the node replay it over and over.
+   */
   push (owner: QueueOwner, messages: readonly Message[]): Message[] {
     const overflow: Message[] = []
+    const admitted = this.size < this.capacity
     for (const message of messages) {
       const waiter = this.waiters.shift()
       if (waiter !== undefined) {
         waiter.timer?.cancel()
         owner.took(1)
         waiter.resolve(message)
-      } else if (this.size < this.capacity && this.closedWith === undefined) {
+      } else if (admitted && this.closedWith === undefined) {
         this.queued.push({ message, owner })
       } else {
         overflow.push(message)
