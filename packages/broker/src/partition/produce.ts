@@ -35,9 +35,9 @@ export function sendResultOf (outcome: PartitionOutcome | undefined, partition: 
 }
 
 /**
- * The wire error for a failed `RaftNode.propose` on `group`: not the leader (or stopping,
- * transferring, corrupted: try elsewhere) → NOT_LEADER with the hint; leadership lost before
- * commit → OUTCOME_UNKNOWN; too many pending proposals → BACKPRESSURE. Blazar errors pass through.
+ * The wire error for a failed `RaftNode.propose` on `group`: not the leader (or transferring,
+ * corrupted: try elsewhere) → NOT_LEADER with the hint; leadership lost before commit, or the
+ * node stopped with the proposal pending → OUTCOME_UNKNOWN; too many pending proposals → BACKPRESSURE. Blazar errors pass through.
  */
 export function proposalError (error: unknown, group: string): BlazarError {
   if (error instanceof BlazarError) return error
@@ -49,10 +49,11 @@ export function proposalError (error: unknown, group: string): BlazarError {
       return new NotLeaderError({ group, leaderHint: typeof hint === 'string' ? hint : null })
     }
     case 'TRANSFER_IN_PROGRESS':
-    case 'RAFT_STOPPED':
     case 'STORAGE_CORRUPTED':
       return new NotLeaderError({ group, leaderHint: null }, `${group}: ${message}`)
     case 'LEADERSHIP_LOST':
+    // RaftNode.stop() also rejects proposals already in the log, which may still commit.
+    case 'RAFT_STOPPED':
       return new OutcomeUnknownError({ operation: 'propose', reason: message })
     case 'BACKPRESSURE':
       return new BackpressureError({ resource: `proposals of ${group}`, limit: -1 }, message)
