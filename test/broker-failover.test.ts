@@ -5,7 +5,7 @@
 // a send that failed is reported as failed (never as sent), and nothing is consumed that no
 // producer sent.
 import t from 'tap'
-import { Client, type Producer } from '@blazar/client'
+import { Client, type Message, type Producer } from '@blazar/client'
 import type { MessageId } from '@blazar/protocol'
 import { startTestCluster } from './support/broker-nodes.ts'
 
@@ -75,7 +75,7 @@ t.test('kill -9 of the partition leader loses no acknowledged message', async (t
   const deadline = consumeStart + CONSUME_TIMEOUT_MS
   let missing = expected.size
   while (missing > 0 && Date.now() < deadline) {
-    let message
+    let message: Message
     try {
       message = await consumer.receive(Math.min(5_000, Math.max(1, deadline - Date.now())))
     } catch {

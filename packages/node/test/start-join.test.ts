@@ -1,0 +1,33 @@
+// In-process nodes on loopback (port 0): a fresh data dir needs --init or --join, a join with a
+// wrong secret is refused, a right one admits the node, and a restarted node keeps its identity.
+import t from 'tap'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { BlazarNode, NodeStartError, PinoLogger, resolveNodeConfig } from '../src/index.ts'
+
+const logger = PinoLogger.create({ level: 'error', destination: '/dev/null' })
+
+function config (dataDir: string, values: Record<string, unknown>) {
+  return resolveNodeConfig({ name: 'test', values: { dataDir, listen: ['/ip4/127.0.0.1/tcp/0'], httpPort: 0, clusterSecret: 'right', electionTimeoutMs: 300, heartbeatIntervalMs: 50, ...values } })
+}
+
+t.test('creating, joining and restarting nodes', async (t) => {
+  const root = mkdtempSync(join(tmpdir(), 'blazar-node-'))
+  t.teardown(() => { rmSync(root, { recursive: true, force: true }) })
+
+  await t.rejects(BlazarNode.start(config(join(root, 'lonely'), {}), logger), NodeStartError, 'a fresh data dir without --init or --join does not start')
+
+  const first = await BlazarNode.start(config(join(root, 'a'), { init: true }), logger)
+  t.teardown(async () => { await first.stop() })
+  const address = first.addresses()[0] as string
+
+  await t.rejects(BlazarNode.start(config(join(root, 'intruder'), { join: [address], clusterSecret: 'wrong' }), logger), { name: 'NodeStartError', message: /could not join/ }, 'a wrong cluster secret is refused')
+
+  const second = await BlazarNode.start(config(join(root, 'b'), { join: [address] }), logger)
+  const id = second.id
+  await second.stop()
+  const again = await BlazarNode.start(config(join(root, 'b'), {}), logger)
+  t.teardown(async () => { await again.stop() })
+  t.equal(again.id, id, 'a restarted node keeps its PeerId and needs no --join')
+})
