@@ -56,7 +56,11 @@ export async function subscribe (context: GatewayContext, registry: ConsumerRegi
     remote: async (node) => {
       const upstream = await context.upstreams.get(node)
       const upstreamId = upstream.allocateHandle()
-      upstream.listen(upstreamId, async (push) => { await relay(context, registry, state, record, upstream, push) })
+      upstream.listen(upstreamId, async (push) => { await relay(context, registry, state, record, upstream, push) }, () => {
+        if (record.attachment?.kind !== 'remote' || record.attachment.upstream !== upstream) return
+        record.attachment = null
+        pushTo(state, { type: 'consumer-closed', consumerId: record.clientId, reason: `connection to the leader ${node} closed` }, context.env.logger)
+      })
       let answer: ClientReply
       try {
         answer = await forwardOn(upstream, { ...body, topic: group, consumerId: upstreamId, consumerName: record.consumerName })
@@ -66,11 +70,12 @@ export async function subscribe (context: GatewayContext, registry: ConsumerRegi
       }
       if (!answer.ok) { upstream.unlisten(upstreamId); return answer }
       record.attachment = { kind: 'remote', upstream, upstreamId }
-      upstream.onClose(() => {
-        if (record.attachment?.kind !== 'remote' || record.attachment.upstream !== upstream) return
+      if (!upstream.connection.open) {
+        // Closed between the answer and now: the close listener saw no attachment yet.
         record.attachment = null
+        upstream.unlisten(upstreamId)
         pushTo(state, { type: 'consumer-closed', consumerId: record.clientId, reason: `connection to the leader ${node} closed` }, context.env.logger)
-      })
+      }
       return answer
     }
   })

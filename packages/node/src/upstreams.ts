@@ -28,11 +28,12 @@ export interface Upstream {
   connection: ClientConnection
   /** A fresh handle for a producer or consumer forwarded on this connection. */
   allocateHandle (): number
-  /** Routes pushes for `consumerId` (an upstream handle) to `listener` until `unlisten`. */
-  listen (consumerId: number, listener: PushListener): void
+  /**
+   * Routes pushes for `consumerId` (an upstream handle) to `listener` until `unlisten`; if the
+   * connection closes first, `closed` is called once instead.
+   */
+  listen (consumerId: number, listener: PushListener, closed: () => void): void
   unlisten (consumerId: number): void
-  /** Called when the connection closes (at once if it has). */
-  onClose (listener: () => void): void
 }
 
 export class UpstreamPool {
@@ -73,8 +74,13 @@ export class UpstreamPool {
     } catch (error) {
       throw new UpstreamUnavailableError(node, error)
     }
-    const listeners = new Map<number, PushListener>()
+    const listeners = new Map<number, { push: PushListener, closed: () => void }>()
     let nextHandle = 1
+    connection.onClose(() => {
+      const lost = [...listeners.values()]
+      listeners.clear()
+      for (const listener of lost) listener.closed()
+    })
     connection.onPush((body) => {
       let push: ServerPush
       try {
@@ -85,16 +91,15 @@ export class UpstreamPool {
       }
       const listener = listeners.get(push.type === 'active-consumer-change' || push.type === 'messages' || push.type === 'consumer-closed' ? push.consumerId : -1)
       if (listener === undefined) { grantOne(connection); return }
-      listener(push).finally(() => { grantOne(connection) })
+      listener.push(push).finally(() => { grantOne(connection) })
     })
     connection.grantPermits(UPSTREAM_PUSH_PERMITS)
     return {
       node,
       connection,
       allocateHandle: () => nextHandle++,
-      listen: (consumerId, listener) => { listeners.set(consumerId, listener) },
-      unlisten: (consumerId) => { listeners.delete(consumerId) },
-      onClose: (listener) => { connection.onClose(() => { listener() }) }
+      listen: (consumerId, push, closed) => { listeners.set(consumerId, { push, closed }) },
+      unlisten: (consumerId) => { listeners.delete(consumerId) }
     }
   }
 }
