@@ -13,8 +13,6 @@ export interface HostedGroupOptions {
   /** The group's initial membership (the same on every restart of an original member). */
   bootstrap?: MembershipConfig
   observer?: RaftObserver
-  /** Overrides of the node-wide Raft settings for this group. */
-  raftConfig?: Partial<RaftConfig>
 }
 
 export class GroupHost {
@@ -87,7 +85,7 @@ export class GroupHost {
       send,
       stateMachine: options.stateMachine(storage),
       bootstrap: options.bootstrap,
-      config: { ...this.raftConfig, ...options.raftConfig },
+      config: this.raftConfig,
       observer: options.observer
     })
     this.nodes.set(options.group, node)

@@ -15,15 +15,6 @@ import type { RaftNode } from '@blazar/raft'
 import type { GroupHost } from './group-host.ts'
 import type { MetadataService } from './metadata-service.ts'
 
-/**
- * Partition groups never take local Raft snapshots: a snapshot discards the log below it, and
- * the partition's messages live only in its log (its state machine snapshot holds cursors and
- * the retained index, not message bodies), so a replica restored from one could not serve the
- * unacknowledged messages below it. Compaction must follow the retention trim point instead;
- * until that is built, a partition's log is kept whole (see docs/architecture.md).
- */
-export const PARTITION_RAFT_CONFIG = { snapshotThresholdEntries: Number.MAX_SAFE_INTEGER }
-
 /** How long a new leader waits before handing leadership to the preferred leader. */
 export const PREFERRED_LEADER_DELAY_MS = 2000
 
@@ -103,7 +94,6 @@ export class PartitionService {
     const raft = await host.host({
       group,
       bootstrap: { voters: [...placement.replicas], learners: [] },
-      raftConfig: PARTITION_RAFT_CONFIG,
       stateMachine: (storage) => {
         sm = new PartitionStateMachine({
           topic: group,

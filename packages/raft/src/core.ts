@@ -624,10 +624,12 @@ export class RaftCore {
   snapshotIndex (): number { return this.snapshotMeta?.index ?? 0 }
 
   /** Metadata for a local snapshot at the applied index. */
-  snapshotMetaAtApplied (): SnapshotMeta {
-    const term = this.log.termAt(this.appliedIndex)
-    assert(term !== undefined, `no term at applied index ${this.appliedIndex}`)
-    return { index: this.appliedIndex, term, config: cloneConfig(this.membership.at(this.appliedIndex)) }
+  /** The meta of a local snapshot covering the log up to `index` (applied, above the current snapshot). */
+  snapshotMetaAt (index: number): SnapshotMeta {
+    assert(index <= this.appliedIndex && index > this.snapshotIndex(), `snapshot at ${index} outside (${this.snapshotIndex()}, ${this.appliedIndex}]`)
+    const term = this.log.termAt(index)
+    assert(term !== undefined, `no term at index ${index}`)
+    return { index, term, config: cloneConfig(this.membership.at(index)) }
   }
 
   onApplied (index: number): void {

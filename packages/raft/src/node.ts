@@ -25,7 +25,19 @@ export interface StateMachine {
   apply (entry: LogEntry): void
   /** State as of the last applied entry. */
   snapshot (): Uint8Array
+  /**
+   * Restores a snapshot whose meta covers the log up to `meta.index`. When the state machine
+   * limits compaction (`compactableIndex`), the data may already reflect later entries (up to
+   * where it was applied when taken): those entries are applied again after the restore, and
+   * the state machine must skip what its snapshot already holds.
+   */
   restore (data: Uint8Array, meta: SnapshotMeta): void
+  /**
+   * The highest index whose entries the state machine no longer needs from the log (for
+   * example, a partition whose messages live in the log needs every retained message). Local
+   * snapshots cover, and compact, the log only up to here. Default: the applied index.
+   */
+  compactableIndex? (): number
 }
 
 export interface RaftNodeOptions {
@@ -520,10 +532,11 @@ export class RaftNode {
 
   private async maybeSnapshot (): Promise<void> {
     const core = this.core!
-    if (this.snapshotting || core.appliedIndex - core.snapshotIndex() < this.config.snapshotThresholdEntries) return
+    const upTo = Math.min(core.appliedIndex, this.stateMachine.compactableIndex?.() ?? core.appliedIndex)
+    if (this.snapshotting || upTo - core.snapshotIndex() < this.config.snapshotThresholdEntries) return
     this.snapshotting = true
     try {
-      const meta = core.snapshotMetaAtApplied()
+      const meta = core.snapshotMetaAt(upTo)
       const data = this.stateMachine.snapshot()
       await this.storage.saveSnapshot(meta, data)
       if (this.stopped) return

@@ -121,10 +121,13 @@ export class BrokerHost {
     return {
       stateMachine: {
         apply: (entry) => {
+          const before = sm.appliedIndex
           sm.apply(entry)
-          if (context.live()) this.applied(hosted, entry, context)
+          // Entries a restored snapshot already held are skipped by the state machine: no new state to check.
+          if (entry.index > before && context.live()) this.applied(hosted, entry, context)
         },
         snapshot: () => sm.snapshot(),
+        compactableIndex: () => sm.compactableIndex(),
         restore: (data, meta) => {
           sm.restore(data, meta)
           if (context.live()) this.oracles.replicaReset(id)

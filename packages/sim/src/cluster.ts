@@ -322,6 +322,7 @@ export class Cluster {
           else app.stateMachine.apply(entry)
         },
         snapshot: () => app === null ? kv.snapshot() : app.stateMachine.snapshot(),
+        compactableIndex: () => app?.stateMachine.compactableIndex?.() ?? Number.MAX_SAFE_INTEGER,
         restore: (data, meta) => {
           if (live()) {
             this.record(`restore ${id} ${meta.index}:${meta.term}`)

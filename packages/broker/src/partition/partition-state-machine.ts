@@ -48,6 +48,12 @@ export class PartitionStateMachine implements StateMachine {
   private readonly listeners = new Set<CommitListener>()
 
   private lastApplied = 0
+  /**
+   * After a restore: the snapshot covered the log up to `snapshotBase` while its state already
+   * held the entries up to `restoredThrough`; those between are skipped when re-applied.
+   */
+  private snapshotBase = 0
+  private restoredThrough = 0
   private config: PartitionConfig = DEFAULT_PARTITION_CONFIG
   /** Every entry at or below this index has been trimmed away. */
   private trimmedTo = 0
@@ -66,6 +72,9 @@ export class PartitionStateMachine implements StateMachine {
   }
 
   apply (entry: LogEntry): void {
+    // Re-applied after a restore: the snapshot was taken with these entries already applied
+    // (Raft snapshots a partition only up to compactableIndex), so its state holds them.
+    if (entry.index > this.snapshotBase && entry.index <= this.restoredThrough) return
     assert(entry.index > this.lastApplied, `${this.topic}: applied ${entry.index} after ${this.lastApplied}`)
     this.lastApplied = entry.index
     if (entry.kind === RAFT_INTERNAL_KIND) return
@@ -104,8 +113,10 @@ export class PartitionStateMachine implements StateMachine {
 
   restore (data: Uint8Array, meta: SnapshotMeta): void {
     const snapshot = decodePartitionSnapshot(data)
-    assert(snapshot.lastApplied === meta.index, `${this.topic}: snapshot at ${snapshot.lastApplied} restored as ${meta.index}`)
+    assert(snapshot.lastApplied >= meta.index, `${this.topic}: snapshot of state at ${snapshot.lastApplied} restored as covering ${meta.index}`)
     this.lastApplied = snapshot.lastApplied
+    this.snapshotBase = meta.index
+    this.restoredThrough = snapshot.lastApplied
     this.config = snapshot.config
     this.trimmedTo = snapshot.trimmedTo
     this.retained = RetainedIndex.fromColumns(snapshot.retained)
@@ -130,6 +141,15 @@ export class PartitionStateMachine implements StateMachine {
   /** The first index the partition still needs from the Raft log; Raft must not compact at or above it. */
   get firstRetainedIndex (): number {
     return this.trimmedTo + 1
+  }
+
+  /**
+   * Raft's compaction bound (StateMachine.compactableIndex): messages live only in the log, so
+   * a snapshot may cover it only up to the trim point. Everything else the entries below it
+   * did (cursors, subscriptions, dedup, config) is in the snapshot.
+   */
+  compactableIndex (): number {
+    return Math.min(this.trimmedTo, this.lastApplied)
   }
 
   outcome (index: number): PartitionOutcome | undefined {
