@@ -24,7 +24,5 @@ export const scenarios: Scenario[] = [
   random, figure7, figure8, voteCrash, crashBoundaries, messageChaos, pauseOldLeader, partialPartitions,
   membership, snapshots, disruptiveRejoin, pauseKill,
   // The broker workload (`kind: 'broker'`: `blazar sim ... --workload broker`).
-  brokerRandom, brokerPauseKill,
-  // Reproducers of known, not yet fixed bugs (`knownIssue`): expected to fail.
-  brokerSnapshotRestart
+  brokerRandom, brokerPauseKill, brokerSnapshotRestart
 ]

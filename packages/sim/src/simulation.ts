@@ -43,11 +43,6 @@ export interface Scenario {
   description: string
   /** The workload (default `kv`). */
   kind?: WorkloadKind
-  /**
-   * Set on a scenario that reproduces a known, not yet fixed bug: it is expected to fail (CI
-   * runs it as a todo); the text says what breaks.
-   */
-  knownIssue?: string
   /** Cluster size when the caller does not choose one. */
   nodes?: number
   /** Cluster size per seed when the caller does not choose one (overrides `nodes`). */

@@ -77,7 +77,7 @@ export function registerSim (program: Command): void {
       for (const scenario of await loadScenarios()) {
         const kind = scenario.kind ?? 'kv'
         if (options.workload !== undefined && options.workload !== kind) continue
-        console.log(`${scenario.name.padEnd(28)} [${kind}${scenario.knownIssue === undefined ? '' : ', known issue'}] ${scenario.description}`)
+        console.log(`${scenario.name.padEnd(28)} [${kind}] ${scenario.description}`)
       }
     })
 
