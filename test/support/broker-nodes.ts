@@ -1,4 +1,4 @@
-// Test fixture: a 3-node Blazar cluster of real processes (`blazar node start`, the same code
+// Test fixture: a Blazar cluster (3 nodes unless asked) of real processes (`blazar node start`, the same code
 // path as scripts/start) in a temp dir on loopback ports derived from this process's PID, with
 // kill -9 and restart of one node. Every process it starts is stopped at teardown, by PID.
 import { mkdtempSync, rmSync } from 'node:fs'
@@ -24,10 +24,10 @@ export interface TestCluster {
   stop (): Promise<void>
 }
 
-export async function startTestCluster (label: string): Promise<TestCluster> {
+export async function startTestCluster (label: string, count = 3): Promise<TestCluster> {
   const dir = mkdtempSync(join(tmpdir(), `blazar-${label}-`))
   const base = 21_000 + (process.pid % 1_500) * 20
-  const nodes = localNodes(dir, 3, base, base + 10)
+  const nodes = localNodes(dir, count, base, base + 10)
   const options = (node: LocalNode, join: string | null) => ({ init: node.index === 1 && !hasCluster(node), join, secret: SECRET, electionTimeoutMs: ELECTION_TIMEOUT_MS })
   const [first, ...others] = nodes as [LocalNode, ...LocalNode[]]
   await startNode(first, options(first, null))

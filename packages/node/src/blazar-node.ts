@@ -112,7 +112,7 @@ export class BlazarNode {
       network,
       raftConfig: { electionTimeoutMs: config.electionTimeoutMs, heartbeatIntervalMs: config.heartbeatIntervalMs, quiesce: true }
     })
-    const metadata = new MetadataService({ env, self })
+    const metadata = new MetadataService({ env, self, isPeerLive: (peer) => network.isPeerLive(peer) })
     let gateway: Gateway | undefined
     const partitions = new PartitionService({
       env,

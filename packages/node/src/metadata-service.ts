@@ -10,6 +10,7 @@ import type { Env, MembershipConfig, NodeId, TimerHandle } from '@blazar/env'
 import { NotLeaderError, errorFromWire } from '@blazar/protocol'
 import type { RaftNode } from '@blazar/raft'
 import type { GroupHost } from './group-host.ts'
+import { SilenceTracker, nodeStateChanges } from './node-health.ts'
 
 export const METADATA_GROUP = 'meta'
 /** How often the metadata leader re-checks the voter set. */
@@ -27,10 +28,13 @@ export class MetadataService {
   private voterTimer: TimerHandle | null = null
   private changingMembership = false
   private stopped = false
+  private readonly isPeerLive: (peer: NodeId) => boolean
+  private readonly silence = new SilenceTracker()
 
-  constructor (options: { env: Env, self: NodeId }) {
+  constructor (options: { env: Env, self: NodeId, isPeerLive: (peer: NodeId) => boolean }) {
     this.env = options.env
     this.self = options.self
+    this.isPeerLive = options.isPeerLive
     this.sm = new MetadataStateMachine({ logger: options.env.logger.child({ component: 'metadata' }) })
   }
 
@@ -45,7 +49,10 @@ export class MetadataService {
       bootstrap,
       observer: {
         onRoleChange: ({ role }) => {
-          if (role === 'leader') this.scheduleVoterCheck(0)
+          if (role === 'leader') {
+            this.silence.clear()
+            this.scheduleVoterCheck(0)
+          }
           this.queueNotify()
         }
       }
@@ -118,13 +125,23 @@ export class MetadataService {
     this.voterTimer = this.env.clock.setTimer(delayMs, () => {
       this.voterTimer = null
       if (!this.isLeader) return
-      this.checkVoters().catch((error: unknown) => {
+      this.checkNodes().then(async () => { await this.checkVoters() }).catch((error: unknown) => {
         this.env.logger.debug('voter change deferred', { error: String(error) })
       }).finally(() => { if (this.isLeader) this.scheduleVoterCheck(VOTER_CHECK_INTERVAL_MS) })
     })
   }
 
-  /** One step towards the chosen voter set: add a learner, promote a caught-up one, or remove a gone node. */
+  /** Marks silent nodes down and heard-from ones active again (leader only). */
+  private async checkNodes (): Promise<void> {
+    const now = this.env.clock.now()
+    const changes = nodeStateChanges(this.sm.nodes(), this.self, (id) => this.silence.sample(id, this.isPeerLive(id), now))
+    for (const change of changes) {
+      this.env.logger.warn(change.state === 'down' ? 'node marked down' : 'node active again', { node: change.id })
+      await this.propose({ type: 'set-node-state', id: change.id, state: change.state })
+    }
+  }
+
+  /** One step towards the chosen voter set: add a learner, promote a caught-up one, or retire a voter that was replaced. */
   private async checkVoters (): Promise<void> {
     if (this.changingMembership) return
     const raft = this.node
@@ -149,20 +166,23 @@ export class MetadataService {
     try {
       this.env.logger.info('metadata membership change', { ...step })
       if (step.kind === 'addLearner') await raft.addLearner(step.node)
-      else await raft.promoteLearner(step.node)
+      else if (step.kind === 'promoteLearner') await raft.promoteLearner(step.node)
+      else await raft.removeMember(step.node)
     } finally {
       this.changingMembership = false
     }
   }
 }
 
-export type MembershipStep = { kind: 'addLearner' | 'promoteLearner', node: NodeId }
+export type MembershipStep = { kind: 'addLearner' | 'promoteLearner' | 'removeMember', node: NodeId }
 
 /**
  * The next single membership change of the metadata group, or null when it matches the target:
  * registered nodes that are not members become learners; a target voter that is a caught-up
- * learner is promoted. Voters outside the target are kept: nodes only join for now (removing
- * and demoting nodes comes with node decommissioning).
+ * learner is promoted; once the voters outnumber the target (a replacement was promoted first),
+ * a voter outside the target (a down node) is removed, but never below 3 voters: with 3 nodes a
+ * down voter stays, since removing it would not make the group tolerate any more failures. A
+ * removed node that is still registered comes back as a learner at the next step.
  */
 export function nextMembershipStep (input: {
   config: MembershipConfig
@@ -176,6 +196,11 @@ export function nextMembershipStep (input: {
   }
   for (const node of input.targetVoters) {
     if (input.config.learners.includes(node) && input.caughtUp(node)) return { kind: 'promoteLearner', node }
+  }
+  const voters = input.config.voters
+  if (voters.length > input.targetVoters.length && voters.length > 3) {
+    const retired = voters.filter((node) => !input.targetVoters.includes(node)).sort()[0]
+    if (retired !== undefined) return { kind: 'removeMember', node: retired }
   }
   return null
 }

@@ -11,8 +11,12 @@ export interface RoundTrip {
   consumed: Array<{ id: MessageId, text: string }>
 }
 
-/** Polls cluster status through `address` until `nodes` nodes are registered and metadata voters (bounded). */
+/**
+ * Polls cluster status through `address` until `nodes` nodes are registered and the metadata
+ * group has the voters it chooses for that many (3, or 5 from 5 nodes), bounded.
+ */
 export async function waitForCluster (address: string, nodes: number, timeoutMs: number): Promise<void> {
+  const voters = nodes >= 5 ? 5 : Math.min(3, nodes)
   const deadline = Date.now() + timeoutMs
   const client = await Client.create({ serviceUrl: address, operationTimeoutMs: timeoutMs })
   try {
@@ -20,7 +24,7 @@ export async function waitForCluster (address: string, nodes: number, timeoutMs:
       try {
         const status = await client.admin.cluster.status()
         const meta = status.groups.find((row) => row.group === 'meta' && row.role === 'leader')
-        if (status.nodes.length >= nodes && meta !== undefined && (meta.voters?.length ?? 0) >= nodes) return
+        if (status.nodes.length >= nodes && meta !== undefined && (meta.voters?.length ?? 0) >= voters) return
       } catch {
         // no metadata leader yet
       }
