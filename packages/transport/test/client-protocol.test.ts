@@ -9,7 +9,7 @@ import { streamPair } from '@libp2p/utils'
 import { TransportCounters } from '../src/counters.ts'
 import { encodeFrame } from '../src/frame-codec.ts'
 import { ClientConnection, CLIENT_PROTOCOL, packBody, resolveSettings } from '../src/index.ts'
-import { startTransport, waitFor } from './helpers.ts'
+import { startTransport, waitFor } from './fixtures/helpers.ts'
 
 t.test('requests are answered by id, in any order, from a peer that is not a member', async (t) => {
   const server = await startTransport(t)

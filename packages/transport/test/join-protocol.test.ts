@@ -4,7 +4,7 @@ import t from 'tap'
 import { JoinRefusedError } from '../src/index.ts'
 import type { JoinRequest } from '../src/index.ts'
 import { secretMatches } from '../src/join-protocol.ts'
-import { startTransport } from './helpers.ts'
+import { startTransport } from './fixtures/helpers.ts'
 
 t.test('a join with the right secret reaches the handler, which decides', async (t) => {
   const seed = await startTransport(t, { clusterSecret: 'correct horse' })

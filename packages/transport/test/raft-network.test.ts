@@ -4,8 +4,8 @@ import t from 'tap'
 import { encodeVarint } from '../src/frame-codec.ts'
 import { RAFT_PROTOCOL } from '../src/index.ts'
 import type { Transport } from '../src/index.ts'
-import { startTransport, tempDir, waitFor } from './helpers.ts'
-import type { Teardown } from './helpers.ts'
+import { startTransport, tempDir, waitFor } from './fixtures/helpers.ts'
+import type { Teardown } from './fixtures/helpers.ts'
 
 interface TestMessage { type: string, group: string, term: number, seq: number }
 
