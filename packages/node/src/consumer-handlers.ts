@@ -4,12 +4,12 @@
 // attachment ends (leadership moved, upstream connection lost) the client is told with
 // `consumer-closed` and subscribes again with the same handle.
 import {
-  ConsumerClosedError, LimitExceededError, parseClientReply, type ClientReply, type ClientRequestBody, type ServerPush
+  ConsumerClosedError, LimitExceededError, errorToWire, type ClientReply, type ClientRequestBody, type ServerPush
 } from '@blazar/protocol'
 import type { ConsumerRegistry } from './consumer-registry.ts'
 import { pushTo } from './consumer-registry.ts'
 import { atLeader, ok, type GatewayContext } from './gateway-context.ts'
-import { MAX_HANDLES_PER_SESSION, type ConsumerRecord, type SessionState } from './session-state.ts'
+import { MAX_HANDLES_PER_SESSION, attachmentEnded, type ConsumerRecord, type SessionState } from './session-state.ts'
 import { groupForClient } from './topic-resolution.ts'
 import type { Upstream } from './upstreams.ts'
 
@@ -32,55 +32,69 @@ export async function subscribe (context: GatewayContext, registry: ConsumerRegi
     type: body.subscriptionType,
     initialPosition: body.initialPosition,
     consumerName: body.consumerName ?? existing?.consumerName ?? `${context.self.slice(-8)}-c${++consumerNames}`,
-    attachment: null
+    attachment: null,
+    subscribing: true,
+    closedWhileSubscribing: null
   }
   state.consumers.set(body.consumerId, record)
-  const reply = await atLeader(context, state, group, {
-    local: async (partition) => {
-      const internalId = registry.attach(state, record)
-      record.attachment = { kind: 'local', internalId, partition }
-      try {
-        await partition.replica.subscribe({
-          subscription: record.subscription,
-          type: record.type,
-          initialPosition: record.initialPosition,
-          consumer: { consumerId: internalId, consumerName: record.consumerName }
+  let reply: ClientReply
+  try {
+    reply = await atLeader(context, state, group, {
+      local: async (partition) => {
+        const internalId = registry.attach(state, record)
+        record.attachment = { kind: 'local', internalId, partition }
+        try {
+          await partition.replica.subscribe({
+            subscription: record.subscription,
+            type: record.type,
+            initialPosition: record.initialPosition,
+            consumer: { consumerId: internalId, consumerName: record.consumerName }
+          })
+        } catch (error) {
+          registry.detach(internalId)
+          record.attachment = null
+          throw error
+        }
+        return closedWhileSubscribing(record) ?? ok()
+      },
+      remote: async (node) => {
+        const upstream = await context.upstreams.get(node)
+        const upstreamId = upstream.allocateHandle()
+        record.attachment = { kind: 'remote', upstream, upstreamId }
+        upstream.listen(upstreamId, async (push) => { await relay(context, registry, state, record, upstream, push) }, () => {
+          if (record.attachment?.kind !== 'remote' || record.attachment.upstream !== upstream) return
+          const reason = `connection to the leader ${node} closed`
+          if (attachmentEnded(record, reason)) pushTo(state, { type: 'consumer-closed', consumerId: record.clientId, reason }, context.env.logger)
         })
-      } catch (error) {
-        registry.detach(internalId)
-        record.attachment = null
-        throw error
+        let answer: ClientReply
+        try {
+          answer = await upstream.request({ ...body, topic: group, consumerId: upstreamId, consumerName: record.consumerName })
+        } catch (error) {
+          upstream.unlisten(upstreamId)
+          record.attachment = null
+          throw error
+        }
+        if (!answer.ok) {
+          upstream.unlisten(upstreamId)
+          record.attachment = null
+          return answer
+        }
+        const closed = closedWhileSubscribing(record)
+        if (closed !== null) upstream.unlisten(upstreamId)
+        return closed ?? answer
       }
-      return ok()
-    },
-    remote: async (node) => {
-      const upstream = await context.upstreams.get(node)
-      const upstreamId = upstream.allocateHandle()
-      upstream.listen(upstreamId, async (push) => { await relay(context, registry, state, record, upstream, push) }, () => {
-        if (record.attachment?.kind !== 'remote' || record.attachment.upstream !== upstream) return
-        record.attachment = null
-        pushTo(state, { type: 'consumer-closed', consumerId: record.clientId, reason: `connection to the leader ${node} closed` }, context.env.logger)
-      })
-      let answer: ClientReply
-      try {
-        answer = await forwardOn(upstream, { ...body, topic: group, consumerId: upstreamId, consumerName: record.consumerName })
-      } catch (error) {
-        upstream.unlisten(upstreamId)
-        throw error
-      }
-      if (!answer.ok) { upstream.unlisten(upstreamId); return answer }
-      record.attachment = { kind: 'remote', upstream, upstreamId }
-      if (!upstream.connection.open) {
-        // Closed between the answer and now: the close listener saw no attachment yet.
-        record.attachment = null
-        upstream.unlisten(upstreamId)
-        pushTo(state, { type: 'consumer-closed', consumerId: record.clientId, reason: `connection to the leader ${node} closed` }, context.env.logger)
-      }
-      return answer
-    }
-  })
+    })
+  } finally {
+    record.subscribing = false
+  }
   if (!reply.ok && state.consumers.get(body.consumerId) === record) state.consumers.delete(body.consumerId)
   return reply
+}
+
+/** The CONSUMER_CLOSED answer for a subscribe whose attachment ended before it was answered. */
+function closedWhileSubscribing (record: ConsumerRecord): ClientReply | null {
+  if (record.closedWhileSubscribing === null) return null
+  return { ok: false, error: errorToWire(new ConsumerClosedError({ topic: record.group, subscription: record.subscription }, `closed while subscribing: ${record.closedWhileSubscribing}`)) }
 }
 
 /** flow, ack, redeliver, seek and unsubscribe: applied where the consumer is attached. */
@@ -91,7 +105,7 @@ export async function consumerRequest (registry: ConsumerRegistry, state: Sessio
     throw new ConsumerClosedError({ topic: record?.group ?? '', subscription: record?.subscription ?? `handle ${body.consumerId}` })
   }
   if (attachment.kind === 'remote') {
-    const reply = await forwardOn(attachment.upstream, { ...body, consumerId: attachment.upstreamId })
+    const reply = await attachment.upstream.request({ ...body, consumerId: attachment.upstreamId })
     if (reply.ok && body.type === 'unsubscribe') forgetConsumer(registry, state, record)
     return reply
   }
@@ -137,18 +151,13 @@ export function detachConsumer (registry: ConsumerRegistry, record: ConsumerReco
   }
 }
 
-async function forwardOn (upstream: Upstream, body: ClientRequestBody): Promise<ClientReply> {
-  return parseClientReply(await upstream.connection.request(body), body.type)
-}
-
 /** A push from the leader's node for a forwarded consumer, passed on under the client's handle. */
 async function relay (context: GatewayContext, registry: ConsumerRegistry, state: SessionState, record: ConsumerRecord, upstream: Upstream, push: ServerPush): Promise<void> {
   const attachment = record.attachment
   if (attachment?.kind !== 'remote' || attachment.upstream !== upstream) return
   if (push.type === 'consumer-closed') {
-    record.attachment = null
     upstream.unlisten(attachment.upstreamId)
-    await pushTo(state, { ...push, consumerId: record.clientId }, context.env.logger)
+    if (attachmentEnded(record, push.reason)) await pushTo(state, { ...push, consumerId: record.clientId }, context.env.logger)
     return
   }
   if (push.type !== 'messages' && push.type !== 'active-consumer-change') return

@@ -5,7 +5,7 @@
 import type { ConsumerRef } from '@blazar/broker'
 import type { Logger } from '@blazar/env'
 import type { DeliveredEntry, ServerPush } from '@blazar/protocol'
-import type { ConsumerRecord, SessionState } from './session-state.ts'
+import { attachmentEnded, type ConsumerRecord, type SessionState } from './session-state.ts'
 
 export class ConsumerRegistry {
   private readonly logger: Logger
@@ -54,8 +54,8 @@ export class ConsumerRegistry {
     if (target === undefined) return
     this.attached.delete(consumer.consumerId)
     const { record, state } = target
-    if (record.attachment?.kind === 'local' && record.attachment.internalId === consumer.consumerId) record.attachment = null
-    pushTo(state, { type: 'consumer-closed', consumerId: record.clientId, reason }, this.logger)
+    if (record.attachment?.kind !== 'local' || record.attachment.internalId !== consumer.consumerId) return
+    if (attachmentEnded(record, reason)) pushTo(state, { type: 'consumer-closed', consumerId: record.clientId, reason }, this.logger)
   }
 }
 

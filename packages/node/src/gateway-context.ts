@@ -3,9 +3,7 @@
 // following leader hints (bounded hops). Requests that arrived forwarded from another node are
 // never forwarded again, so a stale guess cannot make requests circle between nodes.
 import type { Env, NodeId } from '@blazar/env'
-import {
-  NotLeaderError, OutcomeUnknownError, parseClientReply, type ClientReply, type ClientRequestBody
-} from '@blazar/protocol'
+import { NotLeaderError, OutcomeUnknownError, type ClientReply, type ClientRequestBody } from '@blazar/protocol'
 import type { GroupHost } from './group-host.ts'
 import { MAX_FORWARD_HOPS, type LeaderRouter } from './leader-router.ts'
 import type { MetadataService } from './metadata-service.ts'
@@ -29,8 +27,7 @@ export function ok (result: object = {}): ClientReply {
 
 /** Sends `body` to `node` and validates the reply. Rejects only on transport failure. */
 export async function forward (context: GatewayContext, node: NodeId, body: ClientRequestBody): Promise<ClientReply> {
-  const upstream = await context.upstreams.get(node)
-  return parseClientReply(await upstream.connection.request(body), body.type)
+  return await (await context.upstreams.get(node)).request(body)
 }
 
 export interface RouteHandlers {

@@ -30,6 +30,23 @@ export interface ConsumerRecord {
   initialPosition: InitialPosition
   consumerName: string
   attachment: ConsumerAttachment | null
+  /** A subscribe for this record is in flight: a close now fails that subscribe instead of being pushed. */
+  subscribing: boolean
+  /** Why the attachment ended while subscribing (the subscribe answers CONSUMER_CLOSED). */
+  closedWhileSubscribing: string | null
+}
+
+/**
+ * The attachment of `record` ended (leadership moved, connection lost). While its subscribe is
+ * in flight the client must learn it from the subscribe's answer, since a push could overtake
+ * the answer and be ignored; otherwise it is told with a `consumer-closed` push. Answers
+ * whether to push.
+ */
+export function attachmentEnded (record: ConsumerRecord, reason: string): boolean {
+  record.attachment = null
+  if (!record.subscribing) return true
+  record.closedWhileSubscribing = reason
+  return false
 }
 
 export class SessionState {

@@ -5,11 +5,17 @@
 // listener of their consumer handle, and a push permit is given back once the listener has
 // passed the push on (so a slow downstream consumer slows its upstream, nothing piles up).
 import type { NodeId } from '@blazar/env'
-import { parseServerPush, type ServerPush } from '@blazar/protocol'
+import { parseClientReply, parseServerPush, type ClientReply, type ClientRequestBody, type ServerPush } from '@blazar/protocol'
 import type { ClientConnection, Transport } from '@blazar/transport'
 
 /** Push permits granted to each upstream node up front. */
 export const UPSTREAM_PUSH_PERMITS = 256
+/**
+ * A forwarded request not answered within this is abandoned and its connection reset: a node
+ * that stopped answering (paused, or gone without a TCP reset) must not hold requests, and the
+ * consumers attached through it, forever.
+ */
+export const FORWARD_TIMEOUT_MS = 10_000
 
 /** The node could not be reached: nothing was sent to it. */
 export class UpstreamUnavailableError extends Error {
@@ -26,6 +32,8 @@ export type PushListener = (push: ServerPush) => Promise<void>
 export interface Upstream {
   node: NodeId
   connection: ClientConnection
+  /** Sends a request and validates the reply; rejects on transport failure or after FORWARD_TIMEOUT_MS (resetting the connection). */
+  request (body: ClientRequestBody): Promise<ClientReply>
   /** A fresh handle for a producer or consumer forwarded on this connection. */
   allocateHandle (): number
   /**
@@ -59,6 +67,19 @@ export class UpstreamPool {
       opening.catch(() => { if (this.upstreams.get(node) === opening) this.upstreams.delete(node) })
     }
     return await opening
+  }
+
+  /**
+   * `node` went silent (node-level liveness): its connection is reset rather than trusted, so
+   * consumers attached through it are told and subscribe again elsewhere.
+   */
+  peerDown (node: NodeId): void {
+    const opening = this.upstreams.get(node)
+    if (opening === undefined) return
+    this.upstreams.delete(node)
+    opening.then((upstream) => {
+      if (upstream.connection.open) upstream.connection.abort(new Error(`node ${node} went silent`))
+    }, () => {})
   }
 
   async closeAll (): Promise<void> {
@@ -97,6 +118,15 @@ export class UpstreamPool {
     return {
       node,
       connection,
+      request: async (body) => {
+        const signal = AbortSignal.timeout(FORWARD_TIMEOUT_MS)
+        try {
+          return parseClientReply(await connection.request(body, { signal }), body.type)
+        } catch (error) {
+          if (signal.aborted && connection.open) connection.abort(new Error(`node ${node} did not answer a ${body.type} within ${FORWARD_TIMEOUT_MS} ms`))
+          throw error
+        }
+      },
       allocateHandle: () => nextHandle++,
       listen: (consumerId, push, closed) => { listeners.set(consumerId, { push, closed }) },
       unlisten: (consumerId) => { listeners.delete(consumerId) }

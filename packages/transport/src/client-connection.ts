@@ -106,6 +106,12 @@ export class ClientConnection {
     await this.stream.close().catch(() => {})
   }
 
+  /** Resets the stream at once (a peer that stopped answering): pending requests reject, close listeners run. */
+  abort (reason: Error): void {
+    this.stream.abort(reason)
+    this.closed(reason)
+  }
+
   private onFrame (body: Uint8Array): void {
     const frame = decodeServerFrame(body)
     if (frame.t === SERVER_PUSH) {
