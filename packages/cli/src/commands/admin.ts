@@ -90,7 +90,7 @@ function withPolicyOptions (command: Command): Command {
     .option('--retention-mb <n>', 'retention size (-1: unlimited)', parseInteger)
     .option('--deduplication <bool>', 'producer deduplication (true|false)', parseBoolean)
     .option('--max-message-size <bytes>', 'largest message or batch', parseInteger)
-    .option('--durability <mode>', 'majority-fsync (default) | majority-memory')
+    .option('--durability <mode>', 'majority-fsync (the default; majority-memory is refused until it is built)')
 }
 
 export function registerNamespaces (program: Command, io: CommandIO = processIO): void {
