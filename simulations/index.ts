@@ -6,6 +6,7 @@
 import type { Scenario } from '../packages/sim/src/index.ts'
 import { brokerPauseKill } from './broker-pause-kill.ts'
 import { brokerRandom } from './broker-random.ts'
+import { brokerSnapshotCatchup } from './broker-snapshot-catchup.ts'
 import { brokerSnapshotRestart } from './broker-snapshot-restart.ts'
 import { crashBoundaries } from './crash-boundaries.ts'
 import { disruptiveRejoin } from './disruptive-rejoin.ts'
@@ -24,5 +25,5 @@ export const scenarios: Scenario[] = [
   random, figure7, figure8, voteCrash, crashBoundaries, messageChaos, pauseOldLeader, partialPartitions,
   membership, snapshots, disruptiveRejoin, pauseKill,
   // The broker workload (`kind: 'broker'`: `blazar sim ... --workload broker`).
-  brokerRandom, brokerPauseKill, brokerSnapshotRestart
+  brokerRandom, brokerPauseKill, brokerSnapshotRestart, brokerSnapshotCatchup
 ]
