@@ -20,6 +20,9 @@ export interface TestCluster {
   /** The node whose address ends with `peerId`. */
   indexOf (peerId: string): number
   kill9 (index: number): Promise<void>
+  /** SIGSTOP / SIGCONT: the process stops answering without closing its sockets. */
+  pause (index: number): Promise<void>
+  resume (index: number): Promise<void>
   restart (index: number): Promise<void>
   stop (): Promise<void>
 }
@@ -47,6 +50,8 @@ export async function startTestCluster (label: string, count = 3): Promise<TestC
       process.kill(pid, 'SIGKILL')
       while (await runningPid(node) !== null) await new Promise((resolve) => setTimeout(resolve, 20))
     },
+    pause: async (index) => { await signal(nodes[index] as LocalNode, 'SIGSTOP') },
+    resume: async (index) => { await signal(nodes[index] as LocalNode, 'SIGCONT') },
     restart: async (index) => {
       const node = nodes[index] as LocalNode
       await startNode(node, options(node, null))
@@ -57,4 +62,10 @@ export async function startTestCluster (label: string, count = 3): Promise<TestC
       rmSync(dir, { recursive: true, force: true })
     }
   }
+}
+
+async function signal (node: LocalNode, name: 'SIGSTOP' | 'SIGCONT'): Promise<void> {
+  const pid = await runningPid(node)
+  if (pid === null) throw new Error(`node${node.index} is not running`)
+  process.kill(pid, name)
 }
