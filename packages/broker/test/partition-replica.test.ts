@@ -73,3 +73,13 @@ t.test('subscription management through the replica: type conflicts, seek, unsub
   t.same(c.closed.map((x) => x.consumer.consumerId).sort(), [1, 2], 'both consumers closed')
   for (const host of c.hosts.values()) host.node.stop()
 })
+
+t.test('a consumer closed while its subscribe waits is not attached afterwards (no zombie holding an Exclusive subscription)', async (t) => {
+  const c = partitionCluster(['n1', 'n2', 'n3'])
+  const leader = await c.waitForLeader()
+  const pending = leader.replica.subscribe({ subscription: 'solo', type: 'Exclusive', initialPosition: 'Earliest', consumer: { consumerId: 1, consumerName: 'gave-up' } })
+  leader.replica.closeConsumer(1)
+  await t.rejects(c.settle(pending), { code: 'CONSUMER_CLOSED' }, 'the late subscribe fails instead of attaching')
+  await c.settle(leader.replica.subscribe({ subscription: 'solo', type: 'Exclusive', initialPosition: 'Earliest', consumer: { consumerId: 2, consumerName: 'next' } }))
+  t.pass('the next Exclusive consumer is not refused as busy')
+})

@@ -19,6 +19,22 @@ type ConsumerBody = Body<'flow' | 'ack' | 'redeliver' | 'seek' | 'unsubscribe'>
 let consumerNames = 0
 
 export async function subscribe (context: GatewayContext, registry: ConsumerRegistry, state: SessionState, body: Body<'subscribe'>): Promise<ClientReply> {
+  const attempt = { cancelled: false }
+  state.subscribeAttempts.set(body.consumerId, attempt)
+  try {
+    const reply = await attachConsumer(context, registry, state, body)
+    const record = state.consumers.get(body.consumerId)
+    if (!attempt.cancelled || !reply.ok || record === undefined) return reply
+    // The client closed the handle while this subscribe was in flight (it gave up on it):
+    // what the subscribe attached must not outlive that close.
+    forgetConsumer(registry, state, record)
+    return { ok: false, error: errorToWire(new ConsumerClosedError({ topic: record.group, subscription: record.subscription }, 'closed while subscribing')) }
+  } finally {
+    if (state.subscribeAttempts.get(body.consumerId) === attempt) state.subscribeAttempts.delete(body.consumerId)
+  }
+}
+
+async function attachConsumer (context: GatewayContext, registry: ConsumerRegistry, state: SessionState, body: Body<'subscribe'>): Promise<ClientReply> {
   const group = await groupForClient(context, state, body.topic)
   const existing = state.consumers.get(body.consumerId)
   if (existing !== undefined) detachConsumer(registry, existing)
@@ -125,6 +141,8 @@ export async function consumerRequest (registry: ConsumerRegistry, state: Sessio
 }
 
 export function closeConsumer (registry: ConsumerRegistry, state: SessionState, body: Body<'close-consumer'>): ClientReply {
+  const attempt = state.subscribeAttempts.get(body.consumerId)
+  if (attempt !== undefined) attempt.cancelled = true
   const record = state.consumers.get(body.consumerId)
   if (record !== undefined) forgetConsumer(registry, state, record)
   return ok()

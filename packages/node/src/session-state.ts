@@ -53,6 +53,8 @@ export class SessionState {
   readonly session: ClientSession
   readonly producers = new Map<number, ProducerRecord>()
   readonly consumers = new Map<number, ConsumerRecord>()
+  /** Subscribes in flight by handle; a close-consumer for the handle cancels them. */
+  readonly subscribeAttempts = new Map<number, { cancelled: boolean }>()
   /** Whether the peer is a cluster member (a forwarding node): its requests are never forwarded again. */
   readonly fromMember: boolean
 

@@ -5,7 +5,7 @@
 // passes `propose` and `leader`, and calls `leadershipChanged` from the Raft observer.
 import type { Env, NodeId, TimerHandle } from '@blazar/env'
 import {
-  NotLeaderError, UnknownSubscriptionError, UnsupportedOperationError, encodePartitionEntry, errorFromWire, validateEntityName,
+  ConsumerClosedError, NotLeaderError, UnknownSubscriptionError, UnsupportedOperationError, encodePartitionEntry, errorFromWire, validateEntityName,
   type ClientResult, type CursorEntry, type CursorPosition, type DeliveredEntry, type InitialPosition, type MessageIdData,
   type PartitionEntry, type SubscriptionType
 } from '@blazar/protocol'
@@ -58,6 +58,12 @@ export class PartitionReplica {
   private readonly dispatchers = new Map<string, Dispatcher>()
   /** consumerId → its subscription, for the consumer's later requests. */
   private readonly consumers = new Map<number, { subscription: string, consumer: ConsumerRef }>()
+  /**
+   * Subscribes still waiting (read barrier, subscription entry), by consumerId: a consumer
+   * closed meanwhile must not be attached when its subscribe resumes, or it would hold an
+   * Exclusive subscription forever with nobody behind it.
+   */
+  private readonly pendingSubscribes = new Map<number, { cancelled: boolean }>()
   private leading = false
   private retentionTimer: TimerHandle | null = null
 
@@ -104,6 +110,20 @@ export class PartitionReplica {
   async subscribe (request: SubscribeRequest): Promise<void> {
     this.requireLeader()
     validateEntityName('subscription', request.subscription)
+    const consumerId = request.consumer.consumerId
+    const pending = { cancelled: false }
+    this.pendingSubscribes.set(consumerId, pending)
+    try {
+      await this.prepareSubscription(request)
+      if (pending.cancelled) throw new ConsumerClosedError({ topic: this.topic, subscription: request.subscription }, 'the consumer was closed while subscribing')
+      this.attach(request)
+    } finally {
+      if (this.pendingSubscribes.get(consumerId) === pending) this.pendingSubscribes.delete(consumerId)
+    }
+  }
+
+  /** The read barrier before a dispatcher opens, and the subscription's creation if needed. */
+  private async prepareSubscription (request: SubscribeRequest): Promise<void> {
     if (!this.dispatchers.has(request.subscription) && this.options.readIndex !== undefined) {
       try {
         await this.options.readIndex()
@@ -116,6 +136,9 @@ export class PartitionReplica {
       await this.propose({ kind: 'subscription', body: { op: 'create', subscription: request.subscription, type: request.type, initialPosition: request.initialPosition } })
       this.requireLeader()
     }
+  }
+
+  private attach (request: SubscribeRequest): void {
     const existing = this.dispatchers.get(request.subscription)
     if (existing !== undefined && existing.state === 'consuming' && dispatcherType(existing) !== request.type) {
       throw new UnsupportedOperationError({ operation: 'subscribe', reason: `subscription ${request.subscription} is ${dispatcherType(existing)} with consumers connected` })
@@ -143,8 +166,10 @@ export class PartitionReplica {
     else dispatcher?.redeliverUnacknowledged(consumerId)
   }
 
-  /** The consumer went away (closed, or its connection dropped). */
+  /** The consumer went away (closed, or its connection dropped); a subscribe of it still pending is cancelled. */
   closeConsumer (consumerId: number): void {
+    const pending = this.pendingSubscribes.get(consumerId)
+    if (pending !== undefined) pending.cancelled = true
     this.dispatcherOf(consumerId)?.detach(consumerId)
     this.consumers.delete(consumerId)
   }
