@@ -170,6 +170,12 @@ t.test('property: a key is outstanding at one consumer at a time, first deliveri
     numRuns: 100,
     // A hand-written case that random runs reach rarely: consumer 1 holds key c, consumer 2
     // joins and takes c over, a new c batch must wait for consumer 1 (draining).
-    examples: [[[{ type: 'flow', who: 0, permits: 4 }, { type: 'publish', key: 'c' }, { type: 'attach' }, { type: 'flow', who: 1, permits: 4 }, { type: 'publish', key: 'c' }]]]
+    examples: [
+      [[{ type: 'flow', who: 0, permits: 4 }, { type: 'publish', key: 'c' }, { type: 'attach' }, { type: 'flow', who: 1, permits: 4 }, { type: 'publish', key: 'c' }]],
+      // Found by a random run: batch 3 (key c) waits for consumer 2's permits; consumer 2 gets
+      // them while a replay read starting at batch 4 runs, which must not deliver batch 5
+      // (key c) before batch 3.
+      [[{ type: 'attach' }, { type: 'publish', key: undefined }, { type: 'publish', key: 'c' }, { type: 'publish', key: 'a' }, { type: 'publish', key: 'c' }, { type: 'flow', who: 1, permits: 1 }]]
+    ]
   })
 })

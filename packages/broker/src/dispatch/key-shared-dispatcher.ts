@@ -304,9 +304,14 @@ export class KeySharedDispatcher {
     const out = new Map<KeySharedConsumer, DeliveredEntry[]>()
     let progress = false
     // Hashes with an earlier batch still waiting: later batches of the same key must wait too.
+    // New reads come after every waiting batch; a replay read starts at the first batch that
+    // was ready, so only the waiting batches before it block (a consumer may have gained
+    // permits while the read ran, making a later batch of a blocked key look deliverable).
+    const first = batches[0]?.index ?? Number.POSITIVE_INFINITY
     const blocked = new Set<number>()
-    for (const index of this.replayOrder) blocked.add(this.waiting.get(index)!.hash)
-    if (replaying) blocked.clear()
+    for (const index of this.replayOrder) {
+      if (!replaying || index < first) blocked.add(this.waiting.get(index)!.hash)
+    }
     for (const batch of batches) {
       const waiting = this.waiting.get(batch.index)
       if (replaying) {
