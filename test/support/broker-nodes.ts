@@ -33,11 +33,19 @@ export async function startTestCluster (label: string, count = 3): Promise<TestC
   const nodes = localNodes(dir, count, base, base + 10)
   const options = (node: LocalNode, join: string | null) => ({ init: node.index === 1 && !hasCluster(node), join, secret: SECRET, electionTimeoutMs: ELECTION_TIMEOUT_MS })
   const [first, ...others] = nodes as [LocalNode, ...LocalNode[]]
-  await startNode(first, options(first, null))
-  const addresses = [await waitForNode(first, START_TIMEOUT_MS)]
-  for (const node of others) await startNode(node, options(node, addresses[0] as string))
-  for (const node of others) addresses.push(await waitForNode(node, START_TIMEOUT_MS))
-  await waitForCluster(addresses[0] as string, nodes.length, START_TIMEOUT_MS)
+  const addresses: string[] = []
+  try {
+    await startNode(first, options(first, null))
+    addresses.push(await waitForNode(first, START_TIMEOUT_MS))
+    for (const node of others) await startNode(node, options(node, addresses[0] as string))
+    for (const node of others) addresses.push(await waitForNode(node, START_TIMEOUT_MS))
+    await waitForCluster(addresses[0] as string, nodes.length, START_TIMEOUT_MS)
+  } catch (error) {
+    // The caller gets no cluster to stop: stop what was started here.
+    await stopNodes(nodes, 15_000)
+    rmSync(dir, { recursive: true, force: true })
+    throw error
+  }
   return {
     dir,
     nodes,
