@@ -27,6 +27,18 @@ export interface TestCluster {
   stop (): Promise<void>
 }
 
+/** Node PIDs started by this test process: killed when it exits, whatever ended it early. */
+const started = new Set<number>()
+process.on('exit', () => {
+  for (const pid of started) {
+    try { process.kill(pid, 'SIGKILL') } catch { /* already gone */ }
+  }
+})
+
+async function launch (node: LocalNode, options: Parameters<typeof startNode>[1]): Promise<void> {
+  started.add(await startNode(node, options))
+}
+
 export async function startTestCluster (label: string, count = 3): Promise<TestCluster> {
   const dir = mkdtempSync(join(tmpdir(), `blazar-${label}-`))
   const base = 21_000 + (process.pid % 1_500) * 20
@@ -35,14 +47,14 @@ export async function startTestCluster (label: string, count = 3): Promise<TestC
   const [first, ...others] = nodes as [LocalNode, ...LocalNode[]]
   const addresses: string[] = []
   try {
-    await startNode(first, options(first, null))
+    await launch(first, options(first, null))
     addresses.push(await waitForNode(first, START_TIMEOUT_MS))
-    for (const node of others) await startNode(node, options(node, addresses[0] as string))
+    for (const node of others) await launch(node, options(node, addresses[0] as string))
     for (const node of others) addresses.push(await waitForNode(node, START_TIMEOUT_MS))
     await waitForCluster(addresses[0] as string, nodes.length, START_TIMEOUT_MS)
   } catch (error) {
     // The caller gets no cluster to stop: stop what was started here.
-    await stopNodes(nodes, 15_000)
+    await stopAll(nodes)
     rmSync(dir, { recursive: true, force: true })
     throw error
   }
@@ -56,20 +68,25 @@ export async function startTestCluster (label: string, count = 3): Promise<TestC
       const pid = await runningPid(node)
       if (pid === null) throw new Error(`node${node.index} is not running`)
       process.kill(pid, 'SIGKILL')
+      started.delete(pid)
       while (await runningPid(node) !== null) await new Promise((resolve) => setTimeout(resolve, 20))
     },
     pause: async (index) => { await signal(nodes[index] as LocalNode, 'SIGSTOP') },
     resume: async (index) => { await signal(nodes[index] as LocalNode, 'SIGCONT') },
     restart: async (index) => {
       const node = nodes[index] as LocalNode
-      await startNode(node, options(node, null))
+      await launch(node, options(node, null))
       await waitForNode(node, START_TIMEOUT_MS)
     },
     stop: async () => {
-      await stopNodes(nodes, 15_000)
+      await stopAll(nodes)
       rmSync(dir, { recursive: true, force: true })
     }
   }
+}
+
+async function stopAll (nodes: LocalNode[]): Promise<void> {
+  for (const pid of await stopNodes(nodes, 15_000)) started.delete(pid)
 }
 
 async function signal (node: LocalNode, name: 'SIGSTOP' | 'SIGCONT'): Promise<void> {
