@@ -25,16 +25,7 @@ export const brokerSnapshotCatchup: Scenario = {
       sim.cluster.partition('lagging', [follower])
       await sim.runFor(sim.random.int(4_000, 8_000))
       sim.cluster.network.heal('lagging')
-      let transferring = false
-      await sim.runUntil(() => {
-        const current = sim.stableLeader()
-        if (current === follower) return true
-        if (current !== null && !transferring) {
-          transferring = true
-          sim.cluster.request(current, (raft) => raft.transferLeader(follower)).catch(() => {}).finally(() => { transferring = false })
-        }
-        return false
-      }, 30 * sim.electionTimeoutMs)
+      await sim.transferTo(follower, 30 * sim.electionTimeoutMs)
       await sim.runFor(sim.random.int(1_000, 3_000))
     }
     await sim.recover()

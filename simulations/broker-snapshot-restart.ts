@@ -21,22 +21,13 @@ export const brokerSnapshotRestart: Scenario = {
     sim.startWorkload()
     await sim.waitForLeader()
     await sim.runFor(3_000)
-    let transferring = false
     for (let round = 0; round < 4; round++) {
       const leader = await sim.waitForLeader()
       sim.cluster.crash(leader)
       await sim.runFor(sim.random.int(50, 500))
       sim.cluster.restart(leader)
       // Leadership goes back to the restarted node by a transfer (which catches it up first).
-      await sim.runUntil(() => {
-        const current = sim.stableLeader()
-        if (current === leader) return true
-        if (current !== null && !transferring) {
-          transferring = true
-          sim.cluster.request(current, (raft) => raft.transferLeader(leader)).catch(() => {}).finally(() => { transferring = false })
-        }
-        return false
-      }, 20 * sim.electionTimeoutMs)
+      await sim.transferTo(leader, 20 * sim.electionTimeoutMs)
       await sim.runFor(sim.random.int(1_000, 3_000))
     }
     await sim.recover()

@@ -261,6 +261,23 @@ export class Simulation {
   }
 
   /**
+   * Hands leadership to `id` by leader transfers from whoever leads (a transfer catches the
+   * target up first, unlike `elect`); true once `id` is the stable leader within `maxMs`.
+   */
+  async transferTo (id: NodeId, maxMs = 20 * this.electionTimeoutMs): Promise<boolean> {
+    let transferring = false
+    return await this.runUntil(() => {
+      const current = this.stableLeader()
+      if (current === id) return true
+      if (current !== null && !transferring) {
+        transferring = true
+        this.cluster.request(current, (raft) => raft.transferLeader(id)).catch(() => {}).finally(() => { transferring = false })
+      }
+      return false
+    }, maxMs)
+  }
+
+  /**
    * One client write recorded in the history (client -2, the scenario script), sent to `via`
    * (default: the current leader); resolves with its outcome once it settles or after maxMs.
    */
