@@ -7,7 +7,7 @@
 import t from 'tap'
 import { Client, type Message, type Producer } from '@blazar/client'
 import type { MessageId } from '@blazar/protocol'
-import { startTestCluster } from './support/broker-nodes.ts'
+import { startClusterWithTopic } from './support/broker-nodes.ts'
 
 const MESSAGES = 10_000
 const PRODUCERS = 3
@@ -17,17 +17,12 @@ const CONSUME_TIMEOUT_MS = 90_000
 interface Outcome { text: string, id: MessageId | null, error: string | null }
 
 t.test('kill -9 of the partition leader loses no acknowledged message', async (t) => {
-  const cluster = await startTestCluster('failover')
-  t.teardown(async () => { await cluster.stop() })
-  const admin = await Client.create({ serviceUrl: cluster.addresses })
-  t.teardown(async () => { await admin.close() })
   const topic = 'persistent://public/default/failover'
-  await admin.admin.topics.create(topic, 0)
-  const warm = await admin.createProducer({ topic })
-  await warm.send({ data: new TextEncoder().encode('warm-up') })
-  await warm.close()
-  const leader = (await admin.admin.topics.lookup(topic)).leaders[0]?.leader as string
-  const victim = cluster.indexOf(leader)
+  const { cluster, admin, leader: victim } = await startClusterWithTopic('failover', topic)
+  t.teardown(async () => {
+    await admin.close()
+    await cluster.stop()
+  })
   const consumerNode = (victim + 1) % 3
   t.ok(victim >= 0, `the leader is node${victim + 1}; consuming through node${consumerNode + 1}`)
 

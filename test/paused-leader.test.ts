@@ -5,23 +5,17 @@
 // meanwhile are consumed. Then the old leader resumes.
 import t from 'tap'
 import { Client } from '@blazar/client'
-import { startTestCluster } from './support/broker-nodes.ts'
+import { startClusterWithTopic } from './support/broker-nodes.ts'
 
 t.test('consumers forwarded to a paused leader move to the new leader', async (t) => {
-  const cluster = await startTestCluster('paused')
+  const topic = 'persistent://public/default/paused'
+  const { cluster, admin, leader } = await startClusterWithTopic('paused', topic)
   let paused = -1
   t.teardown(async () => {
     if (paused >= 0) await cluster.resume(paused)
+    await admin.close()
     await cluster.stop()
   })
-  const admin = await Client.create({ serviceUrl: cluster.addresses })
-  t.teardown(async () => { await admin.close() })
-  const topic = 'persistent://public/default/paused'
-  await admin.admin.topics.create(topic, 0)
-  const warm = await admin.createProducer({ topic })
-  await warm.send({ data: new TextEncoder().encode('warm-up') })
-  await warm.close()
-  const leader = cluster.indexOf((await admin.admin.topics.lookup(topic)).leaders[0]?.leader as string)
   const via = (leader + 1) % 3
   const consumerClient = await Client.create({ serviceUrl: cluster.addresses[via] })
   t.teardown(async () => { await consumerClient.close() })

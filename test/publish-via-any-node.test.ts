@@ -8,24 +8,18 @@ import {
   CompressionCodecs, decodeBatch, encodeBatch, parseClientReply, parseServerPush, type ClientRequestBody, type DeliveredEntry
 } from '@blazar/protocol'
 import { Transport } from '@blazar/transport'
-import { startTestCluster } from './support/broker-nodes.ts'
+import { startClusterWithTopic } from './support/broker-nodes.ts'
 
 const codecs = new CompressionCodecs([])
 
 t.test('a non-leader node serves producers and consumers by forwarding to the leader', async (t) => {
-  const cluster = await startTestCluster('via-any')
-  t.teardown(async () => { await cluster.stop() })
-  const admin = await Client.create({ serviceUrl: cluster.addresses[0] })
-  t.teardown(async () => { await admin.close() })
   const topic = 'persistent://public/default/via-any'
-  await admin.admin.topics.create(topic, 0)
-  // A producer round trip makes the partition elect; then ask who leads it.
-  const warm = await admin.createProducer({ topic })
-  await warm.send({ data: new TextEncoder().encode('warm-up') })
-  await warm.close()
-  const leader = (await admin.admin.topics.lookup(topic)).leaders[0]?.leader
-  t.ok(leader, 'the partition has a leader')
-  const leaderIndex = cluster.indexOf(leader as string)
+  const { cluster, admin, leader: leaderIndex } = await startClusterWithTopic('via-any', topic)
+  t.teardown(async () => {
+    await admin.close()
+    await cluster.stop()
+  })
+  t.ok(leaderIndex >= 0, 'the partition has a leader')
   const via = (leaderIndex + 1) % 3
   t.not(via, leaderIndex, `requests go to node${via + 1}, the leader is node${leaderIndex + 1}`)
 

@@ -8,6 +8,7 @@ import {
   hasCluster, localNodes, runningPid, startNode, stopNodes, waitForNode, type LocalNode
 } from '../../packages/cli/src/local-cluster/node-processes.ts'
 import { waitForCluster } from '../../packages/cli/src/local-cluster/round-trip.ts'
+import { Client } from '@blazar/client'
 
 const SECRET = 'test-cluster-secret'
 const START_TIMEOUT_MS = 30_000
@@ -93,4 +94,20 @@ async function signal (node: LocalNode, name: 'SIGSTOP' | 'SIGCONT'): Promise<vo
   const pid = await runningPid(node)
   if (pid === null) throw new Error(`node${node.index} is not running`)
   process.kill(pid, name)
+}
+
+/**
+ * A test cluster with one non-partitioned topic whose partition has elected (a warm-up message
+ * is committed), an admin client, and the index of the partition's leader. The caller stops
+ * both (`cluster.stop`, `admin.close`).
+ */
+export async function startClusterWithTopic (label: string, topic: string): Promise<{ cluster: TestCluster, admin: Client, leader: number }> {
+  const cluster = await startTestCluster(label)
+  const admin = await Client.create({ serviceUrl: cluster.addresses })
+  await admin.admin.topics.create(topic, 0)
+  const warm = await admin.createProducer({ topic })
+  await warm.send({ data: new TextEncoder().encode('warm-up') })
+  await warm.close()
+  const leader = cluster.indexOf((await admin.admin.topics.lookup(topic)).leaders[0]?.leader ?? '')
+  return { cluster, admin, leader }
 }
