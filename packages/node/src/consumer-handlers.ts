@@ -9,7 +9,7 @@ import {
 import type { ConsumerRegistry } from './consumer-registry.ts'
 import { pushTo } from './consumer-registry.ts'
 import { atLeader, ok, type GatewayContext } from './gateway-context.ts'
-import { MAX_HANDLES_PER_SESSION, attachmentEnded, type ConsumerRecord, type SessionState } from './session-state.ts'
+import { MAX_HANDLES_PER_SESSION, attachmentEnded, type ConsumerRecord, type SessionState, type SubscribeAttempt } from './session-state.ts'
 import { groupForClient } from './topic-resolution.ts'
 import type { Upstream } from './upstreams.ts'
 
@@ -19,22 +19,27 @@ type ConsumerBody = Body<'flow' | 'ack' | 'redeliver' | 'seek' | 'unsubscribe'>
 let consumerNames = 0
 
 export async function subscribe (context: GatewayContext, registry: ConsumerRegistry, state: SessionState, body: Body<'subscribe'>): Promise<ClientReply> {
-  const attempt = { cancelled: false }
+  const attempt: SubscribeAttempt = { closedReason: null }
   state.subscribeAttempts.set(body.consumerId, attempt)
+  let reply: ClientReply
   try {
-    const reply = await attachConsumer(context, registry, state, body)
-    const record = state.consumers.get(body.consumerId)
-    if (!attempt.cancelled || !reply.ok || record === undefined) return reply
-    // The client closed the handle while this subscribe was in flight (it gave up on it):
-    // what the subscribe attached must not outlive that close.
-    forgetConsumer(registry, state, record)
-    return { ok: false, error: errorToWire(new ConsumerClosedError({ topic: record.group, subscription: record.subscription }, 'closed while subscribing')) }
+    reply = await attachConsumer(context, registry, state, body, attempt)
+  } catch (error) {
+    reply = { ok: false, error: errorToWire(error) }
   } finally {
     if (state.subscribeAttempts.get(body.consumerId) === attempt) state.subscribeAttempts.delete(body.consumerId)
   }
+  const current = state.consumers.get(body.consumerId)
+  const record = current?.attempt === attempt ? current : undefined
+  if (record !== undefined) record.attempt = null
+  if (reply.ok && attempt.closedReason !== null) {
+    reply = { ok: false, error: errorToWire(new ConsumerClosedError({ topic: record?.group ?? body.topic, subscription: body.subscription }, `closed while subscribing: ${attempt.closedReason}`)) }
+  }
+  if (!reply.ok && record !== undefined) forgetConsumer(registry, state, record)
+  return reply
 }
 
-async function attachConsumer (context: GatewayContext, registry: ConsumerRegistry, state: SessionState, body: Body<'subscribe'>): Promise<ClientReply> {
+async function attachConsumer (context: GatewayContext, registry: ConsumerRegistry, state: SessionState, body: Body<'subscribe'>, attempt: SubscribeAttempt): Promise<ClientReply> {
   const group = await groupForClient(context, state, body.topic)
   const existing = state.consumers.get(body.consumerId)
   if (existing !== undefined) detachConsumer(registry, existing)
@@ -49,68 +54,51 @@ async function attachConsumer (context: GatewayContext, registry: ConsumerRegist
     initialPosition: body.initialPosition,
     consumerName: body.consumerName ?? existing?.consumerName ?? `${context.self.slice(-8)}-c${++consumerNames}`,
     attachment: null,
-    subscribing: true,
-    closedWhileSubscribing: null
+    attempt
   }
   state.consumers.set(body.consumerId, record)
-  let reply: ClientReply
-  try {
-    reply = await atLeader(context, state, group, {
-      local: async (partition) => {
-        const internalId = registry.attach(state, record)
-        record.attachment = { kind: 'local', internalId, partition }
-        try {
-          await partition.replica.subscribe({
-            subscription: record.subscription,
-            type: record.type,
-            initialPosition: record.initialPosition,
-            consumer: { consumerId: internalId, consumerName: record.consumerName }
-          })
-        } catch (error) {
-          registry.detach(internalId)
-          record.attachment = null
-          throw error
-        }
-        return closedWhileSubscribing(record) ?? ok()
-      },
-      remote: async (node) => {
-        const upstream = await context.upstreams.get(node)
-        const upstreamId = upstream.allocateHandle()
-        record.attachment = { kind: 'remote', upstream, upstreamId }
-        upstream.listen(upstreamId, async (push) => { await relay(context, registry, state, record, upstream, push) }, () => {
-          if (record.attachment?.kind !== 'remote' || record.attachment.upstream !== upstream) return
-          const reason = `connection to the leader ${node} closed`
-          if (attachmentEnded(record, reason)) pushTo(state, { type: 'consumer-closed', consumerId: record.clientId, reason }, context.env.logger)
+  return await atLeader(context, state, group, {
+    local: async (partition) => {
+      const internalId = registry.attach(state, record)
+      record.attachment = { kind: 'local', internalId, partition }
+      try {
+        await partition.replica.subscribe({
+          subscription: record.subscription,
+          type: record.type,
+          initialPosition: record.initialPosition,
+          consumer: { consumerId: internalId, consumerName: record.consumerName }
         })
-        let answer: ClientReply
-        try {
-          answer = await upstream.request({ ...body, topic: group, consumerId: upstreamId, consumerName: record.consumerName })
-        } catch (error) {
-          upstream.unlisten(upstreamId)
-          record.attachment = null
-          throw error
-        }
-        if (!answer.ok) {
-          upstream.unlisten(upstreamId)
-          record.attachment = null
-          return answer
-        }
-        const closed = closedWhileSubscribing(record)
-        if (closed !== null) upstream.unlisten(upstreamId)
-        return closed ?? answer
+      } catch (error) {
+        registry.detach(internalId)
+        record.attachment = null
+        throw error
       }
-    })
-  } finally {
-    record.subscribing = false
-  }
-  if (!reply.ok && state.consumers.get(body.consumerId) === record) state.consumers.delete(body.consumerId)
-  return reply
-}
-
-/** The CONSUMER_CLOSED answer for a subscribe whose attachment ended before it was answered. */
-function closedWhileSubscribing (record: ConsumerRecord): ClientReply | null {
-  if (record.closedWhileSubscribing === null) return null
-  return { ok: false, error: errorToWire(new ConsumerClosedError({ topic: record.group, subscription: record.subscription }, `closed while subscribing: ${record.closedWhileSubscribing}`)) }
+      return ok()
+    },
+    remote: async (node) => {
+      const upstream = await context.upstreams.get(node)
+      const upstreamId = upstream.allocateHandle()
+      record.attachment = { kind: 'remote', upstream, upstreamId }
+      upstream.listen(upstreamId, async (push) => { await relay(context, registry, state, record, upstream, push) }, () => {
+        if (record.attachment?.kind !== 'remote' || record.attachment.upstream !== upstream) return
+        const reason = `connection to the leader ${node} closed`
+        if (attachmentEnded(record, reason)) pushTo(state, { type: 'consumer-closed', consumerId: record.clientId, reason }, context.env.logger)
+      })
+      let answer: ClientReply
+      try {
+        answer = await upstream.request({ ...body, topic: group, consumerId: upstreamId, consumerName: record.consumerName })
+      } catch (error) {
+        upstream.unlisten(upstreamId)
+        record.attachment = null
+        throw error
+      }
+      if (!answer.ok) {
+        upstream.unlisten(upstreamId)
+        record.attachment = null
+      }
+      return answer
+    }
+  })
 }
 
 /** flow, ack, redeliver, seek and unsubscribe: applied where the consumer is attached. */
@@ -142,7 +130,7 @@ export async function consumerRequest (registry: ConsumerRegistry, state: Sessio
 
 export function closeConsumer (registry: ConsumerRegistry, state: SessionState, body: Body<'close-consumer'>): ClientReply {
   const attempt = state.subscribeAttempts.get(body.consumerId)
-  if (attempt !== undefined) attempt.cancelled = true
+  if (attempt !== undefined) attempt.closedReason ??= 'closed by the client'
   const record = state.consumers.get(body.consumerId)
   if (record !== undefined) forgetConsumer(registry, state, record)
   return ok()

@@ -30,22 +30,29 @@ export interface ConsumerRecord {
   initialPosition: InitialPosition
   consumerName: string
   attachment: ConsumerAttachment | null
-  /** A subscribe for this record is in flight: a close now fails that subscribe instead of being pushed. */
-  subscribing: boolean
-  /** Why the attachment ended while subscribing (the subscribe answers CONSUMER_CLOSED). */
-  closedWhileSubscribing: string | null
+  /** The subscribe in flight for this record, if any. */
+  attempt: SubscribeAttempt | null
+}
+
+/**
+ * One subscribe in flight. A close meanwhile, by the client (a close-consumer: it gave up on
+ * the subscribe) or by the broker (leadership moved, connection lost), is recorded here and the
+ * subscribe answers CONSUMER_CLOSED, detaching whatever it attached: a push could overtake the
+ * answer and be ignored, and an attachment made after the client's close would outlive it.
+ */
+export interface SubscribeAttempt {
+  closedReason: string | null
 }
 
 /**
  * The attachment of `record` ended (leadership moved, connection lost). While its subscribe is
- * in flight the client must learn it from the subscribe's answer, since a push could overtake
- * the answer and be ignored; otherwise it is told with a `consumer-closed` push. Answers
- * whether to push.
+ * in flight the client learns it from the subscribe's answer; otherwise it is told with a
+ * `consumer-closed` push. Answers whether to push.
  */
 export function attachmentEnded (record: ConsumerRecord, reason: string): boolean {
   record.attachment = null
-  if (!record.subscribing) return true
-  record.closedWhileSubscribing = reason
+  if (record.attempt === null) return true
+  record.attempt.closedReason ??= reason
   return false
 }
 
@@ -53,8 +60,8 @@ export class SessionState {
   readonly session: ClientSession
   readonly producers = new Map<number, ProducerRecord>()
   readonly consumers = new Map<number, ConsumerRecord>()
-  /** Subscribes in flight by handle; a close-consumer for the handle cancels them. */
-  readonly subscribeAttempts = new Map<number, { cancelled: boolean }>()
+  /** Subscribes in flight by handle (a close-consumer may arrive before their record exists). */
+  readonly subscribeAttempts = new Map<number, SubscribeAttempt>()
   /** Whether the peer is a cluster member (a forwarding node): its requests are never forwarded again. */
   readonly fromMember: boolean
 
