@@ -42,7 +42,7 @@ export async function subscribe (context: GatewayContext, registry: ConsumerRegi
 async function attachConsumer (context: GatewayContext, registry: ConsumerRegistry, state: SessionState, body: Body<'subscribe'>, attempt: SubscribeAttempt): Promise<ClientReply> {
   const group = await groupForClient(context, state, body.topic)
   const existing = state.consumers.get(body.consumerId)
-  if (existing !== undefined) detachConsumer(registry, existing)
+  if (existing !== undefined) registry.detachConsumer(existing)
   else if (state.handles >= MAX_HANDLES_PER_SESSION) {
     throw new LimitExceededError({ limit: 'producers and consumers per session', value: state.handles + 1, max: MAX_HANDLES_PER_SESSION })
   }
@@ -69,7 +69,7 @@ async function attachConsumer (context: GatewayContext, registry: ConsumerRegist
           consumer: { consumerId: internalId, consumerName: record.consumerName }
         })
       } catch (error) {
-        registry.detach(internalId)
+        registry.forget(internalId)
         record.attachment = null
         throw error
       }
@@ -137,24 +137,8 @@ export function closeConsumer (registry: ConsumerRegistry, state: SessionState, 
 }
 
 function forgetConsumer (registry: ConsumerRegistry, state: SessionState, record: ConsumerRecord): void {
-  detachConsumer(registry, record)
+  registry.detachConsumer(record)
   if (state.consumers.get(record.clientId) === record) state.consumers.delete(record.clientId)
-}
-
-/** Ends the consumer's attachment (locally, or by closing its forwarded handle). */
-export function detachConsumer (registry: ConsumerRegistry, record: ConsumerRecord): void {
-  const attachment = record.attachment
-  record.attachment = null
-  if (attachment === null) return
-  if (attachment.kind === 'local') {
-    registry.detach(attachment.internalId)
-    attachment.partition.replica.closeConsumer(attachment.internalId)
-    return
-  }
-  attachment.upstream.unlisten(attachment.upstreamId)
-  if (attachment.upstream.connection.open) {
-    attachment.upstream.connection.request({ type: 'close-consumer', consumerId: attachment.upstreamId }).catch(() => {})
-  }
 }
 
 /** A push from the leader's node for a forwarded consumer, passed on under the client's handle. */
@@ -166,15 +150,5 @@ async function relay (context: GatewayContext, registry: ConsumerRegistry, state
     if (attachmentEnded(record, push.reason)) await pushTo(state, { ...push, consumerId: record.clientId }, context.env.logger)
     return
   }
-  if (push.type !== 'messages' && push.type !== 'active-consumer-change') return
-  try {
-    await state.session.push({ ...push, consumerId: record.clientId })
-  } catch (error) {
-    if (!state.session.open) return
-    // As for local consumers: batches the client never got must be redelivered, so the
-    // forwarded consumer is closed (its leader rewinds them) and the client subscribes again.
-    context.env.logger.warn('relayed push failed; closing the consumer', { consumer: record.clientId, error: String(error) })
-    detachConsumer(registry, record)
-    await pushTo(state, { type: 'consumer-closed', consumerId: record.clientId, reason: 'delivery to the client failed' }, context.env.logger)
-  }
+  if (push.type === 'messages' || push.type === 'active-consumer-change') await registry.pushToConsumer(state, record, { ...push, consumerId: record.clientId })
 }

@@ -2,6 +2,7 @@
 // PartitionReplica knows them by (client handles are only unique per session). Delivers the
 // replicas' pushes to the right session under the client's handle, and tells the client when
 // the broker closed its consumer (leadership moved, subscription deleted) so it subscribes again.
+// Also ends attachments (local or forwarded) and handles a push the client could not take.
 import type { ConsumerRef } from '@blazar/broker'
 import type { Logger } from '@blazar/env'
 import type { DeliveredEntry, ServerPush } from '@blazar/protocol'
@@ -23,8 +24,42 @@ export class ConsumerRegistry {
     return id
   }
 
-  detach (internalId: number): void {
+  /** Forgets a node-wide id whose replica attachment failed or ended. */
+  forget (internalId: number): void {
     this.attached.delete(internalId)
+  }
+
+  /** Ends the consumer's attachment (locally, or by closing its forwarded handle). */
+  detachConsumer (record: ConsumerRecord): void {
+    const attachment = record.attachment
+    record.attachment = null
+    if (attachment === null) return
+    if (attachment.kind === 'local') {
+      this.forget(attachment.internalId)
+      attachment.partition.replica.closeConsumer(attachment.internalId)
+      return
+    }
+    attachment.upstream.unlisten(attachment.upstreamId)
+    if (attachment.upstream.connection.open) {
+      attachment.upstream.connection.request({ type: 'close-consumer', consumerId: attachment.upstreamId }).catch(() => {})
+    }
+  }
+
+  /**
+   * Pushes messages (or an active-consumer change) to a consumer's session. If the push fails
+   * while the session is open, the batches it carried must not stay outstanding at a consumer
+   * that never got them: the consumer is detached (its leader redelivers them) and the client
+   * is told to subscribe again.
+   */
+  async pushToConsumer (state: SessionState, record: ConsumerRecord, push: ServerPush): Promise<void> {
+    try {
+      await state.session.push(push)
+    } catch (error) {
+      if (!state.session.open) return
+      this.logger.warn('push to consumer failed; closing it', { consumer: record.clientId, error: String(error) })
+      this.detachConsumer(record)
+      await pushTo(state, { type: 'consumer-closed', consumerId: record.clientId, reason: 'delivery to the client failed' }, this.logger)
+    }
   }
 
   /** Consumers attached here to `subscription` of `group`. */
@@ -38,15 +73,7 @@ export class ConsumerRegistry {
     const target = this.attached.get(consumer.consumerId)
     if (target === undefined) return
     const { state, record } = target
-    state.session.push({ type: 'messages', consumerId: record.clientId, entries }).catch((error: unknown) => {
-      if (!state.session.open) return
-      // Undelivered batches must not stay "outstanding" at a consumer that never got them:
-      // closing the consumer makes the dispatcher redeliver them; the client subscribes again.
-      this.logger.warn('push to consumer failed; closing it', { consumer: record.clientId, error: String(error) })
-      const attachment = record.attachment
-      if (attachment?.kind === 'local' && attachment.internalId === consumer.consumerId) attachment.partition.replica.closeConsumer(consumer.consumerId)
-      this.closed(consumer, 'delivery to the client failed')
-    })
+    this.pushToConsumer(state, record, { type: 'messages', consumerId: record.clientId, entries })
   }
 
   closed (consumer: ConsumerRef, reason: string): void {

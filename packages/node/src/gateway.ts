@@ -6,7 +6,7 @@ import type { NodeId } from '@blazar/env'
 import { UnauthorizedError, errorToWire, parseClientRequestBody, type ClientReply, type ClientRequestBody } from '@blazar/protocol'
 import type { ClientRequest, ClientSession } from '@blazar/transport'
 import { adminRead, adminWrite, clusterStatus, lookup, nodeStatus, topicStats } from './admin-handlers.ts'
-import { closeConsumer, consumerRequest, detachConsumer, subscribe } from './consumer-handlers.ts'
+import { closeConsumer, consumerRequest, subscribe } from './consumer-handlers.ts'
 import { ConsumerRegistry } from './consumer-registry.ts'
 import { ok, type GatewayContext } from './gateway-context.ts'
 import { closeProducer, closeUpstreams, createProducer, send } from './producer-handlers.ts'
@@ -75,7 +75,7 @@ export class Gateway {
   }
 
   private sessionClosed (state: SessionState): void {
-    for (const record of state.consumers.values()) detachConsumer(this.consumers, record)
+    for (const record of state.consumers.values()) this.consumers.detachConsumer(record)
     state.consumers.clear()
     for (const record of state.producers.values()) closeUpstreams(record)
     state.producers.clear()
