@@ -4,7 +4,7 @@
 // read barrier, so they see every write acknowledged before them.
 import { groupsOfTopic } from '@blazar/broker'
 import {
-  UnknownTopicError, UnsupportedOperationError, parseClientReply, parseNamespaceName, parseTopicName, type ClientReply, type ClientRequestBody, type ClientResult
+  UnknownTopicError, UnsupportedOperationError, parseNamespaceName, parseTopicName, type ClientReply, type ClientRequestBody, type ClientResult
 } from '@blazar/protocol'
 import type { ConsumerRegistry } from './consumer-registry.ts'
 import { atLeader, forward, ok, type GatewayContext } from './gateway-context.ts'
@@ -127,10 +127,8 @@ export async function clusterStatus (context: GatewayContext): Promise<ClientRep
   const rows = await Promise.all(nodes.map(async (node) => {
     if (node.id === context.self) return nodeStatus(context).groups
     try {
-      const upstream = await context.upstreams.get(node.id)
-      const reply = await upstream.connection.request({ type: 'node-status' }, { signal: AbortSignal.timeout(NODE_STATUS_TIMEOUT_MS) })
-      const parsed = parseClientReply(reply, 'node-status')
-      return parsed.ok ? (parsed.result as ClientResult<'node-status'>).groups : []
+      const reply = await (await context.upstreams.get(node.id)).request({ type: 'node-status' }, NODE_STATUS_TIMEOUT_MS)
+      return reply.ok ? (reply.result as ClientResult<'node-status'>).groups : []
     } catch {
       return []
     }

@@ -41,6 +41,8 @@ export class PartitionService {
   private readonly partitions = new Map<string, HostedPartition>()
   private readonly opening = new Set<string>()
   private readonly transferTimers = new Map<string, TimerHandle>()
+  /** Groups with a `config` proposal in flight (metadata changes arrive in bursts). */
+  private readonly aligning = new Set<string>()
   private stopped = false
 
   constructor (options: PartitionServiceOptions) {
@@ -166,11 +168,12 @@ export class PartitionService {
     } catch {
       return
     }
-    if (sameConfig(wanted, hosted.sm.partitionConfig)) return
+    if (this.aligning.has(hosted.group) || sameConfig(wanted, hosted.sm.partitionConfig)) return
+    this.aligning.add(hosted.group)
     const { kind, data } = encodePartitionEntry({ kind: 'config', body: wanted })
     hosted.raft.propose(data, kind).catch((error: unknown) => {
       this.options.env.logger.debug('partition config proposal failed', { group: hosted.group, error: String(error) })
-    })
+    }).finally(() => { this.aligning.delete(hosted.group) })
   }
 }
 

@@ -32,8 +32,8 @@ export type PushListener = (push: ServerPush) => Promise<void>
 export interface Upstream {
   node: NodeId
   connection: ClientConnection
-  /** Sends a request and validates the reply; rejects on transport failure or after FORWARD_TIMEOUT_MS (resetting the connection). */
-  request (body: ClientRequestBody): Promise<ClientReply>
+  /** Sends a request and validates the reply; rejects on transport failure or after `timeoutMs` (resetting the connection). */
+  request (body: ClientRequestBody, timeoutMs?: number): Promise<ClientReply>
   /** A fresh handle for a producer or consumer forwarded on this connection. */
   allocateHandle (): number
   /**
@@ -118,12 +118,12 @@ export class UpstreamPool {
     return {
       node,
       connection,
-      request: async (body) => {
-        const signal = AbortSignal.timeout(FORWARD_TIMEOUT_MS)
+      request: async (body, timeoutMs = FORWARD_TIMEOUT_MS) => {
+        const signal = AbortSignal.timeout(timeoutMs)
         try {
           return parseClientReply(await connection.request(body, { signal }), body.type)
         } catch (error) {
-          if (signal.aborted && connection.open) connection.abort(new Error(`node ${node} did not answer a ${body.type} within ${FORWARD_TIMEOUT_MS} ms`))
+          if (signal.aborted && connection.open) connection.abort(new Error(`node ${node} did not answer a ${body.type} within ${timeoutMs} ms`))
           throw error
         }
       },
