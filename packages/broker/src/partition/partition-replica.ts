@@ -122,33 +122,6 @@ export class PartitionReplica {
     }
   }
 
-  /** The read barrier before a dispatcher opens, and the subscription's creation if needed. */
-  private async prepareSubscription (request: SubscribeRequest): Promise<void> {
-    if (!this.dispatchers.has(request.subscription) && this.options.readIndex !== undefined) {
-      try {
-        await this.options.readIndex()
-      } catch (error) {
-        throw proposalError(error, this.topic)
-      }
-      this.requireLeader()
-    }
-    if (this.sm.cursor(request.subscription) === undefined) {
-      await this.propose({ kind: 'subscription', body: { op: 'create', subscription: request.subscription, type: request.type, initialPosition: request.initialPosition } })
-      this.requireLeader()
-    }
-  }
-
-  private attach (request: SubscribeRequest): void {
-    const existing = this.dispatchers.get(request.subscription)
-    if (existing !== undefined && existing.state === 'consuming' && dispatcherType(existing) !== request.type) {
-      throw new UnsupportedOperationError({ operation: 'subscribe', reason: `subscription ${request.subscription} is ${dispatcherType(existing)} with consumers connected` })
-    }
-    if (existing !== undefined && dispatcherType(existing) !== request.type) this.closeDispatcher(request.subscription, 'subscription type changed')
-    const dispatcher = this.dispatchers.get(request.subscription) ?? this.openDispatcher(request.subscription, request.type)
-    dispatcher.attach(request.consumer)
-    this.consumers.set(request.consumer.consumerId, { subscription: request.subscription, consumer: request.consumer })
-  }
-
   flow (consumerId: number, permits: number): void {
     this.dispatcherOf(consumerId)?.flow(consumerId, permits)
   }
@@ -204,6 +177,33 @@ export class PartitionReplica {
   }
 
   // ---- internals -----------------------------------------------------------------------
+
+  /** The read barrier before a dispatcher opens, and the subscription's creation if needed. */
+  private async prepareSubscription (request: SubscribeRequest): Promise<void> {
+    if (!this.dispatchers.has(request.subscription) && this.options.readIndex !== undefined) {
+      try {
+        await this.options.readIndex()
+      } catch (error) {
+        throw proposalError(error, this.topic)
+      }
+      this.requireLeader()
+    }
+    if (this.sm.cursor(request.subscription) === undefined) {
+      await this.propose({ kind: 'subscription', body: { op: 'create', subscription: request.subscription, type: request.type, initialPosition: request.initialPosition } })
+      this.requireLeader()
+    }
+  }
+
+  private attach (request: SubscribeRequest): void {
+    const existing = this.dispatchers.get(request.subscription)
+    if (existing !== undefined && existing.state === 'consuming' && dispatcherType(existing) !== request.type) {
+      throw new UnsupportedOperationError({ operation: 'subscribe', reason: `subscription ${request.subscription} is ${dispatcherType(existing)} with consumers connected` })
+    }
+    if (existing !== undefined && dispatcherType(existing) !== request.type) this.closeDispatcher(request.subscription, 'subscription type changed')
+    const dispatcher = this.dispatchers.get(request.subscription) ?? this.openDispatcher(request.subscription, request.type)
+    dispatcher.attach(request.consumer)
+    this.consumers.set(request.consumer.consumerId, { subscription: request.subscription, consumer: request.consumer })
+  }
 
   private requireLeader (): void {
     if (this.leading) return
