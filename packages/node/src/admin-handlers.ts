@@ -4,12 +4,11 @@
 // read barrier, so they see every write acknowledged before them.
 import { groupsOfTopic } from '@blazar/broker'
 import {
-  UnknownTopicError, UnsupportedOperationError, parseNamespaceName, parseTopicName, type ClientReply, type ClientRequestBody, type ClientResult
+  UnknownTopicError, parseNamespaceName, parseTopicName, type ClientReply, type ClientRequestBody, type ClientResult
 } from '@blazar/protocol'
 import type { ConsumerRegistry } from './consumer-registry.ts'
 import { atLeader, forward, ok, type GatewayContext } from './gateway-context.ts'
 import { METADATA_GROUP } from './metadata-service.ts'
-import { metadataWrite } from './metadata-writes.ts'
 import type { SessionState } from './session-state.ts'
 import { findTopic } from './topic-resolution.ts'
 
@@ -17,26 +16,6 @@ type Body<T extends ClientRequestBody['type']> = Extract<ClientRequestBody, { ty
 
 /** How long cluster-status waits for each node's answer. */
 export const NODE_STATUS_TIMEOUT_MS = 2000
-
-export async function adminWrite (context: GatewayContext, state: SessionState, body: ClientRequestBody): Promise<ClientReply> {
-  if ((body.type === 'namespaces-create' || body.type === 'namespaces-set-policies') && body.policies?.durability === 'majority-memory') {
-    // The store fsyncs every group on every round; acknowledging before that is not built, and
-    // accepting the policy while still fsyncing would misstate what the namespace gets.
-    throw new UnsupportedOperationError({ operation: body.type, reason: 'durability majority-memory is not supported yet; every partition acknowledges after fsync on a majority' })
-  }
-  switch (body.type) {
-    case 'tenants-create': return await metadataWrite(context, !state.fromMember, body, { type: 'create-tenant', tenant: body.tenant, adminRoles: body.adminRoles, allowedClusters: body.allowedClusters })
-    case 'tenants-delete': return await metadataWrite(context, !state.fromMember, body, { type: 'delete-tenant', tenant: body.tenant })
-    case 'namespaces-create': return await metadataWrite(context, !state.fromMember, body, { type: 'create-namespace', namespace: parseNamespaceName(body.namespace).full, policies: body.policies })
-    case 'namespaces-delete': return await metadataWrite(context, !state.fromMember, body, { type: 'delete-namespace', namespace: parseNamespaceName(body.namespace).full })
-    case 'namespaces-set-policies': return await metadataWrite(context, !state.fromMember, body, { type: 'set-namespace-policies', namespace: parseNamespaceName(body.namespace).full, policies: body.policies })
-    case 'topics-create': return await metadataWrite(context, !state.fromMember, body, { type: 'create-topic', topic: parseTopicName(body.topic).full, partitions: body.partitions })
-    case 'topics-update-partitions': return await metadataWrite(context, !state.fromMember, body, { type: 'update-partitions', topic: parseTopicName(body.topic).full, partitions: body.partitions })
-    case 'topics-delete': return await metadataWrite(context, !state.fromMember, body, { type: 'delete-topic', topic: parseTopicName(body.topic).full })
-    case 'nodes-register': return await metadataWrite(context, !state.fromMember, body, { type: 'register-node', id: body.id, addresses: body.addresses, zone: body.zone })
-    default: throw new Error(`not an admin write: ${body.type}`)
-  }
-}
 
 export async function adminRead (context: GatewayContext, body: Body<'tenants-list' | 'namespaces-list' | 'topics-list'>): Promise<ClientReply> {
   await context.metadata.barrier()

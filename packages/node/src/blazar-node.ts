@@ -206,7 +206,7 @@ export class BlazarNode {
     const request = body as { addresses?: unknown, zone?: unknown } | null
     const addresses = Array.isArray(request?.addresses) ? request.addresses.filter((a): a is string => typeof a === 'string') : []
     const zone = typeof request?.zone === 'string' ? request.zone : null
-    const reply = await metadataWrite(this.parts.context, true, { type: 'nodes-register', id: peer, addresses, zone }, { type: 'register-node', id: peer, addresses, zone })
+    const reply = await metadataWrite(this.parts.context, true, { type: 'nodes-register', id: peer, addresses, zone })
     if (!reply.ok) return { accepted: false, reason: errorFromWire(reply.error).message }
     await this.parts.metadata.barrier().catch(() => {})
     // This node may not be in the metadata yet (a join right after --init), so it names itself
@@ -257,17 +257,17 @@ export class BlazarNode {
     const addresses = transport.addresses()
     const record = metadata.sm.node(this.id)
     if (record === undefined || JSON.stringify(record.addresses) !== JSON.stringify(addresses) || record.zone !== config.zone) {
-      const reply = await metadataWrite(context, true, { type: 'nodes-register', id: this.id, addresses, zone: config.zone }, { type: 'register-node', id: this.id, addresses, zone: config.zone })
+      const reply = await metadataWrite(context, true, { type: 'nodes-register', id: this.id, addresses, zone: config.zone })
       if (!reply.ok) throw errorFromWire(reply.error)
     }
     if (this.createDefaults) {
       if (!metadata.sm.tenants().includes(DEFAULT_TENANT)) {
-        const reply = await metadataWrite(context, true, { type: 'tenants-create', tenant: DEFAULT_TENANT, adminRoles: [], allowedClusters: [] }, { type: 'create-tenant', tenant: DEFAULT_TENANT, adminRoles: [], allowedClusters: [] })
+        const reply = await metadataWrite(context, true, { type: 'tenants-create', tenant: DEFAULT_TENANT, adminRoles: [], allowedClusters: [] })
         if (!reply.ok && reply.error.code !== 'TENANT_ALREADY_EXISTS') throw errorFromWire(reply.error)
       }
       const namespace = `${DEFAULT_TENANT}/${DEFAULT_NAMESPACE}`
       if (!metadata.sm.namespaces(DEFAULT_TENANT).includes(namespace)) {
-        const reply = await metadataWrite(context, true, { type: 'namespaces-create', namespace }, { type: 'create-namespace', namespace })
+        const reply = await metadataWrite(context, true, { type: 'namespaces-create', namespace })
         if (!reply.ok && reply.error.code !== 'NAMESPACE_ALREADY_EXISTS') throw errorFromWire(reply.error)
       }
       this.createDefaults = false

@@ -5,7 +5,8 @@
 import type { NodeId } from '@blazar/env'
 import { UnauthorizedError, errorToWire, parseClientRequestBody, type ClientReply, type ClientRequestBody } from '@blazar/protocol'
 import type { ClientRequest, ClientSession } from '@blazar/transport'
-import { adminRead, adminWrite, clusterStatus, lookup, nodeStatus, topicStats } from './admin-handlers.ts'
+import { adminRead, clusterStatus, lookup, nodeStatus, topicStats } from './admin-handlers.ts'
+import { metadataWrite } from './metadata-writes.ts'
 import { closeConsumer, consumerRequest, subscribe } from './consumer-handlers.ts'
 import { ConsumerRegistry } from './consumer-registry.ts'
 import { ok, type GatewayContext } from './gateway-context.ts'
@@ -58,8 +59,8 @@ export class Gateway {
       case 'node-status': return ok(nodeStatus(context))
       case 'nodes-register':
         if (!state.fromMember) throw new UnauthorizedError({ action: 'register', resource: 'nodes (cluster members only; new nodes join with the cluster secret)' })
-        return await adminWrite(context, state, body)
-      default: return await adminWrite(context, state, body)
+        return await metadataWrite(context, false, body)
+      default: return await metadataWrite(context, !state.fromMember, body)
     }
   }
 

@@ -3,7 +3,10 @@
 // writes arriving from another node are proposed here or refused with NOT_LEADER, never
 // forwarded again.
 import type { MetadataCommand } from '@blazar/broker'
-import { NotLeaderError, errorToWire, type ClientReply, type ClientRequestBody } from '@blazar/protocol'
+import {
+  NotLeaderError, UnsupportedOperationError, errorToWire, parseNamespaceName, parseTopicName,
+  type ClientReply, type ClientRequestBody, type NamespacePoliciesUpdate
+} from '@blazar/protocol'
 import { forward, ok, type GatewayContext } from './gateway-context.ts'
 import { METADATA_GROUP } from './metadata-service.ts'
 
@@ -11,9 +14,15 @@ import { METADATA_GROUP } from './metadata-service.ts'
 export const METADATA_LEADER_WAIT_MS = 5000
 const LEADER_POLL_MS = 50
 
+type MetadataWriteType = 'tenants-create' | 'tenants-delete' | 'namespaces-create' | 'namespaces-delete' | 'namespaces-set-policies' |
+  'topics-create' | 'topics-update-partitions' | 'topics-delete' | 'nodes-register'
+/** A metadata write request: its body is forwarded as is, its command proposed by the leader. */
+export type MetadataWriteBody = Extract<ClientRequestBody, { type: MetadataWriteType }>
+
 /** `forwardable`: false for requests that were already forwarded to this node by another node. */
-export async function metadataWrite (context: GatewayContext, forwardable: boolean, body: ClientRequestBody, command: MetadataCommand): Promise<ClientReply> {
+export async function metadataWrite (context: GatewayContext, forwardable: boolean, body: MetadataWriteBody): Promise<ClientReply> {
   const { metadata } = context
+  const command = metadataCommandOf(body)
   if (metadata.isLeader) {
     await metadata.propose(command)
     return ok()
@@ -40,4 +49,30 @@ export async function metadataLeader (context: GatewayContext): Promise<string> 
     if (context.env.clock.now() >= deadline) throw new NotLeaderError({ group: METADATA_GROUP, leaderHint: null })
     await new Promise<void>((resolve) => { context.env.clock.setTimer(LEADER_POLL_MS, resolve) })
   }
+}
+
+/** The metadata command a write request asks for (names in their full form). */
+export function metadataCommandOf (body: MetadataWriteBody): MetadataCommand {
+  switch (body.type) {
+    case 'tenants-create': return { type: 'create-tenant', tenant: body.tenant, adminRoles: body.adminRoles, allowedClusters: body.allowedClusters }
+    case 'tenants-delete': return { type: 'delete-tenant', tenant: body.tenant }
+    case 'namespaces-create': return { type: 'create-namespace', namespace: parseNamespaceName(body.namespace).full, policies: supportedPolicies(body.type, body.policies) }
+    case 'namespaces-delete': return { type: 'delete-namespace', namespace: parseNamespaceName(body.namespace).full }
+    case 'namespaces-set-policies': return { type: 'set-namespace-policies', namespace: parseNamespaceName(body.namespace).full, policies: supportedPolicies(body.type, body.policies) }
+    case 'topics-create': return { type: 'create-topic', topic: parseTopicName(body.topic).full, partitions: body.partitions }
+    case 'topics-update-partitions': return { type: 'update-partitions', topic: parseTopicName(body.topic).full, partitions: body.partitions }
+    case 'topics-delete': return { type: 'delete-topic', topic: parseTopicName(body.topic).full }
+    case 'nodes-register': return { type: 'register-node', id: body.id, addresses: body.addresses, zone: body.zone }
+  }
+}
+
+/**
+ * The store fsyncs every group on every round; acknowledging before that is not built, and
+ * accepting `majority-memory` while still fsyncing would misstate what the namespace gets.
+ */
+function supportedPolicies<P extends NamespacePoliciesUpdate | undefined> (operation: string, policies: P): P {
+  if (policies?.durability === 'majority-memory') {
+    throw new UnsupportedOperationError({ operation, reason: 'durability majority-memory is not supported yet; every partition acknowledges after fsync on a majority' })
+  }
+  return policies
 }

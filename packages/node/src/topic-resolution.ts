@@ -28,7 +28,7 @@ export async function groupForClient (context: GatewayContext, state: SessionSta
   const name = parseTopicName(topic)
   let record = await findTopic(context, name)
   if (record === undefined && name.partitionIndex === NON_PARTITIONED && autoCreates(context, name)) {
-    const reply = await metadataWrite(context, !state.fromMember, { type: 'topics-create', topic: name.full, partitions: 0 }, { type: 'create-topic', topic: name.full, partitions: 0 })
+    const reply = await metadataWrite(context, !state.fromMember, { type: 'topics-create', topic: name.full, partitions: 0 })
     if (!reply.ok && reply.error.code !== 'TOPIC_ALREADY_EXISTS') throw errorFromWire(reply.error)
     record = await findTopic(context, name)
   }
