@@ -52,19 +52,15 @@ export class UpstreamPool {
     this.transport = transport
   }
 
-  /** The open connection to `node`, dialling it if needed. */
+  /** The connection to `node`, dialling it if there is none (a closed or failed one is forgotten at once). */
   async get (node: NodeId): Promise<Upstream> {
-    const existing = this.upstreams.get(node)
-    if (existing !== undefined) {
-      const upstream = await existing.catch(() => undefined)
-      if (upstream?.connection.open === true) return upstream
-      if (this.upstreams.get(node) === existing) this.upstreams.delete(node)
-    }
     let opening = this.upstreams.get(node)
     if (opening === undefined) {
-      opening = this.open(node)
-      this.upstreams.set(node, opening)
-      opening.catch(() => { if (this.upstreams.get(node) === opening) this.upstreams.delete(node) })
+      const dialled = this.open(node)
+      const forget = (): void => { if (this.upstreams.get(node) === dialled) this.upstreams.delete(node) }
+      dialled.then((upstream) => { upstream.connection.onClose(forget) }, forget)
+      this.upstreams.set(node, dialled)
+      opening = dialled
     }
     return await opening
   }
@@ -74,10 +70,7 @@ export class UpstreamPool {
    * consumers attached through it are told and subscribe again elsewhere.
    */
   peerDown (node: NodeId): void {
-    const opening = this.upstreams.get(node)
-    if (opening === undefined) return
-    this.upstreams.delete(node)
-    opening.then((upstream) => {
+    this.upstreams.get(node)?.then((upstream) => {
       if (upstream.connection.open) upstream.connection.abort(new Error(`node ${node} went silent`))
     }, () => {})
   }
