@@ -14,7 +14,7 @@ import { ClientClosedError } from './errors.ts'
 import { TopicLookup } from './lookup.ts'
 import { NegativeAcks } from './negative-acks.ts'
 import {
-  DEFAULT_CONNECTION_CHECK_INTERVAL_MS, DEFAULT_MAX_PENDING_MESSAGES, DEFAULT_OPERATION_TIMEOUT_MS, batchLimits, positiveInteger,
+  DEFAULT_MAX_PENDING_MESSAGES, DEFAULT_OPERATION_TIMEOUT_MS, batchLimits, positiveInteger,
   receiverQueueSizeFor, serviceUrls, type ClientOptions, type ConsumerOptions, type ProducerOptions
 } from './options.ts'
 import { PartitionConsumer } from './partition-consumer.ts'
@@ -49,13 +49,12 @@ export class Client {
   static async create (options: ClientOptions = {}): Promise<Client> {
     const bootstrap = serviceUrls(options.serviceUrl)
     const operationTimeoutMs = positiveInteger('operationTimeoutMs', options.operationTimeoutMs ?? DEFAULT_OPERATION_TIMEOUT_MS)
-    const connectionCheckIntervalMs = positiveInteger('connectionCheckIntervalMs', options.connectionCheckIntervalMs ?? DEFAULT_CONNECTION_CHECK_INTERVAL_MS)
     const timers = options.timers ?? realTimers
     const transport = options.transport ?? await Transport.start({ settings: options.transportSettings, listen: [] })
     const closeController = new AbortController()
     let client: Client | undefined
     const pool = new ConnectionPool({
-      transport, bootstrap, timers, connectionCheckIntervalMs,
+      transport, bootstrap, timers,
       onPush: (peer, push) => { client?.dispatch(peer, push) },
       onConnectionLost: (peer) => { client?.connectionLost(peer) }
     })

@@ -1,15 +1,14 @@
 // One connection per node: the bootstrap nodes from `serviceUrl` and the partition leaders the
 // client dialled directly after a lookup. It turns a reply into a typed result or a typed
 // error, routes every server push to the client, grants transport push permits as pushes are
-// read, and reports a connection that closed (found on a failed request or by a periodic
-// check, since a ClientConnection has no close event).
+// read, and reports a connection that closed (its close event).
 import {
   TimeoutError, errorFromWire, parseClientReply, parseServerPush,
   type ClientRequestBody, type ClientRequestType, type ClientResult, type ServerPush
 } from '@blazar/protocol'
 import type { ClientConnection, Transport } from '@blazar/transport'
 import { ConnectionFailedError } from './errors.ts'
-import { timeoutSignal, type TimerHandle, type Timers } from './timers.ts'
+import { timeoutSignal, type Timers } from './timers.ts'
 
 /** Transport push permits granted per connection up front; topped up once half are spent. */
 export const PUSH_PERMIT_WINDOW = 256
@@ -24,7 +23,6 @@ export interface ConnectionPoolOptions {
   transport: Transport
   bootstrap: readonly string[]
   timers: Timers
-  connectionCheckIntervalMs: number
   onPush: (peer: string, push: ServerPush) => void
   onConnectionLost: (peer: string) => void
 }
@@ -35,7 +33,6 @@ export class ConnectionPool {
   private readonly dialing = new Map<string, Promise<ClientConnection>>()
   private readonly unreachableUntil = new Map<string, number>()
   private readonly spentPushes = new Map<string, number>()
-  private check: TimerHandle | undefined
   private closed = false
 
   constructor (options: ConnectionPoolOptions) {
@@ -105,7 +102,6 @@ export class ConnectionPool {
 
   async close (): Promise<void> {
     this.closed = true
-    this.check?.cancel()
     const connections = [...this.connections.values()]
     this.connections.clear()
     await Promise.all(connections.map((connection) => connection.close()))
@@ -143,7 +139,7 @@ export class ConnectionPool {
     this.spentPushes.set(connection.peer, 0)
     connection.onPush((body) => { this.received(connection, body) })
     connection.grantPermits(PUSH_PERMIT_WINDOW)
-    this.scheduleCheck()
+    connection.onClose(() => { this.lost(connection.peer) })
     return connection
   }
 
@@ -162,15 +158,6 @@ export class ConnectionPool {
       return // a push this build cannot read is dropped; its consumer recovers on redelivery
     }
     this.options.onPush(connection.peer, push)
-  }
-
-  private scheduleCheck (): void {
-    if (this.check !== undefined || this.closed) return
-    this.check = this.options.timers.setTimeout(() => {
-      this.check = undefined
-      for (const [peer, connection] of this.connections) if (!connection.open) this.lost(peer)
-      if (this.connections.size > 0) this.scheduleCheck()
-    }, this.options.connectionCheckIntervalMs)
   }
 
   private lost (peer: string): void {

@@ -8,7 +8,7 @@ export type { Message } from './message.ts'
 export { Admin, type ClusterStatus, type TopicStats } from './admin.ts'
 export { ClientClosedError, ConnectionFailedError, isRetryable, type RetryScope } from './errors.ts'
 export {
-  DEFAULT_BATCHING_MAX_PUBLISH_DELAY_MS, DEFAULT_CONNECTION_CHECK_INTERVAL_MS, DEFAULT_MAX_PENDING_MESSAGES,
+  DEFAULT_BATCHING_MAX_PUBLISH_DELAY_MS, DEFAULT_MAX_PENDING_MESSAGES,
   DEFAULT_OPERATION_TIMEOUT_MS, MAX_TOTAL_RECEIVER_QUEUE_SIZE_ACROSS_PARTITIONS, serviceUrls,
   type ClientOptions, type ConsumerOptions, type ProducerOptions
 } from './options.ts'

@@ -17,13 +17,10 @@ export const DEFAULT_MAX_PENDING_MESSAGES = 10_000
 export const DEFAULT_BATCHING_MAX_PUBLISH_DELAY_MS = 10
 /** Pulsar's maxTotalReceiverQueueSizeAcrossPartitions. */
 export const MAX_TOTAL_RECEIVER_QUEUE_SIZE_ACROSS_PARTITIONS = 50_000
-export const DEFAULT_CONNECTION_CHECK_INTERVAL_MS = 500
 
 export interface ClientOptions {
   serviceUrl?: string | readonly string[]
   operationTimeoutMs?: number
-  /** How often connections are checked for a close the client has not noticed yet. */
-  connectionCheckIntervalMs?: number
   /** Codecs beyond NONE and ZLIB (which are built in). */
   compressionCodecs?: readonly CompressionCodec[]
   transportSettings?: Partial<TransportSettings>

@@ -106,7 +106,7 @@ t.test('consumer-closed push: subscribes again, drops the queued messages, and u
 t.test('a lost connection (the leader\'s node stops): consumer and producer attach again through a node they can reach', async (t) => {
   const cluster = await FakeCluster.start(t, 2)
   cluster.createTopic('lossy', 0, 1)
-  const client = await startClient(t, cluster, { serviceUrl: [cluster.address(0)], connectionCheckIntervalMs: 20 })
+  const client = await startClient(t, cluster, { serviceUrl: [cluster.address(0)] })
   const consumer = await client.subscribe({ topic: 'lossy', subscription: 's' })
   const producer = await client.createProducer({ topic: 'lossy', batchingEnabled: false })
   t.same(cluster.requestsOf('subscribe').map((r) => r.node), [1], 'attached directly to the leader\'s node')
