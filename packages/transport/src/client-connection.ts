@@ -9,7 +9,7 @@ import type { TransportCounters } from './counters.ts'
 import {
   FrameTooLargeError, PermitLimitError, ProtocolViolationError, RemoteRequestError, StreamClosedError, TooManyInflightRequestsError
 } from './errors.ts'
-import { FrameWriter, readFrames } from './framed-stream.ts'
+import { FrameWriter, readFrames, waitForDrain } from './framed-stream.ts'
 import type { TransportSettings } from './settings.ts'
 
 interface PendingRequest {
@@ -74,7 +74,7 @@ export class ClientConnection {
     this.writer.write(frame)
     if (this.writer.needsDrain) {
       try {
-        await this.stream.onDrain({ signal: options.signal })
+        await waitForDrain(this.stream, options.signal)
       } catch (error) {
         this.pending.delete(id)
         throw error

@@ -1,7 +1,9 @@
 // Server side of /blazar/client/1: one ClientSession per client stream. Requests carry ids and
 // are answered in any order; at most serverMaxConcurrentRequests run at once per stream, and
 // the stream stops reading while that many run or while replies wait for the socket
-// (backpressure instead of buffering). Server pushes spend permits the client granted; push()
+// (backpressure instead of buffering), and reads again at the next `drain` event: the resume
+// is tied to that event, never to one check after one wait (a check that finds the buffer full
+// again, with nothing left running to check later, would stop the session reading for good). Server pushes spend permits the client granted; push()
 // waits for a permit, and rejects with a typed error when too many pushes wait. The payloads
 // are opaque here: the broker defines them.
 import type { Stream } from '@libp2p/interface'
@@ -10,7 +12,7 @@ import {
 } from './body-codec.ts'
 import type { TransportCounters } from './counters.ts'
 import { FrameTooLargeError, ProtocolViolationError, PushQueueFullError, StreamClosedError } from './errors.ts'
-import { FrameWriter, readFrames } from './framed-stream.ts'
+import { FrameWriter, readFrames, waitForDrain } from './framed-stream.ts'
 import type { FrameReader } from './framed-stream.ts'
 import type { TransportSettings } from './settings.ts'
 
@@ -57,6 +59,7 @@ export class ClientSession {
       onEnd: () => { this.stream.close().catch(() => {}) }
     })
     this.stream.addEventListener('close', (event) => { this.closed(event.error ?? new StreamClosedError()) })
+    this.stream.addEventListener('drain', () => { this.maybeResume() })
   }
 
   /** Push permits the client has granted and that are not spent yet. */
@@ -95,7 +98,7 @@ export class ClientSession {
     // A waiter is resolved only after its permit was reserved for it (see grant()).
     this.writer.write(frame)
     this.counters.add('clientPushesSent')
-    if (this.writer.needsDrain) await this.stream.onDrain({ signal: options.signal })
+    await waitForDrain(this.stream, options.signal)
   }
 
   onClose (listener: (error?: Error) => void): void {
@@ -145,10 +148,8 @@ export class ClientSession {
     }
     if (this.closedWith !== undefined) return
     this.writer.write(reply)
-    if (this.writer.needsDrain) {
-      this.reader.pause()
-      await this.stream.onDrain().catch(() => {})
-    }
+    // Read no more requests until the replies are out; the drain listener resumes reading.
+    if (this.writer.needsDrain) this.reader.pause()
   }
 
   private maybeResume (): void {

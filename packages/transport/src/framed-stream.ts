@@ -6,7 +6,7 @@
 import type { Stream } from '@libp2p/interface'
 import type { Uint8ArrayList } from 'uint8arraylist'
 import { encodeVarint, FrameDecoder } from './frame-codec.ts'
-import { FrameTooLargeError, MalformedFrameError } from './errors.ts'
+import { FrameTooLargeError, MalformedFrameError, StreamClosedError } from './errors.ts'
 
 /** Frames smaller than this in total are copied into one buffer before sending; bigger ones are sent as they are. */
 const COALESCE_COPY_BYTES = 64 * 1024
@@ -141,4 +141,30 @@ export function readFrames (stream: Stream, maxFrameBytes: number, handlers: Fra
       deliver()
     }
   }
+}
+
+/**
+ * Resolves at the stream's next `drain` event, or at once when its send buffer is not full;
+ * rejects when the stream closes first or `signal` aborts. Not `stream.onDrain()`: in
+ * @libp2p/utils 7.4 that promise is made once and, after the first drain resolved it, handed
+ * out again already resolved, so from then on it never waits.
+ */
+export async function waitForDrain (stream: Stream, signal?: AbortSignal): Promise<void> {
+  if (!stream.writableNeedsDrain) return
+  signal?.throwIfAborted()
+  await new Promise<void>((resolve, reject) => {
+    const settle = (error?: unknown): void => {
+      stream.removeEventListener('drain', drained)
+      stream.removeEventListener('close', closed)
+      signal?.removeEventListener('abort', aborted)
+      if (error === undefined) resolve()
+      else reject(error)
+    }
+    const drained = (): void => { settle() }
+    const closed = (event: Event): void => { settle((event as Event & { error?: Error }).error ?? new StreamClosedError()) }
+    const aborted = (): void => { settle(signal?.reason) }
+    stream.addEventListener('drain', drained)
+    stream.addEventListener('close', closed)
+    signal?.addEventListener('abort', aborted)
+  })
 }
