@@ -1,9 +1,11 @@
 // RaftCore: the synchronous Raft state machine of one group member, in etcd-io/raft's shape.
-// Inputs: step(message), propose, timer callbacks (from the role machine), and completions
-// (onPersisted, onFetched, onSnapshotLoaded, onSnapshotInstalled, onApplied, onSnapshotSaved).
-// Output: takeReady() hands over one batch of log writes + hard state to persist, messages to
-// send (each marked whether it may leave only after the batch's writes are durable), storage
-// reads to perform, a snapshot to install, and read/transfer outcomes. The core does no I/O.
+// Inputs: step(message), propose, the timers (tickElection, tickHeartbeat, tickQuorum, fired by
+// the role machine), campaign, and completions (onPersisted, onFetched, onSnapshotLoaded,
+// onSnapshotInstalled, onApplied, onSnapshotSaved). The core owns the role and makes every role
+// transition itself; takeRoleChanges() hands the machine what to mirror. takeReady() hands over
+// one batch of log writes + hard state to persist, messages to send (each marked whether it may
+// leave only after the batch's writes are durable), storage reads to perform, a snapshot to
+// install, and read/transfer outcomes. The core does no I/O.
 import type { Clock, HardState, LogEntry, Logger, MembershipConfig, NodeId, RaftStorage, Random, SnapshotMeta } from '@blazar/env'
 import type { RaftConfig } from './config.ts'
 import { assert, ConfigChangeError, NotLeaderError, TransferFailedError, TransferInProgressError } from './errors.ts'
@@ -85,7 +87,6 @@ export interface CoreOptions {
   membership: Membership
   faults: RaftFaults
   observer: RaftObserver
-  roles: { send (event: RoleEvent): void }
 }
 
 export class RaftCore {
@@ -114,7 +115,6 @@ export class RaftCore {
   private readonly logger: Logger
   private readonly faults: RaftFaults
   private readonly observer: RaftObserver
-  private readonly roles: { send (event: RoleEvent): void }
   private hardStateDirty = false
   private votes = new Map<NodeId, boolean>()
   private leaderContactAt = Number.NEGATIVE_INFINITY
@@ -131,6 +131,8 @@ export class RaftCore {
   /** Follower: reads forwarded to the leader, by local id. */
   private readonly forwardedReads = new Set<number>()
   private lastRoleEvent = ''
+  /** Role changes since the shell last took them, in order, for the role machine to mirror. */
+  private roleChanges: RoleEvent[] = []
   private outbox: Outgoing[] = []
   private fetches: Fetch[] = []
   private snapshotLoads: Array<{ to: NodeId, term: number }> = []
@@ -149,7 +151,6 @@ export class RaftCore {
     this.logger = options.logger
     this.faults = options.faults
     this.observer = options.observer
-    this.roles = options.roles
     this.membership = options.membership
     this.log = new RaftLog(options.storage, options.config.entryCacheBytes)
   }
@@ -215,6 +216,7 @@ export class RaftCore {
     if (leader !== null) this.leaderContactAt = this.clock.now()
     this.votes.clear()
     if (wasLeader) this.leaveLeadership()
+    this.roleChanges.push({ type: 'BECAME_FOLLOWER' })
     this.notifyRole()
   }
 
@@ -226,6 +228,7 @@ export class RaftCore {
     this.quiesced = false
     this.resetElectionTimer(true)
     this.votes = new Map([[this.id, true]])
+    this.roleChanges.push({ type: 'BECAME_PRECANDIDATE' })
     this.notifyRole()
     const request = this.voteRequest('preVote', this.term + 1, false)
     for (const voter of this.voters()) if (voter !== this.id) this.send(voter, request, true)
@@ -243,6 +246,7 @@ export class RaftCore {
     this.resetElectionTimer(true)
     // The self-vote counts once the term and vote are durable (onPersisted).
     this.votes = new Map()
+    this.roleChanges.push({ type: 'BECAME_CANDIDATE' })
     this.notifyRole()
     const request = this.voteRequest('vote', this.term, force)
     for (const voter of this.voters()) if (voter !== this.id) this.send(voter, request, true)
@@ -259,15 +263,25 @@ export class RaftCore {
     for (const member of members(this.membership.current())) {
       if (member !== this.id) this.progress.set(member, new Progress(this.log.lastIndex() + 1, this.config.maxInflightAppends, now))
     }
+    this.roleChanges.push({ type: 'BECAME_LEADER' })
     this.notifyRole()
     this.appendEntry(RAFT_ENTRY_KIND, new Uint8Array(0))
     this.bcastAppend(true)
   }
 
-  /** Message-driven step down: update state and move the role machine. */
-  private stepDown (term: number, leader: NodeId | null): void {
-    this.becomeFollower(term, leader)
-    this.roles.send({ type: 'FOLLOW' })
+  /** Starts an election (a pre-vote round first when configured); false when this node may not campaign. */
+  private startElection (): boolean {
+    if (!this.canCampaign()) return false
+    if (this.config.preVote) this.becomePreCandidate()
+    else this.becomeCandidate(false)
+    return true
+  }
+
+  /** The role changes since the last call, oldest first (the shell sends them to the role machine). */
+  takeRoleChanges (): RoleEvent[] {
+    const changes = this.roleChanges
+    this.roleChanges = []
+    return changes
   }
 
   /** The leader a follower forwarded reads to is gone (or changed): those reads fail. */
@@ -297,7 +311,25 @@ export class RaftCore {
     this.observer.onRoleChange?.({ role: this.role, term: this.term, leader: this.leader })
   }
 
-  // ---- timers (called through the role machine) --------------------------------------------
+  // ---- timers (fired by the role machine) ---------------------------------------------------
+
+  /** The election timer of a follower, pre-candidate or candidate fired. */
+  tickElection (): void {
+    if (this.role === 'leader') return
+    if (this.role !== 'follower') {
+      // A round without a result: a new one, or back to follower when this node may not campaign.
+      if (!this.startElection()) this.becomeFollower(this.term, null)
+      return
+    }
+    // Leader contact since the timer was armed moved the reset time: the machine re-arms.
+    if (!this.electionDue()) return
+    if (!this.startElection()) this.resetElectionTimer(true)
+  }
+
+  /** An operator or test asks for an election now; a no-op on a leader or a node that may not campaign. */
+  campaign (): void {
+    if (this.role !== 'leader') this.startElection()
+  }
 
   tickHeartbeat (): void {
     if (this.role !== 'leader') return
@@ -319,7 +351,7 @@ export class RaftCore {
     }
     if (quiesce) {
       this.quiesced = true
-      this.roles.send({ type: 'QUIESCE' })
+      this.roleChanges.push({ type: 'QUIESCED' })
     }
   }
 
@@ -333,7 +365,7 @@ export class RaftCore {
     for (const pr of this.progress.values()) pr.recentActive = false
     if (active < quorumSize(voters) && !this.quiesced) {
       this.logger.info('check-quorum failed: stepping down', { term: this.term, active })
-      this.stepDown(this.term, null)
+      this.becomeFollower(this.term, null)
     }
   }
 
@@ -355,7 +387,7 @@ export class RaftCore {
       const keepTerm = m.type === 'preVote' || (m.type === 'preVoteResponse' && m.granted)
       if (!keepTerm) {
         const fromLeader = m.type === 'append' || m.type === 'heartbeat' || m.type === 'snapshot'
-        this.stepDown(m.term, fromLeader ? from : null)
+        this.becomeFollower(m.term, fromLeader ? from : null)
       }
     } else if (m.term < this.term) {
       if (m.type === 'append' || m.type === 'heartbeat' || m.type === 'snapshot') {
@@ -373,7 +405,7 @@ export class RaftCore {
         this.handleVoteRequest(from, m)
         return
       case 'timeoutNow':
-        if (this.role === 'follower' && this.canCampaign()) this.roles.send({ type: 'TIMEOUT_NOW' })
+        if (this.role === 'follower' && this.canCampaign()) this.becomeCandidate(true)
         return
     }
     switch (this.role) {
@@ -444,7 +476,7 @@ export class RaftCore {
       case 'heartbeat':
       case 'snapshot':
         // A leader exists in our term.
-        this.stepDown(this.term, from)
+        this.becomeFollower(this.term, from)
         this.stepFollower(from, m)
         return
       case 'preVoteResponse':
@@ -472,9 +504,10 @@ export class RaftCore {
       else if (vote === false) rejected++
     }
     if (granted >= quorum) {
-      this.roles.send({ type: this.role === 'precandidate' ? 'PRE_VOTE_WON' : 'ELECTED' })
+      if (this.role === 'precandidate') this.becomeCandidate(false)
+      else this.becomeLeader()
     } else if (rejected > voters.length - quorum) {
-      this.stepDown(this.term, null)
+      this.becomeFollower(this.term, null)
     }
   }
 
@@ -517,7 +550,7 @@ export class RaftCore {
     if (this.installing === undefined) this.commitTo(Math.min(m.commit, this.log.lastIndex()))
     if (m.quiesce && this.config.quiesce && !this.quiesced) {
       this.quiesced = true
-      this.roles.send({ type: 'QUIESCE' })
+      this.roleChanges.push({ type: 'QUIESCED' })
     }
     this.send(from, { type: 'heartbeatResponse', group: this.group, term: this.term, readSeq: m.readSeq }, true)
   }
@@ -893,7 +926,7 @@ export class RaftCore {
       this.send(best, { type: 'timeoutNow', group: this.group, term: this.term }, false)
     }
     this.logger.info('removed from the group: stepping down', { term: this.term })
-    this.stepDown(this.term, null)
+    this.becomeFollower(this.term, null)
   }
 
   private onConfigChanged (): void {
@@ -1040,7 +1073,7 @@ export class RaftCore {
     // the wake may count for its first round (flags from before quiescing are stale).
     if (this.role === 'leader') for (const pr of this.progress.values()) pr.recentActive = false
     this.resetElectionTimer(false)
-    this.roles.send({ type: 'WAKE' })
+    this.roleChanges.push({ type: 'WOKE' })
   }
 
   /** The host reports that `node` is down: an idle group must notice a dead leader or follower. */
