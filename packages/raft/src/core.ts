@@ -6,7 +6,10 @@
 // one batch of log writes + hard state to persist, messages to send (each marked whether it may
 // leave only after the batch's writes are durable), storage reads to perform, a snapshot to
 // install, and read/transfer outcomes. The core does no I/O.
-import type { Clock, HardState, LogEntry, Logger, MembershipConfig, NodeId, RaftStorage, Random, SnapshotMeta } from '@blazar/env'
+import {
+  type Clock, type HardState, type LogEntry, type Logger, type MembershipConfig, type NodeId, type RaftStorage, type Random,
+  type SnapshotMeta, StorageBackpressureError, StorageLimitError
+} from '@blazar/env'
 import type { RaftConfig } from './config.ts'
 import { assert, ConfigChangeError, NotLeaderError, TransferFailedError, TransferInProgressError } from './errors.ts'
 import { RaftLog, type LogWrites } from './log.ts'
@@ -265,7 +268,9 @@ export class RaftCore {
     }
     this.roleChanges.push({ type: 'BECAME_LEADER' })
     this.notifyRole()
-    this.appendEntry(RAFT_ENTRY_KIND, new Uint8Array(0))
+    // Unreserved: a leader must be able to commit in its term even while the write queue is full
+    // (the no-op is a record header; the queue's bound allows for it).
+    this.appendEntry(this.nextEntry(RAFT_ENTRY_KIND, new Uint8Array(0)))
     this.bcastAppend(true)
   }
 
@@ -531,19 +536,35 @@ export class RaftCore {
     }
     if (conflict >= 0) {
       const conflictIndex = m.entries[conflict].index
-      let newEntries = m.entries.slice(conflict)
-      if (conflictIndex <= this.log.lastIndex()) {
-        if (this.faults.skipConflictTruncation === true) {
-          newEntries = newEntries.filter((entry) => entry.index > this.log.lastIndex())
-        } else {
-          assert(conflictIndex > this.commitIndex, `conflict at ${conflictIndex} at or below commit ${this.commitIndex}`)
-          this.truncate(conflictIndex)
-        }
+      const overwrites = conflictIndex <= this.log.lastIndex()
+      const skipTruncation = overwrites && this.faults.skipConflictTruncation === true
+      const lastIndex = this.log.lastIndex()
+      const newEntries = skipTruncation ? m.entries.slice(conflict).filter((entry) => entry.index > lastIndex) : m.entries.slice(conflict)
+      if (!this.reserveReplicated(newEntries)) return
+      if (overwrites && !skipTruncation) {
+        assert(conflictIndex > this.commitIndex, `conflict at ${conflictIndex} at or below commit ${this.commitIndex}`)
+        this.truncate(conflictIndex)
       }
       this.appendEntries(newEntries)
     }
     this.commitTo(Math.min(m.commit, lastNew))
     this.send(from, this.appendResponse(lastNew, false, 0, 0), true)
+  }
+
+  /**
+   * Room in storage for replicated entries. Without it (a full write queue, an entry over a
+   * limit) the append is dropped unanswered, before any effect: the leader resends once its
+   * window times out, which is the backpressure a slow follower puts on its leader.
+   */
+  private reserveReplicated (entries: readonly LogEntry[]): boolean {
+    try {
+      this.log.reserve(entries)
+      return true
+    } catch (error) {
+      if (!(error instanceof StorageBackpressureError || error instanceof StorageLimitError)) throw error
+      this.logger.warn('storage refused replicated entries; the leader will resend', { error: error.message })
+      return false
+    }
   }
 
   private handleHeartbeat (from: NodeId, m: Heartbeat): void {
@@ -688,8 +709,12 @@ export class RaftCore {
   propose (kind: number, data: Uint8Array): number {
     this.requireLeader()
     if (this.transfer !== null) throw new TransferInProgressError(this.transfer.to)
+    const entry = this.nextEntry(kind, data)
+    // A full write queue or an entry over a storage limit refuses the proposal here, typed and
+    // before any effect (storage writes never refuse: Raft's log and storage must not disagree).
+    this.log.reserve([entry])
     this.wake()
-    return this.appendEntry(kind, data)
+    return this.appendEntry(entry)
   }
 
   proposeConfigChange (change: ConfigChange): number {
@@ -717,8 +742,10 @@ export class RaftCore {
         next.learners = next.learners.filter((id) => id !== node)
         break
     }
+    const entry = this.nextEntry(RAFT_ENTRY_KIND, encodeConfig(next))
+    this.log.reserve([entry])
     this.wake()
-    return this.appendEntry(RAFT_ENTRY_KIND, encodeConfig(next))
+    return this.appendEntry(entry)
   }
 
   /** Returns true when already done (transfer to self). */
@@ -811,8 +838,11 @@ export class RaftCore {
     if (this.role !== 'leader' || this.corrupted) throw new NotLeaderError(this.role === 'leader' ? null : this.leader)
   }
 
-  private appendEntry (kind: number, data: Uint8Array): number {
-    const entry: LogEntry = { index: this.log.lastIndex() + 1, term: this.term, kind, data }
+  private nextEntry (kind: number, data: Uint8Array): LogEntry {
+    return { index: this.log.lastIndex() + 1, term: this.term, kind, data }
+  }
+
+  private appendEntry (entry: LogEntry): number {
     this.appendEntries([entry])
     this.needsBroadcast = true
     return entry.index

@@ -9,7 +9,7 @@
 // performed. The role machine runs on env.clock.
 import {
   type Env, LogCompactedError, type LogEntry, type MembershipConfig, type NodeId, type RaftStorage, type SnapshotMeta,
-  type TimerHandle
+  StorageBackpressureError, StorageLimitError, type TimerHandle
 } from '@blazar/env'
 import { type Actor, createActor } from 'xstate'
 import { type RaftConfig, resolveRaftConfig } from './config.ts'
@@ -76,10 +76,11 @@ export interface RaftStatus {
 /** Bytes of entries applied (or scanned at recovery) per storage read. */
 const APPLY_BATCH_BYTES = 4 * 1024 * 1024
 
-/** The typed refusals of the API calls (as opposed to failures of the node). */
+/** The typed refusals of the API calls (as opposed to failures of the node), storage's own included. */
 function isRefusal (error: unknown): boolean {
   return error instanceof NotLeaderError || error instanceof TransferInProgressError || error instanceof TransferFailedError ||
-    error instanceof ConfigChangeError || error instanceof BackpressureError
+    error instanceof ConfigChangeError || error instanceof BackpressureError || error instanceof StorageBackpressureError ||
+    error instanceof StorageLimitError
 }
 
 interface Pending { term: number, resolve: (index: number) => void, reject: (error: Error) => void }
