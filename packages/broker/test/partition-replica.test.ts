@@ -2,7 +2,8 @@
 // replicated as cursor entries, leader loss (consumers closed, a new leader serves the rest
 // from the replicated cursor), followers answering NotLeader with a hint, and retention.
 import t from 'tap'
-import { NotLeaderError } from '@blazar/protocol'
+import { StorageBackpressureError, StorageLimitError } from '@blazar/env'
+import { BackpressureError, LimitExceededError, NotLeaderError } from '@blazar/protocol'
 import { batch } from './fixtures/partition-log.ts'
 import { partitionCluster } from './fixtures/raft-cluster.ts'
 
@@ -82,4 +83,20 @@ t.test('a consumer closed while its subscribe waits is not attached afterwards (
   await t.rejects(c.settle(pending), { code: 'CONSUMER_CLOSED' }, 'the late subscribe fails instead of attaching')
   await c.settle(leader.replica.subscribe({ subscription: 'solo', type: 'Exclusive', initialPosition: 'Earliest', consumer: { consumerId: 2, consumerName: 'next' } }))
   t.pass('the next Exclusive consumer is not refused as busy')
+})
+
+t.test('a full storage write queue refuses a send with BACKPRESSURE (retriable); a storage limit with LIMIT_EXCEEDED', async (t) => {
+  const c = partitionCluster(['a', 'b', 'c'])
+  const leader = await c.waitForLeader()
+  leader.storage.refuseReservations(new StorageBackpressureError(300, 256))
+  const full = await c.settle(leader.replica.send(batch('p', 0, 1)).then(() => null, (error: unknown) => error))
+  t.ok(full instanceof BackpressureError, String(full))
+  leader.storage.refuseReservations(new StorageLimitError('maxEntryBytes', 20, 16, 'entry'))
+  const tooBig = await c.settle(leader.replica.send(batch('p', 0, 1)).then(() => null, (error: unknown) => error))
+  t.ok(tooBig instanceof LimitExceededError, String(tooBig))
+  leader.storage.refuseReservations(null)
+  const stored = await c.settle(leader.replica.send(batch('p', 0, 1)))
+  t.equal(stored.duplicate, false, 'the same batch, retried once storage has room, is stored once')
+  t.equal(leader.replica.lastSequenceId('p'), 0)
+  t.equal(leader.node.status().role, 'leader', 'the group kept running with its leader')
 })
