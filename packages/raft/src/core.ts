@@ -79,6 +79,8 @@ export type ConfigChange = { kind: 'addLearner' | 'promoteLearner' | 'removeMemb
 type ReadOrigin = { id: number } | { from: NodeId, requestId: number }
 interface PendingRead { origin: ReadOrigin, index: number, seq: number, acks: Set<NodeId> }
 
+const NO_ROLE_CHANGES: readonly RoleEvent[] = Object.freeze([])
+
 export interface CoreOptions {
   id: NodeId
   group: string
@@ -283,7 +285,9 @@ export class RaftCore {
   }
 
   /** The role changes since the last call, oldest first (the shell sends them to the role machine). */
-  takeRoleChanges (): RoleEvent[] {
+  takeRoleChanges (): readonly RoleEvent[] {
+    // Most inputs change no role: no allocation for them.
+    if (this.roleChanges.length === 0) return NO_ROLE_CHANGES
     const changes = this.roleChanges
     this.roleChanges = []
     return changes
