@@ -53,3 +53,13 @@ t.test('a follower whose storage refuses drops appends and catches up once it ha
   t.same(c.leaders(), ['1'])
   t.same(c.violations, [])
 })
+
+t.test('a write that fails in the end-of-turn flush of proposals stops the node through onFailure, never as an uncaught error', async (t) => {
+  const c = await threeNodes()
+  const leader = c.get('1')
+  leader.storage.append = () => { throw new Error('disk gone') }
+  const outcome = leader.node.propose(encoder.encode('a=1')).then(() => null, (error: unknown) => error)
+  await c.run(10)
+  t.match(String(await outcome), /RaftStoppedError/, 'the pending proposal is rejected')
+  t.match(c.violations, [/1 failed: Error: disk gone/], 'reported through onFailure')
+})
