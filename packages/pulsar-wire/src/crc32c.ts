@@ -1,7 +1,8 @@
-// CRC32C (Castagnoli), the checksum of Pulsar payload commands, from the crc-32 package.
-import CRC32C from 'crc-32/crc32c.js'
+// CRC32C (Castagnoli), the checksum of Pulsar payload commands: @node-rs/crc32, the library
+// @blazar/storage uses for its records too.
+import { crc32c as nativeCrc32c } from '@node-rs/crc32'
 
 /** The unsigned CRC32C of `data`. */
 export function crc32c (data: Uint8Array): number {
-  return CRC32C.buf(data, 0) >>> 0
+  return nativeCrc32c(data) >>> 0
 }
