@@ -1,26 +1,25 @@
-// Loads PulsarApi.proto (proto2) with protobufjs and owns the conversion between protobufjs
+// Loads the Pulsar schema (proto2) into protobufjs and owns the conversion between protobufjs
 // messages and Blazar's plain typed objects (src/pulsar-api.ts): 64-bit integers are bigint,
 // enums are their names, bytes are Uint8Array. Decoded objects carry every field present on the
 // wire, every repeated field (maybe empty) and the proto2 default of an absent field that
 // declares one, except the fields in PRESENCE_FIELDS, whose presence itself means something.
 // Encoding checks `required` fields, enum names and integer ranges and throws typed errors.
-import { readFileSync } from 'node:fs'
 import protobuf from 'protobufjs'
+import { PULSAR_API_DESCRIPTOR } from './pulsar-api-descriptor.ts'
+import { PRESENCE_FIELDS } from './schema-rules.ts'
 import { InvalidFieldError, MalformedProtobufError, MissingRequiredFieldError } from './errors.ts'
 
-/** Fields reported only when present on the wire (no default filled in). */
-export const PRESENCE_FIELDS: ReadonlySet<string> = new Set([
-  // present = the payload is a batch of SingleMessageMetadata entries, even for one message
-  'pulsar.proto.MessageMetadata.num_messages_in_batch'
-])
 
 /** Deepest message nesting a decoder accepts (MessageIdData nests itself). */
 export const MAX_MESSAGE_NESTING = 16
 
-const protoText = readFileSync(new URL('./PulsarApi.proto', import.meta.url), 'utf8')
-/** The parsed schema (field names as written: Pulsar mixes snake_case and camelCase). */
-export const pulsarRoot: protobuf.Root = protobuf.parse(protoText, { keepCase: true }).root
+/**
+ * The schema, from the descriptor generated out of PulsarApi.proto (so loading needs no file
+ * system). Field names are as written there: Pulsar mixes snake_case and camelCase.
+ */
+export const pulsarRoot: protobuf.Root = protobuf.Root.fromJSON(PULSAR_API_DESCRIPTOR as protobuf.INamespace)
 pulsarRoot.resolveAll()
+
 
 export function messageType (name: string): protobuf.Type {
   return pulsarRoot.lookupType(`pulsar.proto.${name}`)
