@@ -2,7 +2,7 @@
 // client's handles, and where each is attached now: a local PartitionReplica (this node
 // leads the partition) or a forwarded handle on an upstream connection to the leader's node.
 import type { NodeId } from '@blazar/env'
-import type { InitialPosition, SubscriptionType } from '@blazar/protocol'
+import type { InitialPosition, MessageIdData, SubscriptionType } from '@blazar/protocol'
 import type { ClientSession } from '@blazar/transport'
 import type { HostedPartition } from './partition-service.ts'
 import type { Upstream } from './upstreams.ts'
@@ -28,6 +28,10 @@ export interface ConsumerRecord {
   subscription: string
   type: SubscriptionType
   initialPosition: InitialPosition
+  /** false: a reader (non-durable subscription), starting at `startMessageId` when given. */
+  durable: boolean
+  startMessageId: MessageIdData | undefined
+  startMessageIdInclusive: boolean | undefined
   consumerName: string
   attachment: ConsumerAttachment | null
   /** The subscribe in flight for this record, if any. */
