@@ -57,6 +57,7 @@ export class Gateway {
       case 'redeliver':
       case 'seek':
       case 'unsubscribe':
+      case 'get-last-message-id':
         return await consumerRequest(this.consumers, state, body)
       case 'close-consumer': return closeConsumer(this.consumers, state, body)
       case 'tenants-list':

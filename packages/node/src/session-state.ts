@@ -4,7 +4,7 @@
 // A session is anything that can take pushes and tell when it closed: a /blazar/client/1
 // stream (the transport's ClientSession) or a Pulsar protocol connection (src/pulsar/).
 import type { NodeId } from '@blazar/env'
-import type { InitialPosition, ServerPush, SubscriptionType } from '@blazar/protocol'
+import type { InitialPosition, MessageIdData, ServerPush, SubscriptionType } from '@blazar/protocol'
 import type { HostedPartition } from './partition-service.ts'
 import type { Upstream } from './upstreams.ts'
 
@@ -29,6 +29,10 @@ export interface ConsumerRecord {
   subscription: string
   type: SubscriptionType
   initialPosition: InitialPosition
+  /** false: a reader (non-durable subscription), starting at `startMessageId` when given. */
+  durable: boolean
+  startMessageId: MessageIdData | undefined
+  startMessageIdInclusive: boolean | undefined
   consumerName: string
   attachment: ConsumerAttachment | null
   /** The subscribe in flight for this record, if any. */

@@ -24,6 +24,11 @@ export const MAX_PARTITIONS = 10_000
 export const MAX_IDS_PER_REQUEST = 10_000
 /** Pulsar `managedLedgerMaxUnackedRangesToPersist`: ack holes persisted per cursor; more stay in memory only. */
 export const MAX_PERSISTED_ACK_RANGES = 10_000
+/**
+ * Pulsar `managedLedgerMaxBatchDeletedIndexToPersist`: partly acknowledged batches whose acked
+ * batch indexes a cursor persists; beyond it the rest stay in the dispatcher's memory only.
+ */
+export const MAX_PERSISTED_BATCH_ACKS = 10_000
 /** Producers tracked by a partition's dedup table (Pulsar `brokerDeduplicationMaxNumberOfProducers`). */
 export const MAX_DEDUP_PRODUCERS = 10_000
 /** Pulsar `brokerDeduplicationProducerInactivityTimeoutMinutes` (6 h): an idle producer is forgotten. */
