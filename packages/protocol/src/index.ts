@@ -16,8 +16,8 @@ export { pack, unpack } from './codec.ts'
 export { keyHash, murmur3_32 } from './hash.ts'
 export { COMPRESSION_TYPES, CompressionCodecs, noCompression, type CompressionCodec, type CompressionType } from './compression.ts'
 export {
-  batchEnvelopeSchema, checkBatchEnvelope, decodeBatch, encodeBatch, producerMessageSchema,
-  type BatchEnvelope, type EncodeBatchOptions, type ProducerMessage
+  batchEnvelopeFromBody, batchEnvelopeFromPulsarSend, batchEnvelopeSchema, checkBatchEnvelope, decodeBatch, encodeBatch,
+  producerMessageSchema, type BatchEnvelope, type DecodedMessage, type EncodeBatchOptions, type ProducerMessage
 } from './batch.ts'
 export {
   DEFAULT_PARTITION_CONFIG, INITIAL_POSITIONS, MAX_PARTITION_ENTRY_BYTES, PartitionEntryKind, SUBSCRIPTION_TYPES,
