@@ -192,7 +192,10 @@ export class PartitionProducer {
     let envelope: BatchEnvelope
     try {
       envelope = encodeBatch(messages.map((pending) => pending.message), {
-        producerName: this.producerName, compression: this.settings.compressionType, maxMessageSize: this.maxMessageSize
+        producerName: this.producerName,
+        compression: this.settings.compressionType,
+        maxMessageSize: this.maxMessageSize,
+        publishTime: this.context.timers.now()
       }, this.context.codecs)
     } catch (error) {
       this.fail(messages, error as Error)
