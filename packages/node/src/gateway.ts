@@ -28,17 +28,13 @@ export class Gateway {
 
   /** The transport's request handler: always answers a ClientReply. */
   async handle (request: ClientRequest): Promise<ClientReply> {
-    try {
-      return await this.serve(request.session, parseClientRequestBody(request.body))
-    } catch (error) {
-      return { ok: false, error: errorToWire(error) }
-    }
+    return await this.serve(request.session, request.body)
   }
 
-  /** Serves one request of `session` (validated already); always answers a ClientReply. */
-  async serve (session: GatewaySession, body: ClientRequestBody): Promise<ClientReply> {
+  /** Validates and serves one request of `session`; always answers a ClientReply (MALFORMED_MESSAGE for a bad body). */
+  async serve (session: GatewaySession, body: unknown): Promise<ClientReply> {
     try {
-      return await this.dispatch(this.stateOf(session), body)
+      return await this.dispatch(this.stateOf(session), parseClientRequestBody(body))
     } catch (error) {
       return { ok: false, error: errorToWire(error) }
     }

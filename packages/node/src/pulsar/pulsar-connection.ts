@@ -121,9 +121,7 @@ export class PulsarConnection {
     this.stopTimers()
     if (this.session.open) {
       this.options.counters.connectionsClosed++
-      this.session.closed(error ?? new Error('connection closed')).catch((failure: unknown) => {
-        this.options.logger.warn('closing a pulsar session failed', { error: String(failure) })
-      })
+      this.session.closed(error ?? new Error('connection closed'))
     }
   }
 

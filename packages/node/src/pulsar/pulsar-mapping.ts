@@ -3,13 +3,13 @@
 // cursor positions a reader or seek names, the batch envelope a SEND becomes, and the stored
 // body a MESSAGE carries (`[metadataSize][MessageMetadata][payload]`, stored as the producer
 // sent it).
-import { InvalidArgumentError, type BatchEnvelope, type CursorPosition, type DeliveredEntry, type MessageIdData as BlazarMessageId } from '@blazar/protocol'
+import { InvalidArgumentError, batchEnvelopeFromPulsarSend, type BatchEnvelope, type CursorPosition, type DeliveredEntry, type MessageIdData as BlazarMessageId } from '@blazar/protocol'
 import type { CommandSend, FramePayload, MessageIdData, MessageIdDataInit } from '@blazar/pulsar-wire'
 
 /** The ledger id of every Blazar message id (a partition is one log, so one "ledger"). */
 export const LEDGER_ID = 0n
 /** Pulsar's MessageId.earliest is (-1, -1): uint64 on the wire, so 2^64 - 1. */
-const UINT64_MINUS_ONE = 2n ** 64n - 1n
+export const UINT64_MINUS_ONE = 2n ** 64n - 1n
 /** Pulsar's MessageId.latest is (Long.MAX_VALUE, Long.MAX_VALUE). */
 const INT64_MAX = 2n ** 63n - 1n
 
@@ -29,22 +29,7 @@ export function fromPulsarMessageId (id: MessageIdData): CursorPosition {
 
 /** The batch envelope a SEND becomes: the checksummed metadata and payload as the body, untouched. */
 export function sendEnvelope (send: CommandSend, payload: FramePayload): BatchEnvelope {
-  const metadata = payload.metadata
-  const messageCount = metadata.num_messages_in_batch ?? 1
-  const firstSequenceId = Number(send.sequence_id)
-  const highest = Number(send.highest_sequence_id)
-  const envelope: BatchEnvelope = {
-    producerName: metadata.producer_name,
-    firstSequenceId,
-    lastSequenceId: Math.max(firstSequenceId, highest, firstSequenceId + messageCount - 1),
-    messageCount,
-    compression: metadata.compression,
-    uncompressedSize: metadata.uncompressed_size > 0 ? metadata.uncompressed_size : payload.payload.length,
-    body: payload.metadataAndPayload
-  }
-  const key = metadata.ordering_key !== undefined ? new TextDecoder().decode(metadata.ordering_key) : metadata.partition_key
-  if (key !== undefined) envelope.key = key
-  return envelope
+  return batchEnvelopeFromPulsarSend(send, payload.metadataAndPayload)
 }
 
 /** The body of the MESSAGE frame for a delivered entry. */

@@ -7,14 +7,15 @@
 // a send that may succeed on a retry (leadership moved) closes the producer instead of
 // failing it, so the client re-creates it and resends everything unreceipted, in order.
 import type { Logger } from '@blazar/env'
-import type { BatchEnvelope, ClientReply, ClientRequestBody, DeliveredEntry, ServerPush } from '@blazar/protocol'
-import { parseTopicName } from '@blazar/protocol'
+import type { BatchEnvelope, ClientReply, ClientRequestBody, DeliveredEntry, MessageIdData as BlazarMessageId, ServerPush } from '@blazar/protocol'
+import { BlazarError, MAX_IDS_PER_REQUEST, MAX_MESSAGES_PER_BATCH, parseTopicName } from '@blazar/protocol'
 import {
-  bodyOf, replies, type Command, type CommandInit, type CommandOf, type FramePayload, type Schema, type ServerError
+  bodyOf, commandField, replies, type Command, type CommandInit, type CommandOf, type FramePayload, type MessageIdData, type MessageIdDataInit,
+  type Schema, type ServerError
 } from '@blazar/pulsar-wire'
 import type { GatewaySession } from '../session-state.ts'
 import type { PulsarCounters } from './pulsar-counters.ts'
-import { fromPulsarMessageId, pulsarMessageIdOf, sendEnvelope, storedFrameBody } from './pulsar-mapping.ts'
+import { UINT64_MINUS_ONE, fromPulsarMessageId, pulsarMessageIdOf, sendEnvelope, storedFrameBody } from './pulsar-mapping.ts'
 import type { PulsarSettings } from './pulsar-settings.ts'
 import { isRetriableSendError, serverErrorOf } from './server-errors.ts'
 
@@ -44,8 +45,6 @@ interface ProducerState {
 
 interface ConsumerState {
   handle: number
-  /** A reader's subscription (non-durable): deleted when the reader closes. */
-  durable: boolean
 }
 
 /** Schema types that carry no schema data a broker would have to check: stored and served as bytes. */
@@ -119,11 +118,9 @@ export class PulsarSession implements GatewaySession {
     else this.closeListeners.push(listener)
   }
 
-  /** The connection ended: the gateway closes everything this session held; readers' subscriptions are deleted first. */
-  async closed (error: Error): Promise<void> {
+  /** The connection ended: the gateway closes everything this session held. */
+  closed (error: Error): void {
     if (this.closedWith !== undefined) return
-    const readers = [...this.consumers.values()].filter((consumer) => !consumer.durable)
-    await Promise.all(readers.map(async (reader) => await this.options.serve(this, { type: 'unsubscribe', consumerId: reader.handle })))
     this.closedWith = error
     for (const listener of this.closeListeners.splice(0)) {
       try { listener(error) } catch { /* one listener must not stop the others */ }
@@ -132,8 +129,25 @@ export class PulsarSession implements GatewaySession {
 
   // ---- commands ------------------------------------------------------------------------
 
-  /** Serves one command received after CONNECT. Answers what it did with it. */
+  /**
+   * Serves one command received after CONNECT and answers what it did with it. A typed error
+   * (a Blazar error: a bad name, a message id Blazar never gave out) becomes the command's
+   * ERROR reply; anything else is a bug and propagates (the connection closes).
+   */
   async handle (command: Command, payload: FramePayload | undefined): Promise<Handled> {
+    try {
+      return await this.serveCommand(command, payload)
+    } catch (error) {
+      if (!(error instanceof BlazarError)) throw error
+      const requestId = requestIdOf(command)
+      this.countError(error.code)
+      if (requestId !== undefined) this.options.write(replies.error(requestId, serverErrorOf(error.code), error.message))
+      else this.options.logger.info('pulsar command refused', { type: command.type, error: error.message })
+      return 'served'
+    }
+  }
+
+  private async serveCommand (command: Command, payload: FramePayload | undefined): Promise<Handled> {
     switch (command.type) {
       case 'PING': this.options.write(replies.pong()); return 'served'
       case 'PONG': return 'served'
@@ -149,7 +163,7 @@ export class PulsarSession implements GatewaySession {
       case 'SEEK': await this.seek(command); return 'served'
       case 'UNSUBSCRIBE': await this.unsubscribe(command); return 'served'
       case 'CLOSE_CONSUMER': await this.closeConsumer(command); return 'served'
-      case 'GET_LAST_MESSAGE_ID': this.getLastMessageId(command); return 'served'
+      case 'GET_LAST_MESSAGE_ID': await this.getLastMessageId(command); return 'served'
       case 'GET_TOPICS_OF_NAMESPACE': await this.topicsOfNamespace(command); return 'served'
       case 'GET_SCHEMA': this.getSchema(command); return 'served'
       case 'GET_OR_CREATE_SCHEMA': this.getOrCreateSchema(command); return 'served'
@@ -342,10 +356,12 @@ export class PulsarSession implements GatewaySession {
         this.replyError(body.request_id, 'TooManyRequests', `at most ${this.options.settings.maxHandlesPerConnection} producers and consumers per connection`)
         return
       }
-      state = { handle: this.nextHandle++, durable: body.durable }
+      state = { handle: this.nextHandle++ }
       this.consumers.set(body.consumer_id, state)
       this.consumerIds.set(state.handle, body.consumer_id)
     }
+    // A reader (non-durable) names where it starts. Delivery starts at that message: the
+    // official clients skip it themselves unless the reader is inclusive.
     const start = body.durable || body.start_message_id === undefined ? null : fromPulsarMessageId(body.start_message_id)
     const reply = await this.options.serve(this, {
       type: 'subscribe',
@@ -355,18 +371,14 @@ export class PulsarSession implements GatewaySession {
       ...(body.consumer_name === undefined || body.consumer_name === '' ? {} : { consumerName: body.consumer_name }),
       subscriptionType: body.subType,
       initialPosition: start === null ? body.initialPosition : start.at === 'latest' ? 'Latest' : 'Earliest',
-      durable: body.durable
+      durable: body.durable,
+      ...(start?.at === 'message'
+        ? { startMessageId: { partition: body.start_message_id?.partition ?? -1, index: start.index, batchIndex: start.batchIndex }, startMessageIdInclusive: true }
+        : {})
     })
-    let answer = reply
-    // A reader starting at a message: its fresh subscription is moved there before any permit
-    // arrives, so nothing before it is delivered.
-    if (reply.ok && start !== null && start.at === 'message') {
-      answer = await this.options.serve(this, { type: 'seek', consumerId: state.handle, position: start })
-    }
-    if (!answer.ok) {
+    if (!reply.ok) {
       this.forgetConsumer(body.consumer_id)
-      if (reply.ok) await this.options.serve(this, { type: 'close-consumer', consumerId: state.handle })
-      this.replyError(body.request_id, serverErrorOf(answer.error.code), answer.error.message, answer.error.code)
+      this.replyError(body.request_id, serverErrorOf(reply.error.code), reply.error.message, reply.error.code)
       return
     }
     this.options.write(replies.success(body.request_id))
@@ -379,16 +391,14 @@ export class PulsarSession implements GatewaySession {
 
   private async ack (command: CommandOf<'ACK'>): Promise<void> {
     const body = bodyOf(command, 'ACK')
-    // An id with an ack_set acknowledges only some messages of a batch; the broker tracks whole
-    // batches, so it is left unacknowledged (the client acknowledges the whole batch once all of
-    // its messages are, and a redelivery meanwhile is at-least-once).
-    const whole = body.message_id.filter((id) => id.ack_set.length === 0)
-    const messageIds = whole.map((id) => toBlazarId(id))
-    const reply = messageIds.length === 0
-      ? null
-      : await this.consumerRequest(body.consumer_id, (consumerId) => ({ type: 'ack', consumerId, ackType: body.ack_type, messageIds }))
+    const messageIds = body.message_id.flatMap((id) => acknowledgedIds(id, body.ack_type))
+    let failure: { code: string, message: string } | null = null
+    for (let at = 0; at < messageIds.length && failure === null; at += MAX_IDS_PER_REQUEST) {
+      const chunk = messageIds.slice(at, at + MAX_IDS_PER_REQUEST)
+      const reply = await this.consumerRequest(body.consumer_id, (consumerId) => ({ type: 'ack', consumerId, ackType: body.ack_type, messageIds: chunk }))
+      if (reply !== null && !reply.ok) failure = reply.error
+    }
     if (body.request_id === undefined) return
-    const failure = reply !== null && !reply.ok ? reply.error : null
     this.options.write({
       type: 'ACK_RESPONSE',
       ackResponse: {
@@ -455,7 +465,6 @@ export class PulsarSession implements GatewaySession {
     const state = this.consumers.get(body.consumer_id)
     if (state !== undefined) {
       this.forgetConsumer(body.consumer_id)
-      if (!state.durable) await this.options.serve(this, { type: 'unsubscribe', consumerId: state.handle })
       await this.options.serve(this, { type: 'close-consumer', consumerId: state.handle })
     }
     this.options.write(replies.success(body.request_id))
@@ -477,9 +486,26 @@ export class PulsarSession implements GatewaySession {
     return reply
   }
 
-  private getLastMessageId (command: CommandOf<'GET_LAST_MESSAGE_ID'>): void {
+  private async getLastMessageId (command: CommandOf<'GET_LAST_MESSAGE_ID'>): Promise<void> {
     const body = bodyOf(command, 'GET_LAST_MESSAGE_ID')
-    this.replyError(body.request_id, 'NotAllowedError', 'GET_LAST_MESSAGE_ID is not supported by this Blazar version yet')
+    const reply = await this.consumerRequest(body.consumer_id, (consumerId) => ({ type: 'get-last-message-id', consumerId }))
+    if (reply === null) {
+      this.replyError(body.request_id, 'ConsumerNotFound', `no consumer ${body.consumer_id} on this connection`)
+      return
+    }
+    if (!reply.ok) {
+      this.replyError(body.request_id, serverErrorOf(reply.error.code), reply.error.message, reply.error.code)
+      return
+    }
+    const result = reply.result as { lastMessageId: BlazarMessageId, markDeletePosition: BlazarMessageId }
+    this.options.write({
+      type: 'GET_LAST_MESSAGE_ID_RESPONSE',
+      getLastMessageIdResponse: {
+        request_id: body.request_id,
+        last_message_id: lastEntryIdOf(result.lastMessageId),
+        consumer_mark_delete_position: lastEntryIdOf(result.markDeletePosition)
+      }
+    })
   }
 
   private async topicsOfNamespace (command: CommandOf<'GET_TOPICS_OF_NAMESPACE'>): Promise<void> {
@@ -536,9 +562,9 @@ export class PulsarSession implements GatewaySession {
   /** A command a Pulsar client may send that Blazar does not implement: Pulsar's own error reply. */
   private unsupported (command: Command): void {
     const message = `${command.type} is not supported by Blazar`
-    const body = (command as Record<string, unknown>)[Object.keys(command).find((key) => key !== 'type') ?? ''] as { request_id?: bigint } | undefined
+    const requestId = requestIdOf(command)
     this.countError('NotAllowedError')
-    if (body?.request_id !== undefined) this.options.write(replies.error(body.request_id, 'NotAllowedError', message))
+    if (requestId !== undefined) this.options.write(replies.error(requestId, 'NotAllowedError', message))
     this.options.logger.info('unsupported pulsar command', { type: command.type, peer: this.peer })
   }
 
@@ -552,11 +578,23 @@ export class PulsarSession implements GatewaySession {
   }
 
   private writeMessage (consumerId: bigint, entry: DeliveredEntry): void {
+    const acked = entry.ackedBatchIndexes ?? []
     this.options.write(
-      replies.message({ consumerId, messageId: pulsarMessageIdOf(entry.messageId), redeliveryCount: entry.redeliveryCount }),
+      replies.message({
+        consumerId,
+        messageId: pulsarMessageIdOf(entry.messageId),
+        redeliveryCount: entry.redeliveryCount,
+        ...(acked.length === 0 ? {} : { ackSet: openBatchIndexes(entry.batch.messageCount, acked) })
+      }),
       storedFrameBody(entry)
     )
   }
+}
+
+/** The request id a command carries, if it is one that expects an answer. */
+function requestIdOf (command: Command): bigint | undefined {
+  const body = (command as unknown as Record<string, unknown>)[commandField(command.type)] as { request_id?: unknown } | undefined
+  return typeof body?.request_id === 'bigint' ? body.request_id : undefined
 }
 
 /** Why a schema cannot be accepted, or null for the plain ones (bytes, string) and none. */
@@ -565,13 +603,49 @@ function schemaRefusal (schema: Schema | undefined): string | null {
   return `schema type ${schema.type} is not supported: Blazar has no schema registry (bytes and string schemas only)`
 }
 
-function toBlazarId (id: Parameters<typeof fromPulsarMessageId>[0]): { partition: number, index: number, batchIndex: number } {
+function toBlazarId (id: MessageIdData): BlazarMessageId {
   const position = fromPulsarMessageId(id)
   if (position.at !== 'message') return { partition: id.partition, index: 0, batchIndex: -1 }
   return { partition: id.partition, index: position.index, batchIndex: position.batchIndex }
 }
 
+/**
+ * The broker-side acks for one id of an ACK. A plain id acknowledges its whole entry (batch
+ * index -1) or, cumulatively, everything up to its message. An id with an ack_set (batch-index
+ * acks) names the batch's messages still unacknowledged: each other one is acknowledged
+ * individually, or cumulatively up to the first one still open.
+ */
+function acknowledgedIds (id: MessageIdData, ackType: 'Individual' | 'Cumulative'): BlazarMessageId[] {
+  const entry = toBlazarId(id)
+  if (id.ack_set.length === 0) return [ackType === 'Individual' ? { ...entry, batchIndex: -1 } : entry]
+  const size = Math.min(id.batch_size ?? id.ack_set.length * 64, MAX_MESSAGES_PER_BATCH)
+  const open = (i: number): boolean => ((id.ack_set[i >> 6] ?? 0n) >> BigInt(i & 63) & 1n) === 1n
+  if (ackType === 'Cumulative') {
+    let acked = 0
+    while (acked < size && !open(acked)) acked++
+    if (acked > 0) return [{ ...entry, batchIndex: acked - 1 }]
+    return entry.index > 1 ? [{ ...entry, index: entry.index - 1, batchIndex: -1 }] : []
+  }
+  const ids: BlazarMessageId[] = []
+  for (let i = 0; i < size; i++) if (!open(i)) ids.push({ ...entry, batchIndex: i })
+  return ids
+}
+
+/** A last-message or mark-delete position as Pulsar reports it: the entry (batch index -1), or (-1, -1) for none. */
+function lastEntryIdOf (id: BlazarMessageId): MessageIdDataInit {
+  if (id.index === 0) return { ledgerId: UINT64_MINUS_ONE, entryId: UINT64_MINUS_ONE, partition: id.partition }
+  return { ...pulsarMessageIdOf(id), batch_index: -1 }
+}
+
 /** The batch's highest sequence id (highest_sequence_id is 0 when the client did not set it). */
 function highestOf (sequenceId: bigint, highestSequenceId: bigint): bigint {
   return highestSequenceId > sequenceId ? highestSequenceId : sequenceId
+}
+
+/** Pulsar's ack_set for a batch: BitSet words (64 bits each, lowest bit first) with a bit set for each message still to deliver. */
+function openBatchIndexes (messageCount: number, acked: readonly number[]): bigint[] {
+  const words = Array.from({ length: Math.ceil(messageCount / 64) }, () => 0n)
+  const done = new Set(acked)
+  for (let i = 0; i < messageCount; i++) if (!done.has(i)) words[i >> 6] = (words[i >> 6] as bigint) | (1n << BigInt(i & 63))
+  return words
 }
