@@ -435,14 +435,15 @@ export class PulsarSession implements GatewaySession {
       this.replyError(body.request_id, serverErrorOf(reply.error.code), reply.error.message, reply.error.code)
       return
     }
-    this.options.write(replies.success(body.request_id))
-    // As a Pulsar broker does after a reset: the consumer is closed, so the client drops what it
-    // had queued from before the seek and subscribes again, now at the new position.
+    // As a Pulsar broker does on a reset: the consumer is closed before the seek is answered, so
+    // the client drops what it had queued from before the seek, subscribes again at the new
+    // position, and completes the seek once it has (the C++ client relies on this order).
     const state = this.consumers.get(body.consumer_id)
     if (state !== undefined) {
       await this.options.serve(this, { type: 'close-consumer', consumerId: state.handle })
       this.options.write({ type: 'CLOSE_CONSUMER', close_consumer: { consumer_id: body.consumer_id, request_id: 0 } })
     }
+    this.options.write(replies.success(body.request_id))
   }
 
   private async unsubscribe (command: CommandOf<'UNSUBSCRIBE'>): Promise<void> {
