@@ -331,13 +331,13 @@ def string_schema(args):
 
 
 def produce(args):
-    """Sends args['count'] messages; prints the ids (for the cross-client test)."""
+    """Sends args['count'] messages; prints their entry ids (for the cross-client test)."""
     client = client_for(args)
     producer = client.create_producer(args['topic'], batching_enabled=False)
-    ids = [str(producer.send(f'py-{i}'.encode(), properties={'from': 'python'}, partition_key='py-key',
-                             event_timestamp=1_700_000_000_000 + i)) for i in range(args['count'])]
+    ids = [producer.send(f'py-{i}'.encode(), properties={'from': 'python'}, partition_key='py-key',
+                         event_timestamp=1_700_000_000_000 + i) for i in range(args['count'])]
     client.close()
-    return {'ids': ids}
+    return {'entries': [i.entry_id() for i in ids]}
 
 
 def consume(args):
@@ -347,7 +347,8 @@ def consume(args):
     out = []
     for msg in receive_all(consumer, args['count']):
         out.append({'data': msg.data().decode(), 'key': msg.partition_key(), 'properties': msg.properties(),
-                    'event_time': msg.event_timestamp(), 'publish_time': msg.publish_timestamp(), 'id': str(msg.message_id())})
+                    'event_time': msg.event_timestamp(), 'publish_time': msg.publish_timestamp(),
+                    'entry': msg.message_id().entry_id()})
     client.close()
     return {'messages': out}
 
