@@ -367,25 +367,29 @@ def produce_many(args):
         return callback
 
     started = time.time()
+    acknowledged_at_signal = None
     for i in range(args['count']):
         producer.send_async(str(i).encode(), done(i))
         if i == args.get('signal_at', -1):
+            acknowledged_at_signal = len(acknowledged)
             print('SIGNAL', flush=True)
     producer.flush()
     client.close()
-    return {'acknowledged': sorted(acknowledged), 'failed': len(failed), 'seconds': round(time.time() - started, 1)}
+    return {'acknowledged': sorted(acknowledged), 'failed': len(failed), 'seconds': round(time.time() - started, 1),
+            'acknowledged_at_signal': acknowledged_at_signal}
 
 
 def consume_all(args):
-    """Reads the topic from the earliest until nothing arrives for args['idle_ms']; prints the payloads in order."""
+    """Reads the topic from the earliest until every payload in args['expect'] was seen (a read
+    waiting longer than RECEIVE_MS fails); prints the payloads in the order read."""
     client = client_for(args)
     reader = client.create_reader(args['topic'], pulsar.MessageId.earliest, receiver_queue_size=1000)
+    missing = set(args['expect'])
     out = []
-    while True:
-        try:
-            out.append(int(reader.read_next(args.get('idle_ms', 3000)).data().decode()))
-        except pulsar.Timeout:
-            break
+    while missing:
+        payload = int(reader.read_next(RECEIVE_MS).data().decode())
+        out.append(payload)
+        missing.discard(payload)
     client.close()
     return {'payloads': out}
 
