@@ -1,9 +1,12 @@
 // `blazar local-cluster start|stop`: a 3-node cluster on 127.0.0.1 for trying Blazar out
 // (README command 1 runs `start`). `start` launches the nodes (or reuses the running ones),
-// waits for the cluster, publishes messages through node 2, consumes them through node 3 and
+// waits for the cluster, lets public/default create topics on first use (as a Pulsar
+// standalone does), publishes messages through node 2, consumes them through node 3 and
 // prints them; the cluster keeps running unless --demo is given.
 import { mkdir, writeFile } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
+import { Client } from '@blazar/client'
+import { DEFAULT_NAMESPACE, DEFAULT_TENANT } from '@blazar/protocol'
 import type { Command } from 'commander'
 import { hasCluster, localNodes, runningPid, startNode, stopNodes, waitForNode, type LocalNode } from '../local-cluster/node-processes.ts'
 import { roundTrip, waitForCluster } from '../local-cluster/round-trip.ts'
@@ -83,5 +86,20 @@ async function startCluster (nodes: LocalNode[], dir: string): Promise<string[]>
   for (const node of others) addresses.push(await waitForNode(node, NODE_START_TIMEOUT_MS))
   await writeFile(join(dir, 'addresses'), addresses.join('\n') + '\n')
   await waitForCluster(firstAddress, nodes.length, CLUSTER_FORM_TIMEOUT_MS)
+  await allowAutoTopicCreation(addresses)
   return addresses
+}
+
+/**
+ * A cluster for trying Blazar out behaves as a Pulsar standalone does: producing to or
+ * subscribing on a topic that does not exist yet creates it in public/default (Pulsar's
+ * allowAutoTopicCreation default), so Pulsar clients' examples work as written.
+ */
+async function allowAutoTopicCreation (addresses: string[]): Promise<void> {
+  const client = await Client.create({ serviceUrl: addresses })
+  try {
+    await client.admin.namespaces.setPolicies(`${DEFAULT_TENANT}/${DEFAULT_NAMESPACE}`, { autoTopicCreation: true })
+  } finally {
+    await client.close()
+  }
 }

@@ -8,14 +8,13 @@
 // failing it, so the client re-creates it and resends everything unreceipted, in order.
 import type { Logger } from '@blazar/env'
 import type { BatchEnvelope, ClientReply, ClientRequestBody, DeliveredEntry, MessageIdData as BlazarMessageId, ServerPush } from '@blazar/protocol'
-import { BlazarError, MAX_IDS_PER_REQUEST, MAX_MESSAGES_PER_BATCH, parseTopicName } from '@blazar/protocol'
+import { BlazarError, MAX_IDS_PER_REQUEST, parseTopicName } from '@blazar/protocol'
 import {
-  bodyOf, commandField, replies, type Command, type CommandInit, type CommandOf, type FramePayload, type MessageIdData, type MessageIdDataInit,
-  type Schema, type ServerError
+  bodyOf, commandField, replies, type Command, type CommandInit, type CommandOf, type FramePayload, type Schema, type ServerError
 } from '@blazar/pulsar-wire'
 import type { GatewaySession } from '../session-state.ts'
 import type { PulsarCounters } from './pulsar-counters.ts'
-import { UINT64_MINUS_ONE, fromPulsarMessageId, pulsarMessageIdOf, sendEnvelope, storedFrameBody } from './pulsar-mapping.ts'
+import { ackSetFor, acknowledgedIds, blazarIdOf, entryIdOf, lastEntryIdOf, positionOf, sendEnvelope } from './pulsar-mapping.ts'
 import type { PulsarSettings } from './pulsar-settings.ts'
 import { isRetriableSendError, serverErrorOf } from './server-errors.ts'
 
@@ -122,6 +121,7 @@ export class PulsarSession implements GatewaySession {
   closed (error: Error): void {
     if (this.closedWith !== undefined) return
     this.closedWith = error
+    for (const producer of this.producers.values()) producer.ready = false
     for (const listener of this.closeListeners.splice(0)) {
       try { listener(error) } catch { /* one listener must not stop the others */ }
     }
@@ -154,7 +154,7 @@ export class PulsarSession implements GatewaySession {
       case 'PARTITIONED_METADATA': await this.partitionedMetadata(command); return 'served'
       case 'LOOKUP': this.lookup(command); return 'served'
       case 'PRODUCER': await this.producer(command); return 'served'
-      case 'SEND': this.send(command, payload); return 'served'
+      case 'SEND': await this.send(command, payload); return 'served'
       case 'CLOSE_PRODUCER': await this.closeProducer(command); return 'served'
       case 'SUBSCRIBE': await this.subscribe(command); return 'served'
       case 'FLOW': await this.flow(command); return 'served'
@@ -272,16 +272,27 @@ export class PulsarSession implements GatewaySession {
     }))
   }
 
-  private send (command: CommandOf<'SEND'>, payload: FramePayload | undefined): void {
+  /**
+   * Queues a SEND behind the producer's earlier ones; resolves when it is receipted (so the
+   * connection's bound on commands in flight bounds the sends queued too).
+   */
+  private async send (command: CommandOf<'SEND'>, payload: FramePayload | undefined): Promise<void> {
     const body = bodyOf(command, 'SEND')
     const state = this.producers.get(body.producer_id)
-    if (state === undefined || !state.ready) {
-      // The broker closed this producer (or never had it): the client re-creates it and
-      // resends every message without a receipt, so this one is not lost by being dropped.
-      this.options.logger.debug('SEND for a producer that is not open; the client resends it after re-creating the producer', { producerId: String(body.producer_id) })
+    if (state === undefined) {
+      this.countError('PRODUCER_CLOSED')
+      this.options.write(replies.sendError({ producerId: body.producer_id, sequenceId: body.sequence_id, error: 'UnknownError', message: `no producer ${body.producer_id} on this connection` }))
       return
     }
-    state.chain = state.chain.then(async () => { await this.storeAndReceipt(body, payload, state) })
+    if (!state.ready) {
+      // The broker closed this producer: the client re-creates it and resends every message
+      // without a receipt, in order, so this one is not lost by being dropped here.
+      this.options.logger.debug('SEND for a producer the broker closed; the client resends it after re-creating the producer', { producerId: String(body.producer_id) })
+      return
+    }
+    const stored = state.chain.then(async () => { await this.storeAndReceipt(body, payload, state) })
+    state.chain = stored
+    await stored
   }
 
   private async storeAndReceipt (body: CommandOf<'SEND'>['send'], payload: FramePayload | undefined, state: ProducerState): Promise<void> {
@@ -302,7 +313,7 @@ export class PulsarSession implements GatewaySession {
       this.options.write(replies.sendReceipt({
         producerId: body.producer_id,
         sequenceId: body.sequence_id,
-        messageId: result.duplicate ? { ledgerId: -1n, entryId: -1n } : pulsarMessageIdOf(result.messageId),
+        messageId: result.duplicate ? lastEntryIdOf({ partition: result.messageId.partition, index: 0, batchIndex: -1 }) : entryIdOf(result.messageId),
         highestSequenceId: highestOf(body.sequence_id, body.highest_sequence_id)
       }))
       return
@@ -362,7 +373,7 @@ export class PulsarSession implements GatewaySession {
     }
     // A reader (non-durable) names where it starts. Delivery starts at that message: the
     // official clients skip it themselves unless the reader is inclusive.
-    const start = body.durable || body.start_message_id === undefined ? null : fromPulsarMessageId(body.start_message_id)
+    const start = body.durable || body.start_message_id === undefined ? null : positionOf(body.start_message_id)
     const reply = await this.options.serve(this, {
       type: 'subscribe',
       topic: body.topic,
@@ -411,14 +422,14 @@ export class PulsarSession implements GatewaySession {
 
   private async redeliver (command: CommandOf<'REDELIVER_UNACKNOWLEDGED_MESSAGES'>): Promise<void> {
     const body = bodyOf(command, 'REDELIVER_UNACKNOWLEDGED_MESSAGES')
-    const messageIds = body.message_ids.map((id) => toBlazarId(id))
+    const messageIds = body.message_ids.map((id) => blazarIdOf(id))
     await this.consumerRequest(body.consumer_id, (consumerId) => ({ type: 'redeliver', consumerId, ...(messageIds.length === 0 ? {} : { messageIds }) }))
   }
 
   private async seek (command: CommandOf<'SEEK'>): Promise<void> {
     const body = bodyOf(command, 'SEEK')
     const position = body.message_id !== undefined
-      ? fromPulsarMessageId(body.message_id)
+      ? positionOf(body.message_id)
       : body.message_publish_time !== undefined
         ? { at: 'publishTime' as const, publishTime: Number(body.message_publish_time) }
         : null
@@ -578,16 +589,12 @@ export class PulsarSession implements GatewaySession {
     this.options.counters.errorReply(code)
   }
 
+  /** One stored entry as a MESSAGE frame: the stored body verbatim. */
   private writeMessage (consumerId: bigint, entry: DeliveredEntry): void {
-    const acked = entry.ackedBatchIndexes ?? []
+    const ackSet = ackSetFor(entry)
     this.options.write(
-      replies.message({
-        consumerId,
-        messageId: pulsarMessageIdOf(entry.messageId),
-        redeliveryCount: entry.redeliveryCount,
-        ...(acked.length === 0 ? {} : { ackSet: openBatchIndexes(entry.batch.messageCount, acked) })
-      }),
-      storedFrameBody(entry)
+      replies.message({ consumerId, messageId: entryIdOf(entry.messageId), redeliveryCount: entry.redeliveryCount, ...(ackSet === undefined ? {} : { ackSet }) }),
+      entry.batch.body
     )
   }
 }
@@ -604,49 +611,8 @@ function schemaRefusal (schema: Schema | undefined): string | null {
   return `schema type ${schema.type} is not supported: Blazar has no schema registry (bytes and string schemas only)`
 }
 
-function toBlazarId (id: MessageIdData): BlazarMessageId {
-  const position = fromPulsarMessageId(id)
-  if (position.at !== 'message') return { partition: id.partition, index: 0, batchIndex: -1 }
-  return { partition: id.partition, index: position.index, batchIndex: position.batchIndex }
-}
-
-/**
- * The broker-side acks for one id of an ACK. A plain id acknowledges its whole entry (batch
- * index -1) or, cumulatively, everything up to its message. An id with an ack_set (batch-index
- * acks) names the batch's messages still unacknowledged: each other one is acknowledged
- * individually, or cumulatively up to the first one still open.
- */
-function acknowledgedIds (id: MessageIdData, ackType: 'Individual' | 'Cumulative'): BlazarMessageId[] {
-  const entry = toBlazarId(id)
-  if (id.ack_set.length === 0) return [ackType === 'Individual' ? { ...entry, batchIndex: -1 } : entry]
-  const size = Math.min(id.batch_size ?? id.ack_set.length * 64, MAX_MESSAGES_PER_BATCH)
-  const open = (i: number): boolean => ((id.ack_set[i >> 6] ?? 0n) >> BigInt(i & 63) & 1n) === 1n
-  if (ackType === 'Cumulative') {
-    let acked = 0
-    while (acked < size && !open(acked)) acked++
-    if (acked > 0) return [{ ...entry, batchIndex: acked - 1 }]
-    return entry.index > 1 ? [{ ...entry, index: entry.index - 1, batchIndex: -1 }] : []
-  }
-  const ids: BlazarMessageId[] = []
-  for (let i = 0; i < size; i++) if (!open(i)) ids.push({ ...entry, batchIndex: i })
-  return ids
-}
-
-/** A last-message or mark-delete position as Pulsar reports it: the entry (batch index -1), or (-1, -1) for none. */
-function lastEntryIdOf (id: BlazarMessageId): MessageIdDataInit {
-  if (id.index === 0) return { ledgerId: UINT64_MINUS_ONE, entryId: UINT64_MINUS_ONE, partition: id.partition }
-  return { ...pulsarMessageIdOf(id), batch_index: -1 }
-}
-
 /** The batch's highest sequence id (highest_sequence_id is 0 when the client did not set it). */
 function highestOf (sequenceId: bigint, highestSequenceId: bigint): bigint {
   return highestSequenceId > sequenceId ? highestSequenceId : sequenceId
 }
 
-/** Pulsar's ack_set for a batch: BitSet words (64 bits each, lowest bit first) with a bit set for each message still to deliver. */
-function openBatchIndexes (messageCount: number, acked: readonly number[]): bigint[] {
-  const words = Array.from({ length: Math.ceil(messageCount / 64) }, () => 0n)
-  const done = new Set(acked)
-  for (let i = 0; i < messageCount; i++) if (!done.has(i)) words[i >> 6] = (words[i >> 6] as bigint) | (1n << BigInt(i & 63))
-  return words
-}
