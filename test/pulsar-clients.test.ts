@@ -37,6 +37,8 @@ const TOPICS: Record<string, number> = {
   readers: 0,
   seek: 0,
   'string-schema': 0,
+  'pattern-a': 0,
+  'pattern-b': 0,
   flex: 0,
   'blazar-to-python': 0,
   'python-to-blazar': 0
@@ -116,6 +118,12 @@ t.test('Pulsar clients produce and consume through any node', async (t) => {
 
   t.test('a string schema', async (t) => {
     t.same(await scenario(t, 'string_schema', { url: url(nonLeader('string-schema')), topic: ns('string-schema') }), { value: 'héllo' })
+  })
+
+  t.test('a regex subscription finds the namespace\'s topics', async (t) => {
+    const topics = [ns('pattern-a'), ns('pattern-b')]
+    const result = await scenario(t, 'pattern_subscription', { url: url(nonLeader('pattern-a')), pattern: 'persistent://public/default/pattern-.*', topics })
+    t.equal(result.topics, 2, 'one message from each matching topic')
   })
 
   t.test('pulsar-flex round trip', async (t) => {

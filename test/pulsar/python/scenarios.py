@@ -330,6 +330,22 @@ def string_schema(args):
     return {'value': msg.value()}
 
 
+def pattern_subscription(args):
+    """A regex subscription (GET_TOPICS_OF_NAMESPACE) over the topics args['topics']."""
+    import re
+    client = client_for(args)
+    consumer = client.subscribe(re.compile(args['pattern']), 'pattern', consumer_type=pulsar.ConsumerType.Shared,
+                                initial_position=pulsar.InitialPosition.Earliest)
+    for topic in args['topics']:
+        producer = client.create_producer(topic)
+        producer.send(topic.encode())
+        producer.close()
+    received = sorted(texts(receive_all(consumer, len(args['topics']))))
+    assert received == sorted(args['topics']), received
+    client.close()
+    return {'topics': len(received)}
+
+
 def produce(args):
     """Sends args['count'] messages; prints their entry ids (for the cross-client test)."""
     client = client_for(args)
@@ -395,7 +411,7 @@ def consume_all(args):
 
 
 SCENARIOS = {f.__name__: f for f in (seeds_example, batching, partitioned_keys, exclusive, shared, failover, key_shared,
-                                       negative_ack, ack_timeout, dead_letter, readers, seek, string_schema, produce,
+                                       negative_ack, ack_timeout, dead_letter, readers, seek, string_schema, pattern_subscription, produce,
                                        consume, produce_many, consume_all)}
 
 if __name__ == '__main__':

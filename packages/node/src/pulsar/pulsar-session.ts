@@ -38,6 +38,11 @@ interface ProducerState {
   handle: number
   /** The gateway accepted the producer and has not closed it since. */
   ready: boolean
+  /**
+   * Bumped whenever the producer stops being ready: a SEND queued before the broker closed the
+   * producer is dropped even if the client re-created it meanwhile (it resends that message).
+   */
+  epoch: number
   /** The previous SEND's store-and-receipt: the next one starts after it. */
   chain: Promise<void>
 }
@@ -121,7 +126,7 @@ export class PulsarSession implements GatewaySession {
   closed (error: Error): void {
     if (this.closedWith !== undefined) return
     this.closedWith = error
-    for (const producer of this.producers.values()) producer.ready = false
+    for (const producer of this.producers.values()) stopProducer(producer)
     for (const listener of this.closeListeners.splice(0)) {
       try { listener(error) } catch { /* one listener must not stop the others */ }
     }
@@ -246,7 +251,7 @@ export class PulsarSession implements GatewaySession {
         this.replyError(body.request_id, 'TooManyRequests', `at most ${this.options.settings.maxHandlesPerConnection} producers and consumers per connection`)
         return
       }
-      state = { handle: this.nextHandle++, ready: false, chain: Promise.resolve() }
+      state = { handle: this.nextHandle++, ready: false, epoch: 0, chain: Promise.resolve() }
       this.producers.set(body.producer_id, state)
       this.producerIds.set(state.handle, body.producer_id)
     }
@@ -290,13 +295,15 @@ export class PulsarSession implements GatewaySession {
       this.options.logger.debug('SEND for a producer the broker closed; the client resends it after re-creating the producer', { producerId: String(body.producer_id) })
       return
     }
-    const stored = state.chain.then(async () => { await this.storeAndReceipt(body, payload, state) })
+    const epoch = state.epoch
+    const stored = state.chain.then(async () => { await this.storeAndReceipt(body, payload, state, epoch) })
     state.chain = stored
     await stored
   }
 
-  private async storeAndReceipt (body: CommandOf<'SEND'>['send'], payload: FramePayload | undefined, state: ProducerState): Promise<void> {
-    if (!state.ready || this.producers.get(body.producer_id) !== state) return
+  private async storeAndReceipt (body: CommandOf<'SEND'>['send'], payload: FramePayload | undefined, state: ProducerState, epoch: number): Promise<void> {
+    const current = (): boolean => state.ready && state.epoch === epoch && this.producers.get(body.producer_id) === state
+    if (!current()) return
     let batch: BatchEnvelope
     try {
       if (payload === undefined) throw new Error('SEND without metadata and payload')
@@ -307,7 +314,7 @@ export class PulsarSession implements GatewaySession {
       return
     }
     const reply = await this.options.serve(this, { type: 'send', producerId: state.handle, batch })
-    if (!state.ready || this.producers.get(body.producer_id) !== state) return
+    if (!current()) return
     if (reply.ok) {
       const result = reply.result as { messageId: { partition: number, index: number, batchIndex: number }, duplicate: boolean }
       this.options.write(replies.sendReceipt({
@@ -330,7 +337,7 @@ export class PulsarSession implements GatewaySession {
   private closeProducerByBroker (producerId: bigint, reason: string): void {
     const state = this.producers.get(producerId)
     if (state === undefined || !state.ready) return
-    state.ready = false
+    stopProducer(state)
     this.options.logger.info('pulsar producer closed by the broker', { producerId: String(producerId), reason })
     this.options.serve(this, { type: 'close-producer', producerId: state.handle }).catch(() => {})
     this.options.write({ type: 'CLOSE_PRODUCER', close_producer: { producer_id: producerId, request_id: 0 } })
@@ -349,7 +356,7 @@ export class PulsarSession implements GatewaySession {
   private forgetProducer (producerId: bigint): void {
     const state = this.producers.get(producerId)
     if (state === undefined) return
-    state.ready = false
+    stopProducer(state)
     this.producers.delete(producerId)
     this.producerIds.delete(state.handle)
   }
@@ -616,3 +623,8 @@ function highestOf (sequenceId: bigint, highestSequenceId: bigint): bigint {
   return highestSequenceId > sequenceId ? highestSequenceId : sequenceId
 }
 
+
+function stopProducer (state: ProducerState): void {
+  state.ready = false
+  state.epoch++
+}
