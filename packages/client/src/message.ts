@@ -7,6 +7,8 @@ export interface Message {
   readonly messageId: MessageId
   readonly data: Uint8Array
   readonly key: string | undefined
+  /** Pulsar's ordering key, when the producer set one. */
+  readonly orderingKey: Uint8Array | undefined
   readonly properties: Readonly<Record<string, string>>
   /**
    * The producer's clock when it sent the batch (ms; Pulsar's publish_time, which Pulsar
@@ -27,6 +29,7 @@ export function messagesOf (entry: DeliveredEntry, options: { topic: string, par
     messageId: new MessageId(options.partition, entry.messageId.index, batchIndex),
     data: message.payload,
     key: message.key,
+    orderingKey: message.orderingKey,
     properties: message.properties,
     publishTime: message.publishTime > 0 ? message.publishTime : entry.publishTime,
     eventTime: message.eventTime,

@@ -44,6 +44,7 @@ export interface PartitionProducerOptions {
 export interface OutgoingMessage {
   payload: Uint8Array
   key?: string
+  orderingKey?: Uint8Array
   properties: Record<string, string>
   eventTime: number
 }
