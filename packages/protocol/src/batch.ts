@@ -11,7 +11,7 @@ import {
   PulsarWireError, decodeMessage, encodeMessage, encodeMetadataAndPayload, splitMetadataAndPayload,
   type CommandSend, type KeyValue, type MessageMetadata, type MessageMetadataInit, type SingleMessageMetadata,
   type SingleMessageMetadataInit
-} from '@blazar/pulsar-wire'
+} from '@blazar/pulsar-wire/messages'
 import { COMPRESSION_TYPES, type CompressionCodecs, type CompressionType } from './compression.ts'
 import { LimitExceededError, MessageTooLargeError } from './errors.ts'
 import {

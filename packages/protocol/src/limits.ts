@@ -4,7 +4,7 @@
 const MiB = 1024 * 1024
 
 /** Pulsar `maxMessageSize` (5 MiB): the largest message, and the largest batch (a batch counts as one entry). */
-export { DEFAULT_MAX_MESSAGE_SIZE } from '@blazar/pulsar-wire'
+export { DEFAULT_MAX_MESSAGE_SIZE } from '@blazar/pulsar-wire/messages'
 /** Decoders refuse any single byte field above this, whatever a namespace configures. */
 export const MAX_MESSAGE_SIZE_CEILING = 64 * MiB
 /** Messages in one producer batch (Pulsar's client default batches 1,000; this is the decoder bound). */

@@ -5,7 +5,7 @@
 // order; a committed entry keeps its Raft index through leader changes, so ids stay valid and
 // ordered across them. batch_index -1 (Pulsar: the whole entry) stays -1. Pulsar's
 // MessageId.earliest (-1, -1) arrives as 2^64 - 1 and MessageId.latest as (2^63 - 1, 2^63 - 1).
-import type { MessageIdData as PulsarMessageIdData, MessageIdDataInit as PulsarMessageIdDataInit } from '@blazar/pulsar-wire'
+import type { MessageIdData as PulsarMessageIdData, MessageIdDataInit as PulsarMessageIdDataInit } from '@blazar/pulsar-wire/messages'
 import { InvalidArgumentError } from './errors.ts'
 import { MAX_MESSAGES_PER_BATCH, MAX_PARTITIONS } from './limits.ts'
 import { MessageId } from './message-id.ts'

@@ -10,6 +10,7 @@ import {
   BadFrameSizeError, BadMagicError, ChecksumMismatchError, FrameTooLargeError, PulsarWireError, TruncatedFrameError
 } from './errors.ts'
 import { DEFAULT_MAX_FRAME_SIZE } from './limits.ts'
+import { encodeMetadataAndPayload, readUint32, splitMetadataAndPayload, writeUint32 } from './metadata.ts'
 import { decodeMessage, encodeMessage } from './proto.ts'
 import type { BrokerEntryMetadata, BrokerEntryMetadataInit, MessageMetadata, MessageMetadataInit } from './pulsar-api.ts'
 
@@ -122,17 +123,6 @@ export class FrameDecoder {
   }
 }
 
-function readUint32 (bytes: Uint8Array, offset: number): number {
-  return ((bytes[offset] << 24) | (bytes[offset + 1] << 16) | (bytes[offset + 2] << 8) | bytes[offset + 3]) >>> 0
-}
-
-function writeUint32 (bytes: Uint8Array, offset: number, value: number): void {
-  bytes[offset] = value >>> 24
-  bytes[offset + 1] = value >>> 16
-  bytes[offset + 2] = value >>> 8
-  bytes[offset + 3] = value
-}
-
 /** Decodes one frame without its 4-byte totalSize (so `body.length` is totalSize). */
 export function decodeFrame (body: Uint8Array): Frame {
   if (body.length < 4) throw new TruncatedFrameError(`frame of ${body.length} bytes has no commandSize`)
@@ -177,27 +167,6 @@ function decodePayloadSection (section: Uint8Array): FramePayload {
   const result: FramePayload = { checksum, metadata, metadataAndPayload, payload }
   if (brokerEntryMetadata !== undefined) result.brokerEntryMetadata = brokerEntryMetadata
   return result
-}
-
-/** Splits `[metadataSize][MessageMetadata][payload]` (a SEND's checksummed section, or a stored body). */
-export function splitMetadataAndPayload (metadataAndPayload: Uint8Array): { metadata: MessageMetadata, payload: Uint8Array } {
-  if (metadataAndPayload.length < 4) throw new TruncatedFrameError('no metadata size')
-  const metadataSize = readUint32(metadataAndPayload, 0)
-  if (metadataSize > metadataAndPayload.length - 4) {
-    throw new BadFrameSizeError(`metadataSize ${metadataSize} exceeds the ${metadataAndPayload.length - 4} bytes left`)
-  }
-  const metadata = decodeMessage<MessageMetadata>('MessageMetadata', metadataAndPayload.subarray(4, 4 + metadataSize))
-  return { metadata, payload: metadataAndPayload.subarray(4 + metadataSize) }
-}
-
-/** `[metadataSize][MessageMetadata][payload]`: the section a payload command checksums. */
-export function encodeMetadataAndPayload (metadata: MessageMetadataInit, payload: Uint8Array): Uint8Array {
-  const metadataBytes = encodeMessage('MessageMetadata', metadata)
-  const out = new Uint8Array(4 + metadataBytes.length + payload.length)
-  writeUint32(out, 0, metadataBytes.length)
-  out.set(metadataBytes, 4)
-  out.set(payload, 4 + metadataBytes.length)
-  return out
 }
 
 /** A simple command frame `[totalSize][commandSize][BaseCommand]`. */

@@ -9,10 +9,10 @@ export {
   type CommandOf, type CommandType
 } from './command.ts'
 export {
-  BROKER_ENTRY_METADATA_MAGIC, FrameDecoder, PAYLOAD_MAGIC, decodeFrame, encodeCommand, encodeMetadataAndPayload,
-  encodePayloadCommand, encodePayloadFrame, splitMetadataAndPayload,
+  BROKER_ENTRY_METADATA_MAGIC, FrameDecoder, PAYLOAD_MAGIC, decodeFrame, encodeCommand, encodePayloadCommand, encodePayloadFrame,
   type Frame, type FrameDecoderOptions, type FramePayload
 } from './frame.ts'
+export { encodeMetadataAndPayload, splitMetadataAndPayload } from './metadata.ts'
 export { crc32c } from './crc32c.ts'
 export { DEFAULT_MAX_FRAME_SIZE, DEFAULT_MAX_MESSAGE_SIZE, FRAME_PADDING, MAX_PROTOCOL_VERSION } from './limits.ts'
 export { MAX_MESSAGE_NESTING, decodeMessage, encodeMessage } from './proto.ts'
