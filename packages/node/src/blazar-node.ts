@@ -142,13 +142,18 @@ export class BlazarNode {
     partitions.reconcile()
     node.scheduleRegistrationCheck(0)
     if (config.pulsarPort !== 0) {
-      node.pulsar = await PulsarListener.start({
-        host: config.pulsarHost,
-        port: config.pulsarPort,
-        serve: async (session, body) => await serving.serve(session, body),
-        clock,
-        logger: logger.child({ component: 'pulsar' })
-      })
+      try {
+        node.pulsar = await PulsarListener.start({
+          host: config.pulsarHost,
+          port: config.pulsarPort,
+          serve: async (session, body) => await serving.serve(session, body),
+          clock,
+          logger: logger.child({ component: 'pulsar' })
+        })
+      } catch (error) {
+        await node.stop()
+        throw new NodeStartError(`cannot listen for Pulsar clients on ${config.pulsarHost}:${config.pulsarPort}: ${String(error)}`, { cause: error })
+      }
     }
     if (config.httpPort !== 0) {
       const http = await startHttpServer({
