@@ -51,6 +51,23 @@ t.test('a non-leader node serves producers and consumers by forwarding to the le
     while (pushed.length < 6 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20))
     const texts = pushed.flatMap((entry) => decodeBatch(entry.batch, codecs).map((m) => new TextDecoder().decode(m.payload)))
     t.same(texts, ['warm-up', 'raw 0', 'raw 1', 'raw 2', 'raw 3', 'raw 4'], 'the leader\'s pushes are relayed in order')
+
+    const last = await request({ type: 'get-last-message-id', consumerId: 9 })
+    const partition = pushed[0]!.messageId.partition
+    const lastIds = last.ok ? last.result as { lastMessageId: unknown, markDeletePosition: { partition: number, index: number, batchIndex: number } } : undefined
+    t.same(lastIds?.lastMessageId, { partition, index: ids.at(-1), batchIndex: 0 }, 'get-last-message-id forwarded: the last message')
+    t.ok(lastIds !== undefined && lastIds.markDeletePosition.index < pushed[0]!.messageId.index && lastIds.markDeletePosition.batchIndex === -1, 'and the subscription\'s mark-delete: below everything (nothing acknowledged yet)')
+
+    pushed.length = 0
+    const reader = await request({
+      type: 'subscribe', topic, subscription: 'raw-reader', consumerId: 10, subscriptionType: 'Exclusive', initialPosition: 'Latest',
+      durable: false, startMessageId: { partition, index: ids[2] as number, batchIndex: 0 }, startMessageIdInclusive: false
+    })
+    t.ok(reader.ok, 'a reader (non-durable) subscribes through the non-leader')
+    t.ok((await request({ type: 'flow', consumerId: 10, permits: 100 })).ok)
+    const readerDeadline = Date.now() + 10_000
+    while (pushed.length < 2 && Date.now() < readerDeadline) await new Promise((resolve) => setTimeout(resolve, 20))
+    t.same(pushed.flatMap((entry) => decodeBatch(entry.batch, codecs).map((m) => new TextDecoder().decode(m.payload))), ['raw 3', 'raw 4'], 'the reader starts after its start message')
     await connection.close()
   })
 

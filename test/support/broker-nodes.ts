@@ -43,7 +43,7 @@ async function launch (node: LocalNode, options: Parameters<typeof startNode>[1]
 export async function startTestCluster (label: string, count = 3): Promise<TestCluster> {
   const dir = mkdtempSync(join(tmpdir(), `blazar-${label}-`))
   const base = 21_000 + (process.pid % 1_500) * 20
-  const nodes = localNodes(dir, count, base, base + 10)
+  const nodes = localNodes(dir, count, { base, http: base + 10, pulsar: base + 5 })
   const options = (node: LocalNode, join: string | null) => ({ init: node.index === 1 && !hasCluster(node), join, secret: SECRET, electionTimeoutMs: ELECTION_TIMEOUT_MS })
   const [first, ...others] = nodes as [LocalNode, ...LocalNode[]]
   const addresses: string[] = []

@@ -136,7 +136,7 @@ t.test('cursor updates: acks fold into mark-delete across non-message entries; s
   const m = [log.publish(batch('p', 0)), log.commitNoop(), log.publish(batch('p', 1)), log.publish(batch('p', 2)), log.publish(batch('p', 3))]
   const [m1, , m2, m3, m4] = m
   log.commit({ kind: 'cursor', body: { subscription: 's', generation: 0, markDelete: 0, ackedRanges: [[m3, m4]] } })
-  t.same(log.sm.cursor('s'), { subscription: 's', type: 'Exclusive', generation: 0, markDelete: 0, ackedRanges: [[m3, m4]] })
+  t.same(log.sm.cursor('s'), { subscription: 's', type: 'Exclusive', generation: 0, markDelete: 0, ackedRanges: [[m3, m4]], batchAcks: [] })
   t.equal(log.sm.backlog('s'), 2)
   log.commit({ kind: 'cursor', body: { subscription: 's', generation: 0, markDelete: 0, ackedRanges: [[m1, m1], [m2, m2]] } })
   t.equal(log.sm.cursor('s')?.markDelete, m4, 'the no-op between m1 and m2 is no hole')

@@ -23,7 +23,10 @@ import { Producer } from './producer.ts'
 import { ReceiverQueue } from './receiver-queue.ts'
 import { MESSAGE_ROUTING_MODES, MessageRouter } from './routing.ts'
 import { realTimers } from './timers.ts'
+import { lz4Codec } from './lz4-codec.ts'
+import { snappyCodec } from './snappy-codec.ts'
 import { zlibCodec } from './zlib-codec.ts'
+import { zstdCodec } from './zstd-codec.ts'
 
 export class Client {
   readonly admin: Admin
@@ -63,7 +66,7 @@ export class Client {
       pool,
       lookup: new TopicLookup(pool),
       timers,
-      codecs: new CompressionCodecs([zlibCodec, ...(options.compressionCodecs ?? [])]),
+      codecs: new CompressionCodecs([zlibCodec, lz4Codec, zstdCodec, snappyCodec, ...(options.compressionCodecs ?? [])]),
       operationTimeoutMs,
       nextHandle: () => handles++ % 0x1_0000_0000,
       closed: closeController.signal

@@ -7,8 +7,14 @@ export interface Message {
   readonly messageId: MessageId
   readonly data: Uint8Array
   readonly key: string | undefined
+  /** Pulsar's ordering key, when the producer set one. */
+  readonly orderingKey: Uint8Array | undefined
   readonly properties: Readonly<Record<string, string>>
-  /** The leader's clock when the batch was proposed (ms). */
+  /**
+   * The producer's clock when it sent the batch (ms; Pulsar's publish_time, which Pulsar
+   * consumers see too), or the leader's clock when it proposed the batch for a producer that
+   * stamped none.
+   */
   readonly publishTime: number
   /** The producer's eventTime, 0 when unset. */
   readonly eventTime: number
@@ -23,8 +29,9 @@ export function messagesOf (entry: DeliveredEntry, options: { topic: string, par
     messageId: new MessageId(options.partition, entry.messageId.index, batchIndex),
     data: message.payload,
     key: message.key,
+    orderingKey: message.orderingKey,
     properties: message.properties,
-    publishTime: entry.publishTime,
+    publishTime: message.publishTime > 0 ? message.publishTime : entry.publishTime,
     eventTime: message.eventTime,
     redeliveryCount: entry.redeliveryCount,
     topic: options.topic

@@ -47,6 +47,7 @@ export interface PartitionProducerOptions {
 export interface OutgoingMessage {
   payload: Uint8Array
   key?: string
+  orderingKey?: Uint8Array
   properties: Record<string, string>
   eventTime: number
 }
@@ -195,7 +196,10 @@ export class PartitionProducer {
     let envelope: BatchEnvelope
     try {
       envelope = encodeBatch(messages.map((pending) => pending.message), {
-        producerName: this.producerName, compression: this.settings.compressionType, maxMessageSize: this.maxMessageSize
+        producerName: this.producerName,
+        compression: this.settings.compressionType,
+        maxMessageSize: this.maxMessageSize,
+        publishTime: this.context.timers.now()
       }, this.context.codecs)
     } catch (error) {
       this.fail(messages, error as Error)

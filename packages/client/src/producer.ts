@@ -11,6 +11,8 @@ export interface ProducerMessageInput {
   /** The payload; a string is sent as UTF-8. */
   data: Uint8Array | string
   key?: string
+  /** Pulsar's ordering key: overrides `key` for Key_Shared ordering in Pulsar consumers. */
+  orderingKey?: Uint8Array
   properties?: Record<string, string>
   /** Application time in ms since the epoch (Pulsar `eventTimestamp`). */
   eventTime?: number
@@ -75,6 +77,9 @@ function outgoing (input: ProducerMessageInput): OutgoingMessage {
   if (input.key !== undefined && (typeof input.key !== 'string' || input.key.length > MAX_KEY_LENGTH)) {
     throw new InvalidArgumentError({ argument: 'key', reason: `must be a string of at most ${MAX_KEY_LENGTH} characters` })
   }
+  if (input.orderingKey !== undefined && (!(input.orderingKey instanceof Uint8Array) || input.orderingKey.length > MAX_KEY_LENGTH)) {
+    throw new InvalidArgumentError({ argument: 'orderingKey', reason: `must be a Uint8Array of at most ${MAX_KEY_LENGTH} bytes` })
+  }
   const eventTime = input.eventTime ?? 0
   if (!Number.isSafeInteger(eventTime) || eventTime < 0) throw new InvalidArgumentError({ argument: 'eventTime', reason: 'must be a non-negative integer (ms)' })
   const properties = { ...input.properties }
@@ -90,5 +95,6 @@ function outgoing (input: ProducerMessageInput): OutgoingMessage {
   // Checked per message so that one bad message never fails the batch it would have joined.
   const message: OutgoingMessage = { payload, properties, eventTime }
   if (input.key !== undefined) message.key = input.key
+  if (input.orderingKey !== undefined) message.orderingKey = input.orderingKey
   return message
 }

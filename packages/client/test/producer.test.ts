@@ -18,14 +18,15 @@ t.test('a send resolves with the message ID the node assigned; fields travel in 
   const producer = await client.createProducer({ topic: 'orders', producerName: 'p1', batchingEnabled: false })
   t.equal(producer.getProducerName(), 'p1')
   t.equal(producer.getTopic(), 'persistent://public/default/orders')
-  const first = await producer.send({ data: 'hello', key: 'k', properties: { a: 'b' }, eventTime: 1234 })
+  const first = await producer.send({ data: 'hello', key: 'k', orderingKey: Uint8Array.of(9), properties: { a: 'b' }, eventTime: 1234 })
   const second = await producer.send({ data: new Uint8Array([1, 2]) })
   t.same([first.partition, first.index, first.batchIndex], [-1, 1, 0])
   t.same([second.index, second.batchIndex], [2, 0])
   const [entry] = cluster.entries('orders')
   const [message] = decodeBatch(entry.batch, codecs)
-  t.same({ payload: text(message.payload), key: message.key, properties: message.properties, eventTime: message.eventTime, sequenceId: message.sequenceId },
-    { payload: 'hello', key: 'k', properties: { a: 'b' }, eventTime: 1234, sequenceId: 0 })
+  t.same({ payload: text(message.payload), key: message.key, orderingKey: message.orderingKey, properties: message.properties, eventTime: message.eventTime, sequenceId: message.sequenceId },
+    { payload: 'hello', key: 'k', orderingKey: Uint8Array.of(9), properties: { a: 'b' }, eventTime: 1234, sequenceId: 0 })
+  t.ok(message.publishTime > 0, 'the producer stamps publish_time')
   t.equal(entry.batch.producerName, 'p1')
 })
 

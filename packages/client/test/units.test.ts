@@ -16,7 +16,7 @@ import { ManualTimers } from './fixtures/manual-timers.ts'
 const peer = '/ip4/127.0.0.1/tcp/6650/p2p/12D3KooWEyoppNCUx8Yx66oV9fJnriXwCcXwDDUA2kj6vnc6iDEp'
 
 function message (index: number): Message {
-  return { messageId: new MessageId(-1, index, 0), data: new Uint8Array(), key: undefined, properties: {}, publishTime: 0, eventTime: 0, redeliveryCount: 0, topic: 't' }
+  return { messageId: new MessageId(-1, index, 0), data: new Uint8Array(), key: undefined, orderingKey: undefined, properties: {}, publishTime: 0, eventTime: 0, redeliveryCount: 0, topic: 't' }
 }
 
 t.test('permits: the whole queue on subscribe, then refills once half was taken', async (t) => {

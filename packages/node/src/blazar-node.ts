@@ -1,6 +1,7 @@
 // One Blazar node process, wired from its parts: the libp2p transport, the node-wide log
 // store, the metadata replica, the hosted partitions, the client gateway (which forwards to
-// leaders on other nodes) and the HTTP endpoint. Handles creating a cluster (--init), joining
+// leaders on other nodes), the Pulsar protocol listener (served by the same gateway) and the
+// HTTP endpoint. Handles creating a cluster (--init), joining
 // one (--join, with the cluster secret), restarting from the data dir, keeping the raft
 // allowlist equal to the cluster's members, and a clean shutdown that hands leadership off.
 import { mkdir, writeFile } from 'node:fs/promises'
@@ -23,6 +24,7 @@ import { MetadataService } from './metadata-service.ts'
 import { metadataWrite } from './metadata-writes.ts'
 import { PartitionService } from './partition-service.ts'
 import type { PinoLogger } from './pino-logger.ts'
+import { PulsarListener } from './pulsar/pulsar-listener.ts'
 import { UpstreamPool } from './upstreams.ts'
 import { WallClock } from './wall-clock.ts'
 
@@ -62,6 +64,7 @@ export class BlazarNode {
   private cluster: ClusterFile
   private readonly clusterFile: ClusterFileWriter
   private http: FastifyInstance | undefined
+  private pulsar: PulsarListener | undefined
   private registrationTimer: TimerHandle | null = null
   private createDefaults: boolean
   private stopping: Promise<void> | undefined
@@ -141,17 +144,31 @@ export class BlazarNode {
     transport.onJoin(async ({ peer, body }) => await node.admit(peer, body))
     partitions.reconcile()
     node.scheduleRegistrationCheck(0)
+    if (config.pulsarPort !== 0) {
+      try {
+        node.pulsar = await PulsarListener.start({
+          host: config.pulsarHost,
+          port: config.pulsarPort,
+          serve: async (session, body) => await serving.serve(session, body),
+          clock,
+          logger: logger.child({ component: 'pulsar' })
+        })
+      } catch (error) {
+        await node.stop()
+        throw new NodeStartError(`cannot listen for Pulsar clients on ${config.pulsarHost}:${config.pulsarPort}: ${String(error)}`, { cause: error })
+      }
+    }
     if (config.httpPort !== 0) {
       const http = await startHttpServer({
         host: config.httpHost,
         port: config.httpPort,
         health: () => ({ id: self, name: config.nodeName, metadataLeader: metadata.leader() }),
-        status: () => nodeStatus(context)
+        status: () => ({ ...nodeStatus(context), pulsar: node.pulsar?.counters.snapshot() ?? null })
       })
       node.http = http.server
     }
     await writeFile(joinPath(config.dataDir, ADDRESSES_FILE), transport.addresses().join('\n') + '\n')
-    logger.info('node started', { id: self, name: config.nodeName, addresses: transport.addresses(), dataDir: config.dataDir })
+    logger.info('node started', { id: self, name: config.nodeName, addresses: transport.addresses(), pulsarPort: node.pulsar?.port ?? null, dataDir: config.dataDir })
     return node
   }
 
@@ -174,6 +191,7 @@ export class BlazarNode {
     const { clock, logger, transport, store, host, metadata, partitions, upstreams } = this.parts
     if (this.registrationTimer !== null) clock.clearTimer(this.registrationTimer)
     await this.handOffLeadership()
+    await this.pulsar?.stop()
     await this.http?.close()
     partitions.stop()
     metadata.stop()

@@ -5,11 +5,14 @@
 export interface NodeConfig {
   /** Holds the node key, the Raft logs and cluster.json. */
   dataDir: string
-  /** libp2p listen multiaddrs (peers and clients). Default /ip4/127.0.0.1/tcp/6650. */
+  /** libp2p listen multiaddrs (peers and @blazar/client). Default /ip4/127.0.0.1/tcp/6660. */
   listen: string[]
   /** HTTP (health and status) bind host and port; port 0 disables it. */
   httpHost: string
   httpPort: number
+  /** Pulsar binary protocol (`pulsar://host:port`) bind host and port; port 0 disables it. */
+  pulsarHost: string
+  pulsarPort: number
   /** Human-readable name shown in logs (the node's identity is its PeerId). */
   nodeName: string | null
   /** Failure zone for placement (replicas spread over zones when set). */
@@ -26,9 +29,11 @@ export interface NodeConfig {
 }
 
 export const DEFAULT_NODE_CONFIG: Omit<NodeConfig, 'dataDir'> = {
-  listen: ['/ip4/127.0.0.1/tcp/6650'],
+  listen: ['/ip4/127.0.0.1/tcp/6660'],
   httpHost: '127.0.0.1',
   httpPort: 8080,
+  pulsarHost: '127.0.0.1',
+  pulsarPort: 6650,
   nodeName: null,
   zone: null,
   clusterSecret: null,
@@ -54,6 +59,8 @@ const ENVIRONMENT: Record<string, keyof NodeConfig> = {
   BLAZAR_LISTEN: 'listen',
   BLAZAR_HTTP_HOST: 'httpHost',
   BLAZAR_HTTP_PORT: 'httpPort',
+  BLAZAR_PULSAR_HOST: 'pulsarHost',
+  BLAZAR_PULSAR_PORT: 'pulsarPort',
   BLAZAR_NODE_NAME: 'nodeName',
   BLAZAR_ZONE: 'zone',
   BLAZAR_CLUSTER_SECRET: 'clusterSecret',
@@ -88,6 +95,8 @@ export function resolveNodeConfig (...sources: Array<{ name: string, values: Raw
     listen: list('listen', get('listen')) ?? DEFAULT_NODE_CONFIG.listen,
     httpHost: optionalText('httpHost', get('httpHost')) ?? DEFAULT_NODE_CONFIG.httpHost,
     httpPort: integer('httpPort', get('httpPort'), 0, 65_535) ?? DEFAULT_NODE_CONFIG.httpPort,
+    pulsarHost: optionalText('pulsarHost', get('pulsarHost')) ?? DEFAULT_NODE_CONFIG.pulsarHost,
+    pulsarPort: integer('pulsarPort', get('pulsarPort'), 0, 65_535) ?? DEFAULT_NODE_CONFIG.pulsarPort,
     nodeName: optionalText('nodeName', get('nodeName')) ?? null,
     zone: optionalText('zone', get('zone')) ?? null,
     clusterSecret: optionalText('clusterSecret', get('clusterSecret')) ?? null,
@@ -101,7 +110,7 @@ export function resolveNodeConfig (...sources: Array<{ name: string, values: Raw
   if (config.heartbeatIntervalMs >= config.electionTimeoutMs) throw new ConfigError('heartbeatIntervalMs must be below electionTimeoutMs')
   if (config.join.length > 0 && config.clusterSecret === null) throw new ConfigError('joining needs the cluster secret (--cluster-secret or BLAZAR_CLUSTER_SECRET)')
   for (const address of [...config.listen, ...config.join]) {
-    if (!address.startsWith('/')) throw new ConfigError(`${address} is not a multiaddr (e.g. /ip4/127.0.0.1/tcp/6650)`)
+    if (!address.startsWith('/')) throw new ConfigError(`${address} is not a multiaddr (e.g. /ip4/127.0.0.1/tcp/6660)`)
   }
   return config
 }

@@ -1,4 +1,5 @@
-// Consumer requests: subscribe, flow, ack, redeliver, seek, unsubscribe, close-consumer. A
+// Consumer requests: subscribe, flow, ack, redeliver, seek, unsubscribe, get-last-message-id,
+// close-consumer. A
 // consumer is attached at its partition's leader: to the local PartitionReplica, or forwarded
 // to the leader's node, whose pushes are relayed under the client's handle. When the
 // attachment ends (leadership moved, upstream connection lost) the client is told with
@@ -14,7 +15,7 @@ import { groupForClient } from './topic-resolution.ts'
 import type { Upstream } from './upstreams.ts'
 
 type Body<T extends ClientRequestBody['type']> = Extract<ClientRequestBody, { type: T }>
-type ConsumerBody = Body<'flow' | 'ack' | 'redeliver' | 'seek' | 'unsubscribe'>
+type ConsumerBody = Body<'flow' | 'ack' | 'redeliver' | 'seek' | 'unsubscribe' | 'get-last-message-id'>
 
 let consumerNames = 0
 
@@ -52,6 +53,9 @@ async function attachConsumer (context: GatewayContext, registry: ConsumerRegist
     subscription: body.subscription,
     type: body.subscriptionType,
     initialPosition: body.initialPosition,
+    durable: body.durable,
+    startMessageId: body.startMessageId,
+    startMessageIdInclusive: body.startMessageIdInclusive,
     consumerName: body.consumerName ?? existing?.consumerName ?? `${context.self.slice(-8)}-c${++consumerNames}`,
     attachment: null,
     attempt
@@ -66,6 +70,9 @@ async function attachConsumer (context: GatewayContext, registry: ConsumerRegist
           subscription: record.subscription,
           type: record.type,
           initialPosition: record.initialPosition,
+          durable: record.durable,
+          startMessageId: record.startMessageId,
+          startMessageIdInclusive: record.startMessageIdInclusive,
           consumer: { consumerId: internalId, consumerName: record.consumerName }
         })
       } catch (error) {
@@ -101,7 +108,7 @@ async function attachConsumer (context: GatewayContext, registry: ConsumerRegist
   })
 }
 
-/** flow, ack, redeliver, seek and unsubscribe: applied where the consumer is attached. */
+/** flow, ack, redeliver, seek, unsubscribe and get-last-message-id: applied where the consumer is attached. */
 export async function consumerRequest (registry: ConsumerRegistry, state: SessionState, body: ConsumerBody): Promise<ClientReply> {
   const record = state.consumers.get(body.consumerId)
   const attachment = record?.attachment
@@ -124,6 +131,7 @@ export async function consumerRequest (registry: ConsumerRegistry, state: Sessio
       await replica.unsubscribe(id)
       forgetConsumer(registry, state, record)
       break
+    case 'get-last-message-id': return ok(replica.lastMessageId(id))
   }
   return ok()
 }

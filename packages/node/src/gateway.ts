@@ -1,23 +1,24 @@
-// The node's client-facing request handler (`/blazar/client/1`): validates each request, runs
-// the handler for its type, and answers a ClientReply: the result, or the typed error in its
-// wire form (broker errors never travel as transport failures). Keeps one SessionState per
-// client session and, when a session ends, closes everything it held.
+// The node's client-facing request handler: validates each request, runs the handler for its
+// type, and answers a ClientReply: the result, or the typed error in its wire form (broker
+// errors never travel as transport failures). Keeps one SessionState per client session and,
+// when a session ends, closes everything it held. Sessions are `/blazar/client/1` streams
+// (`handle`) and Pulsar protocol connections (`serve`, with requests already built).
 import type { NodeId } from '@blazar/env'
 import { UnauthorizedError, errorToWire, parseClientRequestBody, type ClientReply, type ClientRequestBody } from '@blazar/protocol'
-import type { ClientRequest, ClientSession } from '@blazar/transport'
+import type { ClientRequest } from '@blazar/transport'
 import { adminRead, clusterStatus, lookup, nodeStatus, topicStats } from './admin-handlers.ts'
 import { metadataWrite } from './metadata-writes.ts'
 import { closeConsumer, consumerRequest, subscribe } from './consumer-handlers.ts'
 import { ConsumerRegistry } from './consumer-registry.ts'
 import { ok, type GatewayContext } from './gateway-context.ts'
 import { closeProducer, closeUpstreams, createProducer, send } from './producer-handlers.ts'
-import { SessionState } from './session-state.ts'
+import { SessionState, type GatewaySession } from './session-state.ts'
 
 export class Gateway {
   readonly consumers: ConsumerRegistry
   private readonly context: GatewayContext
   private readonly isMember: (peer: NodeId) => boolean
-  private readonly sessions = new WeakMap<ClientSession, SessionState>()
+  private readonly sessions = new WeakMap<GatewaySession, SessionState>()
 
   constructor (context: GatewayContext, isMember: (peer: NodeId) => boolean) {
     this.context = context
@@ -27,15 +28,19 @@ export class Gateway {
 
   /** The transport's request handler: always answers a ClientReply. */
   async handle (request: ClientRequest): Promise<ClientReply> {
-    const state = this.stateOf(request.session)
+    return await this.serve(request.session, request.body)
+  }
+
+  /** Validates and serves one request of `session`; always answers a ClientReply (MALFORMED_MESSAGE for a bad body). */
+  async serve (session: GatewaySession, body: unknown): Promise<ClientReply> {
     try {
-      return await this.serve(state, parseClientRequestBody(request.body))
+      return await this.dispatch(this.stateOf(session), parseClientRequestBody(body))
     } catch (error) {
       return { ok: false, error: errorToWire(error) }
     }
   }
 
-  private async serve (state: SessionState, body: ClientRequestBody): Promise<ClientReply> {
+  private async dispatch (state: SessionState, body: ClientRequestBody): Promise<ClientReply> {
     const context = this.context
     switch (body.type) {
       case 'lookup': return await lookup(context, body)
@@ -48,6 +53,7 @@ export class Gateway {
       case 'redeliver':
       case 'seek':
       case 'unsubscribe':
+      case 'get-last-message-id':
         return await consumerRequest(this.consumers, state, body)
       case 'close-consumer': return closeConsumer(this.consumers, state, body)
       case 'tenants-list':
@@ -64,7 +70,7 @@ export class Gateway {
     }
   }
 
-  private stateOf (session: ClientSession): SessionState {
+  private stateOf (session: GatewaySession): SessionState {
     let state = this.sessions.get(session)
     if (state === undefined) {
       const created = new SessionState(session, this.isMember(session.peer))

@@ -1,9 +1,10 @@
 // What the gateway remembers about one client session: its producers and consumers by the
 // client's handles, and where each is attached now: a local PartitionReplica (this node
 // leads the partition) or a forwarded handle on an upstream connection to the leader's node.
+// A session is anything that can take pushes and tell when it closed: a /blazar/client/1
+// stream (the transport's ClientSession) or a Pulsar protocol connection (src/pulsar/).
 import type { NodeId } from '@blazar/env'
-import type { InitialPosition, SubscriptionType } from '@blazar/protocol'
-import type { ClientSession } from '@blazar/transport'
+import type { InitialPosition, MessageIdData, ServerPush, SubscriptionType } from '@blazar/protocol'
 import type { HostedPartition } from './partition-service.ts'
 import type { Upstream } from './upstreams.ts'
 
@@ -28,6 +29,10 @@ export interface ConsumerRecord {
   subscription: string
   type: SubscriptionType
   initialPosition: InitialPosition
+  /** false: a reader (non-durable subscription), starting at `startMessageId` when given. */
+  durable: boolean
+  startMessageId: MessageIdData | undefined
+  startMessageIdInclusive: boolean | undefined
   consumerName: string
   attachment: ConsumerAttachment | null
   /** The subscribe in flight for this record, if any. */
@@ -56,8 +61,18 @@ export function attachmentEnded (record: ConsumerRecord, reason: string): boolea
   return false
 }
 
+/** The client end of one session, as the gateway uses it. */
+export interface GatewaySession {
+  /** Who is on the other end: a PeerId for libp2p clients (cluster members are recognised by it). */
+  readonly peer: string
+  readonly open: boolean
+  /** Delivers a push; waits while the client cannot take it; rejects once the session is closed. */
+  push: (push: ServerPush) => Promise<void>
+  onClose: (listener: (error?: Error) => void) => void
+}
+
 export class SessionState {
-  readonly session: ClientSession
+  readonly session: GatewaySession
   readonly producers = new Map<number, ProducerRecord>()
   readonly consumers = new Map<number, ConsumerRecord>()
   /** Subscribes in flight by handle (a close-consumer may arrive before their record exists). */
@@ -65,7 +80,7 @@ export class SessionState {
   /** Whether the peer is a cluster member (a forwarding node): its requests are never forwarded again. */
   readonly fromMember: boolean
 
-  constructor (session: ClientSession, fromMember: boolean) {
+  constructor (session: GatewaySession, fromMember: boolean) {
     this.session = session
     this.fromMember = fromMember
   }

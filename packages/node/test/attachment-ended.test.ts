@@ -2,7 +2,7 @@ import t from 'tap'
 import { attachmentEnded, type ConsumerRecord } from '../src/session-state.ts'
 
 const record = (subscribing: boolean): ConsumerRecord => ({
-  clientId: 1, group: 'g', subscription: 's', type: 'Exclusive', initialPosition: 'Latest', consumerName: 'c',
+  clientId: 1, group: 'g', subscription: 's', type: 'Exclusive', initialPosition: 'Latest', durable: true, startMessageId: undefined, startMessageIdInclusive: undefined, consumerName: 'c',
   attachment: null, attempt: subscribing ? { closedReason: null } : null
 })
 

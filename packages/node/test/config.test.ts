@@ -14,7 +14,10 @@ t.test('defaults, then file, then environment, then flags', async (t) => {
   t.equal(config.nodeName, 'n1')
   t.equal(config.init, true)
   t.equal(config.electionTimeoutMs, DEFAULT_NODE_CONFIG.electionTimeoutMs)
-  t.same(resolveNodeConfig({ name: 'flags', values: { dataDir: 'd' } }).listen, ['/ip4/127.0.0.1/tcp/6650'], 'binds to loopback by default')
+  const defaults = resolveNodeConfig({ name: 'flags', values: { dataDir: 'd' } })
+  t.same(defaults.listen, ['/ip4/127.0.0.1/tcp/6660'], 'libp2p binds to loopback by default, off the Pulsar port')
+  t.same([defaults.pulsarHost, defaults.pulsarPort], ['127.0.0.1', 6650], 'the Pulsar protocol listens on its usual port')
+  t.equal(resolveNodeConfig({ name: 'environment', values: configFromEnvironment({ BLAZAR_DATA_DIR: 'd', BLAZAR_PULSAR_PORT: '0' }) }).pulsarPort, 0, 'BLAZAR_PULSAR_PORT=0 turns it off')
 })
 
 t.test('bad settings are ConfigErrors naming the setting and its source', async (t) => {
@@ -23,6 +26,7 @@ t.test('bad settings are ConfigErrors naming the setting and its source', async 
   }
   t.throws(() => resolveNodeConfig({ name: 'flags', values: {} }), ConfigError, 'the data dir is required')
   bad({ httpPort: '70000' }, /httpPort.*flags/, 'port out of range')
+  bad({ pulsarPort: '-1' }, /pulsarPort/, 'Pulsar port out of range')
   bad({ electionTimeoutMs: 'soon' }, /electionTimeoutMs/, 'not a number')
   bad({ init: true, join: ['/ip4/127.0.0.1/tcp/1/p2p/x'], clusterSecret: 's' }, /exclude/, '--init with --join')
   bad({ join: ['/ip4/127.0.0.1/tcp/1/p2p/x'] }, /secret/, 'joining without the secret')

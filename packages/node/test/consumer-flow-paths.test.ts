@@ -18,7 +18,8 @@ function consumerWith (attachment: ConsumerRecord['attachment']): { state: Sessi
   const state = new SessionState({ peer: 'client' } as unknown as ClientSession, false)
   state.consumers.set(CLIENT_HANDLE, {
     clientId: CLIENT_HANDLE, group: 'persistent://public/default/t-partition-0', subscription: 's', type: 'Exclusive',
-    initialPosition: 'Earliest', consumerName: 'c', attachment, attempt: null
+    initialPosition: 'Earliest', consumerName: 'c', durable: true, startMessageId: undefined, startMessageIdInclusive: undefined,
+    attachment, attempt: null
   })
   return { state, registry: new ConsumerRegistry(silentLogger) }
 }

@@ -5,7 +5,7 @@
 import { batchEnvelopeSchema, previousSequenceIdSchema } from './batch.ts'
 import { pack, unpack } from './codec.ts'
 import {
-  MAX_FLOW_PERMITS, MAX_IDS_PER_REQUEST, MAX_LIST_ITEMS, MAX_MESSAGE_SIZE_CEILING, MAX_NAME_LENGTH, MAX_NODE_ADDRESSES,
+  MAX_FLOW_PERMITS, MAX_IDS_PER_REQUEST, MAX_LIST_ITEMS, MAX_MESSAGES_PER_BATCH, MAX_MESSAGE_SIZE_CEILING, MAX_NAME_LENGTH, MAX_NODE_ADDRESSES,
   MAX_PARTITIONS, MAX_TOPIC_NAME_LENGTH
 } from './limits.ts'
 import { INITIAL_POSITIONS, SUBSCRIPTION_TYPES, cursorPositionSchema } from './partition-entry.ts'
@@ -66,7 +66,12 @@ export const clientRequestBodySchema = union('type', {
     consumerName: optional(name),
     subscriptionType: literal(...SUBSCRIPTION_TYPES),
     initialPosition: literal(...INITIAL_POSITIONS),
-    durable: boolean
+    /** false: a reader's subscription, kept in the leader's memory only (no cursor in the log); it ends with its last consumer. */
+    durable: boolean,
+    /** Non-durable only: where the reader starts (Pulsar `start_message_id`); `initialPosition` otherwise. */
+    startMessageId: optional(messageIdSchema),
+    /** With `startMessageId`: whether that message itself is delivered (Pulsar `startMessageIdInclusive`, default false). */
+    startMessageIdInclusive: optional(boolean)
   }),
   flow: object({ consumerId: handle, permits: int({ min: 0, max: MAX_FLOW_PERMITS }) }),
   ack: object({ consumerId: handle, ackType: literal('Individual', 'Cumulative'), messageIds: array(messageIdSchema, { max: MAX_IDS_PER_REQUEST }) }),
@@ -74,6 +79,8 @@ export const clientRequestBodySchema = union('type', {
   redeliver: object({ consumerId: handle, messageIds: optional(array(messageIdSchema, { max: MAX_IDS_PER_REQUEST })) }),
   seek: object({ consumerId: handle, position: cursorPositionSchema }),
   unsubscribe: object({ consumerId: handle }),
+  /** Pulsar GET_LAST_MESSAGE_ID: the partition's last committed message and the subscription's mark-delete position. */
+  'get-last-message-id': object({ consumerId: handle }),
   'close-consumer': object({ consumerId: handle }),
   'tenants-create': object({ tenant: name, adminRoles: array(name, { max: 1024 }), allowedClusters: array(name, { max: 1024 }) }),
   'tenants-delete': object({ tenant: name }),
@@ -140,6 +147,12 @@ export const clientResultSchemas = {
   redeliver: object({}),
   seek: object({}),
   unsubscribe: object({}),
+  'get-last-message-id': object({
+    /** The last committed message (its batch's last batch index); (partition, 0, -1) when the partition has none. */
+    lastMessageId: messageIdSchema,
+    /** Every message at or before it is acknowledged by the consumer's subscription (batch index -1: the whole entry). */
+    markDeletePosition: messageIdSchema
+  }),
   'close-consumer': object({}),
   'tenants-create': object({}),
   'tenants-delete': object({}),
@@ -181,7 +194,9 @@ const deliveredEntrySchema = object({
   messageId: messageIdSchema,
   redeliveryCount: count,
   publishTime: count,
-  batch: batchEnvelopeSchema
+  batch: batchEnvelopeSchema,
+  /** Batch-index acks: messages of this batch already acknowledged (the client skips them; Pulsar's ack_set). */
+  ackedBatchIndexes: optional(array(int({ min: 0, max: MAX_MESSAGES_PER_BATCH - 1 }), { max: MAX_MESSAGES_PER_BATCH }))
 })
 export type DeliveredEntry = Infer<typeof deliveredEntrySchema>
 

@@ -12,12 +12,15 @@ export type { Infer, Schema } from './schema.ts'
 export * from './limits.ts'
 export * from './names.ts'
 export { MessageId, MESSAGE_ID_BYTES, compareMessageIds, type MessageIdData } from './message-id.ts'
+export {
+  PULSAR_EARLIEST_ENTRY, PULSAR_LATEST_ENTRY, PULSAR_LEDGER_ID, ackSetOf, ackedBatchIndexesOf, fromPulsarMessageId, toPulsarMessageId
+} from './pulsar-message-id.ts'
 export { pack, unpack } from './codec.ts'
 export { keyHash, murmur3_32 } from './hash.ts'
 export { COMPRESSION_TYPES, CompressionCodecs, noCompression, type CompressionCodec, type CompressionType } from './compression.ts'
 export {
-  batchEnvelopeSchema, checkBatchEnvelope, decodeBatch, encodeBatch, producerMessageSchema,
-  type BatchEnvelope, type EncodeBatchOptions, type ProducerMessage
+  batchEnvelopeFromBody, batchEnvelopeFromPulsarSend, batchEnvelopeSchema, checkBatchEnvelope, decodeBatch, encodeBatch,
+  producerMessageSchema, type BatchEnvelope, type DecodedMessage, type EncodeBatchOptions, type ProducerMessage
 } from './batch.ts'
 export {
   DEFAULT_PARTITION_CONFIG, INITIAL_POSITIONS, MAX_PARTITION_ENTRY_BYTES, PartitionEntryKind, SUBSCRIPTION_TYPES,

@@ -3,8 +3,8 @@
 
 const MiB = 1024 * 1024
 
-/** Pulsar `maxMessageSize`: the largest message, and the largest batch (a batch counts as one entry). */
-export const DEFAULT_MAX_MESSAGE_SIZE = 5 * MiB
+/** Pulsar `maxMessageSize` (5 MiB): the largest message, and the largest batch (a batch counts as one entry). */
+export { DEFAULT_MAX_MESSAGE_SIZE } from '@blazar/pulsar-wire/messages'
 /** Decoders refuse any single byte field above this, whatever a namespace configures. */
 export const MAX_MESSAGE_SIZE_CEILING = 64 * MiB
 /** Messages in one producer batch (Pulsar's client default batches 1,000; this is the decoder bound). */
@@ -24,6 +24,11 @@ export const MAX_PARTITIONS = 10_000
 export const MAX_IDS_PER_REQUEST = 10_000
 /** Pulsar `managedLedgerMaxUnackedRangesToPersist`: ack holes persisted per cursor; more stay in memory only. */
 export const MAX_PERSISTED_ACK_RANGES = 10_000
+/**
+ * Pulsar `managedLedgerMaxBatchDeletedIndexToPersist`: partly acknowledged batches whose acked
+ * batch indexes a cursor persists; beyond it the rest stay in the dispatcher's memory only.
+ */
+export const MAX_PERSISTED_BATCH_ACKS = 10_000
 /** Producers tracked by a partition's dedup table (Pulsar `brokerDeduplicationMaxNumberOfProducers`). */
 export const MAX_DEDUP_PRODUCERS = 10_000
 /** Pulsar `brokerDeduplicationProducerInactivityTimeoutMinutes` (6 h): an idle producer is forgotten. */

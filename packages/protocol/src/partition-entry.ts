@@ -5,10 +5,11 @@
 import { batchEnvelopeSchema, previousSequenceIdSchema } from './batch.ts'
 import { pack, unpack } from './codec.ts'
 import {
-  DEFAULT_MAX_MESSAGE_SIZE, MAX_MESSAGE_SIZE_CEILING, MAX_NAME_LENGTH, MAX_PERSISTED_ACK_RANGES
+  DEFAULT_MAX_MESSAGE_SIZE, MAX_MESSAGE_SIZE_CEILING, MAX_MESSAGES_PER_BATCH, MAX_NAME_LENGTH, MAX_PERSISTED_ACK_RANGES,
+  MAX_PERSISTED_BATCH_ACKS
 } from './limits.ts'
 import {
-  MalformedMessageError, array, boolean, int, literal, object, string, tuple, union, type Infer, type Schema
+  MalformedMessageError, array, boolean, int, literal, object, optional, string, tuple, union, type Infer, type Schema
 } from './schema.ts'
 
 export const PartitionEntryKind = {
@@ -34,11 +35,18 @@ export type SubscriptionType = typeof SUBSCRIPTION_TYPES[number]
 export const INITIAL_POSITIONS = ['Earliest', 'Latest'] as const
 export type InitialPosition = typeof INITIAL_POSITIONS[number]
 
-/** Where a reset moves a cursor: a message, the start, the end, or the first message published at or after a time. */
+const batchIndex = int({ min: 0, max: MAX_MESSAGES_PER_BATCH - 1 })
+
+/**
+ * Where a reset moves a cursor: a message, the start, the end, or the first message published
+ * at or after a time. `message` is inclusive by default (Pulsar's seek: the message itself is
+ * delivered next); `inclusive: false` starts after it (a reader's startMessageIdInclusive off).
+ * A batch index of -1 names the whole batch.
+ */
 export const cursorPositionSchema = union('at', {
   earliest: object({}),
   latest: object({}),
-  message: object({ index: logIndex, batchIndex: int({ min: -1, max: 65_535 }) }),
+  message: object({ index: logIndex, batchIndex: int({ min: -1, max: MAX_MESSAGES_PER_BATCH - 1 }), inclusive: optional(boolean) }),
   publishTime: object({ publishTime: time })
 })
 export type CursorPosition = Infer<typeof cursorPositionSchema>
@@ -59,7 +67,12 @@ export const cursorEntrySchema = object({
   /** Every message entry at or below this index is acknowledged. */
   markDelete: logIndex,
   /** Inclusive [from, to] index ranges above markDelete whose message entries are all acknowledged. */
-  ackedRanges: array(tuple(logIndex, logIndex), { max: MAX_PERSISTED_ACK_RANGES })
+  ackedRanges: array(tuple(logIndex, logIndex), { max: MAX_PERSISTED_ACK_RANGES }),
+  /**
+   * Batch-index acks: [index, acknowledged batch indexes] of batches above markDelete that are
+   * partly acknowledged (a whole batch goes into ackedRanges instead). Absent = none.
+   */
+  batchAcks: optional(array(tuple(logIndex, array(batchIndex, { max: MAX_MESSAGES_PER_BATCH })), { max: MAX_PERSISTED_BATCH_ACKS }))
 })
 export type CursorEntry = Infer<typeof cursorEntrySchema>
 

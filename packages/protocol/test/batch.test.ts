@@ -20,24 +20,35 @@ const messagesArb = fc.array(fc.record({
   key: fc.option(fc.string({ maxLength: 20 }), { nil: undefined }),
   properties: fc.dictionary(fc.string({ maxLength: 8 }).filter((k) => k !== '__proto__'), fc.string({ maxLength: 8 }), { maxKeys: 4 }),
   payload: fc.uint8Array({ maxLength: 200 }),
-  eventTime: fc.nat()
-}), { minLength: 1, maxLength: 30 }).map((messages) => messages.map((m, i): ProducerMessage => {
+  eventTime: fc.nat(),
+  orderingKey: fc.option(fc.uint8Array({ maxLength: 8 }), { nil: undefined }),
+  base64EncodedKey: fc.boolean(),
+  nullValue: fc.boolean()
+}), { minLength: 1, maxLength: 30 }).chain((messages) => fc.option(fc.nat(), { nil: undefined }).map((deliverAtTime) => messages.map((m, i): ProducerMessage => {
   const message: ProducerMessage = { properties: m.properties, payload: m.payload, eventTime: m.eventTime, sequenceId: 100 + i }
   if (m.key !== undefined) message.key = m.key
+  if (m.key !== undefined && m.base64EncodedKey) message.base64EncodedKey = true
+  if (m.orderingKey !== undefined) message.orderingKey = m.orderingKey
+  if (m.nullValue) message.nullValue = true
+  if (deliverAtTime !== undefined) message.deliverAtTime = deliverAtTime
   return message
-}))
+})))
 
 function normalize (messages: ProducerMessage[]): unknown {
-  return messages.map((m) => ({ ...m, properties: { ...m.properties }, payload: [...m.payload] }))
+  return messages.map((m) => {
+    const { publishTime: _, ...produced } = m as ProducerMessage & { publishTime?: number }
+    return { ...produced, properties: { ...m.properties }, payload: [...m.payload], ...(m.orderingKey === undefined ? {} : { orderingKey: [...m.orderingKey] }) }
+  })
 }
 
-t.test('encode/decode round-trips, with and without compression', async () => {
-  fc.assert(fc.property(messagesArb, fc.constantFrom('NONE' as const, 'ZLIB' as const), (messages, compression) => {
-    const envelope = checkBatchEnvelope(structuredClone(encodeBatch(messages, { producerName: 'p1', compression }, codecs)))
+t.test('encode/decode round-trips every field, with and without compression', async () => {
+  fc.assert(fc.property(messagesArb, fc.constantFrom('NONE' as const, 'ZLIB' as const), fc.nat(), (messages, compression, publishTime) => {
+    const envelope = checkBatchEnvelope(structuredClone(encodeBatch(messages, { producerName: 'p1', compression, publishTime }, codecs)))
     const decoded = decodeBatch(envelope, codecs)
     return envelope.messageCount === messages.length &&
       envelope.firstSequenceId === messages[0].sequenceId &&
       envelope.lastSequenceId === messages.at(-1)!.sequenceId &&
+      decoded.every((m) => m.publishTime === publishTime) &&
       isDeepStrictEqual(normalize(decoded), normalize(messages))
   }))
 })

@@ -58,9 +58,9 @@ t.test('a clean history passes every check', async (t) => {
   oracles.delivered(sub, 'c', delivery(3, b))
   oracles.delivered(sub, 'c', delivery(2, a))
   sub.cumulativeTo = 3
-  oracles.cursorsApplied('n1', 4, [{ subscription: 'ex', type: 'Exclusive', generation: 0, markDelete: 3, ackedRanges: [] }])
+  oracles.cursorsApplied('n1', 4, [{ subscription: 'ex', type: 'Exclusive', generation: 0, markDelete: 3, ackedRanges: [], batchAcks: [] }])
   t.ok(oracles.allDelivered())
-  t.equal(oracles.finalCheck(() => ({ subscription: 'ex', type: 'Exclusive', generation: 0, markDelete: 3, ackedRanges: [] })), null)
+  t.equal(oracles.finalCheck(() => ({ subscription: 'ex', type: 'Exclusive', generation: 0, markDelete: 3, ackedRanges: [], batchAcks: [] })), null)
   t.same(reports, [])
 })
 
@@ -140,7 +140,7 @@ t.test('one producer\'s acknowledged MessageIds grow with its sequence ids', asy
 
 t.test('a cursor moving back or reset without a seek, per replica', async (t) => {
   const { oracles, invariants } = harness()
-  const cursor = (markDelete: number, generation = 0) => [{ subscription: 'ex', type: 'Exclusive' as const, generation, markDelete, ackedRanges: [] }]
+  const cursor = (markDelete: number, generation = 0) => [{ subscription: 'ex', type: 'Exclusive' as const, generation, markDelete, ackedRanges: [], batchAcks: [] }]
   oracles.cursorsApplied('n1', 5, cursor(4))
   oracles.cursorsApplied('n2', 3, cursor(2))
   oracles.cursorsApplied('n1', 6, cursor(4))
@@ -166,7 +166,7 @@ t.test('final checks: acknowledged but never stored, never delivered, cursor pas
   undelivered.oracles.sendStarted(sa)
   undelivered.oracles.entryApplied(logEntry(1, a))
   undelivered.oracles.sendAcked(sa, 1, 1)
-  const behind = { subscription: 'ex', type: 'Exclusive' as const, generation: 0, markDelete: 0, ackedRanges: [] }
+  const behind = { subscription: 'ex', type: 'Exclusive' as const, generation: 0, markDelete: 0, ackedRanges: [], batchAcks: [] }
   t.match(undelivered.oracles.finalCheck(() => behind), ['queue-liveness', /was not delivered to ex/])
   t.match(undelivered.oracles.finalCheck(() => ({ ...behind, markDelete: 1 })), ['queue-lost-message', /whose cursor passed it/])
   undelivered.oracles.delivered(sub, 'c', delivery(1, a))

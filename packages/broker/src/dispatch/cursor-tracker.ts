@@ -3,7 +3,7 @@
 // `cursor` entry per interval or per N acknowledged batches, one proposal in flight, a failed
 // proposal retried). Proposals are idempotent full states, so a retry or a duplicate is harmless.
 import type { Env, TimerHandle } from '@blazar/env'
-import { MAX_PERSISTED_ACK_RANGES, type CursorEntry } from '@blazar/protocol'
+import { MAX_PERSISTED_ACK_RANGES, MAX_PERSISTED_BATCH_ACKS, type CursorEntry } from '@blazar/protocol'
 import { SubscriptionCursor, type CursorState } from '../partition/subscription-cursor.ts'
 
 export interface CursorTrackerOptions {
@@ -45,6 +45,17 @@ export class CursorTracker {
     this.ackedSinceFlush++
   }
 
+  /** Batch-index acks: some messages of the batch at `index` are acknowledged. */
+  ackBatchIndexes (index: number, batchIndexes: Iterable<number>): void {
+    this.cursor.ackBatchIndexes(index, batchIndexes)
+    this.ackedSinceFlush++
+  }
+
+  /** The acknowledged messages of a partly acknowledged batch (empty if none). */
+  ackedBatchIndexes (index: number): number[] {
+    return this.cursor.ackedBatchIndexes(index)
+  }
+
   /** Everything up to `upTo` is acknowledged (cumulative ack). */
   ackUpTo (upTo: number): void {
     if (upTo <= this.cursor.markDelete) return
@@ -70,7 +81,8 @@ export class CursorTracker {
       subscription: this.cursor.subscription,
       generation: this.cursor.generation,
       markDelete: this.cursor.markDelete,
-      ackedRanges: this.cursor.acked.toArray().slice(0, MAX_PERSISTED_ACK_RANGES)
+      ackedRanges: this.cursor.acked.toArray().slice(0, MAX_PERSISTED_ACK_RANGES),
+      batchAcks: this.cursor.batchAckList().slice(0, MAX_PERSISTED_BATCH_ACKS)
     }
   }
 

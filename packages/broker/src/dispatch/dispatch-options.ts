@@ -44,6 +44,18 @@ export const DEFAULT_DISPATCH_LIMITS: DispatchLimits = {
   retryDelayMs: 100
 }
 
+/** The push form of a batch: its message id, redelivery count and the messages already acknowledged (batch-index acks). */
+export function deliveredEntry (partition: number, batch: StoredBatch, redeliveryCount: number, ackedBatchIndexes: number[]): DeliveredEntry {
+  const entry: DeliveredEntry = {
+    messageId: { partition, index: batch.index, batchIndex: 0 },
+    redeliveryCount,
+    publishTime: batch.publishTime,
+    batch: batch.envelope
+  }
+  if (ackedBatchIndexes.length > 0) entry.ackedBatchIndexes = ackedBatchIndexes
+  return entry
+}
+
 export interface DispatcherOptions {
   env: Env
   topic: string

@@ -13,7 +13,7 @@ import type { StoredBatch } from '../partition/message-cache.ts'
 import type { CursorState } from '../partition/subscription-cursor.ts'
 import { assert } from '../state-machine.ts'
 import { CursorTracker } from './cursor-tracker.ts'
-import { DEFAULT_DISPATCH_LIMITS, type DispatchLimits, type DispatchSource, type DispatcherOptions } from './dispatch-options.ts'
+import { DEFAULT_DISPATCH_LIMITS, deliveredEntry, type DispatchLimits, type DispatchSource, type DispatcherOptions } from './dispatch-options.ts'
 import { HashRing, NONE_KEY_HASH } from './hash-ring.ts'
 import { RedeliveryCounts } from './redelivery-counts.ts'
 import { subscriptionLifecycle, type ConsumerRef, type SubscriptionLifecycleState } from './subscription-lifecycle.ts'
@@ -145,7 +145,9 @@ export class KeySharedDispatcher {
     if (consumer === undefined) return
     for (const id of ids) {
       if (id.partition !== this.partition || !consumer.unacked.has(id.index)) continue
-      if (!consumer.unacked.ackMessage(id.index, id.batchIndex)) continue
+      const acked = consumer.unacked.ackMessage(id.index, id.batchIndex)
+      if (acked === 'partial') this.tracker.ackBatchIndexes(id.index, [id.batchIndex])
+      if (acked !== 'complete') continue
       this.release(id.index)
       this.redeliveries.forget(id.index)
       this.tracker.ackEntry(id.index)
@@ -183,6 +185,11 @@ export class KeySharedDispatcher {
 
   flush (): Promise<void> {
     return this.tracker.flush()
+  }
+
+  /** Mark-delete as this dispatcher knows it (acknowledgements not yet proposed included). */
+  get markDelete (): number {
+    return this.tracker.markDelete
   }
 
   // ---- internals -----------------------------------------------------------------------
@@ -340,14 +347,9 @@ export class KeySharedDispatcher {
       }
       this.stopWaiting(batch.index)
       const entries = out.get(taker) ?? []
-      entries.push({
-        messageId: { partition: this.partition, index: batch.index, batchIndex: 0 },
-        redeliveryCount: this.redeliveries.get(batch.index),
-        publishTime: batch.publishTime,
-        batch: batch.envelope
-      })
+      entries.push(deliveredEntry(this.partition, batch, this.redeliveries.get(batch.index), this.tracker.ackedBatchIndexes(batch.index)))
       out.set(taker, entries)
-      taker.unacked.add(batch.index, batch.envelope.messageCount)
+      taker.unacked.add(batch.index, batch.envelope.messageCount, this.tracker.ackedBatchIndexes(batch.index))
       taker.permits -= batch.envelope.messageCount
       this.hashOfOutstanding.set(batch.index, hash)
       const holder = this.outstanding.get(hash)

@@ -11,7 +11,7 @@ import type { StoredBatch } from '../partition/message-cache.ts'
 import type { CursorState } from '../partition/subscription-cursor.ts'
 import { assert } from '../state-machine.ts'
 import { CursorTracker } from './cursor-tracker.ts'
-import { DEFAULT_DISPATCH_LIMITS, type DispatchLimits, type DispatchSource, type DispatcherOptions } from './dispatch-options.ts'
+import { DEFAULT_DISPATCH_LIMITS, deliveredEntry, type DispatchLimits, type DispatchSource, type DispatcherOptions } from './dispatch-options.ts'
 import { RedeliveryCounts } from './redelivery-counts.ts'
 import { subscriptionLifecycle, type ConsumerRef, type SubscriptionLifecycleState } from './subscription-lifecycle.ts'
 import { UnackedEntries } from './unacked-entries.ts'
@@ -131,7 +131,10 @@ export class SharedDispatcher {
     for (const id of ids) {
       if (id.partition !== this.partition) continue
       const holder = this.holderOf(id.index, consumerId)
-      if (holder === undefined || !holder.unacked.ackMessage(id.index, id.batchIndex)) continue
+      if (holder === undefined) continue
+      const acked = holder.unacked.ackMessage(id.index, id.batchIndex)
+      if (acked === 'partial') this.tracker.ackBatchIndexes(id.index, [id.batchIndex])
+      if (acked !== 'complete') continue
       this.redeliveries.forget(id.index)
       this.tracker.ackEntry(id.index)
     }
@@ -168,6 +171,11 @@ export class SharedDispatcher {
 
   flush (): Promise<void> {
     return this.tracker.flush()
+  }
+
+  /** Mark-delete as this dispatcher knows it (acknowledgements not yet proposed included). */
+  get markDelete (): number {
+    return this.tracker.markDelete
   }
 
   // ---- internals -----------------------------------------------------------------------
@@ -284,14 +292,9 @@ export class SharedDispatcher {
       if (consumer === undefined) break
       assert(!this.holderOf(batch.index, consumer.ref.consumerId), `${this.topic}: batch ${batch.index} is already outstanding`)
       const entries = out.get(consumer) ?? []
-      entries.push({
-        messageId: { partition: this.partition, index: batch.index, batchIndex: 0 },
-        redeliveryCount: this.redeliveries.get(batch.index),
-        publishTime: batch.publishTime,
-        batch: batch.envelope
-      })
+      entries.push(deliveredEntry(this.partition, batch, this.redeliveries.get(batch.index), this.tracker.ackedBatchIndexes(batch.index)))
       out.set(consumer, entries)
-      consumer.unacked.add(batch.index, batch.envelope.messageCount)
+      consumer.unacked.add(batch.index, batch.envelope.messageCount, this.tracker.ackedBatchIndexes(batch.index))
       consumer.permits -= batch.envelope.messageCount
       this.turn!.sent++
       if (fromReplay) this.removeFromReplay(batch.index)

@@ -14,7 +14,7 @@ import { createActor, type Actor } from 'xstate'
 import type { StoredBatch } from '../partition/message-cache.ts'
 import type { CursorState } from '../partition/subscription-cursor.ts'
 import { CursorTracker } from './cursor-tracker.ts'
-import { DEFAULT_DISPATCH_LIMITS, type DispatchLimits, type DispatchSource, type DispatcherOptions } from './dispatch-options.ts'
+import { DEFAULT_DISPATCH_LIMITS, deliveredEntry, type DispatchLimits, type DispatchSource, type DispatcherOptions } from './dispatch-options.ts'
 import { RedeliveryCounts } from './redelivery-counts.ts'
 import { subscriptionLifecycle, type ConsumerRef, type SubscriptionLifecycleState } from './subscription-lifecycle.ts'
 import { UnackedEntries } from './unacked-entries.ts'
@@ -158,7 +158,10 @@ export class SingleActiveDispatcher {
   acknowledge (consumerId: number, ids: readonly MessageIdData[]): void {
     if (!this.isActive(consumerId)) return
     for (const id of ids) {
-      if (id.partition !== this.partition || !this.unacked.ackMessage(id.index, id.batchIndex)) continue
+      if (id.partition !== this.partition) continue
+      const acked = this.unacked.ackMessage(id.index, id.batchIndex)
+      if (acked === 'partial') this.tracker.ackBatchIndexes(id.index, [id.batchIndex])
+      if (acked !== 'complete') continue
       this.redeliveries.forget(id.index)
       this.tracker.ackEntry(id.index)
     }
@@ -175,6 +178,7 @@ export class SingleActiveDispatcher {
     for (const index of this.unacked.indexes()) if (index <= upTo) this.unacked.remove(index)
     this.tracker.ackUpTo(upTo)
     if (complete) this.tracker.ackEntry(id.index)
+    else if (upTo === id.index - 1) this.tracker.ackBatchIndexes(id.index, this.unacked.ackedIndexesOf(id.index))
     this.tracker.changed()
     this.pump()
   }
@@ -196,6 +200,11 @@ export class SingleActiveDispatcher {
   /** Proposes the cursor now if it changed since the last proposal. */
   flush (): Promise<void> {
     return this.tracker.flush()
+  }
+
+  /** Mark-delete as this dispatcher knows it (acknowledgements not yet proposed included). */
+  get markDelete (): number {
+    return this.tracker.markDelete
   }
 
   // ---- internals -----------------------------------------------------------------------
@@ -289,13 +298,8 @@ export class SingleActiveDispatcher {
         continue
       }
       if (permits <= 0 || this.unacked.messageCount >= this.limits.maxUnackedMessagesPerConsumer) break
-      out.push({
-        messageId: { partition: this.partition, index: batch.index, batchIndex: 0 },
-        redeliveryCount: this.redeliveries.get(batch.index),
-        publishTime: batch.publishTime,
-        batch: batch.envelope
-      })
-      this.unacked.add(batch.index, batch.envelope.messageCount)
+      out.push(deliveredEntry(this.partition, batch, this.redeliveries.get(batch.index), this.tracker.ackedBatchIndexes(batch.index)))
+      this.unacked.add(batch.index, batch.envelope.messageCount, this.tracker.ackedBatchIndexes(batch.index))
       permits -= batch.envelope.messageCount
       this.readPosition = batch.index + 1
     }

@@ -1,6 +1,6 @@
 // Batches delivered to one consumer and not yet acknowledged, with the batch indexes acked so
-// far: a batch counts as acknowledged once all its messages are (Pulsar without batch-index
-// acks), and a half-acknowledged batch is redelivered whole.
+// far: a batch counts as acknowledged once all its messages are. The partial acks themselves
+// live in the cursor (batch-index acks), so a redelivered batch carries what is acked already.
 interface UnackedEntry {
   messageCount: number
   ackedBatchIndexes: Set<number>
@@ -19,8 +19,9 @@ export class UnackedEntries {
     return this.messages
   }
 
-  add (index: number, messageCount: number): void {
-    this.entries.set(index, { messageCount, ackedBatchIndexes: new Set() })
+  /** A batch was delivered; `acked`: its messages acknowledged before (batch-index acks). */
+  add (index: number, messageCount: number, acked: readonly number[] = []): void {
+    this.entries.set(index, { messageCount, ackedBatchIndexes: new Set(acked) })
     this.messages += messageCount
   }
 
@@ -37,21 +38,34 @@ export class UnackedEntries {
     return [...this.entries.keys()]
   }
 
-  /** Acks one message; returns true when its whole batch is now acknowledged (and removed). */
-  ackMessage (index: number, batchIndex: number): boolean {
+  /**
+   * Acks one message (batch index -1: the whole batch). `complete`: the whole batch is now
+   * acknowledged (and removed); `partial`: only some of its messages are; `ignored`: not here.
+   */
+  ackMessage (index: number, batchIndex: number): 'complete' | 'partial' | 'ignored' {
     const entry = this.entries.get(index)
-    if (entry === undefined || batchIndex < 0 || batchIndex >= entry.messageCount) return false
+    if (entry === undefined || batchIndex >= entry.messageCount) return 'ignored'
+    if (batchIndex < 0) {
+      this.remove(index)
+      return 'complete'
+    }
     entry.ackedBatchIndexes.add(batchIndex)
-    if (entry.ackedBatchIndexes.size < entry.messageCount) return false
+    if (entry.ackedBatchIndexes.size < entry.messageCount) return 'partial'
     this.remove(index)
-    return true
+    return 'complete'
   }
 
-  /** Acks messages 0..batchIndex of a batch; returns true when the whole batch is acknowledged. */
+  /** The acknowledged batch indexes of an unacknowledged batch. */
+  ackedIndexesOf (index: number): number[] {
+    return [...(this.entries.get(index)?.ackedBatchIndexes ?? [])]
+  }
+
+  /** Acks messages 0..batchIndex of a batch (-1: all); returns true when the whole batch is acknowledged. */
   ackUpTo (index: number, batchIndex: number): boolean {
     const entry = this.entries.get(index)
     if (entry === undefined) return false
-    for (let i = 0; i <= Math.min(batchIndex, entry.messageCount - 1); i++) entry.ackedBatchIndexes.add(i)
+    const last = batchIndex < 0 ? entry.messageCount - 1 : Math.min(batchIndex, entry.messageCount - 1)
+    for (let i = 0; i <= last; i++) entry.ackedBatchIndexes.add(i)
     if (entry.ackedBatchIndexes.size < entry.messageCount) return false
     this.remove(index)
     return true

@@ -16,6 +16,7 @@ import { ExclusiveDispatcher, FailoverDispatcher } from '../dispatch/single-acti
 import type { ConsumerRef } from '../dispatch/subscription-lifecycle.ts'
 import type { PartitionOutcome } from './outcomes.ts'
 import type { PartitionStateMachine } from './partition-state-machine.ts'
+import type { CursorState } from './subscription-cursor.ts'
 import { admitBatch, proposalError, sendResultOf } from './produce.ts'
 
 /** Pulsar `retentionCheckIntervalInSeconds` (120 s). */
@@ -50,12 +51,23 @@ export interface SubscribeRequest {
   type: SubscriptionType
   initialPosition: InitialPosition
   consumer: ConsumerRef
+  /**
+   * false: a reader's subscription (Pulsar's non-durable cursor): it lives in this leader's
+   * memory only, proposes nothing to the log, does not hold back retention, and ends with its
+   * last consumer (or a leader change: the reader subscribes again from where it was).
+   */
+  durable?: boolean
+  /** Non-durable only: the first message (or the one before it, not inclusive); else `initialPosition`. */
+  startMessageId?: MessageIdData
+  startMessageIdInclusive?: boolean
 }
 
 export class PartitionReplica {
   private readonly options: PartitionReplicaOptions
   private readonly sm: PartitionStateMachine
   private readonly dispatchers = new Map<string, Dispatcher>()
+  /** The subscriptions in `dispatchers` that are non-durable (readers): no cursor in the log. */
+  private readonly nonDurable = new Set<string>()
   /** consumerId → its subscription, for the consumer's later requests. */
   private readonly consumers = new Map<number, { subscription: string, consumer: ConsumerRef }>()
   /**
@@ -146,25 +158,55 @@ export class PartitionReplica {
   closeConsumer (consumerId: number): void {
     const pending = this.pendingSubscribes.get(consumerId)
     if (pending !== undefined) pending.cancelled = true
+    const entry = this.consumers.get(consumerId)
     this.dispatcherOf(consumerId)?.detach(consumerId)
     this.consumers.delete(consumerId)
+    // A reader's subscription ends with its last consumer (Pulsar removes a non-durable cursor).
+    if (entry !== undefined && this.nonDurable.has(entry.subscription) && this.dispatchers.get(entry.subscription)?.state === 'noConsumer') {
+      this.closeDispatcher(entry.subscription, 'reader closed')
+    }
   }
 
-  /** Moves the subscription's cursor (a replicated reset) and redelivers from there. */
+  /**
+   * Moves the subscription's cursor and redelivers from there: a replicated reset, or for a
+   * reader only the in-memory cursor (the same reset point, computed at the applied index).
+   */
   async seek (consumerId: number, position: CursorPosition): Promise<void> {
     this.requireLeader()
     const subscription = this.requireSubscriptionOf(consumerId)
+    if (this.nonDurable.has(subscription)) {
+      const dispatcher = this.dispatchers.get(subscription)!
+      dispatcher.cursorReset(this.readerCursor(subscription, dispatcherType(dispatcher), position))
+      return
+    }
     await this.propose({ kind: 'subscription', body: { op: 'reset', subscription, position } })
     const cursor = this.sm.cursor(subscription)
     if (cursor !== undefined) this.dispatchers.get(subscription)?.cursorReset(cursor)
   }
 
-  /** Deletes the subscription (a replicated entry); its consumers are closed. */
+  /** Deletes the subscription (a replicated entry; a reader's just ends); its consumers are closed. */
   async unsubscribe (consumerId: number): Promise<void> {
     this.requireLeader()
     const subscription = this.requireSubscriptionOf(consumerId)
-    await this.propose({ kind: 'subscription', body: { op: 'delete', subscription } })
+    if (!this.nonDurable.has(subscription)) await this.propose({ kind: 'subscription', body: { op: 'delete', subscription } })
     this.closeDispatcher(subscription, 'unsubscribed')
+  }
+
+  /**
+   * Pulsar GET_LAST_MESSAGE_ID: the partition's last committed message (the last message of
+   * its last batch; (partition, 0, -1) when there is none) and the consumer's subscription's
+   * mark-delete position as the dispatcher knows it (acknowledgements not yet proposed included).
+   */
+  lastMessageId (consumerId: number): { lastMessageId: MessageIdData, markDeletePosition: MessageIdData } {
+    this.requireLeader()
+    const subscription = this.requireSubscriptionOf(consumerId)
+    const last = this.sm.lastBatch
+    const partition = this.sm.partition
+    const markDelete = this.dispatchers.get(subscription)?.markDelete ?? this.sm.cursor(subscription)?.markDelete ?? 0
+    return {
+      lastMessageId: last === null ? { partition, index: 0, batchIndex: -1 } : { partition, index: last.index, batchIndex: last.messageCount - 1 },
+      markDeletePosition: { partition, index: markDelete, batchIndex: -1 }
+    }
   }
 
   /** Proposes a retention trim now if retention allows dropping anything. */
@@ -181,7 +223,7 @@ export class PartitionReplica {
 
   // ---- internals -----------------------------------------------------------------------
 
-  /** The read barrier before a dispatcher opens, and the subscription's creation if needed. */
+  /** The read barrier before a dispatcher opens, and the subscription's creation if needed (durable only). */
   private async prepareSubscription (request: SubscribeRequest): Promise<void> {
     if (!this.dispatchers.has(request.subscription) && this.options.readIndex !== undefined) {
       try {
@@ -191,6 +233,14 @@ export class PartitionReplica {
       }
       this.requireLeader()
     }
+    const durable = request.durable ?? true
+    if (durable && this.nonDurable.has(request.subscription)) {
+      throw new UnsupportedOperationError({ operation: 'subscribe', reason: `subscription ${request.subscription} is non-durable (a reader)` })
+    }
+    if (!durable && this.sm.cursor(request.subscription) !== undefined) {
+      throw new UnsupportedOperationError({ operation: 'subscribe', reason: `subscription ${request.subscription} is durable` })
+    }
+    if (!durable) return
     if (this.sm.cursor(request.subscription) === undefined) {
       await this.propose({ kind: 'subscription', body: { op: 'create', subscription: request.subscription, type: request.type, initialPosition: request.initialPosition } })
       this.requireLeader()
@@ -203,7 +253,7 @@ export class PartitionReplica {
       throw new UnsupportedOperationError({ operation: 'subscribe', reason: `subscription ${request.subscription} is ${dispatcherType(existing)} with consumers connected` })
     }
     if (existing !== undefined && dispatcherType(existing) !== request.type) this.closeDispatcher(request.subscription, 'subscription type changed')
-    const dispatcher = this.dispatchers.get(request.subscription) ?? this.openDispatcher(request.subscription, request.type)
+    const dispatcher = this.dispatchers.get(request.subscription) ?? this.openDispatcher(request.subscription, request.type, this.startCursor(request))
     dispatcher.attach(request.consumer)
     this.consumers.set(request.consumer.consumerId, { subscription: request.subscription, consumer: request.consumer })
   }
@@ -238,19 +288,37 @@ export class PartitionReplica {
     return entry.subscription
   }
 
-  private openDispatcher (subscription: string, type: SubscriptionType): Dispatcher {
+  /** Where a new dispatcher starts: the replicated cursor, or a reader's start position (memory only). */
+  private startCursor (request: SubscribeRequest): { cursor: CursorState, durable: boolean } {
+    if (request.durable ?? true) return { cursor: this.sm.cursor(request.subscription)!, durable: true }
+    const start = request.startMessageId
+    const position: CursorPosition = start !== undefined
+      ? { at: 'message', index: start.index, batchIndex: start.batchIndex, inclusive: request.startMessageIdInclusive ?? false }
+      : { at: request.initialPosition === 'Earliest' ? 'earliest' : 'latest' }
+    return { cursor: this.readerCursor(request.subscription, request.type, position), durable: false }
+  }
+
+  /** A reader's cursor at `position`, as a reset applied now would put it. */
+  private readerCursor (subscription: string, type: SubscriptionType, position: CursorPosition): CursorState {
+    const point = this.sm.resetPoint(position, this.sm.appliedIndex)
+    return { subscription, type, generation: 0, markDelete: point.markDelete, ackedRanges: [], batchAcks: point.batchAcks }
+  }
+
+  private openDispatcher (subscription: string, type: SubscriptionType, start: { cursor: CursorState, durable: boolean }): Dispatcher {
     const options = {
       env: this.options.env,
       topic: this.topic,
       partition: this.sm.partition,
-      cursor: this.sm.cursor(subscription)!,
+      cursor: start.cursor,
       source: this.sm,
       deliver: this.options.deliver,
-      proposeCursor: async (update: CursorEntry) => {
-        await this.propose({ kind: 'cursor', body: update })
-      },
+      // A reader's acknowledgements stay in memory: nothing of it reaches the log.
+      proposeCursor: start.durable
+        ? async (update: CursorEntry) => { await this.propose({ kind: 'cursor', body: update }) }
+        : async () => {},
       limits: this.options.dispatchLimits
     }
+    if (!start.durable) this.nonDurable.add(subscription)
     const dispatcher: Dispatcher = type === 'Exclusive'
       ? new ExclusiveDispatcher(options)
       : type === 'Failover'
@@ -264,6 +332,7 @@ export class PartitionReplica {
     const dispatcher = this.dispatchers.get(subscription)
     if (dispatcher === undefined) return
     this.dispatchers.delete(subscription)
+    this.nonDurable.delete(subscription)
     dispatcher.close(reason)
     for (const [consumerId, entry] of [...this.consumers]) {
       if (entry.subscription !== subscription) continue

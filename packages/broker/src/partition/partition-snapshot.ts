@@ -1,10 +1,11 @@
 // The byte form of a partition state machine's snapshot: config, trim point, the retained
 // batch index, cursors and the dedup table. Messages themselves stay in the Raft log.
-import { pack, unpack, schema, MAX_NAME_LENGTH, MAX_PERSISTED_ACK_RANGES, MAX_SUBSCRIPTIONS_PER_PARTITION, MAX_DEDUP_PRODUCERS, SUBSCRIPTION_TYPES, type PartitionConfig } from '@blazar/protocol'
+import { pack, unpack, schema, MAX_MESSAGES_PER_BATCH, MAX_NAME_LENGTH, MAX_PERSISTED_ACK_RANGES, MAX_PERSISTED_BATCH_ACKS, MAX_SUBSCRIPTIONS_PER_PARTITION, MAX_DEDUP_PRODUCERS, SUBSCRIPTION_TYPES, type PartitionConfig } from '@blazar/protocol'
 import type { ProducerRecord } from './dedup-table.ts'
+import type { LastBatch } from './partition-state-machine.ts'
 import type { CursorState } from './subscription-cursor.ts'
 
-const { array, int, literal, object, string, tuple } = schema
+const { array, int, literal, object, optional, string, tuple } = schema
 
 /** Batches a snapshot may describe (32 bytes each in memory). */
 export const MAX_SNAPSHOT_RETAINED_BATCHES = 50_000_000
@@ -20,6 +21,8 @@ export interface PartitionSnapshot {
   producers: Array<[string, ProducerRecord]>
   messagesIn: number
   bytesIn: number
+  /** Absent in snapshots from before it existed, and before the first batch. */
+  lastBatch?: LastBatch
 }
 
 const nat = int({ min: 0, max: Number.MAX_SAFE_INTEGER })
@@ -42,11 +45,13 @@ const snapshotSchema = object({
     type: literal(...SUBSCRIPTION_TYPES),
     generation: nat,
     markDelete: nat,
-    ackedRanges: array(tuple(nat, nat), { max: MAX_PERSISTED_ACK_RANGES })
+    ackedRanges: array(tuple(nat, nat), { max: MAX_PERSISTED_ACK_RANGES }),
+    batchAcks: optional(array(tuple(nat, array(int({ min: 0, max: MAX_MESSAGES_PER_BATCH - 1 }), { max: MAX_MESSAGES_PER_BATCH })), { max: MAX_PERSISTED_BATCH_ACKS }))
   }), { max: MAX_SUBSCRIPTIONS_PER_PARTITION }),
   producers: array(tuple(name, object({ lastSequenceId: nat, lastIndex: nat, lastPublishTime: nat })), { max: MAX_DEDUP_PRODUCERS }),
   messagesIn: nat,
-  bytesIn: nat
+  bytesIn: nat,
+  lastBatch: optional(object({ index: nat, messageCount: int({ min: 1, max: MAX_MESSAGES_PER_BATCH }) }))
 })
 
 export function encodePartitionSnapshot (snapshot: PartitionSnapshot): Uint8Array {
@@ -54,5 +59,6 @@ export function encodePartitionSnapshot (snapshot: PartitionSnapshot): Uint8Arra
 }
 
 export function decodePartitionSnapshot (data: Uint8Array): PartitionSnapshot {
-  return unpack(data, snapshotSchema, MAX_SNAPSHOT_BYTES) as PartitionSnapshot
+  const snapshot = unpack(data, snapshotSchema, MAX_SNAPSHOT_BYTES)
+  return { ...snapshot, cursors: snapshot.cursors.map((cursor) => ({ ...cursor, batchAcks: cursor.batchAcks ?? [] })) } as PartitionSnapshot
 }

@@ -16,7 +16,7 @@ import { DEFAULT_MESSAGE_CACHE_LIMITS, MessageCache, type MessageCacheLimits, ty
 import { RecentOutcomes, type PartitionOutcome } from './outcomes.ts'
 import { RetainedIndex } from './retained-index.ts'
 import { decodePartitionSnapshot, encodePartitionSnapshot } from './partition-snapshot.ts'
-import { SubscriptionCursor, type CursorState } from './subscription-cursor.ts'
+import { SubscriptionCursor, type BatchAck, type CursorState } from './subscription-cursor.ts'
 
 /** Reads committed entries from the Raft log (RaftStorage.read) on a cache miss. */
 export type LogReader = (from: number, toExclusive: number, maxBytes: number) => Promise<LogEntry[]>
@@ -34,6 +34,18 @@ export interface PartitionStateMachineOptions {
 export interface ReadLimits {
   maxEntries: number
   maxBytes: number
+}
+
+/** Where a reset or a reader's start puts a cursor: mark-delete, and the batch-index acks of a batch it starts inside. */
+export interface ResetPoint {
+  markDelete: number
+  batchAcks: BatchAck[]
+}
+
+/** The last stored batch: its index and message count (the partition's last message id). */
+export interface LastBatch {
+  index: number
+  messageCount: number
 }
 
 /** Called after every applied batch entry (dispatch wakes up on it). */
@@ -63,6 +75,8 @@ export class PartitionStateMachine implements StateMachine {
   private cursors = new Map<string, SubscriptionCursor>()
   private messagesIn = 0
   private bytesIn = 0
+  /** Outlives trims: the last message id stays known when every batch is trimmed. */
+  private last: LastBatch | null = null
 
   constructor (options: PartitionStateMachineOptions) {
     this.topic = options.topic
@@ -108,7 +122,8 @@ export class PartitionStateMachine implements StateMachine {
       cursors: [...this.cursors.values()].map((cursor) => cursor.toState()),
       producers: this.dedup.entries(),
       messagesIn: this.messagesIn,
-      bytesIn: this.bytesIn
+      bytesIn: this.bytesIn,
+      ...(this.last === null ? {} : { lastBatch: this.last })
     })
   }
 
@@ -125,6 +140,7 @@ export class PartitionStateMachine implements StateMachine {
     this.dedup = DedupTable.fromEntries(snapshot.producers)
     this.messagesIn = snapshot.messagesIn
     this.bytesIn = snapshot.bytesIn
+    this.last = snapshot.lastBatch ?? null
     this.cache.clear()
     this.outcomes.clear()
   }
@@ -160,6 +176,16 @@ export class PartitionStateMachine implements StateMachine {
   /** Highest sequence id persisted for a producer, -1 if none (returned when a producer connects). */
   lastSequenceId (producerName: string): number {
     return this.dedup.lastSequenceId(producerName)
+  }
+
+  /** The last stored batch (null before the first): the partition's last message id. */
+  get lastBatch (): LastBatch | null {
+    return this.last
+  }
+
+  /** Message count of the retained batch at `index`, or undefined when none is there. */
+  messageCountAt (index: number): number | undefined {
+    return this.retained.find(index)?.messageCount
   }
 
   subscriptions (): CursorState[] {
@@ -270,6 +296,7 @@ export class PartitionStateMachine implements StateMachine {
     this.dedup.record(batch.producerName, batch.lastSequenceId, index, publishTime)
     this.messagesIn += batch.messageCount
     this.bytesIn += batch.body.length
+    this.last = { index, messageCount: batch.messageCount }
     const stored: StoredBatch = { index, publishTime, envelope }
     this.cache.add(stored)
     for (const listener of this.listeners) listener(stored)
@@ -284,6 +311,12 @@ export class PartitionStateMachine implements StateMachine {
     for (const [from, to] of update.ackedRanges) {
       if (from > to || to > this.lastApplied) throw new InvalidArgumentError({ argument: 'ackedRanges', reason: `bad range [${from}, ${to}]` })
     }
+    for (const [index, batchIndexes] of update.batchAcks ?? []) {
+      const count = this.retained.find(index)?.messageCount
+      if (index > this.lastApplied || (count !== undefined && batchIndexes.some((b) => b >= count))) {
+        throw new InvalidArgumentError({ argument: 'batchAcks', reason: `bad batch-index ack of entry ${index}` })
+      }
+    }
     return { kind: 'cursor', applied: cursor.advance(update, (i) => this.nextMessageIndex(i)) }
   }
 
@@ -295,7 +328,7 @@ export class PartitionStateMachine implements StateMachine {
           throw new LimitExceededError({ limit: 'subscriptions per partition', value: this.cursors.size + 1, max: MAX_SUBSCRIPTIONS_PER_PARTITION })
         }
         const markDelete = entry.initialPosition === 'Earliest' ? this.trimmedTo : index
-        this.cursors.set(entry.subscription, new SubscriptionCursor({ subscription: entry.subscription, type: entry.type, generation: 0, markDelete, ackedRanges: [] }))
+        this.cursors.set(entry.subscription, new SubscriptionCursor({ subscription: entry.subscription, type: entry.type, generation: 0, markDelete, ackedRanges: [], batchAcks: [] }))
         return { kind: 'subscription', created: true }
       }
       case 'delete':
@@ -304,7 +337,8 @@ export class PartitionStateMachine implements StateMachine {
         return { kind: 'subscription', created: false }
       case 'reset': {
         const cursor = this.requireCursor(entry.subscription)
-        cursor.reset(this.markDeleteFor(entry.position, index))
+        const point = this.resetPoint(entry.position, index)
+        cursor.reset(point.markDelete, point.batchAcks)
         return { kind: 'subscription', created: false }
       }
     }
@@ -321,17 +355,41 @@ export class PartitionStateMachine implements StateMachine {
     return { kind: 'trim', trimmedTo: this.trimmedTo }
   }
 
-  /** Where a reset puts mark-delete: just below the first message to deliver again. */
-  private markDeleteFor (position: CursorPosition, index: number): number {
+  /**
+   * Where a reset applied at `index` (the end of the log as of the reset) puts a cursor: just
+   * below the first message to deliver again, never beyond `index`. A message position inside a
+   * batch acknowledges the batch's earlier messages (batch-index acks); exclusive of the
+   * message, that message too. Inclusive of an id past the end of the log: the last message
+   * (a reader started at `latest` inclusive reads the last message, as in Pulsar).
+   */
+  resetPoint (position: CursorPosition, index: number): ResetPoint {
     switch (position.at) {
-      case 'earliest': return this.trimmedTo
-      case 'latest': return index
-      case 'message': return Math.max(this.trimmedTo, position.index - 1)
+      case 'earliest': return { markDelete: this.trimmedTo, batchAcks: [] }
+      case 'latest': return { markDelete: index, batchAcks: [] }
+      case 'message': return this.messageResetPoint(position, index)
       case 'publishTime': {
         const i = this.retained.firstPublishedAtOrAfter(position.publishTime)
-        return i < this.retained.length ? this.retained.at(i).index - 1 : index
+        return { markDelete: i < this.retained.length ? this.retained.at(i).index - 1 : index, batchAcks: [] }
       }
     }
+  }
+
+  private messageResetPoint (position: Extract<CursorPosition, { at: 'message' }>, end: number): ResetPoint {
+    const inclusive = position.inclusive ?? true
+    let { index, batchIndex } = position
+    if (inclusive && this.last !== null && index > end) {
+      index = this.last.index
+      batchIndex = this.last.messageCount - 1
+    }
+    const clamp = (markDelete: number): number => Math.min(end, Math.max(this.trimmedTo, markDelete))
+    const count = this.retained.find(index)?.messageCount
+    // Inside a batch: mark-delete just below it, the messages before the start acknowledged.
+    const firstToDeliver = inclusive ? batchIndex : batchIndex + 1
+    if (count !== undefined && batchIndex >= 0 && firstToDeliver > 0 && firstToDeliver < count) {
+      return { markDelete: clamp(index - 1), batchAcks: [[index, Array.from({ length: firstToDeliver }, (_, i) => i)]] }
+    }
+    const wholeBatchDelivered = inclusive || (count !== undefined && batchIndex >= 0 && firstToDeliver < count)
+    return { markDelete: clamp(wholeBatchDelivered ? index - 1 : index), batchAcks: [] }
   }
 
   private requireCursor (subscription: string): SubscriptionCursor {

@@ -65,11 +65,11 @@ async function portFree (port: number): Promise<boolean> {
 /** A base with 6 consecutive free ports (3 libp2p, 3 HTTP), above the test fixtures' range. */
 async function freePortBase (): Promise<number> {
   for (let attempt = 0; attempt < 50; attempt++) {
-    const base = 52_000 + Math.floor(Math.random() * 1_300) * 6
-    const ports = Array.from({ length: 6 }, (_, i) => base + i)
+    const base = 52_000 + Math.floor(Math.random() * 850) * 9
+    const ports = Array.from({ length: 9 }, (_, i) => base + i)
     if ((await Promise.all(ports.map(portFree))).every(Boolean)) return base
   }
-  throw new Error('no 6 consecutive free ports found in 52000-59800')
+  throw new Error('no 9 consecutive free ports found in 52000-59650')
 }
 
 /** Node 1 with --init, then 2 and 3 joining it (as test/support/broker-nodes.ts does). */
@@ -93,7 +93,7 @@ async function startCluster (nodes: LocalNode[]): Promise<BenchCluster> {
 async function withCluster<T> (label: string, use: (cluster: BenchCluster) => Promise<T>): Promise<T> {
   const dir = mkdtempSync(join(tmpdir(), `blazar-bench-produce-${label}-`))
   const base = await freePortBase()
-  const nodes = localNodes(dir, 3, base, base + 3)
+  const nodes = localNodes(dir, 3, { base, http: base + 3, pulsar: base + 6 })
   try {
     return await use(await startCluster(nodes))
   } finally {

@@ -1,9 +1,12 @@
 // `blazar local-cluster start|stop`: a 3-node cluster on 127.0.0.1 for trying Blazar out
 // (README command 1 runs `start`). `start` launches the nodes (or reuses the running ones),
-// waits for the cluster, publishes messages through node 2, consumes them through node 3 and
+// waits for the cluster, lets public/default create topics on first use (as a Pulsar
+// standalone does), publishes messages through node 2, consumes them through node 3 and
 // prints them; the cluster keeps running unless --demo is given.
 import { mkdir, writeFile } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
+import { Client } from '@blazar/client'
+import { DEFAULT_NAMESPACE, DEFAULT_TENANT } from '@blazar/protocol'
 import type { Command } from 'commander'
 import { hasCluster, localNodes, runningPid, startNode, stopNodes, waitForNode, type LocalNode } from '../local-cluster/node-processes.ts'
 import { roundTrip, waitForCluster } from '../local-cluster/round-trip.ts'
@@ -15,14 +18,15 @@ const STOP_TIMEOUT_MS = 15_000
 /** The local cluster's secret; it only admits nodes on this machine's loopback. */
 const LOCAL_SECRET = 'blazar-local-cluster'
 
-interface ClusterFlags { dir: string, basePort: string, httpBasePort: string }
+interface ClusterFlags { dir: string, basePort: string, httpBasePort: string, pulsarBasePort: string }
 
 export function registerLocalCluster (program: Command): void {
   const local = program.command('local-cluster').description('a 3-node cluster on 127.0.0.1 for trying Blazar out')
   const withFlags = (command: Command): Command => command
     .option('--dir <dir>', 'where the nodes keep data, logs and PID files', '.data/cluster')
-    .option('--base-port <port>', 'libp2p port of node 1 (nodes 2 and 3 use the next ones)', '6650')
+    .option('--base-port <port>', 'libp2p port of node 1 (nodes 2 and 3 use the next ones)', '6660')
     .option('--http-base-port <port>', 'HTTP port of node 1', '8080')
+    .option('--pulsar-base-port <port>', 'Pulsar protocol port of node 1 (pulsar://127.0.0.1:6650)', '6650')
   withFlags(local.command('start'))
     .description('start the cluster (or reuse it) and run a publish/consume round trip')
     .option('--demo', 'stop the cluster after the round trip')
@@ -33,7 +37,7 @@ export function registerLocalCluster (program: Command): void {
         const addresses = await startCluster(nodes, resolve(flags.dir))
         const print = (line: string): void => { process.stdout.write(line + '\n') }
         print(`cluster: ${NODE_COUNT} nodes on 127.0.0.1:${nodes[0]?.port}-${nodes.at(-1)?.port}`)
-        for (const [i, address] of addresses.entries()) print(`  node${i + 1} ${address}`)
+        for (const [i, address] of addresses.entries()) print(`  node${i + 1} ${address}  pulsar://127.0.0.1:${nodes[i]?.pulsarPort}`)
         const count = Number(flags.messages)
         const topic = 'persistent://public/default/demo'
         print(`publishing ${count} messages to ${topic} through node2, consuming them through node3:`)
@@ -64,7 +68,7 @@ export function registerLocalCluster (program: Command): void {
 }
 
 function nodesOf (flags: ClusterFlags): LocalNode[] {
-  return localNodes(resolve(flags.dir), NODE_COUNT, Number(flags.basePort), Number(flags.httpBasePort))
+  return localNodes(resolve(flags.dir), NODE_COUNT, { base: Number(flags.basePort), http: Number(flags.httpBasePort), pulsar: Number(flags.pulsarBasePort) })
 }
 
 /** Starts every node that is not running (node 1 first: it creates the cluster the others join); answers their addresses. */
@@ -82,5 +86,20 @@ async function startCluster (nodes: LocalNode[], dir: string): Promise<string[]>
   for (const node of others) addresses.push(await waitForNode(node, NODE_START_TIMEOUT_MS))
   await writeFile(join(dir, 'addresses'), addresses.join('\n') + '\n')
   await waitForCluster(firstAddress, nodes.length, CLUSTER_FORM_TIMEOUT_MS)
+  await allowAutoTopicCreation(addresses)
   return addresses
+}
+
+/**
+ * A cluster for trying Blazar out behaves as a Pulsar standalone does: producing to or
+ * subscribing on a topic that does not exist yet creates it in public/default (Pulsar's
+ * allowAutoTopicCreation default), so Pulsar clients' examples work as written.
+ */
+async function allowAutoTopicCreation (addresses: string[]): Promise<void> {
+  const client = await Client.create({ serviceUrl: addresses })
+  try {
+    await client.admin.namespaces.setPolicies(`${DEFAULT_TENANT}/${DEFAULT_NAMESPACE}`, { autoTopicCreation: true })
+  } finally {
+    await client.close()
+  }
 }

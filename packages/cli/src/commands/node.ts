@@ -11,6 +11,8 @@ interface StartFlags {
   listen?: string[]
   httpHost?: string
   httpPort?: string
+  pulsarHost?: string
+  pulsarPort?: string
   name?: string
   zone?: string
   clusterSecret?: string
@@ -27,9 +29,11 @@ export function registerNode (program: Command): void {
     .description('start a node: --init creates a cluster, --join <multiaddr> joins one, a used data dir restarts')
     .option('--config <file>', 'JSON config file (keys as in docs/deploy.md)')
     .option('--data-dir <dir>', 'node key, Raft logs and cluster.json (BLAZAR_DATA_DIR)')
-    .option('--listen <multiaddr...>', 'libp2p listen addresses (default /ip4/127.0.0.1/tcp/6650; BLAZAR_LISTEN)')
+    .option('--listen <multiaddr...>', 'libp2p listen addresses (default /ip4/127.0.0.1/tcp/6660; BLAZAR_LISTEN)')
     .option('--http-host <host>', 'HTTP bind host (default 127.0.0.1)')
     .option('--http-port <port>', 'HTTP port, 0 = off (default 8080; BLAZAR_HTTP_PORT)')
+    .option('--pulsar-host <host>', 'Pulsar protocol bind host (default 127.0.0.1; BLAZAR_PULSAR_HOST)')
+    .option('--pulsar-port <port>', 'Pulsar protocol port, 0 = off (default 6650; BLAZAR_PULSAR_PORT)')
     .option('--name <name>', 'node name for logs (BLAZAR_NODE_NAME)')
     .option('--zone <zone>', 'failure zone for replica placement (BLAZAR_ZONE)')
     .option('--cluster-secret <secret>', 'shared secret that admits joining nodes (BLAZAR_CLUSTER_SECRET)')
@@ -52,6 +56,8 @@ export function registerNode (program: Command): void {
               listen: flags.listen,
               httpHost: flags.httpHost,
               httpPort: flags.httpPort,
+              pulsarHost: flags.pulsarHost,
+              pulsarPort: flags.pulsarPort,
               nodeName: flags.name,
               zone: flags.zone,
               clusterSecret: flags.clusterSecret,

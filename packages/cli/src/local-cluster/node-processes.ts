@@ -12,12 +12,28 @@ const CLI_MAIN = fileURLToPath(new URL('../main.ts', import.meta.url))
 export interface LocalNode {
   index: number
   dir: string
+  /** libp2p port. */
   port: number
   httpPort: number
+  /** Pulsar binary protocol port. */
+  pulsarPort: number
 }
 
-export function localNodes (clusterDir: string, count: number, basePort: number, baseHttpPort: number): LocalNode[] {
-  return Array.from({ length: count }, (_, i) => ({ index: i + 1, dir: join(clusterDir, `node${i + 1}`), port: basePort + i, httpPort: baseHttpPort + i }))
+export interface LocalPorts {
+  /** libp2p port of node 1; node i uses base + i - 1, and likewise for the others. */
+  base: number
+  http: number
+  pulsar: number
+}
+
+export function localNodes (clusterDir: string, count: number, ports: LocalPorts): LocalNode[] {
+  return Array.from({ length: count }, (_, i) => ({
+    index: i + 1,
+    dir: join(clusterDir, `node${i + 1}`),
+    port: ports.base + i,
+    httpPort: ports.http + i,
+    pulsarPort: ports.pulsar + i
+  }))
 }
 
 export function pidFile (node: LocalNode): string {
@@ -57,6 +73,7 @@ export async function startNode (node: LocalNode, options: { init: boolean, join
     '--data-dir', node.dir,
     '--listen', `/ip4/127.0.0.1/tcp/${node.port}`,
     '--http-port', String(node.httpPort),
+    '--pulsar-port', String(node.pulsarPort),
     '--name', `node${node.index}`,
     '--cluster-secret', options.secret,
     '--election-timeout-ms', String(options.electionTimeoutMs)
