@@ -72,6 +72,10 @@ export class ClientConnection {
         if (this.pending.delete(id)) reject(options.signal?.reason)
       }, { once: true })
     })
+    // While this waits for drain, a close or an abort can settle `response` first: it is
+    // awaited below or, when the wait fails, abandoned, so its rejection must not go unhandled
+    // (a node died of an unhandled STREAM_CLOSED once drain waits really waited).
+    response.catch(() => {})
     this.writer.write(frame)
     if (this.writer.needsDrain) {
       try {

@@ -121,3 +121,21 @@ t.test('a client session whose replies needed drain twice keeps reading requests
     await bounded
   }
 })
+
+t.test('a request waiting for drain when its connection closes rejects, and nothing is left unhandled', async (t) => {
+  const [outbound, inbound] = await streamPair()
+  const settings = resolveSettings({})
+  const connection = new ClientConnection({ peer: 'server', stream: outbound, settings, counters: new TransportCounters() })
+  t.teardown(() => { inbound.abort(new Error('test over')) })
+  const unhandled: unknown[] = []
+  const onUnhandled = (reason: unknown): void => { unhandled.push(reason) }
+  process.on('unhandledRejection', onUnhandled)
+  t.teardown(() => { process.off('unhandledRejection', onUnhandled) })
+  hooks(outbound).onMuxerNeedsDrain()
+  const answer = connection.request('never answered')
+  await turn()
+  outbound.abort(new Error('peer went silent'))
+  await t.rejects(answer, { code: 'STREAM_CLOSED' })
+  for (let i = 0; i < 3; i++) await turn()
+  t.same(unhandled, [], 'no unhandled rejection')
+})
