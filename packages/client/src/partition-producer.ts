@@ -242,7 +242,12 @@ export class PartitionProducer {
       ? { type: 'send' as const, producerId: this.producerId, batch: batch.envelope }
       : { type: 'send' as const, producerId: this.producerId, batch: batch.envelope, previousSequenceId: previous.envelope.lastSequenceId }
     this.context.pool.request(connection, request, remaining).then(
-      (result) => { this.acknowledged(batch, result) },
+      (result) => {
+        // The partition stored `previous` (this batch named it and was stored): if we never
+        // learned that, its id comes with this answer, and it must not be resent after this one.
+        if (previous !== undefined && result.predecessorIndex !== undefined && this.remove(previous)) this.resolveStored(previous, result.predecessorIndex)
+        this.acknowledged(batch, result)
+      },
       (error: unknown) => { this.sendFailed(batch, error) }
     ).finally(() => {
       batch.inflight = false
@@ -261,8 +266,13 @@ export class PartitionProducer {
       this.failBatch(batch, batch.lastError as Error)
       return
     }
+    this.resolveStored(batch, result.messageId.index)
+  }
+
+  /** Reports a removed batch as stored at log `index`. */
+  private resolveStored (batch: PendingBatch, index: number): void {
     batch.messages.forEach((pending, batchIndex) => {
-      pending.resolve(new MessageId(this.partition, result.messageId.index, batchIndex))
+      pending.resolve(new MessageId(this.partition, index, batchIndex))
     })
     this.pendingMessages -= batch.messages.length
     batch.settle()

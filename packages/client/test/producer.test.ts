@@ -118,6 +118,21 @@ for (const deduplication of [false, true]) {
   })
 }
 
+t.test('a stored batch whose outcome was lost is not resent after the batches behind it: their answer names where it is', async (t) => {
+  // Chaos seed 10: the first batch was stored but its answer lost; the batches pipelined behind
+  // it were stored and acknowledged; then the first was resent and (deduplication off) stored
+  // again after them, and acknowledged at that later copy: acknowledged IDs out of send order.
+  const cluster = await FakeCluster.start(t)
+  cluster.createTopic('lost-answer')
+  const client = await startClient(t, cluster)
+  const producer = await client.createProducer({ topic: 'lost-answer', batchingEnabled: false })
+  cluster.sendFaults.push('OUTCOME_UNKNOWN_STORED')
+  const ids = await Promise.all(Array.from({ length: 5 }, (_, i) => producer.send({ data: `m-${i}` })))
+  const stored = cluster.entries('lost-answer')
+  t.same(stored.map((entry) => text(decodeBatch(entry.batch, codecs)[0].payload)), [0, 1, 2, 3, 4].map((i) => `m-${i}`), 'stored once each, in send order')
+  t.same(ids.map((id) => id.index), stored.map((entry) => entry.index), 'each send reports the index it is stored at')
+})
+
 t.test('a send that keeps failing rejects after sendTimeoutMs with the last error; a hung node with TimeoutError', async (t) => {
   const cluster = await FakeCluster.start(t)
   cluster.createTopic('doomed')

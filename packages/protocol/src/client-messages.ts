@@ -139,7 +139,11 @@ const nodeRecordSchema = object({ id: nodeId, addresses: array(string({ max: 102
 export const clientResultSchemas = {
   lookup: object({ topic, partitions: int({ min: 0, max: MAX_PARTITIONS }), leaders: array(partitionLeaderSchema, { max: MAX_PARTITIONS }) }),
   'create-producer': object({ producerName: name, lastSequenceId: int({ min: -1, max: Number.MAX_SAFE_INTEGER }), maxMessageSize: int({ min: 1, max: MAX_MESSAGE_SIZE_CEILING }) }),
-  send: object({ firstSequenceId: count, lastSequenceId: count, messageId: messageIdSchema, duplicate: boolean }),
+  /**
+   * `predecessorIndex`: the log index of the batch the request named as `previousSequenceId`,
+   * when that batch was the producer's last stored one (the producer may not know it was stored).
+   */
+  send: object({ firstSequenceId: count, lastSequenceId: count, messageId: messageIdSchema, duplicate: boolean, predecessorIndex: optional(count) }),
   'close-producer': object({}),
   subscribe: object({}),
   flow: object({}),

@@ -6,7 +6,8 @@ import type { MessageIdData, WireError } from '@blazar/protocol'
 export const MAX_RECENT_OUTCOMES = 4_096
 
 export type PartitionOutcome =
-  | { kind: 'stored', firstMessageId: MessageIdData, messageCount: number }
+  /** `predecessorIndex`: where the batch named by `previousSequenceId` is stored, when it was the producer's last. */
+  | { kind: 'stored', firstMessageId: MessageIdData, messageCount: number, predecessorIndex?: number }
   | { kind: 'duplicate', producerName: string, lastSequenceId: number }
   | { kind: 'cursor', applied: boolean }
   | { kind: 'subscription', created: boolean }

@@ -291,6 +291,11 @@ export class PartitionStateMachine implements StateMachine {
       const error = new OutOfOrderSequenceError({ producerName: batch.producerName, previousSequenceId: batch.previousSequenceId, lastSequenceId })
       return { kind: 'rejected', error: errorToWire(error) }
     }
+    // When the producer's last stored batch is the one this batch names, its index goes back
+    // with this batch's outcome: a producer that never learned that batch's outcome (a timeout,
+    // a lost connection) learns its id here instead of resending it after this one.
+    const last = this.dedup.get(batch.producerName)
+    const predecessorIndex = batch.previousSequenceId !== undefined && last?.lastSequenceId === batch.previousSequenceId ? last.lastIndex : undefined
     const { publishTime, envelope } = storedParts(batch)
     this.retained.push({ index, messageCount: batch.messageCount, bytes: batch.body.length, publishTime })
     this.dedup.record(batch.producerName, batch.lastSequenceId, index, publishTime)
@@ -300,7 +305,9 @@ export class PartitionStateMachine implements StateMachine {
     const stored: StoredBatch = { index, publishTime, envelope }
     this.cache.add(stored)
     for (const listener of this.listeners) listener(stored)
-    return { kind: 'stored', firstMessageId: { partition: this.partition, index, batchIndex: 0 }, messageCount: batch.messageCount }
+    const outcome: PartitionOutcome = { kind: 'stored', firstMessageId: { partition: this.partition, index, batchIndex: 0 }, messageCount: batch.messageCount }
+    if (predecessorIndex !== undefined) outcome.predecessorIndex = predecessorIndex
+    return outcome
   }
 
   private applyCursor (update: CursorEntry): PartitionOutcome {

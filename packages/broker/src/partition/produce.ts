@@ -29,7 +29,9 @@ export function sendResultOf (outcome: PartitionOutcome | undefined, partition: 
   if (outcome === undefined) throw new OutcomeUnknownError({ operation: 'send', reason: 'the outcome was evicted before it was read' })
   switch (outcome.kind) {
     case 'stored':
-      return { ...sequence, messageId: outcome.firstMessageId, duplicate: false }
+      return outcome.predecessorIndex === undefined
+        ? { ...sequence, messageId: outcome.firstMessageId, duplicate: false }
+        : { ...sequence, messageId: outcome.firstMessageId, duplicate: false, predecessorIndex: outcome.predecessorIndex }
     case 'duplicate':
       return { ...sequence, messageId: MessageId.earliest(partition).toData(), duplicate: true }
     case 'rejected':
