@@ -31,6 +31,12 @@ export interface DispatchLimits {
   cursorFlushMaxAcks: number
   /** Wait before retrying a failed read. */
   retryDelayMs: number
+  /**
+   * Messages waiting in the replay queue before new reads stop (Pulsar
+   * `keySharedLookAheadMsgInReplayThresholdPerSubscription` = 20,000): bounds how far Key_Shared
+   * reads ahead past keys whose consumer cannot take them.
+   */
+  replayLookAheadMessages: number
 }
 
 export const DEFAULT_DISPATCH_LIMITS: DispatchLimits = {
@@ -41,7 +47,8 @@ export const DEFAULT_DISPATCH_LIMITS: DispatchLimits = {
   roundRobinBatchSize: 20,
   cursorFlushIntervalMs: 100,
   cursorFlushMaxAcks: 1_000,
-  retryDelayMs: 100
+  retryDelayMs: 100,
+  replayLookAheadMessages: 20_000
 }
 
 /** The push form of a batch: its message id, redelivery count and the messages already acknowledged (batch-index acks). */

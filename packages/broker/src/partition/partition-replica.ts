@@ -10,9 +10,8 @@ import {
   type PartitionEntry, type SubscriptionType
 } from '@blazar/protocol'
 import type { DispatchLimits } from '../dispatch/dispatch-options.ts'
-import { KeySharedDispatcher } from '../dispatch/key-shared-dispatcher.ts'
-import { SharedDispatcher } from '../dispatch/shared-dispatcher.ts'
-import { ExclusiveDispatcher, FailoverDispatcher } from '../dispatch/single-active-dispatcher.ts'
+import { createDispatcher } from '../dispatch/create-dispatcher.ts'
+import type { SubscriptionDispatcher } from '../dispatch/subscription-dispatcher.ts'
 import type { ConsumerRef } from '../dispatch/subscription-lifecycle.ts'
 import type { PartitionOutcome } from './outcomes.ts'
 import type { PartitionStateMachine } from './partition-state-machine.ts'
@@ -22,7 +21,7 @@ import { admitBatch, proposalError, sendResultOf } from './produce.ts'
 /** Pulsar `retentionCheckIntervalInSeconds` (120 s). */
 export const DEFAULT_RETENTION_CHECK_INTERVAL_MS = 120_000
 
-type Dispatcher = ExclusiveDispatcher | FailoverDispatcher | SharedDispatcher | KeySharedDispatcher
+type Dispatcher = SubscriptionDispatcher
 
 export interface PartitionReplicaOptions {
   env: Env
@@ -146,9 +145,7 @@ export class PartitionReplica {
   }
 
   redeliver (consumerId: number, ids?: readonly MessageIdData[]): void {
-    const dispatcher = this.dispatcherOf(consumerId)
-    if (dispatcher instanceof SharedDispatcher || dispatcher instanceof KeySharedDispatcher) dispatcher.redeliverUnacknowledged(consumerId, ids)
-    else dispatcher?.redeliverUnacknowledged(consumerId)
+    this.dispatcherOf(consumerId)?.redeliverUnacknowledged(consumerId, ids)
   }
 
   /** The consumer went away (closed, or its connection dropped); a subscribe of it still pending is cancelled. */
@@ -173,7 +170,7 @@ export class PartitionReplica {
     const subscription = this.requireSubscriptionOf(consumerId)
     if (this.nonDurable.has(subscription)) {
       const dispatcher = this.dispatchers.get(subscription)!
-      dispatcher.cursorReset(this.readerCursor(subscription, dispatcherType(dispatcher), position))
+      dispatcher.cursorReset(this.readerCursor(subscription, dispatcher.type, position))
       return
     }
     await this.propose({ kind: 'subscription', body: { op: 'reset', subscription, position } })
@@ -246,10 +243,10 @@ export class PartitionReplica {
 
   private attach (request: SubscribeRequest): void {
     const existing = this.dispatchers.get(request.subscription)
-    if (existing !== undefined && existing.state === 'consuming' && dispatcherType(existing) !== request.type) {
-      throw new UnsupportedOperationError({ operation: 'subscribe', reason: `subscription ${request.subscription} is ${dispatcherType(existing)} with consumers connected` })
+    if (existing !== undefined && existing.state === 'consuming' && existing.type !== request.type) {
+      throw new UnsupportedOperationError({ operation: 'subscribe', reason: `subscription ${request.subscription} is ${existing.type} with consumers connected` })
     }
-    if (existing !== undefined && dispatcherType(existing) !== request.type) this.closeDispatcher(request.subscription, 'subscription type changed')
+    if (existing !== undefined && existing.type !== request.type) this.closeDispatcher(request.subscription, 'subscription type changed')
     const dispatcher = this.dispatchers.get(request.subscription) ?? this.openDispatcher(request.subscription, request.type, this.startCursor(request))
     dispatcher.attach(request.consumer)
     this.consumers.set(request.consumer.consumerId, { subscription: request.subscription, consumer: request.consumer })
@@ -316,11 +313,7 @@ export class PartitionReplica {
       limits: this.options.dispatchLimits
     }
     if (!start.durable) this.nonDurable.add(subscription)
-    const dispatcher: Dispatcher = type === 'Exclusive'
-      ? new ExclusiveDispatcher(options)
-      : type === 'Failover'
-        ? new FailoverDispatcher(options)
-        : type === 'Shared' ? new SharedDispatcher(options) : new KeySharedDispatcher(options)
+    const dispatcher = createDispatcher(type, options)
     this.dispatchers.set(subscription, dispatcher)
     return dispatcher
   }
@@ -352,11 +345,4 @@ export class PartitionReplica {
       )
     })
   }
-}
-
-function dispatcherType (dispatcher: Dispatcher): SubscriptionType {
-  if (dispatcher instanceof ExclusiveDispatcher) return 'Exclusive'
-  if (dispatcher instanceof FailoverDispatcher) return 'Failover'
-  if (dispatcher instanceof SharedDispatcher) return 'Shared'
-  return 'Key_Shared'
 }
