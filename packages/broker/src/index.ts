@@ -27,7 +27,8 @@ export {
   subscriptionLifecycle, type ConsumerRef, type LifecycleContext, type LifecycleEvent, type SubscriptionLifecycleState
 } from './dispatch/subscription-lifecycle.ts'
 export { DEFAULT_DISPATCH_LIMITS, deliveredEntry, type DispatchLimits, type DispatchSource, type DispatcherOptions } from './dispatch/dispatch-options.ts'
-export { SubscriptionDispatcher } from './dispatch/subscription-dispatcher.ts'
+export { SubscriptionDispatcher, type ConsumerDispatchStats, type DispatchStats } from './dispatch/subscription-dispatcher.ts'
+export { DelayedIndex, type DelayedBatch } from './dispatch/delayed-index.ts'
 export { createDispatcher, exclusiveDispatcher, failoverDispatcher, keySharedDispatcher, sharedDispatcher } from './dispatch/create-dispatcher.ts'
 export type { DispatchConsumer, DispatchPolicy, OrderKey, PolicyContext } from './dispatch/dispatch-policy.ts'
 export { DEFAULT_FAILOVER_DELAY_MS, SingleActivePolicy, type FailoverOptions } from './dispatch/single-active-policy.ts'

@@ -12,6 +12,8 @@ export interface DispatchSource {
   read (from: number, limits: ReadLimits): Promise<StoredBatch[]>
   nextMessageIndex (index: number): number
   onCommit (listener: (batch: StoredBatch) => void): () => void
+  /** Messages in retained batches above `index` (stats). */
+  messagesAfter (index: number): number
 }
 
 export interface DispatchLimits {
@@ -37,6 +39,12 @@ export interface DispatchLimits {
    * reads ahead past keys whose consumer cannot take them.
    */
   replayLookAheadMessages: number
+  /**
+   * Delayed batches a subscription's dispatcher keeps in memory (Shared, Key_Shared). At the
+   * bound the leader refuses new delayed messages (LIMIT_EXCEEDED) and dispatch reads no
+   * further past a delayed batch until one is due.
+   */
+  maxDelayedMessages: number
 }
 
 export const DEFAULT_DISPATCH_LIMITS: DispatchLimits = {
@@ -48,7 +56,8 @@ export const DEFAULT_DISPATCH_LIMITS: DispatchLimits = {
   cursorFlushIntervalMs: 100,
   cursorFlushMaxAcks: 1_000,
   retryDelayMs: 100,
-  replayLookAheadMessages: 20_000
+  replayLookAheadMessages: 20_000,
+  maxDelayedMessages: 100_000
 }
 
 /** The push form of a batch: its message id, redelivery count and the messages already acknowledged (batch-index acks). */

@@ -3,19 +3,22 @@
 // the consumers' flow permits and unacknowledged batches, one read loop over committed batches
 // (cache, then the Raft log), the replay queue (negatively acknowledged batches, those of a
 // consumer that left, batches parked until their consumer can take them), redelivery counts,
-// batch-index acks, and the cursor, proposed through Raft in batches (CursorTracker) so a new
-// leader resumes from the replicated cursor. Which consumer takes a batch and which batches
+// batch-index acks, delayed delivery (DelayedIndex), the cursor, proposed through Raft in
+// batches (CursorTracker) so a new leader resumes from the replicated cursor, and the stats
+// that say why dispatch is not progressing. Which consumer takes a batch and which batches
 // keep their order is the policy's (dispatch-policy.ts); nothing else differs between types.
 // Delivery is at-least-once; a batch is outstanding at one consumer at a time (asserted).
 import { timerApi, type Env } from '@blazar/env'
 import {
-  ConsumerBusyError, UnsupportedOperationError, type DeliveredEntry, type MessageIdData, type SubscriptionType
+  ConsumerBusyError, MAX_BLOCKED_KEY_HASHES_IN_STATS, UnsupportedOperationError,
+  type DeliveredEntry, type DispatchBlockReason, type MessageIdData, type SubscriptionType
 } from '@blazar/protocol'
 import { createActor, type Actor } from 'xstate'
 import type { StoredBatch } from '../partition/message-cache.ts'
 import type { CursorState } from '../partition/subscription-cursor.ts'
 import { assert } from '../state-machine.ts'
 import { CursorTracker } from './cursor-tracker.ts'
+import { DelayedIndex } from './delayed-index.ts'
 import { DEFAULT_DISPATCH_LIMITS, deliveredEntry, type DispatchLimits, type DispatchSource, type DispatcherOptions } from './dispatch-options.ts'
 import type { DispatchConsumer, DispatchPolicy, OrderKey, PolicyContext } from './dispatch-policy.ts'
 import { ReadLoop } from './read-loop.ts'
@@ -23,6 +26,33 @@ import { RedeliveryCounts } from './redelivery-counts.ts'
 import { ReplayQueue } from './replay-queue.ts'
 import { subscriptionLifecycle, type ConsumerRef, type SubscriptionLifecycleState } from './subscription-lifecycle.ts'
 import { UnackedEntries } from './unacked-entries.ts'
+
+export interface ConsumerDispatchStats {
+  consumerId: number
+  consumerName: string
+  permits: number
+  unackedMessages: number
+  /** Key_Shared: hashes this consumer owns whose batches wait for another consumer's acks (at most MAX_BLOCKED_KEY_HASHES_IN_STATS). */
+  blockedKeyHashes: number[]
+  blockedKeyHashCount: number
+  /** Exclusive/Failover: whether this consumer receives now. */
+  active?: boolean
+  reason: DispatchBlockReason | null
+  oldestUnacked: { messageId: MessageIdData, ageMs: number } | null
+}
+
+export interface DispatchStats {
+  type: SubscriptionType
+  reason: DispatchBlockReason | null
+  /** Messages not yet delivered (waiting for redelivery, or not read yet), delayed ones not due excluded. */
+  pendingMessages: number
+  redeliveryQueueMessages: number
+  delayedMessages: number
+  unackedMessages: number
+  deliveredBatches: number
+  oldestUnacked: { messageId: MessageIdData, ageMs: number } | null
+  consumers: ConsumerDispatchStats[]
+}
 
 export class SubscriptionDispatcher<P extends DispatchPolicy = DispatchPolicy> {
   readonly topic: string
@@ -41,6 +71,9 @@ export class SubscriptionDispatcher<P extends DispatchPolicy = DispatchPolicy> {
   /** In attach order. */
   private readonly consumerStates = new Map<number, DispatchConsumer>()
   private readonly replay = new ReplayQueue()
+  private readonly delayed: DelayedIndex
+  /** Batches delivered (first deliveries and redeliveries), for stats and the simulator's liveness check. */
+  private delivered = 0
   /** Next index to read new batches from; every message entry below it was delivered, is waiting, or is acknowledged. */
   private readPosition: number
   /** Set when the subscription reaches its unacked bound; cleared at half of it. */
@@ -72,6 +105,10 @@ export class SubscriptionDispatcher<P extends DispatchPolicy = DispatchPolicy> {
       subscription: this.subscription,
       onBatches: (batches, replaying) => this.dispatch(batches, replaying),
       wake: () => this.pump()
+    })
+    this.delayed = new DelayedIndex(this.env, (due) => {
+      for (const batch of due) this.replay.add(batch.index, { key: batch.key, messageCount: batch.messageCount })
+      this.pump()
     })
     this.readPosition = this.tracker.markDelete + 1
     const machine = subscriptionLifecycle.provide({
@@ -216,6 +253,7 @@ export class SubscriptionDispatcher<P extends DispatchPolicy = DispatchPolicy> {
       for (const index of consumer.unacked.takeAll()) this.policy.released(index)
     }
     this.replay.clear()
+    this.delayed.clear()
     this.blocked = false
     this.readPosition = this.tracker.markDelete + 1
     this.reads.cancel()
@@ -225,6 +263,46 @@ export class SubscriptionDispatcher<P extends DispatchPolicy = DispatchPolicy> {
   /** Proposes the cursor now if it changed since the last proposal. */
   flush (): Promise<void> {
     return this.tracker.flush()
+  }
+
+  /** Whether the delayed index is at its bound (the leader then refuses new delayed messages). */
+  get delayedIndexFull (): boolean {
+    return this.delayed.size >= this.limits.maxDelayedMessages
+  }
+
+  /** What the subscription's dispatch is doing, and why it is not progressing when it is not. */
+  stats (): DispatchStats {
+    const now = this.env.clock.now()
+    const pendingMessages = this.replay.messageCount + this.source.messagesAfter(this.readPosition - 1)
+    const reason = this.subscriptionReason(pendingMessages)
+    const consumers = [...this.consumerStates.values()].map((consumer): ConsumerDispatchStats => {
+      const blocked = this.policy.blockedKeyHashes(consumer)
+      const oldest = consumer.unacked.oldest()
+      return {
+        consumerId: consumer.ref.consumerId,
+        consumerName: consumer.ref.consumerName,
+        permits: consumer.permits,
+        unackedMessages: consumer.unacked.messageCount,
+        blockedKeyHashes: blocked.slice(0, MAX_BLOCKED_KEY_HASHES_IN_STATS),
+        blockedKeyHashCount: blocked.length,
+        ...(this.policy.active === null && this.policy.cumulativeAcks ? { active: false } : {}),
+        ...(this.policy.active !== null ? { active: this.policy.active.consumerId === consumer.ref.consumerId } : {}),
+        reason: this.consumerReason(consumer, reason, blocked.length),
+        oldestUnacked: oldest === undefined ? null : { messageId: { partition: this.partition, index: oldest.index, batchIndex: 0 }, ageMs: now - oldest.deliveredAt }
+      }
+    })
+    const oldest = consumers.map((c) => c.oldestUnacked).filter((o) => o !== null).sort((a, b) => b.ageMs - a.ageMs || a.messageId.index - b.messageId.index)[0] ?? null
+    return {
+      type: this.policy.type,
+      reason,
+      pendingMessages,
+      redeliveryQueueMessages: this.replay.messageCount,
+      delayedMessages: this.delayed.size,
+      unackedMessages: this.unackedMessages,
+      deliveredBatches: this.delivered,
+      oldestUnacked: oldest,
+      consumers
+    }
   }
 
   // ---- internals -----------------------------------------------------------------------
@@ -275,9 +353,40 @@ export class SubscriptionDispatcher<P extends DispatchPolicy = DispatchPolicy> {
 
   private stop (): void {
     this.reads.stop()
+    this.delayed.stop()
     this.unsubscribeCommits()
     this.tracker.stop()
     this.policy.stop()
+  }
+
+  /**
+   * Why nothing can be delivered now though something is pending (null: dispatch is
+   * progressing, a read is in flight, or there is nothing to deliver). The simulator's liveness
+   * oracle holds dispatch to it: pending, permits and no reason imply a delivery soon.
+   */
+  private subscriptionReason (pendingMessages: number): DispatchBlockReason | null {
+    if (this.state === 'closed') return 'LEADER_MOVING'
+    if (this.consumerStates.size === 0) return pendingMessages > 0 || this.delayed.size > 0 ? 'NO_CONSUMERS' : null
+    if (pendingMessages === 0) return this.delayed.size > 0 ? 'ALL_DELAYED' : null
+    if (this.blocked) return 'UNACKED_LIMIT'
+    if (this.reads.busy || this.policy.onHold || this.firstReadyReplay() !== undefined) return null
+    const newMessages = pendingMessages - this.replay.messageCount
+    if (newMessages > 0 && this.delayedIndexFull) return 'ALL_DELAYED'
+    if (newMessages > 0 && this.replay.messageCount < this.limits.replayLookAheadMessages && this.policy.canServeAny()) return null
+    const consumers = [...this.consumerStates.values()]
+    if (consumers.every((consumer) => consumer.permits <= 0)) return 'NO_PERMITS'
+    if (consumers.every((consumer) => consumer.permits <= 0 || !this.canTake(consumer))) return 'UNACKED_LIMIT'
+    if (consumers.some((consumer) => this.policy.blockedKeyHashes(consumer).length > 0)) return 'KEY_BLOCKED_BY_UNACKED'
+    // The consumers that could take the waiting batches (their key's owner, the active one) have no permits.
+    return 'NO_PERMITS'
+  }
+
+  private consumerReason (consumer: DispatchConsumer, subscription: DispatchBlockReason | null, blockedKeys: number): DispatchBlockReason | null {
+    if (subscription === 'LEADER_MOVING') return subscription
+    if (consumer.permits <= 0) return 'NO_PERMITS'
+    if (!this.canTake(consumer) || this.blocked) return 'UNACKED_LIMIT'
+    if (blockedKeys > 0) return 'KEY_BLOCKED_BY_UNACKED'
+    return subscription === 'ALL_DELAYED' ? subscription : null
   }
 
   /** The first waiting batch some consumer could take now, respecting each ordering domain. */
@@ -335,6 +444,21 @@ export class SubscriptionDispatcher<P extends DispatchPolicy = DispatchPolicy> {
         continue
       }
       const key: OrderKey = waiting?.key ?? this.policy.orderKey(batch)
+      const deliverAt = batch.envelope.deliverAtTime ?? 0
+      if (this.policy.delaysDelivery && deliverAt > this.env.clock.now()) {
+        // Not before its time: parked (and found again by a new leader reading the log).
+        if (!this.delayed.has(batch.index)) {
+          if (this.delayed.size >= this.limits.maxDelayedMessages) {
+            if (replaying) continue
+            break
+          }
+          this.delayed.add({ index: batch.index, deliverAt, key, messageCount: batch.envelope.messageCount })
+        }
+        this.replay.remove(batch.index)
+        if (!replaying) this.readPosition = batch.index + 1
+        progress = true
+        continue
+      }
       const taker = key !== null && blockedKeys.has(key) ? undefined : this.policy.takerFor(key)
       if (taker === undefined) {
         if (key === null) break
@@ -355,6 +479,7 @@ export class SubscriptionDispatcher<P extends DispatchPolicy = DispatchPolicy> {
       taker.unacked.add(batch.index, { messageCount: batch.envelope.messageCount, acked, key, deliveredAt: this.env.clock.now() })
       taker.permits -= batch.envelope.messageCount
       this.policy.delivered(batch.index, key, taker)
+      this.delivered++
       if (!replaying) this.readPosition = batch.index + 1
       progress = true
       if (this.unackedMessages >= this.limits.maxUnackedMessagesPerSubscription) {

@@ -5,13 +5,13 @@
 // passes `propose` and `leader`, and calls `leadershipChanged` from the Raft observer.
 import type { Env, NodeId, TimerHandle } from '@blazar/env'
 import {
-  ConsumerClosedError, NotLeaderError, UnknownSubscriptionError, UnsupportedOperationError, encodePartitionEntry, errorFromWire, validateEntityName,
+  ConsumerClosedError, LimitExceededError, NotLeaderError, UnknownSubscriptionError, UnsupportedOperationError, encodePartitionEntry, errorFromWire, validateEntityName,
   type ClientResult, type CursorEntry, type CursorPosition, type DeliveredEntry, type InitialPosition, type MessageIdData,
   type PartitionEntry, type SubscriptionType
 } from '@blazar/protocol'
-import type { DispatchLimits } from '../dispatch/dispatch-options.ts'
+import { DEFAULT_DISPATCH_LIMITS, type DispatchLimits } from '../dispatch/dispatch-options.ts'
 import { createDispatcher } from '../dispatch/create-dispatcher.ts'
-import type { SubscriptionDispatcher } from '../dispatch/subscription-dispatcher.ts'
+import type { DispatchStats, SubscriptionDispatcher } from '../dispatch/subscription-dispatcher.ts'
 import type { ConsumerRef } from '../dispatch/subscription-lifecycle.ts'
 import type { PartitionOutcome } from './outcomes.ts'
 import type { PartitionStateMachine } from './partition-state-machine.ts'
@@ -107,7 +107,9 @@ export class PartitionReplica {
   /** Stores a producer batch; resolves once committed and applied here. */
   async send (batch: unknown): Promise<ClientResult<'send'>> {
     this.requireLeader()
-    const entry = admitBatch(batch, this.sm.partitionConfig, this.options.env.clock.now())
+    const now = this.options.env.clock.now()
+    const entry = admitBatch(batch, this.sm.partitionConfig, now)
+    if ((entry.body.deliverAtTime ?? 0) > now) this.admitDelayed()
     const outcome = await this.propose(entry)
     return sendResultOf(outcome, this.sm.partition, { firstSequenceId: entry.body.firstSequenceId, lastSequenceId: entry.body.lastSequenceId })
   }
@@ -203,6 +205,34 @@ export class PartitionReplica {
     }
   }
 
+  /**
+   * Dispatch stats of a subscription on this leader: its dispatcher's, or, without one, why
+   * nothing is dispatched (no consumers; on a follower, leadership is elsewhere or moving).
+   */
+  subscriptionStats (subscription: string): DispatchStats & { durable: boolean } {
+    const dispatcher = this.dispatchers.get(subscription)
+    if (dispatcher !== undefined) return { ...dispatcher.stats(), durable: !this.nonDurable.has(subscription) }
+    const cursor = this.sm.cursor(subscription)
+    const pendingMessages = cursor === undefined ? 0 : this.sm.backlog(subscription)
+    return {
+      type: cursor?.type ?? 'Exclusive',
+      durable: true,
+      reason: !this.leading ? 'LEADER_MOVING' : pendingMessages > 0 ? 'NO_CONSUMERS' : null,
+      pendingMessages,
+      redeliveryQueueMessages: 0,
+      delayedMessages: 0,
+      unackedMessages: 0,
+      deliveredBatches: 0,
+      oldestUnacked: null,
+      consumers: []
+    }
+  }
+
+  /** The readers (non-durable subscriptions) open on this leader. */
+  readers (): string[] {
+    return [...this.nonDurable]
+  }
+
   /** Proposes a retention trim now if retention allows dropping anything. */
   async enforceRetention (): Promise<void> {
     if (!this.leading) return
@@ -250,6 +280,15 @@ export class PartitionReplica {
     const dispatcher = this.dispatchers.get(request.subscription) ?? this.openDispatcher(request.subscription, request.type, this.startCursor(request))
     dispatcher.attach(request.consumer)
     this.consumers.set(request.consumer.consumerId, { subscription: request.subscription, consumer: request.consumer })
+  }
+
+  /** A delayed message is refused while some subscription's delayed index is at its bound (memory stays bounded). */
+  private admitDelayed (): void {
+    for (const [subscription, dispatcher] of this.dispatchers) {
+      if (!dispatcher.delayedIndexFull) continue
+      const max = { ...DEFAULT_DISPATCH_LIMITS, ...this.options.dispatchLimits }.maxDelayedMessages
+      throw new LimitExceededError({ limit: `delayed messages waiting in subscription ${subscription}`, value: max + 1, max })
+    }
   }
 
   private requireLeader (): void {
