@@ -26,16 +26,20 @@ export {
 export {
   subscriptionLifecycle, type ConsumerRef, type LifecycleContext, type LifecycleEvent, type SubscriptionLifecycleState
 } from './dispatch/subscription-lifecycle.ts'
-export { DEFAULT_DISPATCH_LIMITS, type DispatchLimits, type DispatchSource, type DispatcherOptions } from './dispatch/dispatch-options.ts'
-export {
-  DEFAULT_FAILOVER_DELAY_MS, ExclusiveDispatcher, FailoverDispatcher, SingleActiveDispatcher, type SingleActiveDispatcherOptions
-} from './dispatch/single-active-dispatcher.ts'
+export { DEFAULT_DISPATCH_LIMITS, deliveredEntry, type DispatchLimits, type DispatchSource, type DispatcherOptions } from './dispatch/dispatch-options.ts'
+export { SubscriptionDispatcher, type ConsumerDispatchStats, type DispatchStats } from './dispatch/subscription-dispatcher.ts'
+export { DelayedIndex, type DelayedBatch } from './dispatch/delayed-index.ts'
+export { createDispatcher, exclusiveDispatcher, failoverDispatcher, keySharedDispatcher, sharedDispatcher } from './dispatch/create-dispatcher.ts'
+export type { DispatchConsumer, DispatchPolicy, OrderKey, PolicyContext } from './dispatch/dispatch-policy.ts'
+export { DEFAULT_FAILOVER_DELAY_MS, SingleActivePolicy, type FailoverOptions } from './dispatch/single-active-policy.ts'
+export { RoundRobinPolicy } from './dispatch/round-robin-policy.ts'
+export { KeyHashPolicy, batchKeyHash } from './dispatch/key-hash-policy.ts'
+export { ReadLoop, type ReadLoopOptions } from './dispatch/read-loop.ts'
+export { ReplayQueue, type WaitingBatch } from './dispatch/replay-queue.ts'
 export { CursorTracker, type CursorTrackerOptions } from './dispatch/cursor-tracker.ts'
 export { UnackedEntries } from './dispatch/unacked-entries.ts'
 export { MAX_TRACKED_REDELIVERIES, RedeliveryCounts } from './dispatch/redelivery-counts.ts'
 export { lifecycleDiagramMermaid } from './dispatch/lifecycle-diagram.ts'
-export { SharedDispatcher } from './dispatch/shared-dispatcher.ts'
-export { KeySharedDispatcher, MAX_KEY_SHARED_REPLAY_MESSAGES, batchKeyHash } from './dispatch/key-shared-dispatcher.ts'
 export { HashRing, NONE_KEY_HASH, POINTS_PER_CONSUMER } from './dispatch/hash-ring.ts'
 export { admitBatch, proposalError, sendResultOf } from './partition/produce.ts'
 export { DEFAULT_RETENTION_CHECK_INTERVAL_MS, PartitionReplica, type PartitionReplicaOptions, type SubscribeRequest } from './partition/partition-replica.ts'

@@ -5,14 +5,14 @@
 import t from 'tap'
 import { SeededRandom, VirtualClock, silentLogger, type Env } from '@blazar/env'
 import type { DeliveredEntry, MessageIdData } from '@blazar/protocol'
-import { ExclusiveDispatcher, KeySharedDispatcher, SharedDispatcher, type DispatcherOptions } from '../src/index.ts'
+import { exclusiveDispatcher, keySharedDispatcher, sharedDispatcher, type DispatcherOptions, type SubscriptionDispatcher } from '../src/index.ts'
 import { TestPartitionLog, batch } from './fixtures/partition-log.ts'
 
-type AnyDispatcher = ExclusiveDispatcher | SharedDispatcher | KeySharedDispatcher
+type AnyDispatcher = SubscriptionDispatcher
 const kinds: Array<[string, (options: DispatcherOptions) => AnyDispatcher]> = [
-  ['Exclusive', (options) => new ExclusiveDispatcher(options)],
-  ['Shared', (options) => new SharedDispatcher(options)],
-  ['Key_Shared', (options) => new KeySharedDispatcher(options)]
+  ['Exclusive', exclusiveDispatcher],
+  ['Shared', sharedDispatcher],
+  ['Key_Shared', keySharedDispatcher]
 ]
 
 function setup (make: (options: DispatcherOptions) => AnyDispatcher) {
@@ -74,7 +74,7 @@ for (const [type, make] of kinds) {
 }
 
 t.test('Exclusive: a cumulative ack inside a batch acknowledges the batch\'s messages up to it', async (t) => {
-  const { clock, log, first, open } = setup((options) => new ExclusiveDispatcher(options))
+  const { clock, log, first, open } = setup(exclusiveDispatcher)
   const dispatcher = open()
   dispatcher.attach({ consumerId: 1, consumerName: 'c1' })
   dispatcher.flow(1, 100)

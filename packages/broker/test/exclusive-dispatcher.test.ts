@@ -2,7 +2,7 @@ import t from 'tap'
 import fc from 'fast-check'
 import { SeededRandom, VirtualClock, silentLogger, type Env } from '@blazar/env'
 import { ConsumerBusyError, type DeliveredEntry } from '@blazar/protocol'
-import { ExclusiveDispatcher, type DispatchLimits } from '../src/index.ts'
+import { exclusiveDispatcher, type DispatchLimits, type SingleActivePolicy, type SubscriptionDispatcher } from '../src/index.ts'
 import { TestPartitionLog, batch } from './fixtures/partition-log.ts'
 
 const settle = (): Promise<void> => new Promise((resolve) => { setImmediate(resolve) })
@@ -22,7 +22,7 @@ function setup (options: { batches?: number, size?: number, limits?: Partial<Dis
   const published = Array.from({ length: options.batches ?? 5 }, publish)
   const delivered: DeliveredEntry[] = []
   const proposals: number[] = []
-  const makeDispatcher = (): ExclusiveDispatcher => new ExclusiveDispatcher({
+  const makeDispatcher = (): SubscriptionDispatcher<SingleActivePolicy> => exclusiveDispatcher({
     env,
     topic: log.sm.topic,
     partition: 0,
@@ -45,7 +45,7 @@ t.test('flow permits bound delivery; whole batches are sent while permits remain
   dispatcher.flow(1, 3)
   await settle()
   t.same(delivered.map((d) => d.messageId.index), published.slice(0, 2), 'batch of 2 + batch of 2 for 3 permits')
-  t.equal(dispatcher.availablePermits, -1)
+  t.equal(dispatcher.permitsOf(1), -1)
   dispatcher.flow(1, 1)
   await settle()
   t.equal(delivered.length, 2, 'permits still not positive')
@@ -78,7 +78,7 @@ t.test('Exclusive: a second consumer is refused; after the first leaves, another
   dispatcher.detach(1)
   t.equal(dispatcher.state, 'noConsumer')
   dispatcher.attach({ consumerId: 2, consumerName: 'c2' })
-  t.equal(dispatcher.consumer?.consumerId, 2)
+  t.equal(dispatcher.policy.active?.consumerId, 2)
 })
 
 t.test('acks are proposed in batches after the flush interval; a batch counts once all its messages are acked', async (t) => {
@@ -210,8 +210,8 @@ t.test('property: through consumer churn, leader changes and lost proposals, eve
     let failNext = loseProposals
     let lastMarkDelete = 0
     const published = [...env.published]
-    const connect = (d: ExclusiveDispatcher): void => { d.attach({ consumerId, consumerName: `c${consumerId}` }) }
-    const fresh = (): ExclusiveDispatcher => {
+    const connect = (d: SubscriptionDispatcher<SingleActivePolicy>): void => { d.attach({ consumerId, consumerName: `c${consumerId}` }) }
+    const fresh = (): SubscriptionDispatcher<SingleActivePolicy> => {
       const d = env.makeDispatcher()
       const propose = (d as unknown as { proposeCursor: (u: unknown) => Promise<void> })
       const original = propose.proposeCursor

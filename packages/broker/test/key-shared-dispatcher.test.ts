@@ -2,7 +2,7 @@ import t from 'tap'
 import fc from 'fast-check'
 import { SeededRandom, VirtualClock, silentLogger, type Env } from '@blazar/env'
 import { UnsupportedOperationError, encodeBatch, keyHash, type DeliveredEntry } from '@blazar/protocol'
-import { HashRing, KeySharedDispatcher, type ConsumerRef } from '../src/index.ts'
+import { HashRing, keySharedDispatcher, type ConsumerRef, type KeyHashPolicy, type SubscriptionDispatcher } from '../src/index.ts'
 import { TestPartitionLog, codecs } from './fixtures/partition-log.ts'
 
 const settle = (): Promise<void> => new Promise((resolve) => { setImmediate(resolve) })
@@ -21,7 +21,7 @@ function setup () {
     return index
   }
   const delivered: Array<{ consumer: number, entry: DeliveredEntry }> = []
-  const makeDispatcher = (): KeySharedDispatcher => new KeySharedDispatcher({
+  const makeDispatcher = (): SubscriptionDispatcher<KeyHashPolicy> => keySharedDispatcher({
     env,
     topic: log.sm.topic,
     partition: 0,
@@ -60,7 +60,7 @@ t.test('every batch of a key goes to the same consumer; keyless batches share on
     const key = keyOf.get(entry.messageId.index)
     t.equal(consumerOfKey.get(key) ?? consumer, consumer, `key ${key}`)
     consumerOfKey.set(key, consumer)
-    t.equal(dispatcher.ownerOf(key), consumer)
+    t.equal(dispatcher.policy.ownerOf(key), consumer)
   }
   t.equal(new Set(consumerOfKey.values()).size, 2, 'both consumers are used')
   t.throws(() => dispatcher.acknowledgeCumulative(1, ack(1)[0]), UnsupportedOperationError)

@@ -2,7 +2,7 @@ import t from 'tap'
 import fc from 'fast-check'
 import { SeededRandom, VirtualClock, silentLogger, type Env } from '@blazar/env'
 import { UnsupportedOperationError, type DeliveredEntry } from '@blazar/protocol'
-import { SharedDispatcher, type ConsumerRef, type DispatchLimits } from '../src/index.ts'
+import { sharedDispatcher, type ConsumerRef, type DispatchLimits, type SubscriptionDispatcher } from '../src/index.ts'
 import { TestPartitionLog, batch } from './fixtures/partition-log.ts'
 
 const settle = (): Promise<void> => new Promise((resolve) => { setImmediate(resolve) })
@@ -16,7 +16,7 @@ function setup (options: { batches?: number, limits?: Partial<DispatchLimits> } 
   const publish = (): number => log.publish(batch('p', seq++, 1))
   const published = Array.from({ length: options.batches ?? 6 }, publish)
   const delivered: Array<{ consumer: number, entry: DeliveredEntry }> = []
-  const makeDispatcher = (): SharedDispatcher => new SharedDispatcher({
+  const makeDispatcher = (): SubscriptionDispatcher => sharedDispatcher({
     env,
     topic: log.sm.topic,
     partition: 0,
@@ -36,7 +36,7 @@ t.test('batches are spread round-robin over consumers with permits', async (t) =
   dispatcher.attach({ consumerId: 1, consumerName: 'a' })
   dispatcher.attach({ consumerId: 2, consumerName: 'b' })
   t.equal(dispatcher.state, 'consuming')
-  t.same(dispatcher.consumerIds, [1, 2])
+  t.same(dispatcher.consumers.map((c) => c.consumerId), [1, 2])
   dispatcher.flow(1, 10)
   dispatcher.flow(2, 10)
   await settle()

@@ -54,7 +54,12 @@ export async function topicStats (context: GatewayContext, registry: ConsumerReg
     for (const sub of stats.subscriptions) {
       const same = total.subscriptions.find((s) => s.name === sub.name)
       if (same === undefined) total.subscriptions.push({ ...sub, markDelete: 0 })
-      else { same.backlog += sub.backlog; same.consumers += sub.consumers }
+      else {
+        same.backlog += sub.backlog
+        same.consumers += sub.consumers
+        same.reason = same.reason ?? sub.reason
+        same.consumerStats = [...same.consumerStats ?? [], ...sub.consumerStats ?? []]
+      }
     }
   }
   return ok(total)
@@ -62,21 +67,32 @@ export async function topicStats (context: GatewayContext, registry: ConsumerReg
 
 async function partitionStats (context: GatewayContext, registry: ConsumerRegistry, state: SessionState, group: string): Promise<ClientReply> {
   return await atLeader(context, state, group, {
-    local: async ({ sm }) => {
+    local: async ({ sm, replica }) => {
       const stats = sm.stats()
-      return ok({
-        topic: group,
-        partitions: 0,
-        messagesIn: stats.messagesIn,
-        bytesIn: stats.bytesIn,
-        subscriptions: sm.subscriptions().map((cursor) => ({
-          name: cursor.subscription,
-          type: cursor.type,
-          markDelete: cursor.markDelete,
-          backlog: sm.backlog(cursor.subscription),
-          consumers: registry.count(group, cursor.subscription)
-        }))
+      const dispatchOf = (name: string) => {
+        const dispatch = replica.subscriptionStats(name)
+        return {
+          durable: dispatch.durable,
+          reason: dispatch.reason,
+          redeliveryQueueMessages: dispatch.redeliveryQueueMessages,
+          delayedMessages: dispatch.delayedMessages,
+          oldestUnacked: dispatch.oldestUnacked,
+          consumerStats: dispatch.consumers.map(({ consumerId: _, ...consumer }) => consumer)
+        }
+      }
+      const durable = sm.subscriptions().map((cursor) => ({
+        name: cursor.subscription,
+        type: cursor.type,
+        markDelete: cursor.markDelete,
+        backlog: sm.backlog(cursor.subscription),
+        consumers: registry.count(group, cursor.subscription),
+        ...dispatchOf(cursor.subscription)
+      }))
+      const readers = replica.readers().map((name) => {
+        const dispatch = dispatchOf(name)
+        return { name, type: replica.subscriptionStats(name).type, markDelete: 0, backlog: replica.subscriptionStats(name).pendingMessages, consumers: dispatch.consumerStats.length, ...dispatch }
       })
+      return ok({ topic: group, partitions: 0, messagesIn: stats.messagesIn, bytesIn: stats.bytesIn, subscriptions: [...durable, ...readers] })
     },
     remote: async (node) => await forward(context, node, { type: 'topics-stats', topic: group })
   })

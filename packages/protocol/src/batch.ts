@@ -64,6 +64,8 @@ export const batchEnvelopeSchema = object({
   key: optional(string({ max: MAX_KEY_LENGTH })),
   compression: literal(...COMPRESSION_TYPES),
   uncompressedSize: int({ min: 0, max: MAX_MESSAGE_SIZE_CEILING }),
+  /** The metadata's `deliver_at_time` (delayed delivery, ms since the epoch): Shared and Key_Shared dispatch the batch no earlier. */
+  deliverAtTime: optional(millis),
   /** `[metadataSize][MessageMetadata][payload]`, Pulsar's encoding. */
   body: bytes({ max: MAX_MESSAGE_SIZE_CEILING })
 })
@@ -194,6 +196,7 @@ export function batchEnvelopeFromBody (body: Uint8Array, maxMessageSize = DEFAUL
     ...(metadata.partition_key === undefined ? {} : { key: metadata.partition_key }),
     compression: metadata.compression,
     uncompressedSize,
+    ...(metadata.deliver_at_time === undefined ? {} : { deliverAtTime: safe(BigInt(metadata.deliver_at_time), 'body.deliver_at_time') }),
     body
   }, '$.batch')
 }
@@ -223,7 +226,7 @@ export function checkBatchEnvelope (value: unknown, maxMessageSize = DEFAULT_MAX
   return envelope
 }
 
-const ENVELOPE_FIELDS = ['producerName', 'firstSequenceId', 'lastSequenceId', 'messageCount', 'key', 'compression', 'uncompressedSize'] as const
+const ENVELOPE_FIELDS = ['producerName', 'firstSequenceId', 'lastSequenceId', 'messageCount', 'key', 'compression', 'uncompressedSize', 'deliverAtTime'] as const
 
 /** Throws MalformedMessage unless every envelope field is what the body's metadata says. */
 function assertEnvelopeOfBody (envelope: BatchEnvelope, maxMessageSize: number): void {

@@ -111,12 +111,50 @@ export type ClientRequest = Infer<typeof clientRequestSchema>
 
 const partitionLeaderSchema = object({ partition: int({ min: -1, max: MAX_PARTITIONS - 1 }), leader: nullable(nodeId), addresses: array(string({ max: 1024 }), { max: MAX_NODE_ADDRESSES }) })
 
+/**
+ * Why dispatch is not progressing (topic stats): the consumer has no flow permits, it (or the
+ * subscription) is at its unacked bound, its keys wait for another consumer's unacknowledged
+ * batches (Key_Shared draining), everything left is delayed, the partition's leadership is
+ * moving, or the subscription has no consumers.
+ */
+export const DISPATCH_BLOCK_REASONS = ['NO_PERMITS', 'UNACKED_LIMIT', 'KEY_BLOCKED_BY_UNACKED', 'ALL_DELAYED', 'LEADER_MOVING', 'NO_CONSUMERS'] as const
+export type DispatchBlockReason = typeof DISPATCH_BLOCK_REASONS[number]
+/** Blocked key hashes listed per consumer in stats (the count is exact, the list is cut here). */
+export const MAX_BLOCKED_KEY_HASHES_IN_STATS = 100
+
+const blockReason = nullable(literal(...DISPATCH_BLOCK_REASONS))
+const oldestUnackedSchema = nullable(object({ messageId: messageIdSchema, ageMs: count }))
+
+const consumerStatsSchema = object({
+  consumerName: name,
+  /** Flow permits left (negative when a whole batch overdrew them, as Pulsar). */
+  permits: int({ min: -MAX_MESSAGES_PER_BATCH, max: Number.MAX_SAFE_INTEGER }),
+  unackedMessages: count,
+  blockedKeyHashes: array(int({ min: 0, max: 0x7fffffff }), { max: MAX_BLOCKED_KEY_HASHES_IN_STATS }),
+  blockedKeyHashCount: count,
+  /** Failover/Exclusive: whether this consumer is the one receiving. */
+  active: optional(boolean),
+  reason: blockReason,
+  /** The consumer's earliest-delivered unacknowledged batch and how long it has been out. */
+  oldestUnacked: oldestUnackedSchema
+})
+
 const subscriptionStatsSchema = object({
   name,
   type: literal(...SUBSCRIPTION_TYPES),
   markDelete: count,
   backlog: count,
-  consumers: count
+  consumers: count,
+  /** false: a reader (non-durable). */
+  durable: optional(boolean),
+  /** Why the subscription's dispatch is not progressing (null: it is, or it has nothing to do). */
+  reason: optional(blockReason),
+  /** Messages waiting to be redelivered (or parked, Key_Shared). */
+  redeliveryQueueMessages: optional(count),
+  /** Messages waiting for their delivery time. */
+  delayedMessages: optional(count),
+  oldestUnacked: optional(oldestUnackedSchema),
+  consumerStats: optional(array(consumerStatsSchema, { max: MAX_LIST_ITEMS }))
 })
 
 const groupStatusSchema = object({

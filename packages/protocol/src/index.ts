@@ -29,9 +29,9 @@ export {
   type PartitionEntry, type PartitionEntryKindName, type SubscriptionEntry, type SubscriptionType, type TrimEntry
 } from './partition-entry.ts'
 export {
-  MAX_CLIENT_MESSAGE_BYTES, PRODUCER_ACCESS_MODES, clientRequestSchema, clientResultSchemas,
+  DISPATCH_BLOCK_REASONS, MAX_BLOCKED_KEY_HASHES_IN_STATS, MAX_CLIENT_MESSAGE_BYTES, PRODUCER_ACCESS_MODES, clientRequestSchema, clientResultSchemas,
   decodeClientRequest, decodeClientResponse, decodeServerPush, encodeClientRequest, encodeClientResponse,
   encodeServerPush, messageIdSchema, parseClientReply, parseClientRequestBody, parseServerPush, namespacePoliciesSchema, serverPushSchema,
   type ClientReply, type ClientRequest, type ClientRequestBody, type ClientRequestType, type ClientResponse, type ClientResult,
-  type DeliveredEntry, type NamespacePoliciesUpdate, type ServerPush
+  type DeliveredEntry, type DispatchBlockReason, type NamespacePoliciesUpdate, type ServerPush
 } from './client-messages.ts'

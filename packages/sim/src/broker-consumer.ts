@@ -89,6 +89,8 @@ export class Consumer {
     const target = this.leaderHint ?? clients.anyNode(this.random)
     clients.record(`subscribe ${this.name} c${consumerId} @${target}`)
     clients.host.registerSession(consumerId, {
+      subscription: this.subscription.name,
+      type: this.type,
       messages: (node, entries) => this.received(consumerId, node, entries),
       closed: (node, reason) => {
         if (this.session?.consumerId === consumerId) this.sessionEnded(`closed by ${node}: ${reason}`)

@@ -10,10 +10,14 @@
 import type { Env, LogEntry, NodeId } from '@blazar/env'
 import type { RaftNode } from '@blazar/raft'
 import { PartitionReplica, PartitionStateMachine, admitBatch, proposalError, type ConsumerRef, type CursorState } from '@blazar/broker'
-import { PartitionEntryKind, encodePartitionEntry, type ClientResult, type DeliveredEntry } from '@blazar/protocol'
+import { PartitionEntryKind, encodePartitionEntry, type ClientResult, type DeliveredEntry, type SubscriptionType } from '@blazar/protocol'
 import { NodeDownError, type ApplicationContext, type Cluster, type NodeApplication } from './cluster.ts'
 import { chainHash } from './hash.ts'
-import type { QueueOracles } from './queue-oracles.ts'
+import { DispatchOracles } from './dispatch-oracles.ts'
+import type { QueueOracles, Report } from './queue-oracles.ts'
+
+/** How often the dispatch liveness oracle samples the leaders' stats (virtual ms). */
+export const DISPATCH_SAMPLE_INTERVAL_MS = 250
 
 export const BROKER_TOPIC = 'persistent://public/default/sim-partition-0'
 /** One-way latency of a client link, in virtual ms. */
@@ -49,12 +53,17 @@ export interface HostedPartition {
 
 /** What a consumer session receives from the node it subscribed at. */
 export interface SessionHandler {
+  /** The subscription the session's consumer belongs to (for the dispatch oracles). */
+  subscription: string
+  type: SubscriptionType
   messages (node: NodeId, entries: DeliveredEntry[]): void
   closed (node: NodeId, reason: string): void
 }
 
 export interface BrokerHostOptions {
   oracles: QueueOracles
+  /** Where the dispatch oracles report. */
+  report: Report
   faults?: BrokerFaults
   retentionCheckIntervalMs: number
   record: (line: string) => void
@@ -66,12 +75,36 @@ export class BrokerHost {
   private clusterRef: Cluster | null = null
   private readonly hosted = new Map<NodeId, HostedPartition>()
   private readonly sessions = new Map<number, SessionHandler>()
+  private readonly dispatchOracles: DispatchOracles
+  private sampling = false
   /** Called when a node crashes: its client connections are gone. */
   onConnectionsLost: (node: NodeId) => void = () => {}
 
   constructor (options: BrokerHostOptions) {
     this.options = options
     this.oracles = options.oracles
+    this.dispatchOracles = new DispatchOracles(options.report)
+  }
+
+  /** Samples every live, running leader's dispatch stats every DISPATCH_SAMPLE_INTERVAL_MS (the dispatch liveness oracle). */
+  startSampling (): void {
+    if (this.sampling) return
+    this.sampling = true
+    const sample = (): void => {
+      for (const [node, hosted] of this.hosted) {
+        const running = hosted.live() && this.cluster.nodes.get(node)?.runtime.state === 'up' && hosted.replica.isLeading
+        if (!running) {
+          this.dispatchOracles.forget(node)
+          continue
+        }
+        const now = hosted.env.clock.now()
+        for (const name of [...hosted.sm.subscriptions().map((cursor) => cursor.subscription), ...hosted.replica.readers()]) {
+          this.dispatchOracles.sampled(node, name, hosted.replica.subscriptionStats(name), now)
+        }
+      }
+      this.cluster.clock.setTimer(DISPATCH_SAMPLE_INTERVAL_MS, sample)
+    }
+    this.cluster.clock.setTimer(DISPATCH_SAMPLE_INTERVAL_MS, sample)
   }
 
   attach (cluster: Cluster): void {
@@ -111,7 +144,12 @@ export class BrokerHost {
       propose: (data, kind) => raft.propose(data, kind),
       readIndex: () => raft.readIndex(),
       leader: () => raft.status().leader,
-      deliver: (consumer, entries) => { if (context.live()) this.push(id, consumer, (session) => session.messages(id, entries)) },
+      deliver: (consumer, entries) => {
+        if (!context.live()) return
+        const session = this.sessions.get(consumer.consumerId)
+        if (session !== undefined) this.dispatchOracles.pushed(id, session.subscription, session.type, entries, context.env.clock.now())
+        this.push(id, consumer, (receiver) => receiver.messages(id, entries))
+      },
       consumerClosed: (consumer, reason) => { if (context.live()) this.push(id, consumer, (session) => session.closed(id, reason)) },
       retentionCheckIntervalMs: this.options.retentionCheckIntervalMs
     })

@@ -21,6 +21,10 @@ export interface ProducerOptions {
   sendTimeoutMs: number
   /** Pause before a retry, uniform in [min, max) ms. */
   retryBackoffMs: [number, number]
+  /** Share of sends that are one delayed message (deliverAtTime; Pulsar never batches delayed messages); 0 = none. */
+  delayedRatio?: number
+  /** A delayed message is due this long after it is sent, uniform in [min, max) ms. */
+  delayMs?: [number, number]
 }
 
 /** Errors raised before anything was proposed: the attempt definitely did nothing. */
@@ -69,14 +73,19 @@ export class Producer {
 
   private sendNext (): void {
     if (!this.running || this.current !== null) return
-    const count = this.random.int(1, this.options.maxBatchMessages + 1)
+    const delayed = (this.options.delayedRatio ?? 0) > 0 && this.random.chance(this.options.delayedRatio ?? 0)
+    const count = delayed ? 1 : this.random.int(1, this.options.maxBatchMessages + 1)
     const first = this.nextSequenceId
     this.nextSequenceId += count
-    const messages = Array.from({ length: count }, (_, i) => ({
-      properties: {}, payload: encoder.encode(`${this.name}.${first + i}`), eventTime: 0, sequenceId: first + i
-    }))
-    const batch = encodeBatch(messages, { producerName: this.name }, codecs)
     const now = this.clients.clock.now()
+    const [minDelay, maxDelay] = this.options.delayMs ?? [0, 1]
+    // The delay lives in the body's metadata (deliver_at_time); the envelope is derived from it.
+    const deliverAtTime = delayed ? now + this.random.int(minDelay, maxDelay) : undefined
+    const messages = Array.from({ length: count }, (_, i) => ({
+      properties: {}, payload: encoder.encode(`${this.name}.${first + i}`), eventTime: 0, sequenceId: first + i,
+      ...(deliverAtTime === undefined ? {} : { deliverAtTime })
+    }))
+    const batch: BatchEnvelope = encodeBatch(messages, { producerName: this.name }, codecs)
     const send: SendRecord = {
       key: sendKey(this.name, first), producer: this.name, firstSequenceId: first, lastSequenceId: first + count - 1, messageCount: count,
       bodyHash: hashBytes(batch.body), status: 'pending', definite: true, attempts: 0, messageIndex: null, invokedTime: now, completedTime: null

@@ -97,6 +97,7 @@ export class BrokerWorkload {
     if (this.deduplication) this.configure()
     else this.configured = true
     for (const consumer of this.consumers) consumer.start()
+    this.host.startSampling()
     this.startProducersWhenReady()
   }
 

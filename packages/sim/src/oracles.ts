@@ -17,6 +17,7 @@ export type InvariantName =
   | 'state-machine-safety' | 'liveness-leader' | 'liveness-pending-operations' | 'liveness-term-stable'
   | 'linearizability' | 'node-error' | 'determinism'
   | 'queue-lost-message' | 'queue-phantom-message' | 'queue-order' | 'queue-cursor-regression' | 'queue-liveness'
+  | 'queue-delayed-delivery' | 'queue-dispatch-liveness'
 
 export interface Violation {
   invariant: InvariantName

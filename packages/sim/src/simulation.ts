@@ -142,6 +142,7 @@ export class Simulation {
       ? null
       : new BrokerHost({
         oracles: queueOracles,
+        report: (invariant, message) => this.oracles.report(invariant, message),
         faults: options.brokerFaults,
         retentionCheckIntervalMs: (options.broker ?? defaultBrokerWorkload).retentionCheckIntervalMs,
         record: (line) => this.cluster.record(line)

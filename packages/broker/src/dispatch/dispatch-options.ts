@@ -12,6 +12,8 @@ export interface DispatchSource {
   read (from: number, limits: ReadLimits): Promise<StoredBatch[]>
   nextMessageIndex (index: number): number
   onCommit (listener: (batch: StoredBatch) => void): () => void
+  /** Messages in retained batches above `index` (stats). */
+  messagesAfter (index: number): number
 }
 
 export interface DispatchLimits {
@@ -31,6 +33,18 @@ export interface DispatchLimits {
   cursorFlushMaxAcks: number
   /** Wait before retrying a failed read. */
   retryDelayMs: number
+  /**
+   * Messages waiting in the replay queue before new reads stop (Pulsar
+   * `keySharedLookAheadMsgInReplayThresholdPerSubscription` = 20,000): bounds how far Key_Shared
+   * reads ahead past keys whose consumer cannot take them.
+   */
+  replayLookAheadMessages: number
+  /**
+   * Delayed batches a subscription's dispatcher keeps in memory (Shared, Key_Shared). At the
+   * bound the leader refuses new delayed messages (LIMIT_EXCEEDED) and dispatch reads no
+   * further past a delayed batch until one is due.
+   */
+  maxDelayedMessages: number
 }
 
 export const DEFAULT_DISPATCH_LIMITS: DispatchLimits = {
@@ -41,7 +55,9 @@ export const DEFAULT_DISPATCH_LIMITS: DispatchLimits = {
   roundRobinBatchSize: 20,
   cursorFlushIntervalMs: 100,
   cursorFlushMaxAcks: 1_000,
-  retryDelayMs: 100
+  retryDelayMs: 100,
+  replayLookAheadMessages: 20_000,
+  maxDelayedMessages: 100_000
 }
 
 /** The push form of a batch: its message id, redelivery count and the messages already acknowledged (batch-index acks). */

@@ -1,9 +1,14 @@
 // Batches delivered to one consumer and not yet acknowledged, with the batch indexes acked so
 // far: a batch counts as acknowledged once all its messages are. The partial acks themselves
 // live in the cursor (batch-index acks), so a redelivered batch carries what is acked already.
+import type { OrderKey } from './dispatch-policy.ts'
+
 interface UnackedEntry {
   messageCount: number
   ackedBatchIndexes: Set<number>
+  key: OrderKey
+  /** When it was delivered (Env clock), for stats: the oldest unacknowledged message's age. */
+  deliveredAt: number
 }
 
 export class UnackedEntries {
@@ -20,9 +25,21 @@ export class UnackedEntries {
   }
 
   /** A batch was delivered; `acked`: its messages acknowledged before (batch-index acks). */
-  add (index: number, messageCount: number, acked: readonly number[] = []): void {
-    this.entries.set(index, { messageCount, ackedBatchIndexes: new Set(acked) })
-    this.messages += messageCount
+  add (index: number, delivery: { messageCount: number, acked: readonly number[], key: OrderKey, deliveredAt: number }): void {
+    this.entries.set(index, { messageCount: delivery.messageCount, ackedBatchIndexes: new Set(delivery.acked), key: delivery.key, deliveredAt: delivery.deliveredAt })
+    this.messages += delivery.messageCount
+  }
+
+  /** The ordering domain the batch was delivered under. */
+  keyOf (index: number): OrderKey {
+    return this.entries.get(index)?.key ?? null
+  }
+
+  /** The earliest-delivered unacknowledged batch, if any. */
+  oldest (): { index: number, deliveredAt: number } | undefined {
+    let oldest: { index: number, deliveredAt: number } | undefined
+    for (const [index, entry] of this.entries) if (oldest === undefined || entry.deliveredAt < oldest.deliveredAt || (entry.deliveredAt === oldest.deliveredAt && index < oldest.index)) oldest = { index, deliveredAt: entry.deliveredAt }
+    return oldest
   }
 
   /** Messages of the batch at `index` (0 if it is not here). */

@@ -5,14 +5,13 @@
 // passes `propose` and `leader`, and calls `leadershipChanged` from the Raft observer.
 import type { Env, NodeId, TimerHandle } from '@blazar/env'
 import {
-  ConsumerClosedError, NotLeaderError, UnknownSubscriptionError, UnsupportedOperationError, encodePartitionEntry, errorFromWire, validateEntityName,
+  ConsumerClosedError, LimitExceededError, NotLeaderError, UnknownSubscriptionError, UnsupportedOperationError, encodePartitionEntry, errorFromWire, validateEntityName,
   type ClientResult, type CursorEntry, type CursorPosition, type DeliveredEntry, type InitialPosition, type MessageIdData,
   type PartitionEntry, type SubscriptionType
 } from '@blazar/protocol'
-import type { DispatchLimits } from '../dispatch/dispatch-options.ts'
-import { KeySharedDispatcher } from '../dispatch/key-shared-dispatcher.ts'
-import { SharedDispatcher } from '../dispatch/shared-dispatcher.ts'
-import { ExclusiveDispatcher, FailoverDispatcher } from '../dispatch/single-active-dispatcher.ts'
+import { DEFAULT_DISPATCH_LIMITS, type DispatchLimits } from '../dispatch/dispatch-options.ts'
+import { createDispatcher } from '../dispatch/create-dispatcher.ts'
+import type { DispatchStats, SubscriptionDispatcher } from '../dispatch/subscription-dispatcher.ts'
 import type { ConsumerRef } from '../dispatch/subscription-lifecycle.ts'
 import type { PartitionOutcome } from './outcomes.ts'
 import type { PartitionStateMachine } from './partition-state-machine.ts'
@@ -22,7 +21,7 @@ import { admitBatch, proposalError, sendResultOf } from './produce.ts'
 /** Pulsar `retentionCheckIntervalInSeconds` (120 s). */
 export const DEFAULT_RETENTION_CHECK_INTERVAL_MS = 120_000
 
-type Dispatcher = ExclusiveDispatcher | FailoverDispatcher | SharedDispatcher | KeySharedDispatcher
+type Dispatcher = SubscriptionDispatcher
 
 export interface PartitionReplicaOptions {
   env: Env
@@ -111,7 +110,9 @@ export class PartitionReplica {
    */
   async send (batch: unknown, previousSequenceId?: number): Promise<ClientResult<'send'>> {
     this.requireLeader()
-    const entry = admitBatch(batch, this.sm.partitionConfig, this.options.env.clock.now(), previousSequenceId)
+    const now = this.options.env.clock.now()
+    const entry = admitBatch(batch, this.sm.partitionConfig, now, previousSequenceId)
+    if ((entry.body.deliverAtTime ?? 0) > now) this.admitDelayed()
     const outcome = await this.propose(entry)
     return sendResultOf(outcome, this.sm.partition, { firstSequenceId: entry.body.firstSequenceId, lastSequenceId: entry.body.lastSequenceId })
   }
@@ -149,9 +150,7 @@ export class PartitionReplica {
   }
 
   redeliver (consumerId: number, ids?: readonly MessageIdData[]): void {
-    const dispatcher = this.dispatcherOf(consumerId)
-    if (dispatcher instanceof SharedDispatcher || dispatcher instanceof KeySharedDispatcher) dispatcher.redeliverUnacknowledged(consumerId, ids)
-    else dispatcher?.redeliverUnacknowledged(consumerId)
+    this.dispatcherOf(consumerId)?.redeliverUnacknowledged(consumerId, ids)
   }
 
   /** The consumer went away (closed, or its connection dropped); a subscribe of it still pending is cancelled. */
@@ -176,7 +175,7 @@ export class PartitionReplica {
     const subscription = this.requireSubscriptionOf(consumerId)
     if (this.nonDurable.has(subscription)) {
       const dispatcher = this.dispatchers.get(subscription)!
-      dispatcher.cursorReset(this.readerCursor(subscription, dispatcherType(dispatcher), position))
+      dispatcher.cursorReset(this.readerCursor(subscription, dispatcher.type, position))
       return
     }
     await this.propose({ kind: 'subscription', body: { op: 'reset', subscription, position } })
@@ -207,6 +206,34 @@ export class PartitionReplica {
       lastMessageId: last === null ? { partition, index: 0, batchIndex: -1 } : { partition, index: last.index, batchIndex: last.messageCount - 1 },
       markDeletePosition: { partition, index: markDelete, batchIndex: -1 }
     }
+  }
+
+  /**
+   * Dispatch stats of a subscription on this leader: its dispatcher's, or, without one, why
+   * nothing is dispatched (no consumers; on a follower, leadership is elsewhere or moving).
+   */
+  subscriptionStats (subscription: string): DispatchStats & { durable: boolean } {
+    const dispatcher = this.dispatchers.get(subscription)
+    if (dispatcher !== undefined) return { ...dispatcher.stats(), durable: !this.nonDurable.has(subscription) }
+    const cursor = this.sm.cursor(subscription)
+    const pendingMessages = cursor === undefined ? 0 : this.sm.backlog(subscription)
+    return {
+      type: cursor?.type ?? 'Exclusive',
+      durable: true,
+      reason: !this.leading ? 'LEADER_MOVING' : pendingMessages > 0 ? 'NO_CONSUMERS' : null,
+      pendingMessages,
+      redeliveryQueueMessages: 0,
+      delayedMessages: 0,
+      unackedMessages: 0,
+      deliveredBatches: 0,
+      oldestUnacked: null,
+      consumers: []
+    }
+  }
+
+  /** The readers (non-durable subscriptions) open on this leader. */
+  readers (): string[] {
+    return [...this.nonDurable]
   }
 
   /** Proposes a retention trim now if retention allows dropping anything. */
@@ -249,13 +276,22 @@ export class PartitionReplica {
 
   private attach (request: SubscribeRequest): void {
     const existing = this.dispatchers.get(request.subscription)
-    if (existing !== undefined && existing.state === 'consuming' && dispatcherType(existing) !== request.type) {
-      throw new UnsupportedOperationError({ operation: 'subscribe', reason: `subscription ${request.subscription} is ${dispatcherType(existing)} with consumers connected` })
+    if (existing !== undefined && existing.state === 'consuming' && existing.type !== request.type) {
+      throw new UnsupportedOperationError({ operation: 'subscribe', reason: `subscription ${request.subscription} is ${existing.type} with consumers connected` })
     }
-    if (existing !== undefined && dispatcherType(existing) !== request.type) this.closeDispatcher(request.subscription, 'subscription type changed')
+    if (existing !== undefined && existing.type !== request.type) this.closeDispatcher(request.subscription, 'subscription type changed')
     const dispatcher = this.dispatchers.get(request.subscription) ?? this.openDispatcher(request.subscription, request.type, this.startCursor(request))
     dispatcher.attach(request.consumer)
     this.consumers.set(request.consumer.consumerId, { subscription: request.subscription, consumer: request.consumer })
+  }
+
+  /** A delayed message is refused while some subscription's delayed index is at its bound (memory stays bounded). */
+  private admitDelayed (): void {
+    for (const [subscription, dispatcher] of this.dispatchers) {
+      if (!dispatcher.delayedIndexFull) continue
+      const max = { ...DEFAULT_DISPATCH_LIMITS, ...this.options.dispatchLimits }.maxDelayedMessages
+      throw new LimitExceededError({ limit: `delayed messages waiting in subscription ${subscription}`, value: max + 1, max })
+    }
   }
 
   private requireLeader (): void {
@@ -319,11 +355,7 @@ export class PartitionReplica {
       limits: this.options.dispatchLimits
     }
     if (!start.durable) this.nonDurable.add(subscription)
-    const dispatcher: Dispatcher = type === 'Exclusive'
-      ? new ExclusiveDispatcher(options)
-      : type === 'Failover'
-        ? new FailoverDispatcher(options)
-        : type === 'Shared' ? new SharedDispatcher(options) : new KeySharedDispatcher(options)
+    const dispatcher = createDispatcher(type, options)
     this.dispatchers.set(subscription, dispatcher)
     return dispatcher
   }
@@ -355,11 +387,4 @@ export class PartitionReplica {
       )
     })
   }
-}
-
-function dispatcherType (dispatcher: Dispatcher): SubscriptionType {
-  if (dispatcher instanceof ExclusiveDispatcher) return 'Exclusive'
-  if (dispatcher instanceof FailoverDispatcher) return 'Failover'
-  if (dispatcher instanceof SharedDispatcher) return 'Shared'
-  return 'Key_Shared'
 }

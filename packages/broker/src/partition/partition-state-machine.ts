@@ -183,6 +183,11 @@ export class PartitionStateMachine implements StateMachine {
     return this.last
   }
 
+  /** Messages in retained batches with index above `index`. */
+  messagesAfter (index: number): number {
+    return this.retained.messagesAfter(index)
+  }
+
   /** Message count of the retained batch at `index`, or undefined when none is there. */
   messageCountAt (index: number): number | undefined {
     return this.retained.find(index)?.messageCount

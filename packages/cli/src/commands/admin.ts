@@ -5,6 +5,7 @@ import type { ClusterStatus, Client } from '@blazar/client'
 import type { NamespacePoliciesUpdate } from '@blazar/protocol'
 import type { Command } from 'commander'
 import { parseInteger, printJson, processIO, withClient, withConnectionOptions, type CommandIO, type ConnectionFlags } from './client-io.ts'
+import { topicStatsLines } from './topic-stats-text.ts'
 
 type Action<A extends unknown[]> = (client: Client, flags: ConnectionFlags, ...args: A) => Promise<void>
 
@@ -138,10 +139,7 @@ export function registerTopics (program: Command, io: CommandIO = processIO): vo
   withConnectionOptions(topics.command('stats <topic>')).action(run(async (client, flags, topic: string) => {
     const stats = await client.admin.topics.stats(topic)
     if (flags.json === true) { printJson(io, stats); return }
-    io.out(`${stats.topic}: ${stats.partitions} partition(s), ${stats.messagesIn} messages in, ${stats.bytesIn} bytes in`)
-    for (const sub of stats.subscriptions) {
-      io.out(`  subscription ${sub.name} (${sub.type}): backlog ${sub.backlog}, mark-delete ${sub.markDelete}, ${sub.consumers} consumer(s)`)
-    }
+    for (const line of topicStatsLines(stats)) io.out(line)
   }))
 }
 
