@@ -11,6 +11,8 @@ export interface PendingMessage {
   /** Approximate encoded size: payload, key, properties and overhead. */
   bytes: number
   enqueuedAt: number
+  /** Set only on a delayed message, which is alone in its batch. */
+  deliverAtTime?: number
   resolve: (id: MessageId) => void
   reject: (error: Error) => void
 }

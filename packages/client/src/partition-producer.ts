@@ -46,6 +46,8 @@ export interface OutgoingMessage {
   key?: string
   properties: Record<string, string>
   eventTime: number
+  /** Delayed delivery (ms since the epoch): such a message travels as a batch of one, as in Pulsar. */
+  deliverAtTime?: number
 }
 
 interface PendingBatch {
@@ -128,13 +130,14 @@ export class PartitionProducer {
     if (this.pendingMessages >= this.settings.maxPendingMessages) {
       return Promise.reject(new BackpressureError({ resource: `producer ${this.producerName} pending messages`, limit: this.settings.maxPendingMessages }))
     }
-    if (this.builder.wouldOverflow(bytes) || this.builder.bytes + bytes > this.maxMessageSize) this.flushBatch()
+    if (this.builder.wouldOverflow(bytes) || this.builder.bytes + bytes > this.maxMessageSize || message.deliverAtTime !== undefined) this.flushBatch()
     this.pendingMessages++
     return new Promise<MessageId>((resolve, reject) => {
       const sequenceId = this.nextSequenceId++
-      const full: ProducerMessage = { ...message, sequenceId }
-      this.builder.add({ message: full, bytes, enqueuedAt: this.context.timers.now(), resolve, reject })
-      if (this.builder.full) this.flushBatch()
+      const { deliverAtTime, ...fields } = message
+      const full: ProducerMessage = { ...fields, sequenceId }
+      this.builder.add({ message: full, bytes, enqueuedAt: this.context.timers.now(), resolve, reject, ...(deliverAtTime === undefined ? {} : { deliverAtTime }) })
+      if (this.builder.full || deliverAtTime !== undefined) this.flushBatch()
       else if (this.batchTimer === undefined) {
         this.batchTimer = this.context.timers.setTimeout(() => {
           this.batchTimer = undefined
@@ -198,6 +201,8 @@ export class PartitionProducer {
       this.fail(messages, error as Error)
       return
     }
+    const deliverAtTime = messages[0].deliverAtTime
+    if (deliverAtTime !== undefined) envelope.deliverAtTime = deliverAtTime
     let settle = () => {}
     const settled = new Promise<void>((resolve) => { settle = resolve })
     const deadline = this.settings.sendTimeoutMs > 0 ? messages[0].enqueuedAt + this.settings.sendTimeoutMs : Number.POSITIVE_INFINITY

@@ -26,7 +26,7 @@ interface Queued {
 }
 
 export class ReceiverQueue {
-  private readonly capacity: number
+  private capacity: number
   private readonly timers: Timers
   private queued: Queued[] = []
   private head = 0
@@ -40,6 +40,11 @@ export class ReceiverQueue {
 
   get size (): number {
     return this.queued.length - this.head
+  }
+
+  /** A topic joined the consumer: its partitions' share of the queue is added. */
+  grow (messages: number): void {
+    this.capacity += messages
   }
 
   /**

@@ -7,6 +7,7 @@ import {
 import { StreamClosedError } from '@blazar/transport'
 import { BatchBuilder, messageBytes } from '../src/batch-builder.ts'
 import { NegativeAcks } from '../src/negative-acks.ts'
+import { constantRedeliveryDelay } from '../src/redelivery-backoff.ts'
 import { PermitTracker } from '../src/permits.ts'
 import { ReceiverQueue } from '../src/receiver-queue.ts'
 import { finalError, retryDelayMs, withRetries } from '../src/retry.ts'
@@ -115,7 +116,7 @@ t.test('receiver queue: hands out in order, wakes waiters, times out, bounds, dr
 t.test('negative acks are redelivered after the delay, in one request, and bounded', async (t) => {
   const timers = new ManualTimers()
   const redelivered: number[][] = []
-  const nacks = new NegativeAcks({ delayMs: 1000, timers, redeliver: (ids) => { redelivered.push(ids.map((id) => id.index)) } })
+  const nacks = new NegativeAcks({ backoff: constantRedeliveryDelay(1000), timers, redeliver: (ids) => { redelivered.push(ids.map((id) => id.index)) } })
   nacks.add(new MessageId(-1, 1, 0))
   timers.advance(500)
   nacks.add(new MessageId(-1, 2, 0))

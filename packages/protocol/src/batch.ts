@@ -31,6 +31,12 @@ export const batchEnvelopeSchema = object({
   /** The key every message of the batch carries (key-based batching), absent when keys differ or are missing. */
   key: optional(string({ max: MAX_KEY_LENGTH })),
   compression: literal(...COMPRESSION_TYPES),
+  /**
+   * Delayed delivery (Pulsar `deliver_at_time`, ms since the epoch): Shared and Key_Shared
+   * subscriptions dispatch the batch no earlier than this. Envelope-level because Pulsar
+   * clients never batch delayed messages (a delayed message is a batch of one).
+   */
+  deliverAtTime: optional(int({ min: 0, max: Number.MAX_SAFE_INTEGER })),
   uncompressedSize: int({ min: 0, max: MAX_MESSAGE_SIZE_CEILING }),
   body: bytes({ max: MAX_MESSAGE_SIZE_CEILING })
 })

@@ -5,7 +5,7 @@
 import { batchEnvelopeSchema } from './batch.ts'
 import { pack, unpack } from './codec.ts'
 import {
-  MAX_FLOW_PERMITS, MAX_IDS_PER_REQUEST, MAX_LIST_ITEMS, MAX_MESSAGE_SIZE_CEILING, MAX_NAME_LENGTH, MAX_NODE_ADDRESSES,
+  MAX_FLOW_PERMITS, MAX_IDS_PER_REQUEST, MAX_LIST_ITEMS, MAX_MESSAGES_PER_BATCH, MAX_MESSAGE_SIZE_CEILING, MAX_NAME_LENGTH, MAX_NODE_ADDRESSES,
   MAX_PARTITIONS, MAX_TOPIC_NAME_LENGTH
 } from './limits.ts'
 import { INITIAL_POSITIONS, SUBSCRIPTION_TYPES, cursorPositionSchema } from './partition-entry.ts'
@@ -66,7 +66,12 @@ export const clientRequestBodySchema = union('type', {
     consumerName: optional(name),
     subscriptionType: literal(...SUBSCRIPTION_TYPES),
     initialPosition: literal(...INITIAL_POSITIONS),
-    durable: boolean
+    /** false: a reader's subscription, kept in the leader's memory only (no cursor in the log); it ends with its last consumer. */
+    durable: boolean,
+    /** Non-durable only: where the reader starts (Pulsar `start_message_id`); `initialPosition` otherwise. */
+    startMessageId: optional(messageIdSchema),
+    /** With `startMessageId`: whether that message itself is delivered (Pulsar `startMessageIdInclusive`, default false). */
+    startMessageIdInclusive: optional(boolean)
   }),
   flow: object({ consumerId: handle, permits: int({ min: 0, max: MAX_FLOW_PERMITS }) }),
   ack: object({ consumerId: handle, ackType: literal('Individual', 'Cumulative'), messageIds: array(messageIdSchema, { max: MAX_IDS_PER_REQUEST }) }),
@@ -181,7 +186,9 @@ const deliveredEntrySchema = object({
   messageId: messageIdSchema,
   redeliveryCount: count,
   publishTime: count,
-  batch: batchEnvelopeSchema
+  batch: batchEnvelopeSchema,
+  /** Batch-index acks: messages of this batch already acknowledged (the client skips them; Pulsar's ack_set). */
+  ackedBatchIndexes: optional(array(int({ min: 0, max: MAX_MESSAGES_PER_BATCH - 1 }), { max: MAX_MESSAGES_PER_BATCH }))
 })
 export type DeliveredEntry = Infer<typeof deliveredEntrySchema>
 
