@@ -216,7 +216,7 @@ export class Client {
     }
   }
 
-  /** One PartitionConsumer per partition of `topic`, attached, feeding `queue` (which grows by their share). */
+  /** One PartitionConsumer per partition of `topic`, attached, feeding `queue` (which grows by their share, for good). */
   private async attachTopic (topic: string, settings: ConsumerSettings, queue: ReceiverQueue, start: StartPoint | undefined): Promise<PartitionConsumer[]> {
     const { topic: base, partitions } = await this.partitionsOf(topic)
     if (start !== undefined && partitions.length > 1) {
@@ -230,14 +230,16 @@ export class Client {
       ...(start === undefined ? {} : { start })
     }))
     for (const member of members) this.consumers.set(member.consumerId, member)
+    // The queue makes room before the first push can arrive.
+    queue.resize(receiverQueueSize * members.length)
     try {
       await Promise.all(members.map((member) => member.attach()))
     } catch (error) {
       await Promise.all(members.map((member) => member.close('close-consumer').catch(() => {})))
       for (const member of members) this.consumers.delete(member.consumerId)
+      queue.resize(-receiverQueueSize * members.length)
       throw error
     }
-    queue.grow(receiverQueueSize * members.length)
     return members
   }
 

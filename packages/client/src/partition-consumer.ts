@@ -156,16 +156,17 @@ export class PartitionConsumer implements QueueOwner {
   }
 
   /**
-   * Moves the subscription to `position` (`start`: drop what arrives before it). Messages
-   * queued from before the seek are dropped and their permits granted again.
+   * Moves the subscription to `position` (`start`: drop what arrives before it). The messages
+   * queued before the seek are dropped (their permits granted again) as it is sent: the node
+   * pushes from the new position before it answers.
    */
   async seek (position: CursorPosition, start: StartPoint | undefined): Promise<void> {
     const connection = this.attachedConnection()
     if (connection === undefined) throw new ConnectionFailedError({ addresses: 0, reason: `${this.topic} is re-subscribing; seek again` })
-    await this.context.pool.request(connection, { type: 'seek', consumerId: this.consumerId, position }, this.context.operationTimeoutMs)
     this.start = start
     const dropped = this.queue.removeOwner(this)
     if (dropped > 0) this.took(dropped)
+    await this.context.pool.request(connection, { type: 'seek', consumerId: this.consumerId, position }, this.context.operationTimeoutMs)
   }
 
   async close (kind: 'close-consumer' | 'unsubscribe'): Promise<void> {

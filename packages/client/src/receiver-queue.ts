@@ -42,9 +42,10 @@ export class ReceiverQueue {
     return this.queued.length - this.head
   }
 
-  /** A topic joined the consumer: its partitions' share of the queue is added. */
-  grow (messages: number): void {
-    this.capacity += messages
+  /** A topic joined (`delta` > 0) or could not join the consumer: its partitions' share of the queue. */
+  resize (delta: number): void {
+    this.capacity += delta
+    if (this.capacity < 0) throw new RangeError(`receiver queue capacity below 0: ${this.capacity}`)
   }
 
   /**
