@@ -255,7 +255,8 @@ export class Client {
     const deadLetters = policy === undefined
       ? undefined
       : new DeadLetters(resolveDeadLetterPolicy(policy, firstTopic, options.subscription), {
-        createProducer: async (topic) => await this.createProducer({ topic }),
+        // Unbatched: dead letters are rare, and each is acknowledged on its own topic once it is stored.
+        createProducer: async (topic) => await this.createProducer({ topic, batchingEnabled: false }),
         createSubscription: async (topic, subscription) => {
           const created = await this.subscribe({ topic, subscription, subscriptionInitialPosition: 'Earliest', acknowledgementsGroupTimeMs: 0 })
           await created.close()

@@ -6,7 +6,7 @@ import { InvalidArgumentError, MessageId } from '@blazar/protocol'
 import { FakeCluster } from './fixtures/fake-cluster.ts'
 import { startClient, text } from './fixtures/helpers.ts'
 
-async function publish (cluster: FakeCluster, client: Awaited<ReturnType<typeof startClient>>, topic: string, batches: string[][]): Promise<MessageId[][]> {
+async function publish (client: Awaited<ReturnType<typeof startClient>>, topic: string, batches: string[][]): Promise<MessageId[][]> {
   const producer = await client.createProducer({ topic })
   const ids: MessageId[][] = []
   for (const batch of batches) {
@@ -28,7 +28,7 @@ t.test('a reader from the earliest message reads everything on a non-durable sub
   const cluster = await FakeCluster.start(t)
   cluster.createTopic('log')
   const client = await startClient(t, cluster)
-  await publish(cluster, client, 'log', [['a', 'b'], ['c']])
+  await publish(client, 'log', [['a', 'b'], ['c']])
   const reader = await client.createReader({ topic: 'log', startMessageId: MessageId.earliest() })
   t.same(await readAll(reader, 3), ['a', 'b', 'c'])
   const subscribe = cluster.requestsOf('subscribe')[0].body
@@ -42,9 +42,9 @@ t.test('a reader from the latest message reads only what is published after it',
   const cluster = await FakeCluster.start(t)
   cluster.createTopic('tail')
   const client = await startClient(t, cluster)
-  await publish(cluster, client, 'tail', [['old']])
+  await publish(client, 'tail', [['old']])
   const reader = await client.createReader({ topic: 'tail', startMessageId: MessageId.latest() })
-  await publish(cluster, client, 'tail', [['new']])
+  await publish(client, 'tail', [['new']])
   t.same(await readAll(reader, 1), ['new'])
 })
 
@@ -52,7 +52,7 @@ t.test('a reader from a message ID: exclusive by default, inclusive on request, 
   const cluster = await FakeCluster.start(t)
   cluster.createTopic('mid')
   const client = await startClient(t, cluster)
-  const ids = await publish(cluster, client, 'mid', [['a0', 'a1', 'a2'], ['b0']])
+  const ids = await publish(client, 'mid', [['a0', 'a1', 'a2'], ['b0']])
   const exclusive = await client.createReader({ topic: 'mid', startMessageId: ids[0][1] })
   t.same(await readAll(exclusive, 2), ['a2', 'b0'], 'after a1, within its batch')
   const subscribe = cluster.requestsOf('subscribe')[0].body
@@ -67,7 +67,7 @@ t.test('a reader the node closes re-subscribes after the last message it read', 
   const cluster = await FakeCluster.start(t)
   cluster.createTopic('resume')
   const client = await startClient(t, cluster)
-  const ids = await publish(cluster, client, 'resume', [['a0', 'a1'], ['b0'], ['c0']])
+  const ids = await publish(client, 'resume', [['a0', 'a1'], ['b0'], ['c0']])
   const reader = await client.createReader({ topic: 'resume', startMessageId: MessageId.earliest(), receiverQueueSize: 1 })
   t.same(await readAll(reader, 2), ['a0', 'a1'])
   cluster.moveLeader('resume', -1, 0)
