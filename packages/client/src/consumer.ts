@@ -4,12 +4,13 @@
 // (ack-grouping.ts), negative acks with their delay or backoff (negative-acks.ts), the ack
 // timeout (ack-timeout.ts), redelivery counts and dead-letter / retry topics (dead-letter.ts),
 // seek, and for a reader the resume point and its cumulative acks.
-import { ConsumerClosedError, InvalidArgumentError, MessageId, parseTopicName, type CursorPosition } from '@blazar/protocol'
+import { ConsumerClosedError, InvalidArgumentError, LimitExceededError, MessageId, parseTopicName, type CursorPosition } from '@blazar/protocol'
 import { AckGroupingTracker, type AckType } from './ack-grouping.ts'
 import type { AckTimeoutTracker } from './ack-timeout.ts'
 import type { DeadLetters } from './dead-letter.ts'
 import { TopicMessageId, type Message } from './message.ts'
 import type { NegativeAcks } from './negative-acks.ts'
+import { MAX_TOPICS_PER_CONSUMER } from './options.ts'
 import type { PartitionConsumer } from './partition-consumer.ts'
 import type { ReceiverQueue } from './receiver-queue.ts'
 import { RedeliveryCounts } from './redelivery-counts.ts'
@@ -95,6 +96,7 @@ export class Consumer {
     if (this.closing !== undefined) throw this.closedError()
     const base = parseTopicName(topic).full
     if (this.topicMembers.has(base)) return
+    if (this.topicMembers.size >= MAX_TOPICS_PER_CONSUMER) throw new LimitExceededError({ limit: 'topics per consumer', value: this.topicMembers.size + 1, max: MAX_TOPICS_PER_CONSUMER })
     const members = await this.deps.attachTopic(base, start)
     if (this.closing !== undefined || this.topicMembers.has(base)) {
       await Promise.allSettled(members.map((member) => member.close('close-consumer')))

@@ -17,7 +17,8 @@ export interface TopicsPattern {
  * bare `<regex>` in public/default.
  */
 export function parseTopicsPattern (pattern: string | RegExp): TopicsPattern {
-  const source = typeof pattern === 'string' ? pattern : pattern.source
+  // A RegExp literal's source escapes its slashes.
+  const source = typeof pattern === 'string' ? pattern : pattern.source.replaceAll('\\/', '/')
   const withoutDomain = source.startsWith('persistent://') ? source.slice('persistent://'.length) : source
   const parts = withoutDomain.split('/')
   const [tenant, namespace] = parts.length >= 3 ? [parts[0], parts[1]] : ['public', 'default']

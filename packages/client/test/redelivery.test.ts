@@ -2,7 +2,7 @@
 // dead-letter topic after maxRedeliverCount (by the node's count, and by the consumer's own
 // when the node's restarts at 0), and reconsumeLater through the retry topic.
 import t from 'tap'
-import { InvalidArgumentError, MessageId, decodeBatch, CompressionCodecs } from '@blazar/protocol'
+import { CompressionCodecs, InvalidArgumentError, decodeBatch, type MessageId } from '@blazar/protocol'
 import { multiplierRedeliveryBackoff, type Client, type Consumer, type Message } from '../src/index.ts'
 import { FakeCluster } from './fixtures/fake-cluster.ts'
 import { startClient, text } from './fixtures/helpers.ts'
@@ -97,7 +97,7 @@ async function poisonConsumer (client: Client, extra: Record<string, unknown> = 
   })
 }
 
-async function nackUntilDeadLettered (client: Client, cluster: FakeCluster, timers: ManualTimers, consumer: Consumer): Promise<Message[]> {
+async function nackUntilDeadLettered (cluster: FakeCluster, timers: ManualTimers, consumer: Consumer): Promise<Message[]> {
   const deliveries: Message[] = []
   for (;;) {
     const message = await consumer.receive()
@@ -119,7 +119,7 @@ t.test('a poison message goes to <topic>-<subscription>-DLQ after maxRedeliverCo
   const client = await startClient(t, cluster, { timers })
   const consumer = await poisonConsumer(client)
   const id = await sendOne(client, 'orders', 'poison')
-  const deliveries = await nackUntilDeadLettered(client, cluster, timers, consumer)
+  const deliveries = await nackUntilDeadLettered(cluster, timers, consumer)
   t.same(deliveries.map((m) => m.redeliveryCount), [0, 1, 2], 'delivered once and redelivered maxRedeliverCount times')
   await cluster.waitForRequests((r) => r.body.type === 'ack')
   const dead = storedMessages(cluster, 'orders-billing-DLQ')
@@ -147,7 +147,7 @@ t.test('the consumer counts redeliveries itself when the node\'s count restarts 
   const client = await startClient(t, cluster, { timers })
   const consumer = await poisonConsumer(client)
   await sendOne(client, 'orders', 'poison')
-  const deliveries = await nackUntilDeadLettered(client, cluster, timers, consumer)
+  const deliveries = await nackUntilDeadLettered(cluster, timers, consumer)
   t.same(deliveries.map((m) => m.redeliveryCount), [0, 1, 2])
   t.equal(storedMessages(cluster, 'orders-billing-DLQ').length, 1)
 })
