@@ -136,12 +136,19 @@ export class Consumer {
     this.stopDiscovery = stop
   }
 
-  /** The next message; with `timeoutMs`, rejects with TimeoutError when none arrives in time. */
+  /**
+   * The next message; with `timeoutMs`, rejects with TimeoutError when none arrives in time.
+   * A redelivered message whose ack waits in a group is skipped (Pulsar's isDuplicate).
+   */
   async receive (timeoutMs?: number): Promise<Message> {
     if (timeoutMs !== undefined && (!Number.isFinite(timeoutMs) || timeoutMs < 0)) {
       throw new InvalidArgumentError({ argument: 'timeoutMs', reason: 'must be a non-negative number' })
     }
-    return this.received(await this.queue.receive(timeoutMs))
+    const deadline = timeoutMs === undefined ? undefined : this.timers.now() + timeoutMs
+    for (;;) {
+      const message = await this.queue.receive(deadline === undefined ? undefined : Math.max(0, deadline - this.timers.now()))
+      if (!this.ackPending(message.messageId)) return this.received(message)
+    }
   }
 
   /**
@@ -290,6 +297,11 @@ export class Consumer {
     this.nacks.remove(id)
     this.counts.forget(id)
     this.behaviour.deadLetters?.release(id)
+  }
+
+  private ackPending (id: MessageId): boolean {
+    const member = this.memberOf(id)
+    return member !== undefined && this.ackGroups.get(member)?.has(id) === true
   }
 
   private async ack (member: PartitionConsumer, id: MessageId, ackType: AckType): Promise<void> {
