@@ -3,6 +3,7 @@
 // replaces the individual acks below it, acks wait while the partition re-subscribes, and
 // flush() / close() send what is left.
 import t from 'tap'
+import fc from 'fast-check'
 import { MessageId } from '@blazar/protocol'
 import { AckGroupingTracker, MAX_ACK_GROUP_SIZE, type AckType } from '../src/ack-grouping.ts'
 import { FakeCluster } from './fixtures/fake-cluster.ts'
@@ -120,4 +121,39 @@ t.test('a redelivered message whose ack is still grouped is skipped; the ack lea
   timers.advance(100)
   const [ack] = await cluster.waitForRequests((r) => r.body.type === 'ack')
   t.same(ack.body.type === 'ack' ? ack.body.messageIds : [], [acked.messageId.toData()], 'the grouped ack survived the re-subscribe')
+})
+
+t.test('property: whatever the order of acks and flushes, the node ends up with the same acknowledged messages as without grouping', async (t) => {
+  const op = fc.oneof(
+    fc.record({ kind: fc.constant('Individual' as const), index: fc.integer({ min: 1, max: 40 }) }),
+    fc.record({ kind: fc.constant('Cumulative' as const), index: fc.integer({ min: 1, max: 40 }) }),
+    fc.record({ kind: fc.constant('flush' as const) }),
+    fc.record({ kind: fc.constant('tick' as const), ms: fc.integer({ min: 1, max: 150 }) })
+  )
+  await fc.assert(fc.asyncProperty(fc.array(op, { maxLength: 200 }), async (ops) => {
+    const acknowledged = (sent: Array<[AckType, number[]]>) => {
+      let markDelete = 0
+      const acked = new Set<number>()
+      for (const [type, indexes] of sent) for (const index of indexes) {
+        if (type === 'Cumulative') markDelete = Math.max(markDelete, index)
+        else acked.add(index)
+      }
+      return Array.from({ length: 40 }, (_, i) => i + 1).filter((index) => index <= markDelete || acked.has(index))
+    }
+    const timers = new ManualTimers()
+    const direct = tracker(new ManualTimers(), 0)
+    const grouped = tracker(timers)
+    for (const step of ops) {
+      if (step.kind === 'flush') await grouped.acks.flush()
+      else if (step.kind === 'tick') timers.advance(step.ms)
+      else {
+        await direct.acks.add(id(step.index), step.kind)
+        await grouped.acks.add(id(step.index), step.kind)
+      }
+    }
+    await grouped.acks.flush()
+    if (JSON.stringify(acknowledged(grouped.sent)) !== JSON.stringify(acknowledged(direct.sent))) return false
+    return grouped.sent.length <= direct.sent.length
+  }), { numRuns: 300 })
+  t.pass('300 random sequences')
 })
