@@ -4,6 +4,7 @@
 // At most MAX_PENDING_NACKS wait; beyond that every waiting one is sent at once instead of
 // growing the set. One timer, set for the earliest due nack.
 import type { MessageId } from '@blazar/protocol'
+import { messageKey } from './message.ts'
 import type { RedeliveryBackoff } from './redelivery-backoff.ts'
 import type { TimerHandle, Timers } from './timers.ts'
 
@@ -28,7 +29,7 @@ export class NegativeAcks {
 
   /** `redeliveryCount`: how often the message was redelivered already (the backoff's input). */
   add (id: MessageId, redeliveryCount = 0): void {
-    const key = id.toString()
+    const key = messageKey(id)
     const dueAt = this.timers.now() + this.backoff.next(redeliveryCount)
     this.pending.delete(key)
     this.pending.set(key, { id, dueAt })
@@ -43,7 +44,7 @@ export class NegativeAcks {
 
   /** Forgets a nack (the message was acknowledged after all, or a seek moved the cursor). */
   remove (id: MessageId): void {
-    this.pending.delete(id.toString())
+    this.pending.delete(messageKey(id))
   }
 
   clear (): void {

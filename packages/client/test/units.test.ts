@@ -212,3 +212,13 @@ t.test('reader start: earliest, latest, or a start point from a message ID', asy
   const exclusive = readerStart({ topic: 't', startMessageId: id }).point
   t.same([admits(exclusive, id), admits(exclusive, new MessageId(-1, 7, 3))], [false, true])
 })
+
+t.test('negative acks of the same ID on two topics are two nacks', async (t) => {
+  const timers = new ManualTimers()
+  const redelivered: string[] = []
+  const nacks = new NegativeAcks({ backoff: constantRedeliveryDelay(10), timers, redeliver: (ids) => { redelivered.push(...ids.map((id) => (id as TopicMessageId).topic)) } })
+  nacks.add(new TopicMessageId('a', -1, 1, 0))
+  nacks.add(new TopicMessageId('b', -1, 1, 0))
+  timers.advance(10)
+  t.same(redelivered, ['a', 'b'])
+})
