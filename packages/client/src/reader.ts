@@ -58,7 +58,13 @@ export class Reader {
     await this.consumer.seek(target)
   }
 
-  close (): Promise<void> {
-    return this.consumer.close()
+  /**
+   * Closes the reader. Its subscription is unsubscribed first: a node that keeps readers'
+   * subscriptions as durable cursors (this branch's) would otherwise keep one per reader
+   * forever, holding back retention; a non-durable one ends either way.
+   */
+  async close (): Promise<void> {
+    await this.consumer.unsubscribe().catch(() => {})
+    await this.consumer.close()
   }
 }
