@@ -1,30 +1,39 @@
 // The Client: one transport (an ephemeral libp2p identity unless one is given), one
 // connection pool, and every producer and consumer created from it. It routes server pushes
 // to the producer or consumer they name and tells them when their connection is lost.
+import { randomBytes } from 'node:crypto'
 import {
-  CompressionCodecs, InvalidArgumentError, NON_PARTITIONED, PRODUCER_ACCESS_MODES, PULSAR_DEFAULTS, SUBSCRIPTION_TYPES,
-  INITIAL_POSITIONS, parseTopicName, partitionTopicName, validateEntityName, type ServerPush
+  CompressionCodecs, InvalidArgumentError, NON_PARTITIONED, PRODUCER_ACCESS_MODES, PULSAR_DEFAULTS,
+  parseTopicName, partitionTopicName, validateEntityName, type ServerPush
 } from '@blazar/protocol'
 import { Transport } from '@blazar/transport'
+import { DEFAULT_ACKNOWLEDGEMENTS_GROUP_TIME_MS } from './ack-grouping.ts'
+import { AckTimeoutTracker, DEFAULT_ACK_TIMEOUT_TICK_TIME_MS, MIN_ACK_TIMEOUT_MS } from './ack-timeout.ts'
 import { Admin } from './admin.ts'
 import { ConnectionPool } from './connection-pool.ts'
-import { Consumer } from './consumer.ts'
+import { Consumer, type ConsumerBehaviour } from './consumer.ts'
 import type { ClientContext } from './context.ts'
+import { DEFAULT_MAX_RECONSUME_TIMES, DeadLetters, resolveDeadLetterPolicy } from './dead-letter.ts'
 import { ClientClosedError } from './errors.ts'
 import { TopicLookup } from './lookup.ts'
 import { NegativeAcks } from './negative-acks.ts'
 import {
-  DEFAULT_MAX_PENDING_MESSAGES, DEFAULT_OPERATION_TIMEOUT_MS, batchLimits, positiveInteger,
-  receiverQueueSizeFor, serviceUrls, type ClientOptions, type ConsumerOptions, type ProducerOptions
+  DEFAULT_MAX_PENDING_MESSAGES, DEFAULT_OPERATION_TIMEOUT_MS, DEFAULT_PATTERN_AUTO_DISCOVERY_PERIOD_MS, batchLimits,
+  consumerSettings, initialTopics, positiveInteger, receiverQueueSizeFor, serviceUrls,
+  type ClientOptions, type ConsumerOptions, type ConsumerSettings, type ProducerOptions, type ReaderOptions
 } from './options.ts'
-import { PartitionConsumer } from './partition-consumer.ts'
+import { PartitionConsumer, type SubscriptionSettings } from './partition-consumer.ts'
 import { PartitionProducer, type ProducerSettings } from './partition-producer.ts'
 import { Producer } from './producer.ts'
+import { Reader, readerStart } from './reader.ts'
 import { ReceiverQueue } from './receiver-queue.ts'
+import { constantRedeliveryDelay } from './redelivery-backoff.ts'
 import { MESSAGE_ROUTING_MODES, MessageRouter } from './routing.ts'
+import type { StartPoint } from './start-point.ts'
 import { realTimers } from './timers.ts'
 import { lz4Codec } from './lz4-codec.ts'
 import { snappyCodec } from './snappy-codec.ts'
+import { TopicDiscovery, parseTopicsPattern } from './topic-discovery.ts'
 import { zlibCodec } from './zlib-codec.ts'
 import { zstdCodec } from './zstd-codec.ts'
 
@@ -122,49 +131,146 @@ export class Client {
     }
     const producer: Producer = new Producer({
       topic, partitions: producers, router: new MessageRouter(producers.length, routingMode),
-      onClose: () => { forget(); this.openProducers.delete(producer) }
+      onClose: () => { forget(); this.openProducers.delete(producer) },
+      now: () => this.context.timers.now()
     })
     this.openProducers.add(producer)
     return producer
   }
 
+  /** A consumer of one topic, a list of topics, or the topics of a namespace matching `topicsPattern`. */
   async subscribe (options: ConsumerOptions): Promise<Consumer> {
     this.checkOpen('subscribe')
-    validateEntityName('subscription', options.subscription)
-    if (options.consumerName !== undefined) validateEntityName('consumer', options.consumerName)
-    const subscriptionType = options.subscriptionType ?? PULSAR_DEFAULTS.subscriptionType
-    if (!SUBSCRIPTION_TYPES.includes(subscriptionType)) throw new InvalidArgumentError({ argument: 'subscriptionType', reason: `one of ${SUBSCRIPTION_TYPES.join(', ')}` })
-    const initialPosition = options.subscriptionInitialPosition ?? PULSAR_DEFAULTS.subscriptionInitialPosition
-    if (!INITIAL_POSITIONS.includes(initialPosition)) throw new InvalidArgumentError({ argument: 'subscriptionInitialPosition', reason: `one of ${INITIAL_POSITIONS.join(', ')}` })
-    const nackDelayMs = positiveInteger('negativeAckRedeliveryDelayMs', options.negativeAckRedeliveryDelayMs ?? PULSAR_DEFAULTS.negativeAckRedeliveryDelayMs, Number.MAX_SAFE_INTEGER, 0)
-    const { topic, partitions } = await this.partitionsOf(options.topic)
-    const receiverQueueSize = receiverQueueSizeFor(options, partitions.length)
-    const queue = new ReceiverQueue(receiverQueueSize * partitions.length, this.context.timers)
-    const settings = {
-      subscription: options.subscription, subscriptionType, initialPosition, receiverQueueSize,
-      ...(options.consumerName === undefined ? {} : { consumerName: options.consumerName })
+    const settings = consumerSettings(options, true)
+    const initial = initialTopics(options)
+    const pattern = options.topicsPattern === undefined ? undefined : parseTopicsPattern(options.topicsPattern)
+    const firstTopic = pattern === undefined ? initial[0] : undefined
+    const behaviour = this.consumerBehaviour(options, firstTopic)
+    const topics = pattern === undefined ? [...initial] : []
+    const retryTopic = behaviour.retryEnable ? behaviour.deadLetters?.policy.retryLetterTopic : undefined
+    if (retryTopic !== undefined) topics.push(retryTopic)
+    const discovery = pattern === undefined
+      ? undefined
+      : new TopicDiscovery({
+        pattern, timers: this.context.timers,
+        intervalMs: positiveInteger('patternAutoDiscoveryPeriodMs', options.patternAutoDiscoveryPeriodMs ?? DEFAULT_PATTERN_AUTO_DISCOVERY_PERIOD_MS),
+        list: async (namespace) => await this.admin.topics.list(namespace),
+        subscribed: () => consumer.getTopics().filter((topic) => topic !== retryTopic),
+        add: async (topic) => { await consumer.addTopic(topic) },
+        remove: async (topic) => { await consumer.removeTopic(topic) }
+      })
+    if (discovery !== undefined) topics.push(...await discovery.matching())
+    const consumer = this.newConsumer(firstTopic ?? String(options.topicsPattern), settings, behaviour)
+    await this.addTopics(consumer, topics)
+    if (discovery !== undefined) {
+      consumer.discoveredBy(() => { discovery.stop() })
+      discovery.start()
     }
+    return consumer
+  }
+
+  /**
+   * A Reader: an Exclusive, non-durable subscription named `<subscriptionRolePrefix>-<random>`
+   * that starts at `startMessageId` and acknowledges as it reads.
+   */
+  async createReader (options: ReaderOptions): Promise<Reader> {
+    this.checkOpen('createReader')
+    const prefix = options.subscriptionRolePrefix ?? 'reader'
+    const subscription = `${prefix}-${randomBytes(5).toString('hex')}`
+    const start = readerStart(options)
+    const settings = consumerSettings({
+      subscription, subscriptionType: 'Exclusive',
+      subscriptionInitialPosition: start.initialPosition,
+      ...(options.receiverQueueSize === undefined ? {} : { receiverQueueSize: options.receiverQueueSize }),
+      ...(options.readerName === undefined ? {} : { consumerName: options.readerName })
+    }, false)
+    const behaviour: ConsumerBehaviour = {
+      acknowledgementsGroupTimeMs: DEFAULT_ACKNOWLEDGEMENTS_GROUP_TIME_MS,
+      nacks: (redeliver) => new NegativeAcks({ backoff: constantRedeliveryDelay(PULSAR_DEFAULTS.negativeAckRedeliveryDelayMs), timers: this.context.timers, redeliver }),
+      ackTimeout: undefined, deadLetters: undefined, retryEnable: false, reader: true
+    }
+    const consumer = this.newConsumer(options.topic, settings, behaviour)
+    await this.addTopics(consumer, [options.topic], start.point)
+    return new Reader({ topic: parseTopicName(options.topic).full, consumer, queuedMessages: () => consumer.queuedMessages })
+  }
+
+  private newConsumer (topic: string, settings: ConsumerSettings, behaviour: ConsumerBehaviour): Consumer {
+    const queue = new ReceiverQueue(0, this.context.timers)
+    let consumer: Consumer | undefined
+    consumer = new Consumer({
+      topic, subscription: settings.subscription.subscription, queue, behaviour, timers: this.context.timers,
+      deps: {
+        attachTopic: async (name, start) => await this.attachTopic(name, settings, queue, start),
+        forget: (members) => { for (const member of members) this.consumers.delete(member.consumerId) },
+        onClose: () => { if (consumer !== undefined) this.openConsumers.delete(consumer) }
+      }
+    })
+    this.openConsumers.add(consumer)
+    return consumer
+  }
+
+  /** Subscribes `consumer` to every topic; if one fails, the consumer is closed and the error thrown. */
+  private async addTopics (consumer: Consumer, topics: readonly string[], start?: StartPoint): Promise<void> {
+    try {
+      for (const topic of topics) await consumer.addTopic(topic, start)
+    } catch (error) {
+      await consumer.close().catch(() => {})
+      throw error
+    }
+  }
+
+  /** One PartitionConsumer per partition of `topic`, attached, feeding `queue` (which grows by their share, for good). */
+  private async attachTopic (topic: string, settings: ConsumerSettings, queue: ReceiverQueue, start: StartPoint | undefined): Promise<PartitionConsumer[]> {
+    const { topic: base, partitions } = await this.partitionsOf(topic)
+    if (start !== undefined && partitions.length > 1) {
+      throw new InvalidArgumentError({ argument: 'startMessageId', reason: `${base} is partitioned: a reader of all its partitions starts at MessageId.earliest() or latest()` })
+    }
+    const receiverQueueSize = receiverQueueSizeFor({ receiverQueueSize: settings.receiverQueueSize }, partitions.length)
+    const subscription: SubscriptionSettings = { ...settings.subscription, receiverQueueSize }
     const members = partitions.map((partition) => new PartitionConsumer({
-      context: this.context, settings, lookupTopic: topic, partition, queue,
-      topic: partition === NON_PARTITIONED ? topic : partitionTopicName(topic, partition)
+      context: this.context, settings: subscription, lookupTopic: base, partition, queue,
+      topic: partition === NON_PARTITIONED ? base : partitionTopicName(base, partition),
+      ...(start === undefined ? {} : { start })
     }))
     for (const member of members) this.consumers.set(member.consumerId, member)
-    const forget = () => { for (const member of members) this.consumers.delete(member.consumerId) }
+    // The queue makes room before the first push can arrive.
+    queue.resize(receiverQueueSize * members.length)
     try {
       await Promise.all(members.map((member) => member.attach()))
     } catch (error) {
       await Promise.all(members.map((member) => member.close('close-consumer').catch(() => {})))
-      forget()
+      for (const member of members) this.consumers.delete(member.consumerId)
+      queue.resize(-receiverQueueSize * members.length)
       throw error
     }
-    let consumer: Consumer | undefined
-    const nacks = new NegativeAcks({ delayMs: nackDelayMs, timers: this.context.timers, redeliver: (ids) => { consumer?.redeliver(ids) } })
-    consumer = new Consumer({
-      topic, subscription: options.subscription, partitions: members, queue, nacks,
-      onClose: () => { forget(); if (consumer !== undefined) this.openConsumers.delete(consumer) }
-    })
-    this.openConsumers.add(consumer)
-    return consumer
+    return members
+  }
+
+  private consumerBehaviour (options: ConsumerOptions, firstTopic: string | undefined): ConsumerBehaviour {
+    const timers = this.context.timers
+    const nackDelayMs = positiveInteger('negativeAckRedeliveryDelayMs', options.negativeAckRedeliveryDelayMs ?? PULSAR_DEFAULTS.negativeAckRedeliveryDelayMs, Number.MAX_SAFE_INTEGER, 0)
+    const backoff = options.negativeAckRedeliveryBackoff ?? constantRedeliveryDelay(nackDelayMs)
+    const ackTimeoutMs = positiveInteger('ackTimeoutMs', options.ackTimeoutMs ?? PULSAR_DEFAULTS.ackTimeoutMs, Number.MAX_SAFE_INTEGER, 0)
+    if (ackTimeoutMs > 0 && ackTimeoutMs < MIN_ACK_TIMEOUT_MS) throw new InvalidArgumentError({ argument: 'ackTimeoutMs', reason: `0 (off) or at least ${MIN_ACK_TIMEOUT_MS}` })
+    const tickMs = positiveInteger('ackTimeoutTickTimeMs', options.ackTimeoutTickTimeMs ?? DEFAULT_ACK_TIMEOUT_TICK_TIME_MS)
+    const retryEnable = options.retryEnable ?? false
+    const policy = options.deadLetterPolicy ?? (retryEnable ? { maxRedeliverCount: DEFAULT_MAX_RECONSUME_TIMES } : undefined)
+    const deadLetters = policy === undefined
+      ? undefined
+      : new DeadLetters(resolveDeadLetterPolicy(policy, firstTopic, options.subscription), {
+        // Unbatched: dead letters are rare, and each is acknowledged on its own topic once it is stored.
+        createProducer: async (topic) => await this.createProducer({ topic, batchingEnabled: false }),
+        createSubscription: async (topic, subscription) => {
+          const created = await this.subscribe({ topic, subscription, subscriptionInitialPosition: 'Earliest', acknowledgementsGroupTimeMs: 0 })
+          await created.close()
+        }
+      })
+    return {
+      acknowledgementsGroupTimeMs: positiveInteger('acknowledgementsGroupTimeMs', options.acknowledgementsGroupTimeMs ?? DEFAULT_ACKNOWLEDGEMENTS_GROUP_TIME_MS, 3_600_000, 0),
+      nacks: (redeliver) => new NegativeAcks({ backoff, timers, redeliver }),
+      ackTimeout: ackTimeoutMs === 0 ? undefined : (redeliver) => new AckTimeoutTracker({ timeoutMs: ackTimeoutMs, tickMs, timers, redeliver }),
+      deadLetters, retryEnable, reader: false
+    }
   }
 
   /** Closes every producer (after flushing) and consumer, then the connections. Idempotent. */

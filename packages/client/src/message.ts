@@ -1,7 +1,23 @@
 // A received message as the application sees it (Pulsar's Message), built from the delivered
 // batches the node pushes: each batch is decoded and its i-th message gets the ID
-// (partition, raft index, i).
+// (partition, raft index, i), a TopicMessageId that also names the (partition) topic, so that
+// a consumer of several topics can route an ack given only the ID (Pulsar's TopicMessageId).
 import { MessageId, decodeBatch, type CompressionCodecs, type DeliveredEntry } from '@blazar/protocol'
+
+/** A MessageId that knows the topic (a `-partition-N` name for a partition) it was read from. */
+export class TopicMessageId extends MessageId {
+  readonly topic: string
+
+  constructor (topic: string, partition: number, index: number, batchIndex: number) {
+    super(partition, index, batchIndex)
+    this.topic = topic
+  }
+}
+
+/** A key unique across topics: the topic (when the ID carries one) and the ID. */
+export function messageKey (id: MessageId): string {
+  return id instanceof TopicMessageId ? `${id.topic}|${id.toString()}` : id.toString()
+}
 
 export interface Message {
   readonly messageId: MessageId
@@ -23,10 +39,14 @@ export interface Message {
   readonly topic: string
 }
 
-/** The messages of one delivered batch; throws MalformedMessageError for a batch that does not decode. */
+/**
+ * The messages of one delivered batch, without those the subscription acknowledged already
+ * (batch-index acks); throws MalformedMessageError for a batch that does not decode.
+ */
 export function messagesOf (entry: DeliveredEntry, options: { topic: string, partition: number, codecs: CompressionCodecs }): Message[] {
-  return decodeBatch(entry.batch, options.codecs).map((message, batchIndex) => ({
-    messageId: new MessageId(options.partition, entry.messageId.index, batchIndex),
+  const acked = new Set(entry.ackedBatchIndexes ?? [])
+  return decodeBatch(entry.batch, options.codecs).flatMap((message, batchIndex) => acked.has(batchIndex) ? [] : [{
+    messageId: new TopicMessageId(options.topic, options.partition, entry.messageId.index, batchIndex),
     data: message.payload,
     key: message.key,
     orderingKey: message.orderingKey,
@@ -35,5 +55,5 @@ export function messagesOf (entry: DeliveredEntry, options: { topic: string, par
     eventTime: message.eventTime,
     redeliveryCount: entry.redeliveryCount,
     topic: options.topic
-  }))
+  }])
 }

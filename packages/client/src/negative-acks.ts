@@ -1,20 +1,24 @@
-// Negative acknowledgements wait negativeAckRedeliveryDelayMs (Pulsar: 60 s) and are then sent
-// as `redeliver` requests (grouped per partition by the consumer). At most MAX_PENDING_NACKS
-// wait; beyond that every waiting one is sent at once instead of growing the set.
+// Negative acknowledgements wait their redelivery delay (a constant negativeAckRedeliveryDelayMs,
+// Pulsar's 60 s, or a RedeliveryBackoff of the message's redelivery count) and are then handed
+// to `redeliver` (which groups them per partition, or parks them in the dead-letter topic).
+// At most MAX_PENDING_NACKS wait; beyond that every waiting one is sent at once instead of
+// growing the set. One timer, set for the earliest due nack.
 import type { MessageId } from '@blazar/protocol'
+import { messageKey } from './message.ts'
+import type { RedeliveryBackoff } from './redelivery-backoff.ts'
 import type { TimerHandle, Timers } from './timers.ts'
 
 export const MAX_PENDING_NACKS = 10_000
 
 export class NegativeAcks {
-  private readonly delayMs: number
+  private readonly backoff: RedeliveryBackoff
   private readonly timers: Timers
   private readonly redeliver: (ids: MessageId[]) => void
   private readonly pending = new Map<string, { id: MessageId, dueAt: number }>()
-  private timer: TimerHandle | undefined
+  private timer: { handle: TimerHandle, dueAt: number } | undefined
 
-  constructor (options: { delayMs: number, timers: Timers, redeliver: (ids: MessageId[]) => void }) {
-    this.delayMs = options.delayMs
+  constructor (options: { backoff: RedeliveryBackoff, timers: Timers, redeliver: (ids: MessageId[]) => void }) {
+    this.backoff = options.backoff
     this.timers = options.timers
     this.redeliver = options.redeliver
   }
@@ -23,34 +27,48 @@ export class NegativeAcks {
     return this.pending.size
   }
 
-  add (id: MessageId): void {
-    const key = id.toString()
+  /** `redeliveryCount`: how often the message was redelivered already (the backoff's input). */
+  add (id: MessageId, redeliveryCount = 0): void {
+    const key = messageKey(id)
+    const dueAt = this.timers.now() + this.backoff.next(redeliveryCount)
     this.pending.delete(key)
-    this.pending.set(key, { id, dueAt: this.timers.now() + this.delayMs })
-    if (this.pending.size > MAX_PENDING_NACKS) this.fire(Number.POSITIVE_INFINITY)
-    else this.schedule()
+    this.pending.set(key, { id, dueAt })
+    if (this.pending.size > MAX_PENDING_NACKS) {
+      this.fire(Number.POSITIVE_INFINITY)
+    } else if (this.timer === undefined || dueAt < this.timer.dueAt) {
+      this.timer?.handle.cancel()
+      this.timer = undefined
+      this.schedule()
+    }
+  }
+
+  /** Forgets a nack (the message was acknowledged after all, or a seek moved the cursor). */
+  remove (id: MessageId): void {
+    this.pending.delete(messageKey(id))
   }
 
   clear (): void {
     this.pending.clear()
-    this.timer?.cancel()
+    this.timer?.handle.cancel()
     this.timer = undefined
   }
 
   private schedule (): void {
     if (this.timer !== undefined || this.pending.size === 0) return
-    const first = this.pending.values().next().value as { dueAt: number }
-    this.timer = this.timers.setTimeout(() => {
+    let dueAt = Number.POSITIVE_INFINITY
+    for (const entry of this.pending.values()) dueAt = Math.min(dueAt, entry.dueAt)
+    const handle = this.timers.setTimeout(() => {
       this.timer = undefined
       this.fire(this.timers.now())
-    }, first.dueAt - this.timers.now())
+    }, dueAt - this.timers.now())
+    this.timer = { handle, dueAt }
   }
 
-  /** Sends every nack due by `now` (insertion order is due order: the delay is constant). */
+  /** Hands over every nack due by `now`, in the order they were added. */
   private fire (now: number): void {
     const due: MessageId[] = []
     for (const [key, entry] of this.pending) {
-      if (entry.dueAt > now) break
+      if (entry.dueAt > now) continue
       due.push(entry.id)
       this.pending.delete(key)
     }

@@ -4,16 +4,18 @@
 // received messages, looks the topic up again, subscribes again with the same handle and
 // grants the whole receiver queue again; unacknowledged messages come back (at-least-once).
 // A flow the node refuses with CONSUMER_CLOSED is treated like that push.
+// A seek or a reader's start point drops what arrives before it (see start-point.ts).
 import {
-  ConsumerClosedError, type DeliveredEntry, type InitialPosition, type MessageId, type SubscriptionType
+  ConsumerClosedError, type CursorPosition, type DeliveredEntry, type InitialPosition, type MessageId, type SubscriptionType
 } from '@blazar/protocol'
 import type { ClientConnection } from '@blazar/transport'
 import type { ClientContext } from './context.ts'
 import { messagesOf, type Message } from './message.ts'
 import { PermitTracker } from './permits.ts'
 import type { QueueOwner, ReceiverQueue } from './receiver-queue.ts'
-import { isRetryable } from './errors.ts'
+import { ConnectionFailedError, isRetryable } from './errors.ts'
 import { RETRY_MAX_DELAY_MS, retryDelayMs, withRetries } from './retry.ts'
+import { admits, type StartPoint } from './start-point.ts'
 import { sleep } from './timers.ts'
 
 export interface SubscriptionSettings {
@@ -23,6 +25,8 @@ export interface SubscriptionSettings {
   consumerName?: string
   /** Permits this partition grants (its share of the receiver queue). */
   receiverQueueSize: number
+  /** false for a reader: the subscription lives in the leader's memory only. */
+  durable: boolean
 }
 
 type State = 'attached' | 'detached' | 'closed'
@@ -39,6 +43,8 @@ export class PartitionConsumer implements QueueOwner {
   private connection: ClientConnection | undefined
   private state: State = 'detached'
   private resubscribing: Promise<void> | undefined
+  /** Messages before it are dropped on arrival; a non-durable subscription starts there. */
+  private start: StartPoint | undefined
   /** The connection a subscribe is in flight on, and whether the node closed the handle meanwhile. */
   private subscribingOn: string | undefined
   private closedWhileSubscribing = false
@@ -47,7 +53,9 @@ export class PartitionConsumer implements QueueOwner {
   /** Times this consumer subscribed again after a server close or a lost connection. */
   resubscribes = 0
 
-  constructor (options: { context: ClientContext, settings: SubscriptionSettings, lookupTopic: string, topic: string, partition: number, queue: ReceiverQueue }) {
+  constructor (options: {
+    context: ClientContext, settings: SubscriptionSettings, lookupTopic: string, topic: string, partition: number, queue: ReceiverQueue, start?: StartPoint
+  }) {
     this.context = options.context
     this.settings = options.settings
     this.lookupTopic = options.lookupTopic
@@ -56,6 +64,7 @@ export class PartitionConsumer implements QueueOwner {
     this.queue = options.queue
     this.consumerId = options.context.nextHandle()
     this.permits = new PermitTracker(options.settings.receiverQueueSize)
+    this.start = options.start
   }
 
   /** The PeerId of the node this consumer is subscribed through, if subscribed. */
@@ -80,17 +89,20 @@ export class PartitionConsumer implements QueueOwner {
   delivered (peer: string, entries: readonly DeliveredEntry[]): void {
     if (peer !== this.peer) return // from a session this consumer already left
     const messages: Message[] = []
-    let undecodedMessages = 0
+    let charged = 0
     for (const entry of entries) {
+      charged += entry.batch.messageCount
       try {
         messages.push(...messagesOf(entry, { topic: this.topic, partition: this.partition, codecs: this.context.codecs }))
       } catch {
         this.undecodable++
-        undecodedMessages += entry.batch.messageCount
       }
     }
-    if (undecodedMessages > 0) this.took(undecodedMessages)
-    const overflow = this.queue.push(this, messages)
+    // Permits the node charged for messages the application will never take (undecodable,
+    // acknowledged inside the batch already, before the start point) are granted again.
+    const admitted = messages.filter((message) => admits(this.start, message.messageId))
+    if (charged > admitted.length) this.took(charged - admitted.length)
+    const overflow = this.queue.push(this, admitted)
     // Only a node that ignores the permits fills the queue past its size: hand those back.
     if (overflow.length > 0) this.redeliver(overflow.map((message) => message.messageId))
   }
@@ -144,6 +156,25 @@ export class PartitionConsumer implements QueueOwner {
     }, this.context.operationTimeoutMs).catch(() => {})
   }
 
+  /** A reader moved past `id`: a re-subscribe starts after it. */
+  resumeAfter (id: MessageId): void {
+    this.start = { id, inclusive: false }
+  }
+
+  /**
+   * Moves the subscription to `position` (`start`: drop what arrives before it). The messages
+   * queued before the seek are dropped (their permits granted again) as it is sent: the node
+   * pushes from the new position before it answers.
+   */
+  async seek (position: CursorPosition, start: StartPoint | undefined): Promise<void> {
+    const connection = this.attachedConnection()
+    if (connection === undefined) throw new ConnectionFailedError({ addresses: 0, reason: `${this.topic} is re-subscribing; seek again` })
+    this.start = start
+    const dropped = this.queue.removeOwner(this)
+    if (dropped > 0) this.took(dropped)
+    await this.context.pool.request(connection, { type: 'seek', consumerId: this.consumerId, position }, this.context.operationTimeoutMs)
+  }
+
   async close (kind: 'close-consumer' | 'unsubscribe'): Promise<void> {
     const connection = this.attachedConnection()
     if (kind === 'unsubscribe') {
@@ -181,8 +212,9 @@ export class PartitionConsumer implements QueueOwner {
     try {
       await this.context.pool.request(connection, {
         type: 'subscribe', topic: this.topic, subscription: settings.subscription, consumerId: this.consumerId,
-        subscriptionType: settings.subscriptionType, initialPosition: settings.initialPosition, durable: true,
-        ...(settings.consumerName === undefined ? {} : { consumerName: settings.consumerName })
+        subscriptionType: settings.subscriptionType, initialPosition: settings.initialPosition, durable: settings.durable,
+        ...(settings.consumerName === undefined ? {} : { consumerName: settings.consumerName }),
+        ...(settings.durable || this.start === undefined ? {} : { startMessageId: this.start.id.toData(), startMessageIdInclusive: this.start.inclusive })
       }, timeoutMs)
     } finally {
       this.subscribingOn = undefined

@@ -50,6 +50,8 @@ export interface OutgoingMessage {
   orderingKey?: Uint8Array
   properties: Record<string, string>
   eventTime: number
+  /** Delayed delivery (ms since the epoch): such a message travels as a batch of one, as in Pulsar. */
+  deliverAtTime?: number
 }
 
 interface PendingBatch {
@@ -132,13 +134,14 @@ export class PartitionProducer {
     if (this.pendingMessages >= this.settings.maxPendingMessages) {
       return Promise.reject(new BackpressureError({ resource: `producer ${this.producerName} pending messages`, limit: this.settings.maxPendingMessages }))
     }
-    if (this.builder.wouldOverflow(bytes) || this.builder.bytes + bytes > this.maxMessageSize) this.flushBatch()
+    if (this.builder.wouldOverflow(bytes) || this.builder.bytes + bytes > this.maxMessageSize || message.deliverAtTime !== undefined) this.flushBatch()
     this.pendingMessages++
     return new Promise<MessageId>((resolve, reject) => {
       const sequenceId = this.nextSequenceId++
+      // A delayed message travels alone: deliverAtTime is batch-wide in Pulsar's metadata.
       const full: ProducerMessage = { ...message, sequenceId }
       this.builder.add({ message: full, bytes, enqueuedAt: this.context.timers.now(), resolve, reject })
-      if (this.builder.full) this.flushBatch()
+      if (this.builder.full || message.deliverAtTime !== undefined) this.flushBatch()
       else if (this.batchTimer === undefined) {
         this.batchTimer = this.context.timers.setTimeout(() => {
           this.batchTimer = undefined

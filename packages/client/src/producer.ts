@@ -16,6 +16,10 @@ export interface ProducerMessageInput {
   properties?: Record<string, string>
   /** Application time in ms since the epoch (Pulsar `eventTimestamp`). */
   eventTime?: number
+  /** Pulsar `deliverAt`: dispatched to Shared and Key_Shared subscriptions no earlier than this time (ms since the epoch). */
+  deliverAt?: number
+  /** Pulsar `deliverAfter`: `deliverAt` = now + this (ms). */
+  deliverAfterMs?: number
 }
 
 const encoder = new TextEncoder()
@@ -25,13 +29,15 @@ export class Producer {
   private readonly partitions: readonly PartitionProducer[]
   private readonly router: MessageRouter
   private readonly onClose: () => void
+  private readonly now: () => number
   private closing: Promise<void> | undefined
 
-  constructor (options: { topic: string, partitions: readonly PartitionProducer[], router: MessageRouter, onClose: () => void }) {
+  constructor (options: { topic: string, partitions: readonly PartitionProducer[], router: MessageRouter, onClose: () => void, now: () => number }) {
     this.topicName = options.topic
     this.partitions = options.partitions
     this.router = options.router
     this.onClose = options.onClose
+    this.now = options.now
   }
 
   getTopic (): string {
@@ -51,7 +57,7 @@ export class Producer {
     if (this.closing !== undefined) return Promise.reject(new ProducerClosedError({ topic: this.topicName, producerName: this.getProducerName() }))
     let message: OutgoingMessage
     try {
-      message = outgoing(input)
+      message = outgoing(input, this.now())
     } catch (error) {
       return Promise.reject(error)
     }
@@ -71,7 +77,7 @@ export class Producer {
   }
 }
 
-function outgoing (input: ProducerMessageInput): OutgoingMessage {
+function outgoing (input: ProducerMessageInput, now: number): OutgoingMessage {
   const payload = typeof input.data === 'string' ? encoder.encode(input.data) : input.data
   if (!(payload instanceof Uint8Array)) throw new InvalidArgumentError({ argument: 'data', reason: 'must be a Uint8Array or a string' })
   if (input.key !== undefined && (typeof input.key !== 'string' || input.key.length > MAX_KEY_LENGTH)) {
@@ -96,5 +102,18 @@ function outgoing (input: ProducerMessageInput): OutgoingMessage {
   const message: OutgoingMessage = { payload, properties, eventTime }
   if (input.key !== undefined) message.key = input.key
   if (input.orderingKey !== undefined) message.orderingKey = input.orderingKey
+  const deliverAtTime = deliveryTime(input, now)
+  if (deliverAtTime !== undefined) message.deliverAtTime = deliverAtTime
   return message
+}
+
+function deliveryTime (input: ProducerMessageInput, now: number): number | undefined {
+  if (input.deliverAt !== undefined && input.deliverAfterMs !== undefined) {
+    throw new InvalidArgumentError({ argument: 'deliverAt', reason: 'give deliverAt or deliverAfterMs, not both' })
+  }
+  for (const [argument, value] of [['deliverAt', input.deliverAt], ['deliverAfterMs', input.deliverAfterMs]] as const) {
+    if (value !== undefined && (!Number.isSafeInteger(value) || value < 0)) throw new InvalidArgumentError({ argument, reason: 'must be a non-negative integer (ms)' })
+  }
+  if (input.deliverAt !== undefined) return input.deliverAt
+  return input.deliverAfterMs === undefined ? undefined : now + input.deliverAfterMs
 }

@@ -26,7 +26,7 @@ interface Queued {
 }
 
 export class ReceiverQueue {
-  private readonly capacity: number
+  private capacity: number
   private readonly timers: Timers
   private queued: Queued[] = []
   private head = 0
@@ -40,6 +40,12 @@ export class ReceiverQueue {
 
   get size (): number {
     return this.queued.length - this.head
+  }
+
+  /** A topic joined (`delta` > 0) or could not join the consumer: its partitions' share of the queue. */
+  resize (delta: number): void {
+    this.capacity += delta
+    if (this.capacity < 0) throw new RangeError(`receiver queue capacity below 0: ${this.capacity}`)
   }
 
   /**

@@ -9,7 +9,7 @@ t.test('a round trip: every field of a message, in order, and acknowledgements',
   const cluster = await FakeCluster.start(t)
   cluster.createTopic('trip')
   const client = await startClient(t, cluster)
-  const consumer = await client.subscribe({ topic: 'trip', subscription: 'sub', subscriptionInitialPosition: 'Earliest' })
+  const consumer = await client.subscribe({ topic: 'trip', subscription: 'sub', subscriptionInitialPosition: 'Earliest', acknowledgementsGroupTimeMs: 0 })
   const producer = await client.createProducer({ topic: 'trip' })
   const ids = await Promise.all([
     producer.send({ data: 'one', key: 'k1', properties: { p: '1' }, eventTime: 42 }),
@@ -84,7 +84,7 @@ t.test('consumer-closed push: subscribes again, drops the queued messages, and u
   const cluster = await FakeCluster.start(t)
   cluster.createTopic('failover')
   const client = await startClient(t, cluster)
-  const consumer = await client.subscribe({ topic: 'failover', subscription: 's' })
+  const consumer = await client.subscribe({ topic: 'failover', subscription: 's', acknowledgementsGroupTimeMs: 0 })
   const producer = await client.createProducer({ topic: 'failover', batchingEnabled: false })
   for (let i = 0; i < 3; i++) await producer.send({ data: `m${i}` })
   const m0 = await consumer.receive(5_000)

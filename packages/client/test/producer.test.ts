@@ -64,6 +64,35 @@ t.test('batchingMaxPublishDelayMs on a manual clock: the batch leaves exactly wh
   t.same((await Promise.all(sends)).map((id) => [id.index, id.batchIndex]), [[1, 0], [1, 1]], 'both in one batch')
 })
 
+t.test('a delayed message travels alone in its batch with deliverAtTime; the others keep batching', async (t) => {
+  const cluster = await FakeCluster.start(t)
+  cluster.createTopic('delayed')
+  const timers = new ManualTimers()
+  timers.advance(50_000)
+  const client = await startClient(t, cluster, { timers })
+  const producer = await client.createProducer({ topic: 'delayed', batchingMaxPublishDelayMs: 10 })
+  const sends = [
+    producer.send({ data: 'a' }),
+    producer.send({ data: 'later', deliverAfterMs: 5_000 }),
+    producer.send({ data: 'at', deliverAt: 90_000 }),
+    producer.send({ data: 'b' }),
+    producer.send({ data: 'c' })
+  ]
+  timers.advance(10)
+  await Promise.all(sends)
+  const batches = cluster.entries('delayed').map((entry) => ({
+    texts: decodeBatch(entry.batch, codecs).map((m) => text(m.payload)), deliverAtTime: entry.batch.deliverAtTime
+  }))
+  t.same(batches, [
+    { texts: ['a'], deliverAtTime: undefined },
+    { texts: ['later'], deliverAtTime: 55_000 },
+    { texts: ['at'], deliverAtTime: 90_000 },
+    { texts: ['b', 'c'], deliverAtTime: undefined }
+  ])
+  await t.rejects(producer.send({ data: 'x', deliverAt: 1, deliverAfterMs: 1 }), { name: 'InvalidArgumentError' })
+  await t.rejects(producer.send({ data: 'x', deliverAfterMs: -1 }), { name: 'InvalidArgumentError' })
+})
+
 t.test('NOT_LEADER and OUTCOME_UNKNOWN: looked up again and resent with the same sequence ids', async (t) => {
   const cluster = await FakeCluster.start(t)
   cluster.createTopic('retry')

@@ -2,11 +2,16 @@
 // retryability, receiver queue and negative acks on a manual clock, service URLs, batch bounds.
 import t from 'tap'
 import {
-  BackpressureError, ConsumerBusyError, MessageId, MetadataUnavailableError, NotLeaderError, OutcomeUnknownError, ProducerBusyError, ProducerClosedError, TimeoutError, UnknownTopicError, keyHash
+  BackpressureError, ConsumerBusyError, InvalidArgumentError, MessageId, MetadataUnavailableError, NotLeaderError, OutcomeUnknownError, ProducerBusyError, ProducerClosedError, TimeoutError, UnknownTopicError, keyHash
 } from '@blazar/protocol'
 import { StreamClosedError } from '@blazar/transport'
 import { BatchBuilder, messageBytes } from '../src/batch-builder.ts'
 import { NegativeAcks } from '../src/negative-acks.ts'
+import { constantRedeliveryDelay, multiplierRedeliveryBackoff } from '../src/redelivery-backoff.ts'
+import { AckTimeoutTracker, MAX_TRACKED_UNACKED } from '../src/ack-timeout.ts'
+import { TopicMessageId } from '../src/message.ts'
+import { readerStart } from '../src/reader.ts'
+import { admits } from '../src/start-point.ts'
 import { PermitTracker } from '../src/permits.ts'
 import { ReceiverQueue } from '../src/receiver-queue.ts'
 import { finalError, retryDelayMs, withRetries } from '../src/retry.ts'
@@ -116,7 +121,7 @@ t.test('receiver queue: hands out in order, wakes waiters, times out, bounds, dr
 t.test('negative acks are redelivered after the delay, in one request, and bounded', async (t) => {
   const timers = new ManualTimers()
   const redelivered: number[][] = []
-  const nacks = new NegativeAcks({ delayMs: 1000, timers, redeliver: (ids) => { redelivered.push(ids.map((id) => id.index)) } })
+  const nacks = new NegativeAcks({ backoff: constantRedeliveryDelay(1000), timers, redeliver: (ids) => { redelivered.push(ids.map((id) => id.index)) } })
   nacks.add(new MessageId(-1, 1, 0))
   timers.advance(500)
   nacks.add(new MessageId(-1, 2, 0))
@@ -157,4 +162,64 @@ t.test('batch builder counts bytes and messages', async (t) => {
   t.equal(builder.drain().length, 2)
   t.equal(builder.bytes, 0)
   t.equal(messageBytes({ payload: new Uint8Array(10), key: 'ab', properties: { k: 'vv' }, eventTime: 0 }), 10 + 32 + 2 + 5)
+})
+
+t.test('negative acks with a backoff: a shorter delay added later fires first', async (t) => {
+  const timers = new ManualTimers()
+  const redelivered: number[][] = []
+  const backoff = multiplierRedeliveryBackoff({ minDelayMs: 100, maxDelayMs: 1_000 })
+  const nacks = new NegativeAcks({ backoff, timers, redeliver: (ids) => { redelivered.push(ids.map((id) => id.index)) } })
+  nacks.add(new MessageId(-1, 1, 0), 3)
+  nacks.add(new MessageId(-1, 2, 0), 0)
+  timers.advance(100)
+  t.same(redelivered, [[2]], 'redelivery count 0: the minimum delay')
+  timers.advance(699)
+  t.same(redelivered, [[2]])
+  timers.advance(1)
+  t.same(redelivered, [[2], [1]], 'redelivery count 3: 100 × 2³')
+  t.same([0, 1, 2, 3, 4, 10].map((n) => backoff.next(n)), [100, 200, 400, 800, 1_000, 1_000])
+  t.throws(() => multiplierRedeliveryBackoff({ multiplier: 1 }), InvalidArgumentError)
+  t.throws(() => multiplierRedeliveryBackoff({ minDelayMs: 10, maxDelayMs: 5 }), InvalidArgumentError)
+})
+
+t.test('ack timeout tracker: ticks, cumulative removal per topic, and its bound', async (t) => {
+  const timers = new ManualTimers()
+  const redelivered: string[][] = []
+  const tracker = new AckTimeoutTracker({ timeoutMs: 1_000, tickMs: 100, timers, redeliver: (ids) => { redelivered.push(ids.map((id) => `${(id as TopicMessageId).topic}:${id.index}`)) } })
+  tracker.add(new TopicMessageId('a', -1, 1, 0))
+  tracker.add(new TopicMessageId('a', -1, 2, 0))
+  tracker.add(new TopicMessageId('b', -1, 1, 0))
+  timers.advance(50)
+  tracker.add(new TopicMessageId('a', -1, 3, 0))
+  tracker.removeUpTo(new TopicMessageId('a', -1, 2, 0))
+  t.equal(tracker.size, 2, 'a:1 and a:2 acknowledged cumulatively; b:1 is another topic')
+  timers.advance(950)
+  t.same(redelivered, [['b:1']])
+  timers.advance(100)
+  t.same(redelivered, [['b:1'], ['a:3']], 'found at the next tick')
+  t.equal(timers.scheduled, 0, 'no tick once nothing is tracked')
+  for (let i = 0; i <= MAX_TRACKED_UNACKED; i++) tracker.add(new TopicMessageId('c', -1, i + 1, 0))
+  t.equal(tracker.size, MAX_TRACKED_UNACKED)
+  t.same(redelivered.at(-1), ['c:1'], 'beyond the bound the oldest is redelivered at once')
+})
+
+t.test('reader start: earliest, latest, or a start point from a message ID', async (t) => {
+  t.same(readerStart({ topic: 't', startMessageId: MessageId.earliest() }), { initialPosition: 'Earliest', point: undefined })
+  t.same(readerStart({ topic: 't', startMessageId: MessageId.latest() }), { initialPosition: 'Latest', point: undefined })
+  const id = new MessageId(-1, 7, 2)
+  const start = readerStart({ topic: 't', startMessageId: id, startMessageIdInclusive: true })
+  t.equal(start.initialPosition, 'Earliest')
+  t.same([admits(start.point, new MessageId(-1, 7, 1)), admits(start.point, id), admits(start.point, new MessageId(-1, 8, 0))], [false, true, true])
+  const exclusive = readerStart({ topic: 't', startMessageId: id }).point
+  t.same([admits(exclusive, id), admits(exclusive, new MessageId(-1, 7, 3))], [false, true])
+})
+
+t.test('negative acks of the same ID on two topics are two nacks', async (t) => {
+  const timers = new ManualTimers()
+  const redelivered: string[] = []
+  const nacks = new NegativeAcks({ backoff: constantRedeliveryDelay(10), timers, redeliver: (ids) => { redelivered.push(...ids.map((id) => (id as TopicMessageId).topic)) } })
+  nacks.add(new TopicMessageId('a', -1, 1, 0))
+  nacks.add(new TopicMessageId('b', -1, 1, 0))
+  timers.advance(10)
+  t.same(redelivered, ['a', 'b'])
 })
