@@ -45,7 +45,7 @@ t.test('order is per producer and partition, by acknowledged ID', async (t) => {
     acked(1, 1, new MessageId(2, 100, 0)),
     acked(2, 1, new MessageId(0, 500, 0))
   ]
-  t.same(auditRead(outcomes, []).orderViolations, [{ producer: 2, partition: 2, stored: 'seq 317 at 178:2:1', before: 'seq 311 at 179:2:0' }])
+  t.same(auditRead(outcomes, []).orderViolations, [{ producer: 2, partition: 2, storedFirst: 'seq 317 at 178:2:1', sentFirst: 'seq 311 at 179:2:0' }])
 })
 
 t.test('the Shared group must have received every acknowledged ID', async (t) => {

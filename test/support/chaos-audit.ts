@@ -36,8 +36,8 @@ export interface AuditFindings {
   phantoms: Array<{ id: string, text: string, reason: string }>
   /** Texts read at more than one ID (a resent batch, when deduplication is off). */
   duplicates: Array<{ text: string, ids: string[] }>
-  /** Per producer and partition, an acknowledged message stored before one the producer sent earlier. */
-  orderViolations: Array<{ producer: number, partition: number, stored: string, before: string }>
+  /** Per producer and partition, an acknowledged message (`storedFirst`) stored before one the producer sent earlier (`sentFirst`). */
+  orderViolations: Array<{ producer: number, partition: number, storedFirst: string, sentFirst: string }>
   /** Failed sends (unknown outcome) that were stored anyway: allowed, reported. */
   unknownOutcomeStored: number
 }
@@ -95,8 +95,8 @@ export function orderViolations (outcomes: readonly SendOutcome[]): AuditFinding
         violations.push({
           producer: outcome.producer,
           partition: (outcome.id as MessageId).partition,
-          stored: `seq ${latest.seq} at ${latest.id?.toString()}`,
-          before: `seq ${outcome.seq} at ${outcome.id?.toString()}`
+          storedFirst: `seq ${latest.seq} at ${latest.id?.toString()}`,
+          sentFirst: `seq ${outcome.seq} at ${outcome.id?.toString()}`
         })
       }
       if (outcome.seq > latest.seq) latest = outcome
