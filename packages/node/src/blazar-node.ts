@@ -12,7 +12,7 @@ import { LogStore, NodeDisk } from '@blazar/storage'
 import { GroupRouter, MathRandom, Transport } from '@blazar/transport'
 import type { FastifyInstance } from 'fastify'
 import { nodeStatus } from './admin-handlers.ts'
-import { readClusterFile, writeClusterFile, type ClusterFile } from './cluster-file.ts'
+import { ClusterFileWriter, readClusterFile, type ClusterFile } from './cluster-file.ts'
 import type { NodeConfig } from './config.ts'
 import { Gateway } from './gateway.ts'
 import type { GatewayContext } from './gateway-context.ts'
@@ -60,15 +60,17 @@ export class BlazarNode {
   readonly id: NodeId
   private readonly parts: Parts
   private cluster: ClusterFile
+  private readonly clusterFile: ClusterFileWriter
   private http: FastifyInstance | undefined
   private registrationTimer: TimerHandle | null = null
   private createDefaults: boolean
   private stopping: Promise<void> | undefined
 
-  private constructor (parts: Parts, cluster: ClusterFile, createDefaults: boolean) {
+  private constructor (parts: Parts, cluster: ClusterFile, clusterFile: ClusterFileWriter, createDefaults: boolean) {
     this.parts = parts
     this.id = parts.transport.id
     this.cluster = cluster
+    this.clusterFile = clusterFile
     this.createDefaults = createDefaults
   }
 
@@ -84,6 +86,7 @@ export class BlazarNode {
       logger: logger.child({ component: 'transport' })
     })
     const self = transport.id
+    const clusterFile = new ClusterFileWriter(config.dataDir)
     let cluster = await readClusterFile(config.dataDir)
     let createDefaults = false
     if (cluster === null) {
@@ -97,7 +100,7 @@ export class BlazarNode {
         clock.stop()
         throw new NodeStartError(`${config.dataDir} holds no cluster: start with --init to create one or --join <multiaddr> to join one`)
       }
-      await writeClusterFile(config.dataDir, cluster)
+      await clusterFile.save(cluster)
     } else if (config.init || config.join.length > 0) {
       logger.info('data dir already holds a cluster; --init/--join ignored', { dataDir: config.dataDir })
     }
@@ -128,7 +131,7 @@ export class BlazarNode {
     const context: GatewayContext = { env, self, host, metadata, partitions, router: new LeaderRouter({ self, metadata, partitions }), upstreams }
     let node: BlazarNode | undefined
     gateway = new Gateway(context, (peer) => metadata.sm.node(peer) !== undefined || node?.knowsMember(peer) === true)
-    node = new BlazarNode({ config, logger, clock, env, transport, store, host, metadata, partitions, upstreams, gateway, context }, cluster, createDefaults)
+    node = new BlazarNode({ config, logger, clock, env, transport, store, host, metadata, partitions, upstreams, gateway, context }, cluster, clusterFile, createDefaults)
     await node.applyMembers()
     const bootstrap: MembershipConfig | undefined = cluster.bootstrapVoters === null ? undefined : { voters: cluster.bootstrapVoters, learners: [] }
     metadata.onChange(() => { node.membersChanged() })
@@ -229,13 +232,19 @@ export class BlazarNode {
     const known = new Map(this.cluster.members.map((member) => [member.id, member.addresses]))
     for (const node of metadata.sm.nodes()) known.set(node.id, node.addresses)
     transport.setMembers(known.keys())
-    for (const [id, addresses] of known) if (id !== this.id && addresses.length > 0) await transport.addPeerAddresses(id, addresses)
+    // The new state is taken before any await, so a later call always saves a later state.
     const members = [...known].map(([id, addresses]) => ({ id, addresses })).sort((a, b) => a.id.localeCompare(b.id))
+    let saved: Promise<void> = Promise.resolve()
     if (JSON.stringify(members) !== JSON.stringify(this.cluster.members)) {
       this.cluster = { ...this.cluster, members }
-      await writeClusterFile(this.parts.config.dataDir, this.cluster)
+      saved = this.clusterFile.save(this.cluster)
     }
+    const addressed = (async () => {
+      for (const [id, addresses] of known) if (id !== this.id && addresses.length > 0) await transport.addPeerAddresses(id, addresses)
+    })()
+    await Promise.all([saved, addressed])
   }
+
 
   private scheduleRegistrationCheck (delayMs: number): void {
     this.registrationTimer = this.parts.clock.setTimer(delayMs, () => {

@@ -2,7 +2,9 @@
 // The metadata group's bootstrap voters (the same on every restart of the founding node, as
 // Raft requires) and the last known members with their addresses, so a restarted node can
 // reach its peers (and let them through the allowlist) before it has applied any metadata.
-// Written atomically: temp file, fsync, rename, fsync of the directory.
+// Written atomically: temp file, fsync, rename, fsync of the directory. One ClusterFileWriter
+// per data dir owns the file: writes never overlap (two at once shared the temp file and one
+// rename failed with ENOENT, issue 15 bug 5) and the last state saved is the one on disk.
 import { open, readFile, rename } from 'node:fs/promises'
 import { join } from 'node:path'
 
@@ -27,7 +29,37 @@ export async function readClusterFile (dataDir: string): Promise<ClusterFile | n
   return { bootstrapVoters: parsed.bootstrapVoters ?? null, members: parsed.members }
 }
 
-export async function writeClusterFile (dataDir: string, file: ClusterFile): Promise<void> {
+/** Serialises the writes of one data dir's cluster.json; states saved while a write runs coalesce into one more write. */
+export class ClusterFileWriter {
+  private readonly dataDir: string
+  private next: ClusterFile | undefined
+  private writing: Promise<void> | undefined
+
+  constructor (dataDir: string) {
+    this.dataDir = dataDir
+  }
+
+  /** Resolves once `file` (or a state saved after it) is durable; rejects if that write failed. */
+  save (file: ClusterFile): Promise<void> {
+    this.next = file
+    this.writing ??= this.writeQueued()
+    return this.writing
+  }
+
+  private async writeQueued (): Promise<void> {
+    try {
+      while (this.next !== undefined) {
+        const file = this.next
+        this.next = undefined
+        await writeClusterFile(this.dataDir, file)
+      }
+    } finally {
+      this.writing = undefined
+    }
+  }
+}
+
+async function writeClusterFile (dataDir: string, file: ClusterFile): Promise<void> {
   const path = join(dataDir, CLUSTER_FILE)
   const temporary = `${path}.tmp`
   const handle = await open(temporary, 'w', 0o600)

@@ -1,24 +1,30 @@
 // Turns a topic name from a request into the Raft group that serves it: the topic itself when
 // non-partitioned, or one partition (`...-partition-N`). Unknown locally means "maybe not
 // applied here yet": the metadata read barrier is awaited before answering UNKNOWN_TOPIC, so a
-// topic created through another node is visible. With the namespace's autoTopicCreation on,
+// topic created through another node is visible. When the barrier fails (a restarted node whose
+// metadata replica is behind and cannot reach a leader yet) the answer is the retriable
+// METADATA_UNAVAILABLE, never the definite UNKNOWN_TOPIC. With the namespace's autoTopicCreation on,
 // a missing topic is created (non-partitioned, as Pulsar's default creation type).
 import type { TopicRecord } from '@blazar/broker'
 import {
-  InvalidArgumentError, NON_PARTITIONED, UnknownTopicError, errorFromWire, namespaceOf, parseTopicName, type TopicName
+  InvalidArgumentError, MetadataUnavailableError, NON_PARTITIONED, UnknownTopicError, errorFromWire, namespaceOf, parseTopicName,
+  type TopicName
 } from '@blazar/protocol'
 import type { GatewayContext } from './gateway-context.ts'
 import { metadataWrite } from './metadata-writes.ts'
 import type { SessionState } from './session-state.ts'
 
-/** The topic's metadata record, after a read barrier if it is not known here. */
-export async function findTopic (context: GatewayContext, name: TopicName): Promise<TopicRecord | undefined> {
+/**
+ * The topic's metadata record, after a read barrier if it is not known here; undefined only
+ * when the barrier succeeded. Throws MetadataUnavailableError when this node cannot tell.
+ */
+export async function findTopic (context: Pick<GatewayContext, 'metadata'>, name: TopicName): Promise<TopicRecord | undefined> {
   const known = context.metadata.sm.topic(name.full)
   if (known !== undefined) return known
   try {
     await context.metadata.barrier()
-  } catch {
-    return undefined
+  } catch (error) {
+    throw new MetadataUnavailableError({ reason: error instanceof Error ? error.message : String(error) })
   }
   return context.metadata.sm.topic(name.full)
 }

@@ -192,6 +192,16 @@ export const OutcomeUnknownError = defineError<{ operation: string, reason: stri
   parseDetails: details(object({ operation: text, reason: text }))
 })
 
+/**
+ * The node cannot tell yet (its metadata replica is behind and the read barrier failed: no
+ * metadata leader, a read timeout). Never a definite answer: nothing took effect, retry.
+ */
+export const MetadataUnavailableError = defineError<{ reason: string }>({
+  name: 'MetadataUnavailableError', code: 'METADATA_UNAVAILABLE',
+  describe: (d) => `cluster metadata cannot be read on this node yet (${d.reason}); retry`,
+  parseDetails: details(object({ reason: text }))
+})
+
 /** An error whose code this build does not know (a newer peer); keeps the original code. */
 export const UnknownError = defineError<{ originalCode: string, details?: string }>({
   name: 'UnknownError', code: 'UNKNOWN_ERROR',

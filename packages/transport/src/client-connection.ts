@@ -6,6 +6,7 @@
 import type { Stream } from '@libp2p/interface'
 import { CLIENT_PERMITS, CLIENT_REQUEST, decodeServerFrame, packBody, SERVER_PUSH, SERVER_RESPONSE } from './body-codec.ts'
 import type { TransportCounters } from './counters.ts'
+import { whenDrained } from './drain.ts'
 import {
   FrameTooLargeError, PermitLimitError, ProtocolViolationError, RemoteRequestError, StreamClosedError, TooManyInflightRequestsError
 } from './errors.ts'
@@ -74,7 +75,7 @@ export class ClientConnection {
     this.writer.write(frame)
     if (this.writer.needsDrain) {
       try {
-        await this.stream.onDrain({ signal: options.signal })
+        await whenDrained(this.stream, options.signal)
       } catch (error) {
         this.pending.delete(id)
         throw error

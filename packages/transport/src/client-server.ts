@@ -9,6 +9,7 @@ import {
   CLIENT_PERMITS, decodeClientFrame, packBody, SERVER_ERROR, SERVER_PUSH, SERVER_RESPONSE
 } from './body-codec.ts'
 import type { TransportCounters } from './counters.ts'
+import { whenDrained } from './drain.ts'
 import { FrameTooLargeError, ProtocolViolationError, PushQueueFullError, StreamClosedError } from './errors.ts'
 import { FrameWriter, readFrames } from './framed-stream.ts'
 import type { FrameReader } from './framed-stream.ts'
@@ -95,7 +96,7 @@ export class ClientSession {
     // A waiter is resolved only after its permit was reserved for it (see grant()).
     this.writer.write(frame)
     this.counters.add('clientPushesSent')
-    if (this.writer.needsDrain) await this.stream.onDrain({ signal: options.signal })
+    if (this.writer.needsDrain) await whenDrained(this.stream, options.signal)
   }
 
   onClose (listener: (error?: Error) => void): void {
@@ -147,7 +148,7 @@ export class ClientSession {
     this.writer.write(reply)
     if (this.writer.needsDrain) {
       this.reader.pause()
-      await this.stream.onDrain().catch(() => {})
+      await whenDrained(this.stream).catch(() => {})
     }
   }
 

@@ -7,6 +7,7 @@ import type { Stream } from '@libp2p/interface'
 import { reconnectDelayMs } from './backoff.ts'
 import { RAFT_FRAME_OVERHEAD_BYTES, raftBatchBody } from './body-codec.ts'
 import type { TransportCounters } from './counters.ts'
+import { whenDrained } from './drain.ts'
 import { assert } from './errors.ts'
 import { FrameWriter } from './framed-stream.ts'
 import type { TransportSettings } from './settings.ts'
@@ -167,7 +168,7 @@ export class RaftLink {
     if (stream === undefined || writer === undefined || this.queue.length === 0 || this.waitingForDrain) return
     if (stream.writableNeedsDrain) {
       this.waitingForDrain = true
-      stream.onDrain().then(() => {
+      whenDrained(stream).then(() => {
         this.waitingForDrain = false
         this.flush()
       }, () => { this.waitingForDrain = false })
