@@ -2,7 +2,7 @@
 // replicated as cursor entries, leader loss (consumers closed, a new leader serves the rest
 // from the replicated cursor), followers answering NotLeader with a hint, and retention.
 import t from 'tap'
-import { NotLeaderError } from '@blazar/protocol'
+import { NotLeaderError, OutOfOrderSequenceError } from '@blazar/protocol'
 import { batch } from './fixtures/partition-log.ts'
 import { partitionCluster } from './fixtures/raft-cluster.ts'
 
@@ -82,4 +82,24 @@ t.test('a consumer closed while its subscribe waits is not attached afterwards (
   await t.rejects(c.settle(pending), { code: 'CONSUMER_CLOSED' }, 'the late subscribe fails instead of attaching')
   await c.settle(leader.replica.subscribe({ subscription: 'solo', type: 'Exclusive', initialPosition: 'Earliest', consumer: { consumerId: 2, consumerName: 'next' } }))
   t.pass('the next Exclusive consumer is not refused as busy')
+})
+
+t.test('a preferred-leader hand-off refuses a batch; the batch pipelined behind it is refused too, not stored ahead of it', async (t) => {
+  const c = partitionCluster(['a', 'b', 'c'], 5)
+  const leader = await c.waitForLeader()
+  const target = [...c.hosts.values()].find((h) => h.id !== leader.id)!
+  const transfer = leader.node.transferLeader(target.id)
+  await t.rejects(leader.replica.send(batch('p', 0, 2)), NotLeaderError, 'the first batch meets the transfer')
+  await c.settle(transfer)
+  await c.waitForLeader()
+  t.ok(target.replica.isLeading, 'the preferred leader took over')
+  await t.rejects(c.settle(target.replica.send(batch('p', 2, 2), 1)), OutOfOrderSequenceError, 'the next batch names sequence id 1, which is not stored')
+  t.equal(target.replica.lastSequenceId('p'), -1, 'nothing was stored')
+  const first = await c.settle(target.replica.send(batch('p', 0, 2)))
+  const second = await c.settle(target.replica.send(batch('p', 2, 2), 1))
+  t.ok(first.messageId.index < second.messageId.index, 'resent in order, stored in order')
+  const stored = await target.sm.read(0, { maxEntries: 10, maxBytes: 1 << 20 })
+  t.same(stored.map((b) => b.envelope.firstSequenceId), [0, 2])
+  t.notOk('previousSequenceId' in stored[1].envelope, 'dispatch sees the producer envelope only')
+  for (const host of c.hosts.values()) host.node.stop()
 })

@@ -55,6 +55,22 @@ t.test('deduplication (off by default, as in Pulsar): a retried batch is not sto
   t.equal(on.sm.outcome(on.publish(batch('other', 0)))?.kind, 'stored', 'dedup is per producer name')
 })
 
+t.test('a batch naming a previous sequence id that is not stored is rejected, stores nothing, and is accepted once it is', async (t) => {
+  const log = new TestPartitionLog()
+  log.publish(batch('p', 0, 2))
+  const early = log.commit({ kind: 'batch', body: { ...batch('p', 4, 2), publishTime: 1_000, previousSequenceId: 3 } })
+  t.same(log.sm.outcome(early), {
+    kind: 'rejected',
+    error: { code: 'OUT_OF_ORDER_SEQUENCE', message: 'producer p: the batch after sequence id 3 arrived before it (last stored: 1)', details: { producerName: 'p', previousSequenceId: 3, lastSequenceId: 1 } }
+  })
+  t.equal(log.sm.stats().messagesIn, 2, 'nothing stored')
+  t.equal(log.sm.lastSequenceId('p'), 1)
+  t.equal(log.sm.outcome(log.commit({ kind: 'batch', body: { ...batch('p', 2, 2), publishTime: 1_000, previousSequenceId: 1 } }))?.kind, 'stored')
+  t.equal(log.sm.outcome(log.commit({ kind: 'batch', body: { ...batch('p', 4, 2), publishTime: 1_000, previousSequenceId: 3 } }))?.kind, 'stored')
+  t.equal(log.sm.outcome(log.commit({ kind: 'batch', body: { ...batch('q', 0, 1), publishTime: 1_000, previousSequenceId: 0 } }))?.kind, 'rejected', 'per producer name')
+  t.same((await log.sm.read(0, { maxEntries: 10, maxBytes: 1 << 20 })).map((b) => b.envelope.firstSequenceId), [0, 2, 4])
+})
+
 t.test('dedup property: whatever the retries, each (producer, sequence id) is stored exactly once, in order', async () => {
   const sendsArb = fc.array(fc.record({ producer: fc.constantFrom('a', 'b', 'c'), retry: fc.boolean(), size: fc.integer({ min: 1, max: 3 }) }), { maxLength: 60 })
   await fc.assert(fc.asyncProperty(sendsArb, async (sends) => {

@@ -1,7 +1,8 @@
 // The two errors only the client raises (everything else comes from @blazar/protocol), and the
 // one place that decides which failures are worth a fresh lookup and another attempt.
 import {
-  BlazarError, ConsumerBusyError, ConsumerClosedError, MetadataUnavailableError, NotLeaderError, OutcomeUnknownError, ProducerBusyError,
+  BlazarError, ConsumerBusyError, ConsumerClosedError, MetadataUnavailableError, NotLeaderError, OutOfOrderSequenceError, OutcomeUnknownError,
+  ProducerBusyError,
   ProducerClosedError, defineError, schema
 } from '@blazar/protocol'
 
@@ -36,7 +37,8 @@ export type RetryScope = 'send' | 'attach' | 'reattach' | 'read' | 'admin-write'
  * METADATA_UNAVAILABLE (the node could not read the metadata yet) always do, and so does a
  * failed connection or dial. OUTCOME_UNKNOWN does except for admin writes, which are
  * not idempotent (the caller sees it). A send also retries on PRODUCER_CLOSED (the node
- * dropped the handle: attach again, resend). Attaching retries on PRODUCER_CLOSED /
+ * dropped the handle: attach again, resend) and OUT_OF_ORDER_SEQUENCE (an earlier batch was
+ * not stored yet: resend in order). Attaching retries on PRODUCER_CLOSED /
  * CONSUMER_CLOSED (the node closed the new handle at once: leadership moved); re-attaching
  * after a failover also on PRODUCER_BUSY / CONSUMER_BUSY (the old leader's registration may
  * linger).
@@ -47,7 +49,7 @@ export function isRetryable (error: unknown, scope: RetryScope): boolean {
     if (code === NotLeaderError.code || code === MetadataUnavailableError.code) return true
     if (code === OutcomeUnknownError.code) return scope !== 'admin-write'
     const handleDropped = code === ProducerClosedError.code || code === ConsumerClosedError.code
-    if (scope === 'send') return code === ProducerClosedError.code
+    if (scope === 'send') return code === ProducerClosedError.code || code === OutOfOrderSequenceError.code
     if (scope === 'attach') return handleDropped
     if (scope === 'reattach') return handleDropped || code === ProducerBusyError.code || code === ConsumerBusyError.code
     return false

@@ -3,9 +3,12 @@
 // OUTCOME_UNKNOWN, PRODUCER_CLOSED, a lost connection or a request timeout the producer stops
 // sending, waits for the sends in flight, looks the topic up again, creates the producer again
 // (same handle, same name) and resends every unacknowledged batch in order with the same
-// sequence ids, until each batch's sendTimeoutMs runs out.
+// sequence ids, until each batch's sendTimeoutMs runs out. Each send names the batch pending
+// before it (`previousSequenceId`), so the partition refuses (OUT_OF_ORDER_SEQUENCE) a
+// pipelined batch that would be stored ahead of an earlier one that was refused or is late:
+// acknowledged messages are stored in send order whatever the route each request took.
 import {
-  BackpressureError, MessageId, MessageTooLargeError, NotLeaderError, ProducerClosedError, TimeoutError, encodeBatch,
+  BackpressureError, MessageId, MessageTooLargeError, NotLeaderError, OutOfOrderSequenceError, ProducerClosedError, TimeoutError, encodeBatch,
   type BatchEnvelope, type ClientResult, type CompressionType, type ProducerMessage
 } from '@blazar/protocol'
 import type { ClientConnection } from '@blazar/transport'
@@ -230,7 +233,11 @@ export class PartitionProducer {
     batch.attempts++
     this.inflight++
     const remaining = Math.min(batch.deadline - this.context.timers.now(), this.context.operationTimeoutMs)
-    this.context.pool.request(connection, { type: 'send', producerId: this.producerId, batch: batch.envelope }, remaining).then(
+    const previous = this.batches[this.batches.indexOf(batch) - 1]
+    const request = previous === undefined
+      ? { type: 'send' as const, producerId: this.producerId, batch: batch.envelope }
+      : { type: 'send' as const, producerId: this.producerId, batch: batch.envelope, previousSequenceId: previous.envelope.lastSequenceId }
+    this.context.pool.request(connection, request, remaining).then(
       (result) => { this.acknowledged(batch, result) },
       (error: unknown) => { this.sendFailed(batch, error) }
     ).finally(() => {
@@ -245,7 +252,8 @@ export class PartitionProducer {
     if (!this.remove(batch)) return
     if (result.duplicate && batch.attempts > 1 && !batch.mayBeStored) {
       // Every earlier attempt was refused outright, so the node never stored this batch: the
-      // "duplicate" is a later batch of ours that got in first. Never report it as sent.
+      // "duplicate" is some other batch under our name and sequence ids (previousSequenceId
+      // keeps our own later batches out). Never report it as sent.
       this.failBatch(batch, batch.lastError as Error)
       return
     }
@@ -265,8 +273,10 @@ export class PartitionProducer {
       this.failBatch(batch, error as Error)
       return
     }
-    if (!(error instanceof TimeoutError)) batch.lastError = error
-    if (!(error instanceof NotLeaderError) && !(error instanceof ProducerClosedError)) batch.mayBeStored = true
+    // An out-of-order refusal is a consequence of an earlier batch's failure: keep the cause.
+    if (!(error instanceof TimeoutError) && !(error instanceof OutOfOrderSequenceError)) batch.lastError = error
+    const refused = error instanceof NotLeaderError || error instanceof ProducerClosedError || error instanceof OutOfOrderSequenceError
+    if (!refused) batch.mayBeStored = true
     if (batch.deadline <= this.context.timers.now()) {
       this.expire(batch)
       return

@@ -3,7 +3,9 @@
 // PartitionReplica that serves producers and consumers while this node leads it. Follows the
 // metadata: new placements are opened, deleted topics stop; the leader brings the partition's
 // replicated config (dedup, retention, max message size) in line with its namespace policies
-// and hands leadership to the placement's preferred leader, which spreads leaders over nodes.
+// and hands leadership to the placement's preferred leader (unless it is marked down), which
+// spreads leaders over nodes. While the metadata marks this node down, it hands the leadership
+// of what it leads to an active voter it hears from (node-health.ts, downLeaderHandOffs).
 import {
   PartitionReplica, PartitionStateMachine, partitionConfigOf, type ConsumerRef
 } from '@blazar/broker'
@@ -14,6 +16,7 @@ import {
 import type { RaftNode } from '@blazar/raft'
 import type { GroupHost } from './group-host.ts'
 import type { MetadataService } from './metadata-service.ts'
+import { downLeaderHandOffs } from './node-health.ts'
 
 /** How long a new leader waits before handing leadership to the preferred leader. */
 export const PREFERRED_LEADER_DELAY_MS = 2000
@@ -76,6 +79,7 @@ export class PartitionService {
     for (const partition of this.partitions.values()) {
       if (partition.replica.isLeading) this.alignConfig(partition)
     }
+    this.handOffIfDown()
   }
 
   stop (): void {
@@ -147,17 +151,31 @@ export class PartitionService {
 
   private becameLeader (hosted: HostedPartition): void {
     this.alignConfig(hosted)
+    this.handOffIfDown()
     const preferred = this.options.metadata.sm.placement(hosted.group)?.preferredLeader
     if (preferred === undefined || preferred === this.options.self || this.transferTimers.has(hosted.group)) return
     const timer = this.options.env.clock.setTimer(PREFERRED_LEADER_DELAY_MS, () => {
       this.transferTimers.delete(hosted.group)
       if (!hosted.replica.isLeading || !this.options.isPeerLive(preferred)) return
+      if (this.options.metadata.sm.node(preferred)?.state === 'down') return
       if (!hosted.raft.status().config.voters.includes(preferred)) return
       hosted.raft.transferLeader(preferred).catch((error: unknown) => {
         this.options.env.logger.debug('preferred leader transfer failed', { group: hosted.group, to: preferred, error: String(error) })
       })
     })
     this.transferTimers.set(hosted.group, timer)
+  }
+
+  /** While the metadata marks this node down: hands what it leads to an active voter it hears from. */
+  private handOffIfDown (): void {
+    const { self, metadata, isPeerLive, env } = this.options
+    const led = this.all().filter((p) => p.replica.isLeading).map((p) => ({ group: p.group, voters: p.raft.status().config.voters }))
+    for (const { group, to } of downLeaderHandOffs({ self, stateOf: (id) => metadata.sm.node(id)?.state, isPeerLive, led })) {
+      env.logger.warn('marked down while leading: handing leadership away', { group, to })
+      this.partitions.get(group)?.raft.transferLeader(to).catch((error: unknown) => {
+        env.logger.debug('hand-off of a down leader failed', { group, to, error: String(error) })
+      })
+    }
   }
 
   /** On the leader: proposes a `config` entry when the namespace policies changed what the partition enforces. */

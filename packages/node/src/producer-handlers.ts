@@ -1,7 +1,9 @@
 // Producer requests: create-producer, send, close-producer. A producer is bound to its
 // partition, not to a node: each send goes to the partition's current leader (served here or
 // forwarded, with the producer re-created on the leader's node under the same name, so
-// deduplication sees one producer whichever node it came through).
+// deduplication sees one producer whichever node it came through). A send keeps its
+// `previousSequenceId` on every hop: the partition, not the route, keeps a producer's batches
+// in send order.
 import type { NodeId } from '@blazar/env'
 import {
   LimitExceededError, ProducerClosedError, UnsupportedOperationError, type ClientReply, type ClientRequestBody
@@ -47,12 +49,12 @@ export async function send (context: GatewayContext, state: SessionState, body: 
   if (record === undefined) throw new ProducerClosedError({ topic: '', producerName: `handle ${body.producerId}` })
   return await atLeader(context, state, record.group, {
     mayHaveApplied: true,
-    local: async (partition) => ok(await partition.replica.send(body.batch)),
+    local: async (partition) => ok(await partition.replica.send(body.batch, body.previousSequenceId)),
     remote: async (node) => {
       const bound = await bindUpstream(context, record, node, false)
       if (!bound.ok) return bound
       const id = record.upstreams.get(node)?.id as number
-      return await forward(context, node, { type: 'send', producerId: id, batch: body.batch })
+      return await forward(context, node, { ...body, producerId: id })
     }
   })
 }

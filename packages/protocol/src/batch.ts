@@ -13,6 +13,14 @@ import { MalformedMessageError, array, bytes, int, literal, object, optional, st
 
 const sequenceId = int({ min: 0, max: Number.MAX_SAFE_INTEGER })
 
+/**
+ * The last sequence id of the producer's batch sent just before this one and not yet
+ * acknowledged when this one was sent: the partition stores this batch only if it already
+ * holds that sequence id (else OUT_OF_ORDER_SEQUENCE), so pipelined batches are never stored
+ * ahead of an earlier one that was refused. Absent when nothing earlier was pending.
+ */
+export const previousSequenceIdSchema = optional(sequenceId)
+
 export const producerMessageSchema = object({
   key: optional(string({ max: MAX_KEY_LENGTH })),
   properties: stringMap({ maxEntries: MAX_PROPERTIES_PER_MESSAGE, maxKey: MAX_PROPERTY_LENGTH, maxValue: MAX_PROPERTY_LENGTH }),

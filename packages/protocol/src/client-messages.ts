@@ -2,7 +2,7 @@
 // id, one response per request (a result or an error), and server pushes (messages for a
 // consumer, a server-side close). Plain msgpack-able objects; every decoder validates and
 // turns bad input into a MalformedMessageError, never a crash.
-import { batchEnvelopeSchema } from './batch.ts'
+import { batchEnvelopeSchema, previousSequenceIdSchema } from './batch.ts'
 import { pack, unpack } from './codec.ts'
 import {
   MAX_FLOW_PERMITS, MAX_IDS_PER_REQUEST, MAX_LIST_ITEMS, MAX_MESSAGE_SIZE_CEILING, MAX_NAME_LENGTH, MAX_NODE_ADDRESSES,
@@ -57,7 +57,7 @@ export const clientRequestBodySchema = union('type', {
     producerName: optional(name),
     accessMode: literal(...PRODUCER_ACCESS_MODES)
   }),
-  send: object({ producerId: handle, batch: batchEnvelopeSchema }),
+  send: object({ producerId: handle, batch: batchEnvelopeSchema, previousSequenceId: previousSequenceIdSchema }),
   'close-producer': object({ producerId: handle }),
   subscribe: object({
     topic,

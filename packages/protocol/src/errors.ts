@@ -202,6 +202,17 @@ export const MetadataUnavailableError = defineError<{ reason: string }>({
   parseDetails: details(object({ reason: text }))
 })
 
+/**
+ * A producer batch that names an earlier batch of the same producer (`previousSequenceId`) the
+ * partition has not stored yet: storing it now would put it ahead of that batch. Nothing was
+ * stored; the producer resends its unacknowledged batches in order.
+ */
+export const OutOfOrderSequenceError = defineError<{ producerName: string, previousSequenceId: number, lastSequenceId: number }>({
+  name: 'OutOfOrderSequenceError', code: 'OUT_OF_ORDER_SEQUENCE',
+  describe: (d) => `producer ${d.producerName}: the batch after sequence id ${d.previousSequenceId} arrived before it (last stored: ${d.lastSequenceId})`,
+  parseDetails: details(object({ producerName: text, previousSequenceId: count, lastSequenceId: count }))
+})
+
 /** An error whose code this build does not know (a newer peer); keeps the original code. */
 export const UnknownError = defineError<{ originalCode: string, details?: string }>({
   name: 'UnknownError', code: 'UNKNOWN_ERROR',

@@ -2,7 +2,7 @@
 // (0 is Raft's own), the body is msgpack. `batch` holds one producer batch; `cursor` advances a
 // subscription's acknowledgements; `subscription` creates, deletes or resets one; `config`
 // sets the partition's policies; `trim` drops messages below a point (retention).
-import { batchEnvelopeSchema } from './batch.ts'
+import { batchEnvelopeSchema, previousSequenceIdSchema } from './batch.ts'
 import { pack, unpack } from './codec.ts'
 import {
   DEFAULT_MAX_MESSAGE_SIZE, MAX_MESSAGE_SIZE_CEILING, MAX_NAME_LENGTH, MAX_PERSISTED_ACK_RANGES
@@ -46,7 +46,9 @@ export type CursorPosition = Infer<typeof cursorPositionSchema>
 export const batchEntrySchema = object({
   ...batchEnvelopeSchema.fields,
   /** The leader's clock when it proposed the batch (Pulsar publishTime). */
-  publishTime: time
+  publishTime: time,
+  /** From the `send` request: checked when the entry is applied (see previousSequenceIdSchema). */
+  previousSequenceId: previousSequenceIdSchema
 })
 export type BatchEntry = Infer<typeof batchEntrySchema>
 

@@ -1,7 +1,9 @@
 // Server side of /blazar/client/1: one ClientSession per client stream. Requests carry ids and
 // are answered in any order; at most serverMaxConcurrentRequests run at once per stream, and
 // the stream stops reading while that many run or while replies wait for the socket
-// (backpressure instead of buffering). Server pushes spend permits the client granted; push()
+// (backpressure instead of buffering), and reads again at the next `drain` event: the resume
+// is tied to that event, never to one check after one wait (a check that finds the buffer full
+// again, with nothing left running to check later, would stop the session reading for good). Server pushes spend permits the client granted; push()
 // waits for a permit, and rejects with a typed error when too many pushes wait. The payloads
 // are opaque here: the broker defines them.
 import type { Stream } from '@libp2p/interface'
@@ -58,6 +60,7 @@ export class ClientSession {
       onEnd: () => { this.stream.close().catch(() => {}) }
     })
     this.stream.addEventListener('close', (event) => { this.closed(event.error ?? new StreamClosedError()) })
+    this.stream.addEventListener('drain', () => { this.maybeResume() })
   }
 
   /** Push permits the client has granted and that are not spent yet. */
@@ -96,7 +99,7 @@ export class ClientSession {
     // A waiter is resolved only after its permit was reserved for it (see grant()).
     this.writer.write(frame)
     this.counters.add('clientPushesSent')
-    if (this.writer.needsDrain) await whenDrained(this.stream, options.signal)
+    await whenDrained(this.stream, options.signal)
   }
 
   onClose (listener: (error?: Error) => void): void {
@@ -146,10 +149,8 @@ export class ClientSession {
     }
     if (this.closedWith !== undefined) return
     this.writer.write(reply)
-    if (this.writer.needsDrain) {
-      this.reader.pause()
-      await whenDrained(this.stream).catch(() => {})
-    }
+    // Read no more requests until the replies are out; the drain listener resumes reading.
+    if (this.writer.needsDrain) this.reader.pause()
   }
 
   private maybeResume (): void {

@@ -126,6 +126,30 @@ t.test('the server runs at most serverMaxConcurrentRequests per stream and stops
   t.equal(maxRunning, 2, 'never more than two handlers at once')
 })
 
+t.test('a session whose pushes fill the send window keeps reading requests and permit grants (issue 15, bug 3)', async (t) => {
+  const server = await startTransport(t)
+  const client = await startTransport(t)
+  server.onClientRequest(async ({ body, session }) => {
+    const { burst } = body as { burst: number }
+    for (let i = 0; i < burst; i++) session.push({ chunk: new Uint8Array(64 * 1024) }).catch(() => {})
+    return { burst }
+  })
+  const connection = await client.connectClient(server.addresses()[0])
+  let pushes = 0
+  connection.onPush(() => { if (++pushes % 50 === 0) connection.grantPermits(50) })
+  connection.grantPermits(200)
+  // Each round: one request starts a burst of 100 pushes (6.4 MB), four small ones (like flow
+  // top-ups and acks) are answered while the pushes fill the window. A session that stopped
+  // reading after its replies waited for the socket never answers round 2 (it hung every time
+  // on the old code); the timeout only turns such a hang into a failure.
+  for (let round = 0; round < 3; round++) {
+    const answers = await Promise.all(Array.from({ length: 5 }, async (_, i) => await connection.request({ burst: i === 0 ? 100 : 0 }, { signal: AbortSignal.timeout(30_000) })))
+    t.same(answers, [{ burst: 100 }, { burst: 0 }, { burst: 0 }, { burst: 0 }, { burst: 0 }], `round ${round} answered`)
+  }
+  await waitFor('every push', () => pushes === 300)
+  t.equal(pushes, 300, 'the permit grants were read: every push arrived')
+})
+
 t.test('garbage on a client stream closes that stream only, and is counted', async (t) => {
   const server = await startTransport(t)
   const client = await startTransport(t)

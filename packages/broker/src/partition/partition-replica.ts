@@ -93,10 +93,13 @@ export class PartitionReplica {
     for (const subscription of [...this.dispatchers.keys()]) this.closeDispatcher(subscription, 'leadership moved')
   }
 
-  /** Stores a producer batch; resolves once committed and applied here. */
-  async send (batch: unknown): Promise<ClientResult<'send'>> {
+  /**
+   * Stores a producer batch; resolves once committed and applied here. With `previousSequenceId`
+   * the batch is refused (OUT_OF_ORDER_SEQUENCE) unless that sequence id is stored before it.
+   */
+  async send (batch: unknown, previousSequenceId?: number): Promise<ClientResult<'send'>> {
     this.requireLeader()
-    const entry = admitBatch(batch, this.sm.partitionConfig, this.options.env.clock.now())
+    const entry = admitBatch(batch, this.sm.partitionConfig, this.options.env.clock.now(), previousSequenceId)
     const outcome = await this.propose(entry)
     return sendResultOf(outcome, this.sm.partition, { firstSequenceId: entry.body.firstSequenceId, lastSequenceId: entry.body.lastSequenceId })
   }

@@ -1,13 +1,14 @@
 // The state machine of one partition's Raft group (DESIGN.md §5). Applies committed batch,
 // cursor, subscription, config and trim entries deterministically (every replica reaches the
 // same state), assigns message IDs (partition, raft index, batch index), deduplicates producer
-// batches, keeps subscriptions' durable cursors, and serves committed batches to dispatch from
+// batches, keeps each producer's batches in its send order (a batch naming an earlier one not
+// stored yet is refused), keeps subscriptions' durable cursors, and serves committed batches to dispatch from
 // a bounded cache, falling back to the Raft log on a miss.
 import type { LogEntry, Logger, SnapshotMeta } from '@blazar/env'
 import {
   BlazarError, DEFAULT_PARTITION_CONFIG, InvalidArgumentError, LimitExceededError, MAX_SUBSCRIPTIONS_PER_PARTITION,
-  MessageTooLargeError, PartitionEntryKind, UnknownSubscriptionError, decodePartitionEntry, errorToWire,
-  type BatchEntry, type CursorEntry, type CursorPosition, type PartitionConfig, type SubscriptionEntry, type TrimEntry
+  MessageTooLargeError, OutOfOrderSequenceError, PartitionEntryKind, UnknownSubscriptionError, decodePartitionEntry, errorToWire,
+  type BatchEntry, type BatchEnvelope, type CursorEntry, type CursorPosition, type PartitionConfig, type SubscriptionEntry, type TrimEntry
 } from '@blazar/protocol'
 import { RAFT_INTERNAL_KIND, assert, type StateMachine } from '../state-machine.ts'
 import { DedupTable } from './dedup-table.ts'
@@ -258,7 +259,13 @@ export class PartitionStateMachine implements StateMachine {
     if (this.config.deduplication && this.dedup.isDuplicate(batch.producerName, batch.lastSequenceId)) {
       return { kind: 'duplicate', producerName: batch.producerName, lastSequenceId: this.dedup.lastSequenceId(batch.producerName) }
     }
-    const { publishTime, ...envelope } = batch
+    const lastSequenceId = this.dedup.lastSequenceId(batch.producerName)
+    if (batch.previousSequenceId !== undefined && lastSequenceId < batch.previousSequenceId) {
+      // An expected refusal (the producer resends in order), so not logged like a bad entry.
+      const error = new OutOfOrderSequenceError({ producerName: batch.producerName, previousSequenceId: batch.previousSequenceId, lastSequenceId })
+      return { kind: 'rejected', error: errorToWire(error) }
+    }
+    const { publishTime, envelope } = storedParts(batch)
     this.retained.push({ index, messageCount: batch.messageCount, bytes: batch.body.length, publishTime })
     this.dedup.record(batch.producerName, batch.lastSequenceId, index, publishTime)
     this.messagesIn += batch.messageCount
@@ -344,9 +351,14 @@ export class PartitionStateMachine implements StateMachine {
       if (entry.kind !== PartitionEntryKind.batch || this.retained.find(entry.index) === undefined) continue
       const decoded = decodePartitionEntry(entry.kind, entry.data)
       assert(decoded.kind === 'batch', `${this.topic}: entry ${entry.index} decoded as ${decoded.kind}`)
-      const { publishTime, ...envelope } = decoded.body
-      out.push({ index: entry.index, publishTime, envelope })
+      out.push({ index: entry.index, ...storedParts(decoded.body) })
     }
     return out
   }
+}
+
+/** A batch entry as dispatch sees it: the producer's envelope and the publish time. */
+function storedParts (entry: BatchEntry): { publishTime: number, envelope: BatchEnvelope } {
+  const { publishTime, previousSequenceId: _ordering, ...envelope } = entry
+  return { publishTime, envelope }
 }

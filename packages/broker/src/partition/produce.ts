@@ -8,11 +8,16 @@ import {
 } from '@blazar/protocol'
 import type { PartitionOutcome } from './outcomes.ts'
 
-/** Validates a batch from a `send` request and builds the entry to propose; throws MessageTooLarge or MalformedMessage. */
-export function admitBatch (batch: unknown, config: PartitionConfig, now: number): { kind: 'batch', body: BatchEntry } {
+/**
+ * Validates a batch from a `send` request and builds the entry to propose, carrying the
+ * request's `previousSequenceId` (checked when applied); throws MessageTooLarge or MalformedMessage.
+ */
+export function admitBatch (batch: unknown, config: PartitionConfig, now: number, previousSequenceId?: number): { kind: 'batch', body: BatchEntry } {
   const envelope = checkBatchEnvelope(batch, config.maxMessageSize)
   if (envelope.body.length > config.maxMessageSize) throw new MessageTooLargeError({ size: envelope.body.length, maxMessageSize: config.maxMessageSize })
-  return { kind: 'batch', body: { ...envelope, publishTime: now } }
+  const body: BatchEntry = { ...envelope, publishTime: now }
+  if (previousSequenceId !== undefined) body.previousSequenceId = previousSequenceId
+  return { kind: 'batch', body }
 }
 
 /**
