@@ -48,6 +48,12 @@ t.test('order is per producer and partition, by acknowledged ID', async (t) => {
   t.same(auditRead(outcomes, []).orderViolations, [{ producer: 2, partition: 2, storedFirst: 'seq 317 at 178:2:1', sentFirst: 'seq 311 at 179:2:0' }])
 })
 
+t.test('an out-of-order message read at another ID too names that copy', async (t) => {
+  const outcomes = [acked(0, 1, new MessageId(0, 12, 0)), acked(0, 2, new MessageId(0, 11, 0))]
+  const read = [{ id: new MessageId(0, 10, 0), text: 'p0-1' }, { id: new MessageId(0, 11, 0), text: 'p0-2' }, { id: new MessageId(0, 12, 0), text: 'p0-1' }]
+  t.same(auditRead(outcomes, read).orderViolations, [{ producer: 0, partition: 0, storedFirst: 'seq 2 at 11:0:0', sentFirst: 'seq 1 at 12:0:0', sentFirstAlsoAt: ['10:0:0'] }])
+})
+
 t.test('the Shared group must have received every acknowledged ID', async (t) => {
   const outcomes = [acked(0, 0, new MessageId(0, 1, 0)), acked(0, 1, new MessageId(1, 1, 0)), failed(0, 2, 'TIMEOUT')]
   t.same(missingFrom(outcomes, new Set(['1:0:0'])), ['p0-1 at 1:1:0'])

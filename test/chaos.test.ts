@@ -9,11 +9,12 @@
 // got every acknowledged message, no send was refused with UNKNOWN_TOPIC, every node answers
 // /health within 1 s and is `active` in cluster status.
 // BLAZAR_CHAOS_SEED picks the seed (default below); scripts/chaos-runs runs many seeds.
-import { copyFileSync, mkdtempSync } from 'node:fs'
+import { copyFileSync, mkdtempSync, readFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import t from 'tap'
 import { Client, type Consumer, type Producer } from '@blazar/client'
+import { runningPid, type LocalNode } from '../packages/cli/src/local-cluster/node-processes.ts'
 import { startTestCluster, type TestCluster } from './support/broker-nodes.ts'
 import { auditRead, missingFrom, sendText, type SendOutcome, type StoredMessage } from './support/chaos-audit.ts'
 import { describeFault, faultSchedule, type Fault, type FaultKind } from './support/chaos-schedule.ts'
@@ -101,6 +102,8 @@ t.test(`chaos with seed ${SEED}`, async (t) => {
 
   let cluster: TestCluster | null = null
   const clients: Client[] = []
+  /** Cleared at teardown, so that loops still running after a failed step end. */
+  let running = true
   const paused = new Set<number>()
   const failureReport = (print: (line: string) => void): void => {
     print(`FAILED with seed ${SEED}; fault schedule:\n${schedule.map((fault) => `  ${describeFault(fault)}`).join('\n')}`)
@@ -114,6 +117,7 @@ t.test(`chaos with seed ${SEED}`, async (t) => {
     process.exit(1)
   }, TEST_BUDGET_MS)
   t.teardown(async () => {
+    running = false
     if (!t.passing()) failureReport((line) => { t.comment(line) })
     try { network?.healAll() } catch (error) { t.comment(`heal at teardown: ${String(error)}`) }
     for (const index of paused) await cluster?.resume(index).catch(() => {})
@@ -142,7 +146,7 @@ t.test(`chaos with seed ${SEED}`, async (t) => {
     const client = await connect(nodes.addresses[(i + 1) % NODES] as string)
     return await client.subscribe({ topic, subscription: 'chaos-shared', subscriptionType: 'Shared', subscriptionInitialPosition: 'Earliest', consumerName: `shared-${i}` })
   })))
-  const sharedLoops = sharedConsumers.map(async (consumer) => { await consumeShared(consumer, sharedReceived, () => stopShared) })
+  const sharedLoops = sharedConsumers.map(async (consumer) => { await consumeShared(consumer, sharedReceived, () => stopShared || !running) })
   const producers: Producer[] = await setup('producers', Promise.all(Array.from({ length: PRODUCERS }, async (_, i) => {
     const client = await connect(nodes.addresses[i % NODES] as string)
     return await client.createProducer({ topic, producerName: `chaos-p${i}`, sendTimeoutMs: SEND_TIMEOUT_MS })
@@ -153,7 +157,7 @@ t.test(`chaos with seed ${SEED}`, async (t) => {
   const sends: Array<Promise<void>> = []
   let producing = true
   const producerLoops = producers.map(async (producer, p) => {
-    for (let seq = 0; producing;) {
+    for (let seq = 0; producing && running;) {
       for (let k = 0; k < MESSAGES_PER_TICK; k++, seq++) {
         const outcome: SendOutcome = { producer: p, seq, text: sendText(p, seq), id: null, error: null }
         outcomes.push(outcome)
@@ -249,6 +253,8 @@ t.test(`chaos with seed ${SEED}`, async (t) => {
   if (sharedMissing.length > 0) t.comment(`subscriptions: ${JSON.stringify((await within(5_000, 'topic stats', admin.admin.topics.stats(topic)).catch(codeOf)))}`)
   t.same(sharedMissing.slice(0, 5), [], `the Shared group received every acknowledged message (${sharedMissing.length} of ${acknowledged.length} missing)`)
 
+  const exited = (await Promise.all(nodes.nodes.map(async (node) => await runningPid(node) === null ? `node${node.index}: ${lastError(node)}` : null))).filter((line) => line !== null)
+  t.same(exited, [], 'no node process exited on its own')
   const unhealthy = await Promise.all(nodes.nodes.map(async (node) => await answersHealth(node.host ?? '127.0.0.1', node.httpPort) ? null : `node${node.index}`))
   t.same(unhealthy.filter((name) => name !== null), [], `every node answers /health within ${HEALTH_TIMEOUT_MS} ms`)
   const states = await nodeStates(admin, nodes)
@@ -321,6 +327,16 @@ async function nodeStates (admin: Client, cluster: TestCluster): Promise<string[
     }
     if (states.every((state) => state.endsWith('=active')) || Date.now() >= deadline) return states
     await sleep(1_000)
+  }
+}
+
+/** The last error line of the node's log (what an exited node died of). */
+function lastError (node: LocalNode): string {
+  try {
+    const lines = readFileSync(`${node.dir}.log`, 'utf8').split('\n')
+    return lines.findLast((line) => /^\w*Error\b/.test(line)) ?? lines.findLast((line) => line.trim().length > 0) ?? 'empty log'
+  } catch {
+    return 'no log'
   }
 }
 

@@ -29,6 +29,20 @@ export function sendText (producer: number, seq: number): string {
   return `p${producer}-${seq}`
 }
 
+/**
+ * Per producer and partition, an acknowledged message (`storedFirst`) stored before one the
+ * producer sent earlier (`sentFirst`). `sentFirstAlsoAt`: other IDs the audit read found the
+ * earlier message at (a copy before `storedFirst` means its first attempt was stored in order and
+ * the acknowledged ID is a resend's).
+ */
+export interface OrderViolation {
+  producer: number
+  partition: number
+  storedFirst: string
+  sentFirst: string
+  sentFirstAlsoAt?: string[]
+}
+
 export interface AuditFindings {
   /** Acknowledged sends not read at the ID their send reported (`readAs` is what is there, if anything). */
   notReadAtId: Array<{ text: string, id: string, readAs: string | null }>
@@ -36,8 +50,7 @@ export interface AuditFindings {
   phantoms: Array<{ id: string, text: string, reason: string }>
   /** Texts read at more than one ID (a resent batch, when deduplication is off). */
   duplicates: Array<{ text: string, ids: string[] }>
-  /** Per producer and partition, an acknowledged message (`storedFirst`) stored before one the producer sent earlier (`sentFirst`). */
-  orderViolations: Array<{ producer: number, partition: number, storedFirst: string, sentFirst: string }>
+  orderViolations: OrderViolation[]
   /** Failed sends (unknown outcome) that were stored anyway: allowed, reported. */
   unknownOutcomeStored: number
 }
@@ -73,11 +86,11 @@ export function auditRead (outcomes: readonly SendOutcome[], read: readonly Stor
   }
 
   const duplicates = [...idsOf].filter(([, ids]) => ids.length > 1).map(([text, ids]) => ({ text, ids }))
-  return { notReadAtId, phantoms, duplicates, orderViolations: orderViolations(outcomes), unknownOutcomeStored }
+  return { notReadAtId, phantoms, duplicates, orderViolations: orderViolations(outcomes, idsOf), unknownOutcomeStored }
 }
 
-/** Per producer and partition, the acknowledged messages in ID order must be in send order. */
-export function orderViolations (outcomes: readonly SendOutcome[]): AuditFindings['orderViolations'] {
+/** Per producer and partition, the acknowledged messages in ID order must be in send order; `idsOf` (text to IDs read) adds the other copies. */
+export function orderViolations (outcomes: readonly SendOutcome[], idsOf: ReadonlyMap<string, readonly string[]> = new Map()): OrderViolation[] {
   const streams = new Map<string, SendOutcome[]>()
   for (const outcome of outcomes) {
     if (outcome.id === null) continue
@@ -86,17 +99,20 @@ export function orderViolations (outcomes: readonly SendOutcome[]): AuditFinding
     stream.push(outcome)
     streams.set(key, stream)
   }
-  const violations: AuditFindings['orderViolations'] = []
+  const violations: OrderViolation[] = []
   for (const stream of streams.values()) {
     stream.sort((a, b) => (a.id as MessageId).compare(b.id as MessageId))
     let latest = stream[0] as SendOutcome
     for (const outcome of stream.slice(1)) {
       if (outcome.seq < latest.seq) {
+        const id = (outcome.id as MessageId).toString()
+        const copies = (idsOf.get(outcome.text) ?? []).filter((other) => other !== id)
         violations.push({
           producer: outcome.producer,
           partition: (outcome.id as MessageId).partition,
           storedFirst: `seq ${latest.seq} at ${latest.id?.toString()}`,
-          sentFirst: `seq ${outcome.seq} at ${outcome.id?.toString()}`
+          sentFirst: `seq ${outcome.seq} at ${id}`,
+          ...(copies.length > 0 ? { sentFirstAlsoAt: copies } : {})
         })
       }
       if (outcome.seq > latest.seq) latest = outcome
