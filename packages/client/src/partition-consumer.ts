@@ -3,6 +3,7 @@
 // node closes it (consumer-closed push) or its connection is lost, it drops its not-yet-
 // received messages, looks the topic up again, subscribes again with the same handle and
 // grants the whole receiver queue again; unacknowledged messages come back (at-least-once).
+// A flow the node refuses with CONSUMER_CLOSED is treated like that push.
 import {
   ConsumerClosedError, type DeliveredEntry, type InitialPosition, type MessageId, type SubscriptionType
 } from '@blazar/protocol'
@@ -98,7 +99,12 @@ export class PartitionConsumer implements QueueOwner {
     const grant = this.permits.took(n)
     const connection = this.connection
     if (grant > 0 && this.state === 'attached' && connection !== undefined) {
-      this.context.pool.request(connection, { type: 'flow', consumerId: this.consumerId, permits: grant }, this.context.operationTimeoutMs).catch(() => {})
+      this.context.pool.request(connection, { type: 'flow', consumerId: this.consumerId, permits: grant }, this.context.operationTimeoutMs).catch((error: unknown) => {
+        // The node no longer holds this consumer (its attachment ended and the consumer-closed
+        // push did not arrive): these permits reached no one, so nothing would ever be
+        // delivered again. Subscribe again, which grants the whole queue.
+        if (error instanceof ConsumerClosedError) this.serverClosed(connection.peer)
+      })
     }
   }
 

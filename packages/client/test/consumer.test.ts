@@ -148,3 +148,85 @@ t.test('ZLIB batches are compressed by the producer and decoded by the consumer'
   t.ok(entry.batch.body.length < entry.batch.uncompressedSize / 4)
   t.same([text((await consumer.receive(5_000)).data), text((await consumer.receive(5_000)).data)], [payload, 'second'])
 })
+
+t.test('flow top-ups follow every attachment: direct, re-subscribed after consumer-closed, re-subscribed through another node after a lost connection', async (t) => {
+  const cluster = await FakeCluster.start(t, 3)
+  cluster.createTopic('topups', 0, 1)
+  const client = await startClient(t, cluster, { serviceUrl: [cluster.address(0)] })
+  const producer = await client.createProducer({ topic: 'topups', batchingEnabled: false })
+  await Promise.all(Array.from({ length: 18 }, (_, i) => producer.send({ data: `m${i}` })))
+  const consumer = await client.subscribe({ topic: 'topups', subscription: 's', receiverQueueSize: 4, subscriptionInitialPosition: 'Earliest' })
+  const received = new Set<string>()
+  /** Takes (and acknowledges) six messages: more than the queue, so top-ups must be acted on. */
+  const takeSix = async (): Promise<void> => {
+    for (let i = 0; i < 6; i++) {
+      const message = await consumer.receive(5_000)
+      received.add(text(message.data))
+      await consumer.acknowledge(message)
+    }
+  }
+  const phases: Array<{ path: string, fault: () => Promise<void> }> = [
+    { path: 'attached directly at the leader', fault: async () => {} },
+    { path: 'after consumer-closed (leader moved)', fault: async () => { cluster.moveLeader('topups', -1, 2) } },
+    { path: 'after the connection was lost (through the bootstrap node)', fault: async () => { cluster.advertised.set(2, []); await cluster.stopNode(2) } }
+  ]
+  for (const [n, phase] of phases.entries()) {
+    await phase.fault()
+    const subscribe = (await cluster.waitForRequests((r) => r.body.type === 'subscribe', n + 1))[n]
+    const flowsBefore = cluster.requests.indexOf(subscribe)
+    await takeSix()
+    const flows = cluster.requests.slice(flowsBefore).filter((r) => r.body.type === 'flow')
+    t.ok(flows.length >= 2, `${phase.path}: the whole queue, then top-ups (${flows.map((f) => (f.body as { permits: number }).permits).join(', ')})`)
+    t.ok(flows.every((f) => f.node === subscribe.node), `${phase.path}: granted where the consumer is attached (node ${subscribe.node})`)
+  }
+  t.same(cluster.requestsOf('subscribe').map((r) => r.node), [1, 2, 0])
+  t.equal(received.size, 18, 'every message arrived')
+})
+
+t.test('a subscribe overtaken by consumer-closed (the leader moved meanwhile) subscribes again, and top-ups are acted on there', async (t) => {
+  const cluster = await FakeCluster.start(t, 2)
+  cluster.createTopic('moving', 0, 0)
+  const client = await startClient(t, cluster)
+  const producer = await client.createProducer({ topic: 'moving', batchingEnabled: false })
+  await Promise.all(Array.from({ length: 10 }, (_, i) => producer.send({ data: `m${i}` })))
+  // The first subscribe is attached, then the leader moves before its answer is written: the
+  // consumer-closed push reaches the client first.
+  const moveOnFirstSubscribe = (): void => {
+    const subscribes = cluster.requestsOf('subscribe')
+    if (subscribes.length !== 1) return
+    cluster.off('request', moveOnFirstSubscribe)
+    cluster.moveLeader('moving', -1, 1)
+  }
+  cluster.on('request', moveOnFirstSubscribe)
+  const consumer = await client.subscribe({ topic: 'moving', subscription: 's', receiverQueueSize: 4, subscriptionInitialPosition: 'Earliest' })
+  const received = new Set<string>()
+  while (received.size < 10) {
+    const message = await consumer.receive(5_000)
+    received.add(text(message.data))
+    await consumer.acknowledge(message)
+  }
+  const subscribes = cluster.requestsOf('subscribe')
+  t.same(subscribes.map((r) => r.node), [0, 1], 'subscribed again at the new leader')
+  const flows = cluster.requestsOf('flow')
+  t.ok(flows.length >= 3 && flows.every((f) => f.node === 1), `the whole queue and its top-ups went to the new leader (${flows.map((f) => `${f.node}:${(f.body as { permits: number }).permits}`).join(', ')})`)
+})
+
+t.test('a flow refused with CONSUMER_CLOSED (the consumer-closed push was lost) subscribes again instead of stalling', async (t) => {
+  const cluster = await FakeCluster.start(t)
+  cluster.createTopic('lost-close')
+  const client = await startClient(t, cluster)
+  const producer = await client.createProducer({ topic: 'lost-close', batchingEnabled: false })
+  await Promise.all(Array.from({ length: 8 }, (_, i) => producer.send({ data: `m${i}` })))
+  const consumer = await client.subscribe({ topic: 'lost-close', subscription: 's', receiverQueueSize: 4, subscriptionInitialPosition: 'Earliest' })
+  const first = await consumer.receive(5_000)
+  await consumer.acknowledge(first)
+  cluster.dropConsumersSilently('lost-close', -1)
+  const received = new Set([text(first.data)])
+  while (received.size < 8) {
+    const message = await consumer.receive(5_000)
+    received.add(text(message.data))
+    await consumer.acknowledge(message)
+  }
+  t.equal(cluster.requestsOf('subscribe').length, 2, 'subscribed again after the refused top-up')
+  t.equal(received.size, 8, 'and received everything')
+})

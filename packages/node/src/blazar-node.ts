@@ -127,7 +127,7 @@ export class BlazarNode {
       consumerClosed: (consumer, reason) => { gateway?.consumers.closed(consumer, reason) }
     })
     const upstreams = new UpstreamPool(transport)
-    network.onPeerLiveness((peer, live) => { if (!live) upstreams.peerDown(peer) })
+    network.onPeerLiveness((peer, live) => { if (live) partitions.peerLive(); else upstreams.peerDown(peer) })
     const context: GatewayContext = { env, self, host, metadata, partitions, router: new LeaderRouter({ self, metadata, partitions }), upstreams }
     let node: BlazarNode | undefined
     gateway = new Gateway(context, (peer) => metadata.sm.node(peer) !== undefined || node?.knowsMember(peer) === true)

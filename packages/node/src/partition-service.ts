@@ -82,6 +82,11 @@ export class PartitionService {
     this.handOffIfDown()
   }
 
+  /** A peer became reachable: a node marked down may now have someone to hand its partitions to. */
+  peerLive (): void {
+    if (!this.stopped) this.handOffIfDown()
+  }
+
   stop (): void {
     this.stopped = true
     for (const timer of this.transferTimers.values()) this.options.env.clock.clearTimer(timer)
