@@ -2,7 +2,8 @@
 // replicated as cursor entries, leader loss (consumers closed, a new leader serves the rest
 // from the replicated cursor), followers answering NotLeader with a hint, and retention.
 import t from 'tap'
-import { NotLeaderError, OutOfOrderSequenceError } from '@blazar/protocol'
+import { StorageBackpressureError, StorageLimitError } from '@blazar/env'
+import { BackpressureError, LimitExceededError, NotLeaderError, OutOfOrderSequenceError } from '@blazar/protocol'
 import { batch } from './fixtures/partition-log.ts'
 import { partitionCluster } from './fixtures/raft-cluster.ts'
 
@@ -102,4 +103,20 @@ t.test('a preferred-leader hand-off refuses a batch; the batch pipelined behind 
   t.same(stored.map((b) => b.envelope.firstSequenceId), [0, 2])
   t.notOk('previousSequenceId' in stored[1].envelope, 'dispatch sees the producer envelope only')
   for (const host of c.hosts.values()) host.node.stop()
+})
+
+t.test('a full storage write queue refuses a send with BACKPRESSURE (retriable); a storage limit with LIMIT_EXCEEDED', async (t) => {
+  const c = partitionCluster(['a', 'b', 'c'])
+  const leader = await c.waitForLeader()
+  leader.storage.refuseReservations(new StorageBackpressureError(300, 256))
+  const full = await c.settle(leader.replica.send(batch('p', 0, 1)).then(() => null, (error: unknown) => error))
+  t.ok(full instanceof BackpressureError, String(full))
+  leader.storage.refuseReservations(new StorageLimitError('maxEntryBytes', 20, 16, 'entry'))
+  const tooBig = await c.settle(leader.replica.send(batch('p', 0, 1)).then(() => null, (error: unknown) => error))
+  t.ok(tooBig instanceof LimitExceededError, String(tooBig))
+  leader.storage.refuseReservations(null)
+  const stored = await c.settle(leader.replica.send(batch('p', 0, 1)))
+  t.equal(stored.duplicate, false, 'the same batch, retried once storage has room, is stored once')
+  t.equal(leader.replica.lastSequenceId('p'), 0)
+  t.equal(leader.node.status().role, 'leader', 'the group kept running with its leader')
 })

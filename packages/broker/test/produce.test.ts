@@ -1,8 +1,9 @@
 import t from 'tap'
 import { BackpressureError as RaftBackpressureError, LeadershipLostError, NotLeaderError as RaftNotLeaderError, RaftStoppedError } from '@blazar/raft'
+import { StorageBackpressureError, StorageLimitError } from '@blazar/env'
 import {
-  BackpressureError, DEFAULT_PARTITION_CONFIG, MalformedMessageError, MessageTooLargeError, NotLeaderError, OutcomeUnknownError,
-  TimeoutError, UnknownError
+  BackpressureError, DEFAULT_PARTITION_CONFIG, LimitExceededError, MalformedMessageError, MessageTooLargeError, NotLeaderError,
+  OutcomeUnknownError, TimeoutError, UnknownError
 } from '@blazar/protocol'
 import { admitBatch, proposalError, sendResultOf } from '../src/index.ts'
 import { TestPartitionLog, batch } from './fixtures/partition-log.ts'
@@ -38,6 +39,12 @@ t.test('Raft proposal failures become the wire errors clients act on', async (t)
   t.ok(proposalError(new LeadershipLostError('propose'), group) instanceof OutcomeUnknownError)
   t.ok(proposalError(new RaftBackpressureError(10), group) instanceof BackpressureError)
   t.ok(proposalError(new RaftStoppedError(), group) instanceof OutcomeUnknownError, 'a stopped node may still commit what it had proposed')
+  const full = proposalError(new StorageBackpressureError(300, 256), group)
+  t.ok(full instanceof BackpressureError, 'a full storage write queue: retry later')
+  t.same(full.details, { resource: `storage write queue of ${group}`, limit: 256 })
+  const tooBig = proposalError(new StorageLimitError('maxEntryBytes', 20, 16, 'entry 7'), group)
+  t.ok(tooBig instanceof LimitExceededError, 'an entry over a storage limit: retrying cannot help')
+  t.same(tooBig.details, { limit: 'maxEntryBytes', value: 20, max: 16 })
   const timeout = new TimeoutError({ operation: 'send', timeoutMs: 1 })
   t.equal(proposalError(timeout, group), timeout)
   t.ok(proposalError(new Error('boom'), group) instanceof UnknownError)

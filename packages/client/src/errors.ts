@@ -1,7 +1,7 @@
 // The two errors only the client raises (everything else comes from @blazar/protocol), and the
 // one place that decides which failures are worth a fresh lookup and another attempt.
 import {
-  BlazarError, ConsumerBusyError, ConsumerClosedError, MetadataUnavailableError, NotLeaderError, OutOfOrderSequenceError, OutcomeUnknownError,
+  BackpressureError, BlazarError, ConsumerBusyError, ConsumerClosedError, MetadataUnavailableError, NotLeaderError, OutOfOrderSequenceError, OutcomeUnknownError,
   ProducerBusyError,
   ProducerClosedError, defineError, schema
 } from '@blazar/protocol'
@@ -33,7 +33,8 @@ const RETRYABLE_TRANSPORT_CODES = new Set([
 export type RetryScope = 'send' | 'attach' | 'reattach' | 'read' | 'admin-write'
 
 /**
- * Whether `error` warrants a fresh lookup and another attempt. NOT_LEADER and
+ * Whether `error` warrants a fresh lookup and another attempt. NOT_LEADER, BACKPRESSURE (a full
+ * proposal or storage queue refused it before anything was appended; the retry backs off) and
  * METADATA_UNAVAILABLE (the node could not read the metadata yet) always do, and so does a
  * failed connection or dial. OUTCOME_UNKNOWN does except for admin writes, which are
  * not idempotent (the caller sees it). A send also retries on PRODUCER_CLOSED (the node
@@ -46,7 +47,7 @@ export type RetryScope = 'send' | 'attach' | 'reattach' | 'read' | 'admin-write'
 export function isRetryable (error: unknown, scope: RetryScope): boolean {
   if (error instanceof BlazarError) {
     const code = error.code
-    if (code === NotLeaderError.code || code === MetadataUnavailableError.code) return true
+    if (code === NotLeaderError.code || code === BackpressureError.code || code === MetadataUnavailableError.code) return true
     if (code === OutcomeUnknownError.code) return scope !== 'admin-write'
     const handleDropped = code === ProducerClosedError.code || code === ConsumerClosedError.code
     if (scope === 'send') return code === ProducerClosedError.code || code === OutOfOrderSequenceError.code

@@ -2,7 +2,7 @@
 // retryability, receiver queue and negative acks on a manual clock, service URLs, batch bounds.
 import t from 'tap'
 import {
-  ConsumerBusyError, MessageId, MetadataUnavailableError, NotLeaderError, OutcomeUnknownError, ProducerBusyError, ProducerClosedError, TimeoutError, UnknownTopicError, keyHash
+  BackpressureError, ConsumerBusyError, MessageId, MetadataUnavailableError, NotLeaderError, OutcomeUnknownError, ProducerBusyError, ProducerClosedError, TimeoutError, UnknownTopicError, keyHash
 } from '@blazar/protocol'
 import { StreamClosedError } from '@blazar/transport'
 import { BatchBuilder, messageBytes } from '../src/batch-builder.ts'
@@ -51,6 +51,7 @@ t.test('retryability depends on the error and what is retried', async (t) => {
   t.ok(isRetryable(new StreamClosedError(), 'send'), 'a closed connection retries')
   for (const scope of ['send', 'attach', 'reattach', 'read', 'admin-write'] as const) {
     t.ok(isRetryable(new MetadataUnavailableError({ reason: 'behind' }), scope), `METADATA_UNAVAILABLE retries for ${scope}: nothing took effect`)
+    t.ok(isRetryable(new BackpressureError({ resource: 'storage write queue', limit: 1 }), scope), `BACKPRESSURE retries for ${scope}: nothing was appended`)
   }
   t.notOk(isRetryable(new UnknownTopicError({ topic: 't' }), 'send'), 'UNKNOWN_TOPIC passes through')
   t.ok(isRetryable(new ProducerClosedError({ topic: 't', producerName: 'p' }), 'send'), 'a dropped handle is attached again')

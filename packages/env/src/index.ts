@@ -14,7 +14,7 @@ export type {
   CorruptionReport, GroupId, HardState, LogEntry, MembershipConfig, RaftStorage,
   RecoveredState, SnapshotMeta
 } from './raft-storage.ts'
-export { LogCompactedError, StorageFatalError } from './raft-storage.ts'
+export { LogCompactedError, StorageBackpressureError, StorageFatalError, StorageLimitError } from './raft-storage.ts'
 export { VirtualClock } from './virtual-clock.ts'
 export type { TimerApi } from './timer-api.ts'
 export { timerApi } from './timer-api.ts'

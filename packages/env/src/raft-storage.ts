@@ -68,6 +68,14 @@ export interface RaftStorage {
    * outside that range.
    */
   termAt (index: number): number | undefined
+  /**
+   * Flow control, before entries enter a Raft log: holds room in the write queue for
+   * `entries`, to be written by a later append() (this group's next write takes the room over).
+   * Throws StorageBackpressureError while the queue is full (retriable: it drains as syncs
+   * complete) and StorageLimitError for an entry over a limit (never storable). Throws before
+   * any effect. Writes never refuse for lack of room; reserving first is what bounds the queue.
+   */
+  reserve (entries: readonly LogEntry[]): void
   /** Appends entries that follow lastIndex() without a gap. Buffered until sync(). */
   append (entries: readonly LogEntry[]): void
   /** Removes every entry with index >= fromIndex (a conflicting suffix). Buffered until sync(). */
@@ -114,5 +122,34 @@ export class StorageFatalError extends Error {
   constructor (message: string, options?: { cause?: unknown }) {
     super(message, options)
     this.name = 'StorageFatalError'
+  }
+}
+
+/** The write queue is full: entries are refused until syncs drain it (retriable). */
+export class StorageBackpressureError extends Error {
+  static readonly code = 'STORAGE_BACKPRESSURE'
+  readonly code = StorageBackpressureError.code
+  readonly limit: number
+  constructor (pendingBytes: number, limit: number, setting = 'maxPendingBytes') {
+    super(`${pendingBytes} bytes would wait for the write queue, over the limit of ${limit} (${setting}); retry once it drained`)
+    this.name = 'StorageBackpressureError'
+    this.limit = limit
+  }
+}
+
+/** A request exceeds a named limit of the storage (an entry larger than maxEntryBytes, ...); retrying cannot help. */
+export class StorageLimitError extends Error {
+  static readonly code = 'STORAGE_LIMIT'
+  readonly code = StorageLimitError.code
+  /** The setting exceeded, the value asked for, and the setting's value. */
+  readonly limit: string
+  readonly value: number
+  readonly max: number
+  constructor (limit: string, value: number, max: number, what = 'a request') {
+    super(`${what} of ${value} bytes is over ${limit} (${max})`)
+    this.name = 'StorageLimitError'
+    this.limit = limit
+    this.value = value
+    this.max = max
   }
 }

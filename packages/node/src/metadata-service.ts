@@ -4,7 +4,7 @@
 // (membership allowlist, hosted partitions), and, on the leader, the voter actor that keeps
 // 3 (or 5) voters chosen among the active nodes and the rest learners, one change at a time.
 import {
-  MetadataStateMachine, chooseMetadataVoters, encodeMetadataCommand, type MetadataCommand, type MetadataOutcome
+  MetadataStateMachine, chooseMetadataVoters, encodeMetadataCommand, proposalError, type MetadataCommand, type MetadataOutcome
 } from '@blazar/broker'
 import type { Env, MembershipConfig, NodeId, TimerHandle } from '@blazar/env'
 import { NotLeaderError, errorFromWire } from '@blazar/protocol'
@@ -82,7 +82,9 @@ export class MetadataService {
     if (!this.isLeader) throw new NotLeaderError({ group: METADATA_GROUP, leaderHint: this.leaderHint() })
     this.sm.check(command)
     const { kind, data } = encodeMetadataCommand(command)
-    const index = await this.node.propose(data, kind)
+    // Raft's refusals (storage backpressure, leadership lost, ...) become the same typed wire
+    // errors a partition's proposals give.
+    const index = await this.node.propose(data, kind).catch((error: unknown) => { throw proposalError(error, METADATA_GROUP) })
     const outcome = this.sm.outcome(index)
     if (outcome === undefined) throw new Error(`metadata outcome of index ${index} is gone`)
     if (outcome.kind === 'rejected') throw errorFromWire(outcome.error)

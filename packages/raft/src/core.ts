@@ -1,10 +1,15 @@
 // RaftCore: the synchronous Raft state machine of one group member, in etcd-io/raft's shape.
-// Inputs: step(message), propose, timer callbacks (from the role machine), and completions
-// (onPersisted, onFetched, onSnapshotLoaded, onSnapshotInstalled, onApplied, onSnapshotSaved).
-// Output: takeReady() hands over one batch of log writes + hard state to persist, messages to
-// send (each marked whether it may leave only after the batch's writes are durable), storage
-// reads to perform, a snapshot to install, and read/transfer outcomes. The core does no I/O.
-import type { Clock, HardState, LogEntry, Logger, MembershipConfig, NodeId, RaftStorage, Random, SnapshotMeta } from '@blazar/env'
+// Inputs: step(message), propose, the timers (tickElection, tickHeartbeat, tickQuorum, fired by
+// the role machine), campaign, and completions (onPersisted, onFetched, onSnapshotLoaded,
+// onSnapshotInstalled, onApplied, onSnapshotSaved). The core owns the role and makes every role
+// transition itself; takeRoleChanges() hands the machine what to mirror. takeReady() hands over
+// one batch of log writes + hard state to persist, messages to send (each marked whether it may
+// leave only after the batch's writes are durable), storage reads to perform, a snapshot to
+// install, and read/transfer outcomes. The core does no I/O.
+import {
+  type Clock, type HardState, type LogEntry, type Logger, type MembershipConfig, type NodeId, type RaftStorage, type Random,
+  type SnapshotMeta, StorageBackpressureError, StorageLimitError
+} from '@blazar/env'
 import type { RaftConfig } from './config.ts'
 import { assert, ConfigChangeError, NotLeaderError, TransferFailedError, TransferInProgressError } from './errors.ts'
 import { RaftLog, type LogWrites } from './log.ts'
@@ -74,6 +79,8 @@ export type ConfigChange = { kind: 'addLearner' | 'promoteLearner' | 'removeMemb
 type ReadOrigin = { id: number } | { from: NodeId, requestId: number }
 interface PendingRead { origin: ReadOrigin, index: number, seq: number, acks: Set<NodeId> }
 
+const NO_ROLE_CHANGES: readonly RoleEvent[] = Object.freeze([])
+
 export interface CoreOptions {
   id: NodeId
   group: string
@@ -85,7 +92,6 @@ export interface CoreOptions {
   membership: Membership
   faults: RaftFaults
   observer: RaftObserver
-  roles: { send (event: RoleEvent): void }
 }
 
 export class RaftCore {
@@ -114,7 +120,6 @@ export class RaftCore {
   private readonly logger: Logger
   private readonly faults: RaftFaults
   private readonly observer: RaftObserver
-  private readonly roles: { send (event: RoleEvent): void }
   private hardStateDirty = false
   private votes = new Map<NodeId, boolean>()
   private leaderContactAt = Number.NEGATIVE_INFINITY
@@ -131,6 +136,8 @@ export class RaftCore {
   /** Follower: reads forwarded to the leader, by local id. */
   private readonly forwardedReads = new Set<number>()
   private lastRoleEvent = ''
+  /** Role changes since the shell last took them, in order, for the role machine to mirror. */
+  private roleChanges: RoleEvent[] = []
   private outbox: Outgoing[] = []
   private fetches: Fetch[] = []
   private snapshotLoads: Array<{ to: NodeId, term: number }> = []
@@ -149,7 +156,6 @@ export class RaftCore {
     this.logger = options.logger
     this.faults = options.faults
     this.observer = options.observer
-    this.roles = options.roles
     this.membership = options.membership
     this.log = new RaftLog(options.storage, options.config.entryCacheBytes)
   }
@@ -215,6 +221,7 @@ export class RaftCore {
     if (leader !== null) this.leaderContactAt = this.clock.now()
     this.votes.clear()
     if (wasLeader) this.leaveLeadership()
+    this.roleChanges.push({ type: 'BECAME_FOLLOWER' })
     this.notifyRole()
   }
 
@@ -226,6 +233,7 @@ export class RaftCore {
     this.quiesced = false
     this.resetElectionTimer(true)
     this.votes = new Map([[this.id, true]])
+    this.roleChanges.push({ type: 'BECAME_PRECANDIDATE' })
     this.notifyRole()
     const request = this.voteRequest('preVote', this.term + 1, false)
     for (const voter of this.voters()) if (voter !== this.id) this.send(voter, request, true)
@@ -243,6 +251,7 @@ export class RaftCore {
     this.resetElectionTimer(true)
     // The self-vote counts once the term and vote are durable (onPersisted).
     this.votes = new Map()
+    this.roleChanges.push({ type: 'BECAME_CANDIDATE' })
     this.notifyRole()
     const request = this.voteRequest('vote', this.term, force)
     for (const voter of this.voters()) if (voter !== this.id) this.send(voter, request, true)
@@ -259,15 +268,29 @@ export class RaftCore {
     for (const member of members(this.membership.current())) {
       if (member !== this.id) this.progress.set(member, new Progress(this.log.lastIndex() + 1, this.config.maxInflightAppends, now))
     }
+    this.roleChanges.push({ type: 'BECAME_LEADER' })
     this.notifyRole()
-    this.appendEntry(RAFT_ENTRY_KIND, new Uint8Array(0))
+    // Unreserved: a leader must be able to commit in its term even while the write queue is full
+    // (the no-op is a record header; the queue's bound allows for it).
+    this.appendEntry(this.nextEntry(RAFT_ENTRY_KIND, new Uint8Array(0)))
     this.bcastAppend(true)
   }
 
-  /** Message-driven step down: update state and move the role machine. */
-  private stepDown (term: number, leader: NodeId | null): void {
-    this.becomeFollower(term, leader)
-    this.roles.send({ type: 'FOLLOW' })
+  /** Starts an election (a pre-vote round first when configured); false when this node may not campaign. */
+  private startElection (): boolean {
+    if (!this.canCampaign()) return false
+    if (this.config.preVote) this.becomePreCandidate()
+    else this.becomeCandidate(false)
+    return true
+  }
+
+  /** The role changes since the last call, oldest first (the shell sends them to the role machine). */
+  takeRoleChanges (): readonly RoleEvent[] {
+    // Most inputs change no role: no allocation for them.
+    if (this.roleChanges.length === 0) return NO_ROLE_CHANGES
+    const changes = this.roleChanges
+    this.roleChanges = []
+    return changes
   }
 
   /** The leader a follower forwarded reads to is gone (or changed): those reads fail. */
@@ -297,7 +320,25 @@ export class RaftCore {
     this.observer.onRoleChange?.({ role: this.role, term: this.term, leader: this.leader })
   }
 
-  // ---- timers (called through the role machine) --------------------------------------------
+  // ---- timers (fired by the role machine) ---------------------------------------------------
+
+  /** The election timer of a follower, pre-candidate or candidate fired. */
+  tickElection (): void {
+    if (this.role === 'leader') return
+    if (this.role !== 'follower') {
+      // A round without a result: a new one, or back to follower when this node may not campaign.
+      if (!this.startElection()) this.becomeFollower(this.term, null)
+      return
+    }
+    // Leader contact since the timer was armed moved the reset time: the machine re-arms.
+    if (!this.electionDue()) return
+    if (!this.startElection()) this.resetElectionTimer(true)
+  }
+
+  /** An operator or test asks for an election now; a no-op on a leader or a node that may not campaign. */
+  campaign (): void {
+    if (this.role !== 'leader') this.startElection()
+  }
 
   tickHeartbeat (): void {
     if (this.role !== 'leader') return
@@ -319,7 +360,7 @@ export class RaftCore {
     }
     if (quiesce) {
       this.quiesced = true
-      this.roles.send({ type: 'QUIESCE' })
+      this.roleChanges.push({ type: 'QUIESCED' })
     }
   }
 
@@ -333,7 +374,7 @@ export class RaftCore {
     for (const pr of this.progress.values()) pr.recentActive = false
     if (active < quorumSize(voters) && !this.quiesced) {
       this.logger.info('check-quorum failed: stepping down', { term: this.term, active })
-      this.stepDown(this.term, null)
+      this.becomeFollower(this.term, null)
     }
   }
 
@@ -355,7 +396,7 @@ export class RaftCore {
       const keepTerm = m.type === 'preVote' || (m.type === 'preVoteResponse' && m.granted)
       if (!keepTerm) {
         const fromLeader = m.type === 'append' || m.type === 'heartbeat' || m.type === 'snapshot'
-        this.stepDown(m.term, fromLeader ? from : null)
+        this.becomeFollower(m.term, fromLeader ? from : null)
       }
     } else if (m.term < this.term) {
       if (m.type === 'append' || m.type === 'heartbeat' || m.type === 'snapshot') {
@@ -373,7 +414,7 @@ export class RaftCore {
         this.handleVoteRequest(from, m)
         return
       case 'timeoutNow':
-        if (this.role === 'follower' && this.canCampaign()) this.roles.send({ type: 'TIMEOUT_NOW' })
+        if (this.role === 'follower' && this.canCampaign()) this.becomeCandidate(true)
         return
     }
     switch (this.role) {
@@ -444,7 +485,7 @@ export class RaftCore {
       case 'heartbeat':
       case 'snapshot':
         // A leader exists in our term.
-        this.stepDown(this.term, from)
+        this.becomeFollower(this.term, from)
         this.stepFollower(from, m)
         return
       case 'preVoteResponse':
@@ -472,9 +513,10 @@ export class RaftCore {
       else if (vote === false) rejected++
     }
     if (granted >= quorum) {
-      this.roles.send({ type: this.role === 'precandidate' ? 'PRE_VOTE_WON' : 'ELECTED' })
+      if (this.role === 'precandidate') this.becomeCandidate(false)
+      else this.becomeLeader()
     } else if (rejected > voters.length - quorum) {
-      this.stepDown(this.term, null)
+      this.becomeFollower(this.term, null)
     }
   }
 
@@ -498,14 +540,14 @@ export class RaftCore {
     }
     if (conflict >= 0) {
       const conflictIndex = m.entries[conflict].index
-      let newEntries = m.entries.slice(conflict)
-      if (conflictIndex <= this.log.lastIndex()) {
-        if (this.faults.skipConflictTruncation === true) {
-          newEntries = newEntries.filter((entry) => entry.index > this.log.lastIndex())
-        } else {
-          assert(conflictIndex > this.commitIndex, `conflict at ${conflictIndex} at or below commit ${this.commitIndex}`)
-          this.truncate(conflictIndex)
-        }
+      const overwrites = conflictIndex <= this.log.lastIndex()
+      const skipTruncation = overwrites && this.faults.skipConflictTruncation === true
+      const lastIndex = this.log.lastIndex()
+      const newEntries = skipTruncation ? m.entries.slice(conflict).filter((entry) => entry.index > lastIndex) : m.entries.slice(conflict)
+      if (!this.reserveReplicated(newEntries)) return
+      if (overwrites && !skipTruncation) {
+        assert(conflictIndex > this.commitIndex, `conflict at ${conflictIndex} at or below commit ${this.commitIndex}`)
+        this.truncate(conflictIndex)
       }
       this.appendEntries(newEntries)
     }
@@ -513,11 +555,27 @@ export class RaftCore {
     this.send(from, this.appendResponse(lastNew, false, 0, 0), true)
   }
 
+  /**
+   * Room in storage for replicated entries. Without it (a full write queue, an entry over a
+   * limit) the append is dropped unanswered, before any effect: the leader resends once its
+   * window times out, which is the backpressure a slow follower puts on its leader.
+   */
+  private reserveReplicated (entries: readonly LogEntry[]): boolean {
+    try {
+      this.log.reserve(entries)
+      return true
+    } catch (error) {
+      if (!(error instanceof StorageBackpressureError || error instanceof StorageLimitError)) throw error
+      this.logger.warn('storage refused replicated entries; the leader will resend', { error: error.message })
+      return false
+    }
+  }
+
   private handleHeartbeat (from: NodeId, m: Heartbeat): void {
     if (this.installing === undefined) this.commitTo(Math.min(m.commit, this.log.lastIndex()))
     if (m.quiesce && this.config.quiesce && !this.quiesced) {
       this.quiesced = true
-      this.roles.send({ type: 'QUIESCE' })
+      this.roleChanges.push({ type: 'QUIESCED' })
     }
     this.send(from, { type: 'heartbeatResponse', group: this.group, term: this.term, readSeq: m.readSeq }, true)
   }
@@ -655,8 +713,12 @@ export class RaftCore {
   propose (kind: number, data: Uint8Array): number {
     this.requireLeader()
     if (this.transfer !== null) throw new TransferInProgressError(this.transfer.to)
+    const entry = this.nextEntry(kind, data)
+    // A full write queue or an entry over a storage limit refuses the proposal here, typed and
+    // before any effect (storage writes never refuse: Raft's log and storage must not disagree).
+    this.log.reserve([entry])
     this.wake()
-    return this.appendEntry(kind, data)
+    return this.appendEntry(entry)
   }
 
   proposeConfigChange (change: ConfigChange): number {
@@ -684,8 +746,10 @@ export class RaftCore {
         next.learners = next.learners.filter((id) => id !== node)
         break
     }
+    const entry = this.nextEntry(RAFT_ENTRY_KIND, encodeConfig(next))
+    this.log.reserve([entry])
     this.wake()
-    return this.appendEntry(RAFT_ENTRY_KIND, encodeConfig(next))
+    return this.appendEntry(entry)
   }
 
   /** Returns true when already done (transfer to self). */
@@ -778,8 +842,11 @@ export class RaftCore {
     if (this.role !== 'leader' || this.corrupted) throw new NotLeaderError(this.role === 'leader' ? null : this.leader)
   }
 
-  private appendEntry (kind: number, data: Uint8Array): number {
-    const entry: LogEntry = { index: this.log.lastIndex() + 1, term: this.term, kind, data }
+  private nextEntry (kind: number, data: Uint8Array): LogEntry {
+    return { index: this.log.lastIndex() + 1, term: this.term, kind, data }
+  }
+
+  private appendEntry (entry: LogEntry): number {
     this.appendEntries([entry])
     this.needsBroadcast = true
     return entry.index
@@ -893,7 +960,7 @@ export class RaftCore {
       this.send(best, { type: 'timeoutNow', group: this.group, term: this.term }, false)
     }
     this.logger.info('removed from the group: stepping down', { term: this.term })
-    this.stepDown(this.term, null)
+    this.becomeFollower(this.term, null)
   }
 
   private onConfigChanged (): void {
@@ -1040,7 +1107,7 @@ export class RaftCore {
     // the wake may count for its first round (flags from before quiescing are stale).
     if (this.role === 'leader') for (const pr of this.progress.values()) pr.recentActive = false
     this.resetElectionTimer(false)
-    this.roles.send({ type: 'WAKE' })
+    this.roleChanges.push({ type: 'WOKE' })
   }
 
   /** The host reports that `node` is down: an idle group must notice a dead leader or follower. */

@@ -49,6 +49,11 @@ export class RaftLog {
     return this.storage.termAt(index)
   }
 
+  /** Room in storage for entries about to be appended; throws the storage's typed refusal (backpressure, a limit) before any effect. */
+  reserve (entries: readonly LogEntry[]): void {
+    this.storage.reserve(entries)
+  }
+
   matchTerm (index: number, term: number): boolean {
     return this.termAt(index) === term
   }

@@ -36,6 +36,7 @@ export class MemoryRaftStorage implements RaftStorage {
   private generation = 0
   private corruption: CorruptionReport | null = null
   private syncCount = 0
+  private refusal: Error | null = null
 
   constructor (options: { clock?: Clock, syncLatencyMs?: number } = {}) {
     this.clock = options.clock
@@ -60,6 +61,11 @@ export class MemoryRaftStorage implements RaftStorage {
 
   termAt (index: number): number | undefined {
     return termIn(this.volatile, index)
+  }
+
+  /** No write queue to fill: refuses only while a test set a refusal (refuseReservations). */
+  reserve (entries: readonly LogEntry[]): void {
+    if (entries.length > 0 && this.refusal !== null) throw this.refusal
   }
 
   append (entries: readonly LogEntry[]): void {
@@ -131,6 +137,11 @@ export class MemoryRaftStorage implements RaftStorage {
   /** Simulated slow (or fast again) disk: latency of later sync and saveSnapshot calls. */
   setSyncLatency (ms: number): void {
     this.syncLatencyMs = ms
+  }
+
+  /** Test hook: reserve() throws `error` (a full write queue, a limit) until called with null. */
+  refuseReservations (error: Error | null): void {
+    this.refusal = error
   }
 
   /** Test hook: report corruption on the next open (storage.recovered.corruption). */

@@ -3,10 +3,13 @@
 // go to storage and a sync starts; messages that depend on a write wait until every write issued
 // so far is durable; committed entries are applied in order on a serial task chain (which also
 // installs received snapshots and takes local ones); promises of propose/readIndex/membership/
-// transfer calls settle from what the core reports. The role machine runs on env.clock.
+// transfer calls settle from what the core reports. Every input (a message, an API call, a
+// machine timer, a completed storage call) runs the same way: the core call, then the role
+// machine mirrors the core's role changes (re-arming that role's timers), then the batch is
+// performed. The role machine runs on env.clock.
 import {
   type Env, LogCompactedError, type LogEntry, type MembershipConfig, type NodeId, type RaftStorage, type SnapshotMeta,
-  timerApi
+  StorageBackpressureError, StorageLimitError, type TimerHandle
 } from '@blazar/env'
 import { type Actor, createActor } from 'xstate'
 import { type RaftConfig, resolveRaftConfig } from './config.ts'
@@ -17,7 +20,7 @@ import {
 } from './errors.ts'
 import { Membership, RAFT_ENTRY_KIND } from './membership.ts'
 import type { RaftMessage } from './messages.ts'
-import { type RoleHooks, type RoleName, roleMachine, roleOf } from './roles.ts'
+import { quiescedIn, type RoleHooks, type RoleName, roleMachine, roleOf } from './roles.ts'
 
 /** The application state a group replicates. */
 export interface StateMachine {
@@ -73,10 +76,11 @@ export interface RaftStatus {
 /** Bytes of entries applied (or scanned at recovery) per storage read. */
 const APPLY_BATCH_BYTES = 4 * 1024 * 1024
 
-/** The typed refusals of the API calls (as opposed to failures of the node). */
+/** The typed refusals of the API calls (as opposed to failures of the node), storage's own included. */
 function isRefusal (error: unknown): boolean {
   return error instanceof NotLeaderError || error instanceof TransferInProgressError || error instanceof TransferFailedError ||
-    error instanceof ConfigChangeError || error instanceof BackpressureError
+    error instanceof ConfigChangeError || error instanceof BackpressureError || error instanceof StorageBackpressureError ||
+    error instanceof StorageLimitError
 }
 
 interface Pending { term: number, resolve: (index: number) => void, reject: (error: Error) => void }
@@ -96,7 +100,7 @@ export class RaftNode {
   private actor: Actor<typeof roleMachine> | undefined
   private started = false
   private stopped = false
-  private depth = 0
+  /** A flush is queued for the end of this turn (proposals made in one turn share one batch). */
   private flushQueued = false
   private writesIssued = 0
   private writesDurable = 0
@@ -207,7 +211,8 @@ export class RaftNode {
   /** Starts an election now (tests and operators); a no-op for a node that may not campaign. */
   campaign (): void {
     if (this.core === undefined || this.stopped) return
-    this.run(() => this.actor?.send({ type: 'CAMPAIGN' }))
+    const core = this.core
+    this.run(() => core.campaign())
   }
 
   /** Host hint (quiescence): `node` is down, so an idle group must resume timers to notice. */
@@ -305,8 +310,7 @@ export class RaftNode {
       storage: this.storage,
       membership,
       faults: this.faults,
-      observer: this.observer,
-      roles: { send: (event) => this.actor?.send(event) }
+      observer: this.observer
     })
     this.core = core
     return core
@@ -317,28 +321,21 @@ export class RaftNode {
     const config = this.config
     const hooks: RoleHooks = {
       electionDelayMs: () => core.electionDelayMs(),
-      electionDue: () => core.electionDue(),
       heartbeatIntervalMs: () => config.heartbeatIntervalMs,
       checkQuorumIntervalMs: () => config.electionTimeoutMs,
       corrupted: () => core.corrupted,
-      canCampaign: () => core.canCampaign(),
-      preVote: () => config.preVote,
-      preCampaign: () => this.inMachine(() => core.becomePreCandidate()),
-      campaign: () => this.inMachine(() => core.becomeCandidate(false)),
-      forceCampaign: () => this.inMachine(() => core.becomeCandidate(true)),
-      lead: () => this.inMachine(() => core.becomeLeader()),
-      follow: () => this.inMachine(() => core.becomeFollower(core.term, null)),
-      restartElectionTimer: () => core.resetElectionTimer(true),
-      heartbeat: () => this.inMachine(() => core.tickHeartbeat()),
-      checkQuorum: () => this.inMachine(() => core.tickQuorum())
+      tickElection: () => core.tickElection(),
+      tickHeartbeat: () => core.tickHeartbeat(),
+      tickQuorum: () => core.tickQuorum()
     }
-    const actor = createActor(roleMachine, { input: { hooks }, clock: timerApi(this.env.clock) })
-    // Timer-driven transitions run their actions inside xstate; the batch they produce is
-    // performed once the machine has settled in its new state.
-    actor.subscribe({
-      next: () => { if (this.depth === 0) this.flush(false) },
-      error: (error: unknown) => this.fail(error)
-    })
+    // A machine timer is an input like any other: its transition (whose action calls the core)
+    // runs, then the role changes it caused are mirrored and the batch is performed.
+    const clock = {
+      setTimeout: (fire: () => void, delayMs: number) => this.env.clock.setTimer(delayMs, () => this.onTimer(fire)),
+      clearTimeout: (handle: TimerHandle) => this.env.clock.clearTimer(handle)
+    }
+    const actor = createActor(roleMachine, { input: { hooks }, clock })
+    actor.subscribe({ error: (error: unknown) => this.fail(error) })
     this.actor = actor
     actor.start()
     this.run(() => actor.send({ type: 'START' }))
@@ -346,54 +343,65 @@ export class RaftNode {
 
   // ---- the input/output loop -----------------------------------------------------------------
 
-  /** Runs one input against the core, then performs its Ready batch (once, at the outermost call). */
+  /**
+   * Runs one input against the core, then mirrors and performs its output. A refusal (a typed
+   * error of an API call) is the caller's business; anything else (a failed invariant) stops the
+   * node rather than let it continue wrong. Either way the error goes back to the caller.
+   */
   private run (input: () => void): void {
-    this.depth++
     try {
       input()
-      if (this.depth === 1) this.flush()
+      this.settle()
     } catch (error) {
-      // A refused call is the caller's business; anything else (a failed invariant) stops the
-      // node rather than let it continue wrong.
       if (!isRefusal(error)) this.fail(error)
       throw error
-    } finally {
-      this.depth--
     }
   }
 
-  /** A core call made from a machine action: the flush follows the machine's transition. */
-  private inMachine (input: () => void): void {
-    this.depth++
+  /** A role-machine timer fired: nobody waits on it, so a failure only stops the node. */
+  private onTimer (fire: () => void): void {
+    if (this.stopped) return
     try {
-      input()
-    } finally {
-      this.depth--
+      fire()
+      this.settle()
+    } catch (error) {
+      this.fail(error)
     }
   }
 
-  /**
-   * Performs the core's pending batches. `checkRoles` asserts that the machine and the core agree
-   * on the role; it is skipped when called from a machine notification, because an event the
-   * machine queued for itself (e.g. FOLLOW raised by a check-quorum action) is still pending then.
-   */
-  private flush (checkRoles = true): void {
+  /** After an input: the machine mirrors the core's role changes, then the batch is performed. */
+  private settle (): void {
+    this.mirrorRoles()
+    this.assertMirrored()
+    this.flush()
+  }
+
+  /** Sends the machine the core's role changes, in order. */
+  private mirrorRoles (): void {
     const core = this.core
     if (core === undefined || this.stopped) return
-    this.depth++
-    try {
-      while (core.hasReady()) this.perform(core.takeReady())
-    } finally {
-      this.depth--
-    }
+    for (const change of core.takeRoleChanges()) this.actor?.send(change)
+  }
+
+  /** Once the machine has processed the changes sent, it is in the core's role. */
+  private assertMirrored (): void {
+    const core = this.core
+    if (core === undefined || this.actor === undefined || this.stopped) return
+    const state = this.actor.getSnapshot().value
+    const machineRole = roleOf(state)
+    assert(machineRole === undefined || machineRole === core.role, `role machine in ${machineRole}, core in ${core.role}`)
+    assert(machineRole === undefined || quiescedIn(state) === core.quiesced, `role machine quiesced: ${quiescedIn(state)}, core: ${core.quiesced}`)
+  }
+
+  /** Performs the core's pending batches. */
+  private flush (): void {
+    const core = this.core
+    if (core === undefined || this.stopped) return
+    while (core.hasReady()) this.perform(core.takeReady())
     // After the batch's writes reached storage, so observers see the log the commit refers to.
     if (core.commitIndex !== this.notifiedCommit) {
       this.notifiedCommit = core.commitIndex
       this.observer.onCommit?.(core.commitIndex)
-    }
-    if (checkRoles) {
-      const machineRole = roleOf(this.actor?.getSnapshot().value)
-      assert(machineRole === undefined || machineRole === core.role, `role machine in ${machineRole}, core in ${core.role}`)
     }
     if (core.appliedIndex < core.commitIndex) this.scheduleApply()
   }
@@ -584,28 +592,31 @@ export class RaftNode {
     if (this.pendingCount() >= this.config.maxPendingProposals) return Promise.reject(new BackpressureError(this.config.maxPendingProposals))
     return new Promise<number>((resolve, reject) => {
       try {
-        this.depth++
-        let index: number
-        try {
-          index = append(core)
-        } finally {
-          this.depth--
-        }
+        const index = append(core)
         this.proposals.set(index, { term: core.term, resolve, reject })
-        this.queueFlush()
+        // A proposal may wake a quiesced group: the machine follows at once; the batch waits.
+        this.mirrorRoles()
       } catch (error) {
+        if (!isRefusal(error)) this.fail(error)
         reject(error)
+        return
       }
+      this.queueFlush()
     })
   }
 
   /** Proposals made in one synchronous turn share one flush: one write batch, one append per follower. */
   private queueFlush (): void {
-    if (this.flushQueued || this.depth > 0) return
+    if (this.flushQueued) return
     this.flushQueued = true
     queueMicrotask(() => {
       this.flushQueued = false
-      this.flush()
+      if (this.stopped) return
+      try {
+        this.settle()
+      } catch (error) {
+        this.fail(error)
+      }
     })
   }
 

@@ -1,44 +1,39 @@
 // The role lifecycle of one Raft node as an xstate v5 machine: follower, pre-candidate,
-// candidate, leader (plus corrupted and stopped). The machine owns the timers (randomized
-// election timeout, heartbeat interval, check-quorum interval) and the transitions they cause;
-// the core decides message-driven transitions and tells the machine with events. Per-message
-// work never goes through the machine (not even the election-timer reset on leader contact). Every delayed transition is an `after` with a named
-// delay, so xstate gives it a deterministic id; the actor runs on the Env clock.
+// candidate, leader (plus corrupted and stopped). The core owns the role and decides every
+// transition; the machine mirrors it (the shell sends it the core's role changes after each
+// input) and owns the timers each role runs: the randomized election timeout, the heartbeat
+// interval and the check-quorum interval. A timer that fires is an input to the core (its
+// action calls the core, which decides what follows). Per-message work never goes through the
+// machine (not even the election-timer reset on leader contact). Every delayed transition is an
+// `after` with a named delay, so xstate gives it a deterministic id; the actor runs on the Env
+// clock.
 import { setup } from 'xstate'
 
 export type RoleName = 'follower' | 'precandidate' | 'candidate' | 'leader'
 
-/** What the machine asks of the node. Implemented by RaftNode over the core. */
+/** What the machine needs from the node: the timers' delays, and the core inputs they fire. */
 export interface RoleHooks {
   /** Time left until the election timeout (randomized by the core on every role change). */
   electionDelayMs (): number
-  /** The election timeout has elapsed since the last reset (leader contact, vote, role change). */
-  electionDue (): boolean
   heartbeatIntervalMs (): number
   checkQuorumIntervalMs (): number
   corrupted (): boolean
-  canCampaign (): boolean
-  preVote (): boolean
-  preCampaign (): void
-  campaign (): void
-  forceCampaign (): void
-  lead (): void
-  follow (): void
-  restartElectionTimer (): void
-  heartbeat (): void
-  checkQuorum (): void
+  /** The election timer fired (follower, pre-candidate, candidate). */
+  tickElection (): void
+  tickHeartbeat (): void
+  tickQuorum (): void
 }
 
+/** The shell's START/STOP, and the role changes the core made (each re-arms that role's timers). */
 export type RoleEvent =
   | { type: 'START' }
   | { type: 'STOP' }
-  | { type: 'FOLLOW' }
-  | { type: 'CAMPAIGN' }
-  | { type: 'PRE_VOTE_WON' }
-  | { type: 'ELECTED' }
-  | { type: 'TIMEOUT_NOW' }
-  | { type: 'QUIESCE' }
-  | { type: 'WAKE' }
+  | { type: 'BECAME_FOLLOWER' }
+  | { type: 'BECAME_PRECANDIDATE' }
+  | { type: 'BECAME_CANDIDATE' }
+  | { type: 'BECAME_LEADER' }
+  | { type: 'QUIESCED' }
+  | { type: 'WOKE' }
 
 export const roleMachine = setup({
   types: {
@@ -52,20 +47,12 @@ export const roleMachine = setup({
     checkQuorumInterval: ({ context }) => context.hooks.checkQuorumIntervalMs()
   },
   guards: {
-    corrupted: ({ context }) => context.hooks.corrupted(),
-    electionNotDue: ({ context }) => !context.hooks.electionDue(),
-    canCampaign: ({ context }) => context.hooks.canCampaign(),
-    canPreCampaign: ({ context }) => context.hooks.canCampaign() && context.hooks.preVote()
+    corrupted: ({ context }) => context.hooks.corrupted()
   },
   actions: {
-    preCampaign: ({ context }) => { context.hooks.preCampaign() },
-    campaign: ({ context }) => { context.hooks.campaign() },
-    forceCampaign: ({ context }) => { context.hooks.forceCampaign() },
-    lead: ({ context }) => { context.hooks.lead() },
-    follow: ({ context }) => { context.hooks.follow() },
-    restartElectionTimer: ({ context }) => { context.hooks.restartElectionTimer() },
-    heartbeat: ({ context }) => { context.hooks.heartbeat() },
-    checkQuorum: ({ context }) => { context.hooks.checkQuorum() }
+    tickElection: ({ context }) => { context.hooks.tickElection() },
+    tickHeartbeat: ({ context }) => { context.hooks.tickHeartbeat() },
+    tickQuorum: ({ context }) => { context.hooks.tickQuorum() }
   }
 }).createMachine({
   id: 'raft',
@@ -80,56 +67,25 @@ export const roleMachine = setup({
       states: {
         waiting: {
           after: {
-            // Leader contact only moves the reset time in the core (no event per message); a
-            // timer that fires early re-arms for the time left.
-            electionTimeout: [
-              { guard: 'electionNotDue', target: 'waiting', reenter: true },
-              { guard: 'canPreCampaign', target: '#raft.precandidate', actions: 'preCampaign' },
-              { guard: 'canCampaign', target: '#raft.candidate', actions: 'campaign' },
-              { target: 'waiting', reenter: true, actions: 'restartElectionTimer' }
-            ]
+            // Leader contact only moves the reset time in the core (no event per message): the
+            // core ignores a timer that fires early, and re-entering re-arms for the time left.
+            electionTimeout: { target: 'waiting', reenter: true, actions: 'tickElection' }
           }
         },
         // An idle group: the leader said so with a quiescing heartbeat; no election timer.
         quiesced: {}
       },
       on: {
-        WAKE: { target: '.waiting', reenter: true },
-        QUIESCE: { target: '.quiesced' },
-        CAMPAIGN: [
-          { guard: 'canPreCampaign', target: 'precandidate', actions: 'preCampaign' },
-          { guard: 'canCampaign', target: 'candidate', actions: 'campaign' }
-        ],
-        TIMEOUT_NOW: { guard: 'canCampaign', target: 'candidate', actions: 'forceCampaign' }
+        WOKE: { target: '.waiting', reenter: true },
+        QUIESCED: { target: '.quiesced' }
       }
     },
+    // The core always changes role when these time out (a new round, or back to follower).
     precandidate: {
-      after: {
-        electionTimeout: [
-          { guard: 'canPreCampaign', target: 'precandidate', reenter: true, actions: 'preCampaign' },
-          { target: 'follower', actions: 'follow' }
-        ]
-      },
-      on: {
-        PRE_VOTE_WON: { target: 'candidate', actions: 'campaign' },
-        CAMPAIGN: { guard: 'canPreCampaign', target: 'precandidate', reenter: true, actions: 'preCampaign' }
-      }
+      after: { electionTimeout: { actions: 'tickElection' } }
     },
     candidate: {
-      after: {
-        electionTimeout: [
-          { guard: 'canPreCampaign', target: 'precandidate', actions: 'preCampaign' },
-          { guard: 'canCampaign', target: 'candidate', reenter: true, actions: 'campaign' },
-          { target: 'follower', actions: 'follow' }
-        ]
-      },
-      on: {
-        ELECTED: { target: 'leader', actions: 'lead' },
-        CAMPAIGN: [
-          { guard: 'canPreCampaign', target: 'precandidate', actions: 'preCampaign' },
-          { guard: 'canCampaign', target: 'candidate', reenter: true, actions: 'campaign' }
-        ]
-      }
+      after: { electionTimeout: { actions: 'tickElection' } }
     },
     leader: {
       type: 'parallel',
@@ -138,37 +94,48 @@ export const roleMachine = setup({
           initial: 'beating',
           states: {
             beating: {
-              after: { heartbeatInterval: { target: 'beating', reenter: true, actions: 'heartbeat' } },
-              on: { QUIESCE: { target: 'quiesced' } }
+              after: { heartbeatInterval: { target: 'beating', reenter: true, actions: 'tickHeartbeat' } },
+              on: { QUIESCED: { target: 'quiesced' } }
             },
-            quiesced: { on: { WAKE: { target: 'beating' } } }
+            quiesced: { on: { WOKE: { target: 'beating' } } }
           }
         },
         quorum: {
           initial: 'checking',
           states: {
             checking: {
-              after: { checkQuorumInterval: { target: 'checking', reenter: true, actions: 'checkQuorum' } },
-              on: { QUIESCE: { target: 'paused' } }
+              after: { checkQuorumInterval: { target: 'checking', reenter: true, actions: 'tickQuorum' } },
+              on: { QUIESCED: { target: 'paused' } }
             },
             // Quiesced: no per-group timer at all. The host's node-level liveness stands in for
-            // the check (peerDown of a follower wakes the group); WAKE starts a full interval.
-            paused: { on: { WAKE: { target: 'checking' } } }
+            // the check (peerDown of a follower wakes the group); WOKE starts a full interval.
+            paused: { on: { WOKE: { target: 'checking' } } }
           }
         }
       }
     },
-    corrupted: { on: { FOLLOW: {} } },
+    // Storage found corrupted at start: no timers; the core never changes role.
+    corrupted: {},
     stopped: { type: 'final' }
   },
   on: {
-    FOLLOW: { target: '.follower', reenter: true },
+    BECAME_FOLLOWER: { target: '.follower', reenter: true },
+    BECAME_PRECANDIDATE: { target: '.precandidate', reenter: true },
+    BECAME_CANDIDATE: { target: '.candidate', reenter: true },
+    BECAME_LEADER: { target: '.leader', reenter: true },
     STOP: { target: '.stopped' }
   }
 })
 
-/** The role a machine state value stands for (undefined before start and after stop). */
+/** The role a machine state value stands for (undefined before start, when corrupted and after stop). */
 export function roleOf (value: unknown): RoleName | undefined {
   const top = typeof value === 'string' ? value : Object.keys(value as object)[0]
   return top === 'follower' || top === 'precandidate' || top === 'candidate' || top === 'leader' ? top : undefined
+}
+
+/** Whether a machine state value is a quiesced one (no election timer, or no leader timers). */
+export function quiescedIn (value: unknown): boolean {
+  if (typeof value !== 'object' || value === null) return false
+  const state = value as { follower?: unknown, leader?: { heartbeat?: unknown } }
+  return state.follower === 'quiesced' || state.leader?.heartbeat === 'quiesced'
 }

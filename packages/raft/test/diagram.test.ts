@@ -6,10 +6,11 @@ import { join } from 'node:path'
 import { roleDiagramMermaid } from '../src/diagram.ts'
 import { diagramBlock } from './support/docs.ts'
 
-t.test('the diagram covers every role and timer transition', async (t) => {
+t.test('the diagram covers every role change and timer transition', async (t) => {
   const diagram = roleDiagramMermaid()
-  for (const text of ['follower_waiting --> precandidate : after electionTimeout [canPreCampaign] / preCampaign',
-    'candidate --> leader : ELECTED / lead', 'precandidate --> candidate : PRE_VOTE_WON / campaign']) {
+  for (const text of ['any_state --> leader : BECAME_LEADER', 'any_state --> precandidate : BECAME_PRECANDIDATE',
+    'follower_waiting --> follower_waiting : after electionTimeout / tickElection',
+    'leader_quorum_checking --> leader_quorum_checking : after checkQuorumInterval / tickQuorum']) {
     t.ok(diagram.includes(text), text)
   }
 })

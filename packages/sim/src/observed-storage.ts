@@ -35,6 +35,8 @@ export class ObservedStorage implements RaftStorage {
   lastIndex (): number { return this.inner.lastIndex() }
   termAt (index: number): number | undefined { return this.inner.termAt(index) }
 
+  reserve (entries: readonly LogEntry[]): void { this.inner.reserve(entries) }
+
   append (entries: readonly LogEntry[]): void {
     if (entries.length === 0) return
     if (this.dead) {

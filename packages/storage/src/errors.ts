@@ -1,6 +1,9 @@
 // Error classes of @blazar/storage, one per error, each with a stable name and code.
-// StorageFatalError and LogCompactedError belong to the RaftStorage contract in @blazar/env.
+// StorageFatalError, LogCompactedError, StorageBackpressureError and StorageLimitError belong to
+// the RaftStorage contract in @blazar/env (re-exported here).
 import type { CorruptionReport } from '@blazar/env'
+
+export { StorageBackpressureError, StorageLimitError } from '@blazar/env'
 
 /** Synced data failed its checksum: the group must not vote or serve until repaired from peers. */
 export class GroupCorruptedError extends Error {
@@ -11,26 +14,6 @@ export class GroupCorruptedError extends Error {
     super(`group ${group} is corrupted (${report.reason} in ${report.file} at offset ${report.offset}); repair it with a snapshot from a peer`)
     this.name = 'GroupCorruptedError'
     this.report = report
-  }
-}
-
-/** More than maxPendingBytes are buffered and not yet in a journal round: call sync() and wait. */
-export class StorageBackpressureError extends Error {
-  static readonly code = 'STORAGE_BACKPRESSURE'
-  readonly code = StorageBackpressureError.code
-  constructor (pendingBytes: number, limit: number) {
-    super(`${pendingBytes} bytes are waiting for the journal, over the limit of ${limit} (maxPendingBytes)`)
-    this.name = 'StorageBackpressureError'
-  }
-}
-
-/** A request exceeds a named limit of the store (an entry larger than maxEntryBytes, ...). */
-export class StorageLimitError extends Error {
-  static readonly code = 'STORAGE_LIMIT'
-  readonly code = StorageLimitError.code
-  constructor (message: string) {
-    super(message)
-    this.name = 'StorageLimitError'
   }
 }
 

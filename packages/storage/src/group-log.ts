@@ -18,6 +18,8 @@ export interface GroupHost {
   readonly maxEntryBytes: number
   /** Throws if the store cannot take writes (fatal disk error, closed). */
   checkWritable (): void
+  /** Holds `bytes` of the node-wide write queue for this group's next write, or throws StorageBackpressureError. */
+  reserve (group: GroupLog, bytes: number): void
   enqueue (group: GroupLog, op: GroupOp): void
   syncGroup (group: GroupLog): Promise<void>
   writeSnapshot (group: GroupLog, meta: SnapshotMeta, data: Uint8Array): Promise<void>
@@ -54,6 +56,8 @@ export class GroupLog implements RaftStorage {
   unjournaledBytes = 0
   /** Segment files written since the last checkpoint (synced by it, or by a direct write). */
   readonly dirtyFiles = new Set<string>()
+  /** Bytes of the write queue reserved for entries not yet appended (the next write takes them over). */
+  reservedBytes = 0
 
   constructor (options: {
     host: GroupHost, group: string, dir: string, physical: SegmentLog, terms: TermRuns,
@@ -99,19 +103,23 @@ export class GroupLog implements RaftStorage {
     return this.terms.termAt(index)
   }
 
+  reserve (entries: readonly LogEntry[]): void {
+    this.checkServing()
+    if (entries.length === 0) return
+    this.host.reserve(this, this.appendBytes(entries))
+  }
+
   append (entries: readonly LogEntry[]): void {
     this.checkServing()
     if (entries.length === 0) return
-    let bytes = 32
     let previousTerm = this.termAt(this.last) ?? 0
     for (let i = 0; i < entries.length; i++) {
       const entry = entries[i]
       assert(entry.index === this.last + 1 + i, `append at ${entry.index} does not follow ${this.last + i}`)
       assert(entry.term >= previousTerm, `entry ${entry.index} has term ${entry.term} below the previous ${previousTerm}`)
-      if (entry.data.length > this.host.maxEntryBytes) throw new StorageLimitError(`entry ${entry.index} holds ${entry.data.length} bytes, over maxEntryBytes ${this.host.maxEntryBytes}`)
       previousTerm = entry.term
-      bytes += RECORD_HEADER_BYTES + entry.data.length
     }
+    const bytes = this.appendBytes(entries)
     const copy = entries.slice()
     this.host.enqueue(this, { type: 'append', seq: this.host.nextSeq(), lastAfter: this.last + entries.length, bytes, entries: copy })
     for (const entry of copy) {
@@ -119,6 +127,16 @@ export class GroupLog implements RaftStorage {
       this.terms.append(entry.index, entry.term)
     }
     this.last += entries.length
+  }
+
+  /** Bytes an append of `entries` adds to the write queue; throws StorageLimitError for an entry over maxEntryBytes. */
+  private appendBytes (entries: readonly LogEntry[]): number {
+    let bytes = 32
+    for (const entry of entries) {
+      if (entry.data.length > this.host.maxEntryBytes) throw new StorageLimitError('maxEntryBytes', entry.data.length, this.host.maxEntryBytes, `entry ${entry.index}`)
+      bytes += RECORD_HEADER_BYTES + entry.data.length
+    }
+    return bytes
   }
 
   truncateSuffix (fromIndex: number): void {

@@ -85,6 +85,8 @@ export class LogStore {
   private groupDirs = new Set<string>()
   private pending: Array<{ group: GroupLog, op: GroupOp }> = []
   private pendingBytes = 0
+  /** Bytes reserved by groups for entries they have not appended yet (sum of GroupLog.reservedBytes). */
+  private reservedBytes = 0
   private opSeq = 0
   private durableSeq = 0
   private waiters: Waiter[] = []
@@ -120,6 +122,7 @@ export class LogStore {
     this.host = {
       maxEntryBytes: settings.maxEntryBytes,
       checkWritable: () => this.checkWritable(),
+      reserve: (group, bytes) => this.reserve(group, bytes),
       enqueue: (group, op) => this.enqueue(group, op),
       syncGroup: (group) => this.syncGroup(group),
       writeSnapshot: (group, meta, data) => this.writeSnapshot(group, meta, data),
@@ -285,9 +288,27 @@ export class LogStore {
     if (this.closed) throw new StoreClosedError()
   }
 
+  /**
+   * Backpressure: entries get room in the write queue before they enter a Raft log, so the
+   * writes themselves never have to refuse (a refused write would leave Raft's log and the
+   * store disagreeing). What is pending plus what is reserved stays within maxPendingBytes;
+   * only hard-state and truncation records and Raft's election no-op (tens of bytes, at most
+   * one each per group per batch) are written without a reservation.
+   */
+  private reserve (group: GroupLog, bytes: number): void {
+    this.checkWritable()
+    const queued = this.pendingBytes + this.reservedBytes + bytes
+    if (queued > this.settings.maxPendingBytes) throw new StorageBackpressureError(queued, this.settings.maxPendingBytes)
+    this.reservedBytes += bytes
+    group.reservedBytes += bytes
+  }
+
   private enqueue (group: GroupLog, op: GroupOp): void {
     this.checkWritable()
-    if (this.pendingBytes + op.bytes > this.settings.maxPendingBytes) throw new StorageBackpressureError(this.pendingBytes + op.bytes, this.settings.maxPendingBytes)
+    // The group's next write carries everything it reserved (Raft writes its pending entries in one batch).
+    this.reservedBytes -= group.reservedBytes
+    group.reservedBytes = 0
+    assert(this.reservedBytes >= 0, `reserved bytes went negative: ${this.reservedBytes}`)
     this.pending.push({ group, op })
     this.pendingBytes += op.bytes
     group.queued.push(op)

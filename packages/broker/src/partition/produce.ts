@@ -3,8 +3,8 @@
 // applying it did into the `send` result or a typed error, and map Raft's proposal failures to
 // the wire errors clients retry on.
 import {
-  BackpressureError, BlazarError, MessageId, MessageTooLargeError, NotLeaderError, OutcomeUnknownError, UnknownError,
-  checkBatchEnvelope, errorFromWire, type BatchEntry, type ClientResult, type PartitionConfig
+  BackpressureError, BlazarError, LimitExceededError, MessageId, MessageTooLargeError, NotLeaderError, OutcomeUnknownError,
+  UnknownError, checkBatchEnvelope, errorFromWire, type BatchEntry, type ClientResult, type PartitionConfig
 } from '@blazar/protocol'
 import type { PartitionOutcome } from './outcomes.ts'
 
@@ -42,7 +42,9 @@ export function sendResultOf (outcome: PartitionOutcome | undefined, partition: 
 /**
  * The wire error for a failed `RaftNode.propose` on `group`: not the leader (or transferring,
  * corrupted: try elsewhere) → NOT_LEADER with the hint; leadership lost before commit, or the
- * node stopped with the proposal pending → OUTCOME_UNKNOWN; too many pending proposals → BACKPRESSURE. Blazar errors pass through.
+ * node stopped with the proposal pending → OUTCOME_UNKNOWN; too many pending proposals, or the
+ * node's storage write queue full → BACKPRESSURE (nothing was appended: retry later); an entry
+ * over a storage limit → LIMIT_EXCEEDED (retrying cannot help). Blazar errors pass through.
  */
 export function proposalError (error: unknown, group: string): BlazarError {
   if (error instanceof BlazarError) return error
@@ -62,7 +64,21 @@ export function proposalError (error: unknown, group: string): BlazarError {
       return new OutcomeUnknownError({ operation: 'propose', reason: message })
     case 'BACKPRESSURE':
       return new BackpressureError({ resource: `proposals of ${group}`, limit: -1 }, message)
+    case 'STORAGE_BACKPRESSURE':
+      return new BackpressureError({ resource: `storage write queue of ${group}`, limit: numberField(error, 'limit') }, message)
+    case 'STORAGE_LIMIT': {
+      const limit = (error as { limit?: unknown }).limit
+      return new LimitExceededError({
+        limit: typeof limit === 'string' ? limit : 'storage', value: numberField(error, 'value'), max: numberField(error, 'max')
+      }, `${group}: ${message}`)
+    }
     default:
       return new UnknownError({ originalCode: typeof code === 'string' ? code : 'INTERNAL' }, message)
   }
+}
+
+/** A numeric field of an error from another package (-1 when absent). */
+function numberField (error: unknown, field: string): number {
+  const value = (error as Record<string, unknown> | null)?.[field]
+  return typeof value === 'number' && Number.isSafeInteger(value) && value >= -1 ? value : -1
 }
