@@ -1,6 +1,7 @@
 // Test fixture: a Blazar cluster (3 nodes unless asked) of real processes (`blazar node start`, the same code
-// path as scripts/start) in a temp dir on loopback ports derived from this process's PID, with
-// kill -9 and restart of one node. Every process it starts is stopped at teardown, by PID.
+// path as scripts/start) in a temp dir on loopback ports derived from this process's PID, or
+// each in its own network namespace (`placement`, see net-namespaces.ts), with kill -9, pause
+// and restart of one node. Every process it starts is stopped at teardown, by PID.
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -9,10 +10,15 @@ import {
 } from '../../packages/cli/src/local-cluster/node-processes.ts'
 import { waitForCluster } from '../../packages/cli/src/local-cluster/round-trip.ts'
 import { Client } from '@blazar/client'
+import type { NodeNetwork } from './net-namespaces.ts'
 
 const SECRET = 'test-cluster-secret'
 const START_TIMEOUT_MS = 30_000
 const ELECTION_TIMEOUT_MS = 500
+/** Ports inside a node's own network namespace (nothing else listens there). */
+const NAMESPACED_PORT = 6660
+const NAMESPACED_HTTP_PORT = 8080
+const NAMESPACED_PULSAR_PORT = 6650
 
 export interface TestCluster {
   dir: string
@@ -40,10 +46,15 @@ async function launch (node: LocalNode, options: Parameters<typeof startNode>[1]
   started.add(await startNode(node, options))
 }
 
-export async function startTestCluster (label: string, count = 3): Promise<TestCluster> {
+/** `placement`, when given, puts node i in `placement[i]`'s namespace at its host (one entry per node). */
+export async function startTestCluster (label: string, count = 3, placement?: readonly NodeNetwork[]): Promise<TestCluster> {
+  if (placement !== undefined && placement.length !== count) throw new Error(`placement has ${placement.length} entries for ${count} nodes`)
   const dir = mkdtempSync(join(tmpdir(), `blazar-${label}-`))
   const base = 21_000 + (process.pid % 1_500) * 20
-  const nodes = localNodes(dir, count, { base, http: base + 10, pulsar: base + 5 })
+  const nodes = localNodes(dir, count, { base, http: base + 10, pulsar: base + 5 }).map((node, i) => {
+    const network = placement?.[i]
+    return network === undefined ? node : { ...node, ...network, port: NAMESPACED_PORT, httpPort: NAMESPACED_HTTP_PORT, pulsarPort: NAMESPACED_PULSAR_PORT }
+  })
   const options = (node: LocalNode, join: string | null) => ({ init: node.index === 1 && !hasCluster(node), join, secret: SECRET, electionTimeoutMs: ELECTION_TIMEOUT_MS })
   const [first, ...others] = nodes as [LocalNode, ...LocalNode[]]
   const addresses: string[] = []

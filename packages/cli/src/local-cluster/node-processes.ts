@@ -17,6 +17,14 @@ export interface LocalNode {
   httpPort: number
   /** Pulsar binary protocol port. */
   pulsarPort: number
+  /** The address it listens on and serves HTTP at (default 127.0.0.1). */
+  host?: string
+  /** A network namespace (`ip netns`) to run the process in, for tests that cut its network. */
+  netns?: string
+}
+
+function hostOf (node: LocalNode): string {
+  return node.host ?? '127.0.0.1'
 }
 
 export interface LocalPorts {
@@ -71,8 +79,10 @@ export async function startNode (node: LocalNode, options: { init: boolean, join
   const args = [
     CLI_MAIN, 'node', 'start',
     '--data-dir', node.dir,
-    '--listen', `/ip4/127.0.0.1/tcp/${node.port}`,
+    '--listen', `/ip4/${hostOf(node)}/tcp/${node.port}`,
+    '--http-host', hostOf(node),
     '--http-port', String(node.httpPort),
+    '--pulsar-host', hostOf(node),
     '--pulsar-port', String(node.pulsarPort),
     '--name', `node${node.index}`,
     '--cluster-secret', options.secret,
@@ -81,7 +91,9 @@ export async function startNode (node: LocalNode, options: { init: boolean, join
   if (options.init) args.push('--init')
   if (options.join !== null) args.push('--join', options.join)
   const log = openSync(`${node.dir}.log`, 'a')
-  const child = spawn(process.execPath, args, { detached: true, stdio: ['ignore', log, log] })
+  // `ip netns exec` execs the command in place, so the PID recorded is the node's own.
+  const [command, commandArgs] = node.netns === undefined ? [process.execPath, args] : ['ip', ['netns', 'exec', node.netns, process.execPath, ...args]]
+  const child = spawn(command, commandArgs, { detached: true, stdio: ['ignore', log, log] })
   child.unref()
   if (child.pid === undefined) throw new Error(`could not start node${node.index}`)
   await writeFile(pidFile(node), `${child.pid}\n`)
@@ -99,7 +111,7 @@ export async function waitForNode (node: LocalNode, timeoutMs: number): Promise<
   for (;;) {
     try {
       const address = (await readFile(join(node.dir, 'addresses'), 'utf8')).trim().split('\n')[0]
-      const health = await fetch(`http://127.0.0.1:${node.httpPort}/health`, { signal: AbortSignal.timeout(1000) })
+      const health = await fetch(`http://${hostOf(node)}:${node.httpPort}/health`, { signal: AbortSignal.timeout(1000) })
       if (address !== undefined && address.length > 0 && health.ok) return address
     } catch {
       // not up yet
