@@ -138,7 +138,17 @@ t.test(`chaos with seed ${SEED}`, async (t) => {
   const setupDeadline = Date.now() + SETUP_MS
   const setup = async <T>(what: string, work: Promise<T>): Promise<T> => await within(setupDeadline - Date.now(), `setup (${what})`, work)
   const admin = await setup('admin client', connect(nodes.addresses))
-  await setup('create the topic', admin.admin.topics.create(topic, PARTITIONS))
+  // An admin write is not retried by the client on OUTCOME_UNKNOWN (a metadata leader change
+  // right after the cluster formed); creating the test's own topic again is safe.
+  const createTopic = async (): Promise<void> => {
+    try {
+      await admin.admin.topics.create(topic, PARTITIONS)
+    } catch (error) {
+      if (codeOf(error) !== 'OUTCOME_UNKNOWN') throw error
+      await admin.admin.topics.create(topic, PARTITIONS).catch((again: unknown) => { if (codeOf(again) !== 'TOPIC_ALREADY_EXISTS') throw again })
+    }
+  }
+  await setup('create the topic', createTopic())
   const audit = await setup('Exclusive subscription', admin.subscribe({ topic, subscription: 'chaos-audit', subscriptionType: 'Exclusive', subscriptionInitialPosition: 'Earliest' }))
   const sharedReceived = new Set<string>()
   let stopShared = false
