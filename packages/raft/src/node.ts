@@ -8,8 +8,8 @@
 // machine mirrors the core's role changes (re-arming that role's timers), then the batch is
 // performed. The role machine runs on env.clock.
 import {
-  type Env, LogCompactedError, type LogEntry, type MembershipConfig, type NodeId, type RaftStorage, type SnapshotMeta,
-  StorageBackpressureError, StorageLimitError, type TimerHandle
+  type Clock, type Env, LogCompactedError, type LogEntry, type MembershipConfig, type NodeId, type RaftStorage, type SnapshotMeta,
+  StorageBackpressureError, StorageLimitError, timerApi
 } from '@blazar/env'
 import { type Actor, createActor } from 'xstate'
 import { type RaftConfig, resolveRaftConfig } from './config.ts'
@@ -330,11 +330,13 @@ export class RaftNode {
     }
     // A machine timer is an input like any other: its transition (whose action calls the core)
     // runs, then the role changes it caused are mirrored and the batch is performed.
-    const clock = {
-      setTimeout: (fire: () => void, delayMs: number) => this.env.clock.setTimer(delayMs, () => this.onTimer(fire)),
-      clearTimeout: (handle: TimerHandle) => this.env.clock.clearTimer(handle)
+    const env = this.env
+    const inputClock: Clock = {
+      now: () => env.clock.now(),
+      setTimer: (delayMs, fire) => env.clock.setTimer(delayMs, () => this.onTimer(fire)),
+      clearTimer: (handle) => env.clock.clearTimer(handle)
     }
-    const actor = createActor(roleMachine, { input: { hooks }, clock })
+    const actor = createActor(roleMachine, { input: { hooks }, clock: timerApi(inputClock) })
     actor.subscribe({ error: (error: unknown) => this.fail(error) })
     this.actor = actor
     actor.start()
