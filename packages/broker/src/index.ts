@@ -39,3 +39,6 @@ export { KeySharedDispatcher, MAX_KEY_SHARED_REPLAY_MESSAGES, batchKeyHash } fro
 export { HashRing, NONE_KEY_HASH, POINTS_PER_CONSUMER } from './dispatch/hash-ring.ts'
 export { admitBatch, proposalError, sendResultOf } from './partition/produce.ts'
 export { DEFAULT_RETENTION_CHECK_INTERVAL_MS, PartitionReplica, type PartitionReplicaOptions, type SubscribeRequest } from './partition/partition-replica.ts'
+export type { ConsumerDispatchStats } from './dispatch/consumer-stats.ts'
+export { cursorMoveTarget } from './partition/cursor-moves.ts'
+export { DEFAULT_RATE_WINDOW, RateTracker, type RateWindow, type Rates } from './stats/rate-tracker.ts'

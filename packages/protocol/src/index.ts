@@ -28,7 +28,7 @@ export {
 export {
   MAX_CLIENT_MESSAGE_BYTES, PRODUCER_ACCESS_MODES, clientRequestSchema, clientResultSchemas,
   decodeClientRequest, decodeClientResponse, decodeServerPush, encodeClientRequest, encodeClientResponse,
-  encodeServerPush, messageIdSchema, parseClientReply, parseClientRequestBody, parseServerPush, namespacePoliciesSchema, serverPushSchema,
+  encodeServerPush, messageIdSchema, parseClientReply, parseClientRequestBody, parseServerPush, namespacePoliciesSchema, serverPushSchema, subscriptionMoveSchema,
   type ClientReply, type ClientRequest, type ClientRequestBody, type ClientRequestType, type ClientResponse, type ClientResult,
-  type DeliveredEntry, type NamespacePoliciesUpdate, type ServerPush
+  type DeliveredEntry, type NamespacePoliciesUpdate, type ServerPush, type SubscriptionMove
 } from './client-messages.ts'

@@ -6,6 +6,7 @@
 // holds. Batches that must wait (owner without permits, hash draining, or an earlier batch of
 // the same hash waiting) go to the replay list, in index order, so each key keeps its order.
 // Producers must batch by key (Pulsar's key-based batcher): a batch's key is its envelope key.
+import type { ConsumerDispatchStats } from './consumer-stats.ts'
 import { timerApi, type Env, type TimerHandle } from '@blazar/env'
 import { ConsumerBusyError, UnsupportedOperationError, keyHash, type DeliveredEntry, type MessageIdData } from '@blazar/protocol'
 import { createActor, type Actor } from 'xstate'
@@ -115,6 +116,16 @@ export class KeySharedDispatcher {
   /** The consumer a key's batches go to now (undefined without consumers). */
   ownerOf (key: string | undefined): number | undefined {
     return this.ring.owner(key === undefined ? NONE_KEY_HASH : keyHash(key))
+  }
+
+  consumerStats (): ConsumerDispatchStats[] {
+    return [...this.consumers.values()].map((consumer) => ({
+      consumerId: consumer.ref.consumerId,
+      consumerName: consumer.ref.consumerName,
+      availablePermits: consumer.permits,
+      unackedMessages: consumer.unacked.messageCount,
+      blockedConsumerOnUnackedMsgs: consumer.unacked.messageCount >= this.limits.maxUnackedMessagesPerConsumer
+    }))
   }
 
   attach (consumer: ConsumerRef): void {

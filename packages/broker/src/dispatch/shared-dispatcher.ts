@@ -4,6 +4,7 @@
 // is refused); a negative ack or a departing consumer puts its unacknowledged batches on the
 // replay list, which is delivered (to any consumer) before new batches. No ordering guarantee.
 // Each unacknowledged batch is outstanding at exactly one consumer at a time.
+import type { ConsumerDispatchStats } from './consumer-stats.ts'
 import { timerApi, type Env, type TimerHandle } from '@blazar/env'
 import { ConsumerBusyError, UnsupportedOperationError, type DeliveredEntry, type MessageIdData } from '@blazar/protocol'
 import { createActor, type Actor } from 'xstate'
@@ -101,6 +102,16 @@ export class SharedDispatcher {
     let total = 0
     for (const consumer of this.consumers.values()) total += consumer.unacked.messageCount
     return total
+  }
+
+  consumerStats (): ConsumerDispatchStats[] {
+    return [...this.consumers.values()].map((consumer) => ({
+      consumerId: consumer.ref.consumerId,
+      consumerName: consumer.ref.consumerName,
+      availablePermits: consumer.permits,
+      unackedMessages: consumer.unacked.messageCount,
+      blockedConsumerOnUnackedMsgs: this.blocked || consumer.unacked.messageCount >= this.limits.maxUnackedMessagesPerConsumer
+    }))
   }
 
   attach (consumer: ConsumerRef): void {

@@ -8,6 +8,7 @@
 // has flow permits, tracks what is unacknowledged, redelivers it when asked or when the
 // consumer goes away, and proposes the cursor through Raft in batches (CursorTracker), so a new
 // leader resumes from the replicated cursor. Delivery is at-least-once, in partition order.
+import type { ConsumerDispatchStats } from './consumer-stats.ts'
 import { timerApi, type Env, type TimerHandle } from '@blazar/env'
 import { ConsumerBusyError, type DeliveredEntry, type MessageIdData } from '@blazar/protocol'
 import { createActor, type Actor } from 'xstate'
@@ -124,6 +125,21 @@ export class SingleActiveDispatcher {
   /** Permits of the active consumer. */
   get availablePermits (): number {
     return this.active === null ? 0 : this.permits.get(this.active.consumerId) ?? 0
+  }
+
+  /** Each attached consumer's permits and unacknowledged messages (only the active one has any unacked). */
+  consumerStats (): ConsumerDispatchStats[] {
+    return this.consumers.map((consumer) => {
+      const active = this.active?.consumerId === consumer.consumerId
+      const unackedMessages = active ? this.unacked.messageCount : 0
+      return {
+        consumerId: consumer.consumerId,
+        consumerName: consumer.consumerName,
+        availablePermits: this.permits.get(consumer.consumerId) ?? 0,
+        unackedMessages,
+        blockedConsumerOnUnackedMsgs: unackedMessages >= this.limits.maxUnackedMessagesPerConsumer
+      }
+    })
   }
 
   /** Connects a consumer; on Exclusive a second one gets ConsumerBusyError. */
