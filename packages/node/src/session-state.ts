@@ -56,8 +56,11 @@ export function attachmentEnded (record: ConsumerRecord, reason: string): boolea
   return false
 }
 
+/** What the gateway uses of a client session: pushes to it and whether it is still open. */
+export type SessionChannel = Pick<ClientSession, 'open' | 'push'>
+
 export class SessionState {
-  readonly session: ClientSession
+  readonly session: SessionChannel
   readonly producers = new Map<number, ProducerRecord>()
   readonly consumers = new Map<number, ConsumerRecord>()
   /** Subscribes in flight by handle (a close-consumer may arrive before their record exists). */
@@ -65,7 +68,7 @@ export class SessionState {
   /** Whether the peer is a cluster member (a forwarding node): its requests are never forwarded again. */
   readonly fromMember: boolean
 
-  constructor (session: ClientSession, fromMember: boolean) {
+  constructor (session: SessionChannel, fromMember: boolean) {
     this.session = session
     this.fromMember = fromMember
   }
