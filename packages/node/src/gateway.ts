@@ -3,7 +3,7 @@
 // wire form (broker errors never travel as transport failures). Keeps one SessionState per
 // client session and, when a session ends, closes everything it held.
 import type { NodeId } from '@blazar/env'
-import { InvalidArgumentError, UnauthorizedError, errorToWire, parseClientRequestBody, type ClientReply, type ClientRequestBody } from '@blazar/protocol'
+import { InvalidArgumentError, NotLeaderError, UnauthorizedError, errorToWire, parseClientRequestBody, type ClientReply, type ClientRequestBody } from '@blazar/protocol'
 import type { ClientRequest, ClientSession } from '@blazar/transport'
 import { adminRead, clusterStatus, lookup, nodeStatus } from './admin-handlers.ts'
 import { metadataWrite } from './metadata-writes.ts'
@@ -14,6 +14,10 @@ import { closeProducer, closeUpstreams, createProducer, send } from './producer-
 import { SessionState } from './session-state.ts'
 import { subscriptionRequest } from './subscription-handlers.ts'
 import { lastMessageId, topicInternalStats, topicStats } from './topic-stats.ts'
+
+/** How long an HTTP admin request retries NOT_LEADER (an election or hand-off) before answering 503. */
+export const ADMIN_NOT_LEADER_RETRY_MS = 5000
+const ADMIN_RETRY_PAUSE_MS = 100
 
 /** The requests the REST API may make: admin reads and writes, never producers or consumers. */
 export const ADMIN_REQUEST_TYPES: ReadonlySet<ClientRequestBody['type']> = new Set([
@@ -44,10 +48,18 @@ export class Gateway {
    */
   async serveAdmin (body: ClientRequestBody): Promise<ClientReply> {
     if (!ADMIN_REQUEST_TYPES.has(body.type)) throw new InvalidArgumentError({ argument: 'type', reason: `${body.type} is not an admin request` })
-    try {
-      return await this.serve(this.adminState, body)
-    } catch (error) {
-      return { ok: false, error: errorToWire(error) }
+    const clock = this.context.env.clock
+    const deadline = clock.now() + ADMIN_NOT_LEADER_RETRY_MS
+    for (;;) {
+      let reply: ClientReply
+      try {
+        reply = await this.serve(this.adminState, body)
+      } catch (error) {
+        reply = { ok: false, error: errorToWire(error) }
+      }
+      // A leader election or hand-off in progress: what @blazar/client's admin API retries too.
+      if (reply.ok || reply.error.code !== NotLeaderError.code || clock.now() >= deadline) return reply
+      await new Promise<void>((resolve) => { clock.setTimer(ADMIN_RETRY_PAUSE_MS, resolve) })
     }
   }
 

@@ -32,6 +32,7 @@ const subscriptionParams = {
 const forceQuery = { type: 'object', properties: { force: { type: 'boolean', default: false } } } as const
 const stringList = { type: 'array', items: { type: 'string' } } as const
 const anyObject = { type: 'object', additionalProperties: true } as const
+const optionalObject = { type: ['object', 'null'], additionalProperties: true } as const
 const messageIdBody = {
   type: 'object',
   properties: { ledgerId: { type: 'number' }, entryId: { type: 'number' }, partitionIndex: { type: 'integer' }, batchIndex: { type: 'integer' } },
@@ -78,18 +79,19 @@ export function registerAdminRoutes (server: FastifyInstance, api: AdminApi): vo
 
   // ---- tenants -------------------------------------------------------------------------
   const tenantBody = { type: 'object', properties: { adminRoles: stringList, allowedClusters: stringList } } as const
+  const optionalTenantBody = { ...tenantBody, type: ['object', 'null'] } as const
   server.get('/admin/v2/tenants', { schema: { tags: ['tenants'], summary: 'Tenant names', response: { 200: stringList } } }, async () => (await call({ type: 'tenants-list' })).tenants)
   server.get<{ Params: { tenant: string } }>('/admin/v2/tenants/:tenant', {
     schema: { tags: ['tenants'], summary: 'A tenant\'s admin roles and allowed clusters', params: tenantParams, response: { 200: tenantBody } }
   }, async (request) => await call({ type: 'tenants-get', tenant: request.params.tenant }))
-  server.put<{ Params: { tenant: string }, Body: { adminRoles?: string[], allowedClusters?: string[] } | undefined }>('/admin/v2/tenants/:tenant', {
-    schema: { tags: ['tenants'], summary: 'Create a tenant', params: tenantParams, body: tenantBody, response: noContent }
+  server.put<{ Params: { tenant: string }, Body: { adminRoles?: string[], allowedClusters?: string[] } | null }>('/admin/v2/tenants/:tenant', {
+    schema: { tags: ['tenants'], summary: 'Create a tenant', params: tenantParams, body: optionalTenantBody, response: noContent }
   }, async (request, reply) => {
     await call({ type: 'tenants-create', tenant: request.params.tenant, adminRoles: request.body?.adminRoles ?? [], allowedClusters: request.body?.allowedClusters ?? [] })
     done(reply)
   })
-  server.post<{ Params: { tenant: string }, Body: { adminRoles?: string[], allowedClusters?: string[] } | undefined }>('/admin/v2/tenants/:tenant', {
-    schema: { tags: ['tenants'], summary: 'Update a tenant', params: tenantParams, body: tenantBody, response: noContent }
+  server.post<{ Params: { tenant: string }, Body: { adminRoles?: string[], allowedClusters?: string[] } | null }>('/admin/v2/tenants/:tenant', {
+    schema: { tags: ['tenants'], summary: 'Update a tenant', params: tenantParams, body: optionalTenantBody, response: noContent }
   }, async (request, reply) => {
     await call({ type: 'tenants-update', tenant: request.params.tenant, adminRoles: request.body?.adminRoles ?? [], allowedClusters: request.body?.allowedClusters ?? [] })
     done(reply)
@@ -105,8 +107,8 @@ export function registerAdminRoutes (server: FastifyInstance, api: AdminApi): vo
   server.get<{ Params: { tenant: string } }>('/admin/v2/namespaces/:tenant', {
     schema: { tags: ['namespaces'], summary: 'A tenant\'s namespaces', params: tenantParams, response: { 200: stringList } }
   }, async (request) => (await call({ type: 'namespaces-list', tenant: request.params.tenant })).namespaces)
-  server.put<{ Params: { tenant: string, namespace: string }, Body: Record<string, unknown> | undefined }>('/admin/v2/namespaces/:tenant/:namespace', {
-    schema: { tags: ['namespaces'], summary: 'Create a namespace (optionally with Pulsar Policies)', params: namespaceParams, body: anyObject, response: noContent }
+  server.put<{ Params: { tenant: string, namespace: string }, Body: Record<string, unknown> | null }>('/admin/v2/namespaces/:tenant/:namespace', {
+    schema: { tags: ['namespaces'], summary: 'Create a namespace (optionally with Pulsar Policies)', params: namespaceParams, body: optionalObject, response: noContent }
   }, async (request, reply) => {
     const update = policiesFromPulsar(request.body)
     await call({ type: 'namespaces-create', namespace: `${request.params.tenant}/${request.params.namespace}`, ...(update === undefined ? {} : { policies: update }) })
@@ -200,10 +202,10 @@ export function registerAdminRoutes (server: FastifyInstance, api: AdminApi): vo
     schema: { tags: ['subscriptions'], summary: 'Subscription names', params: topicParams, response: { 200: stringList } }
   }, async (request) => (await call({ type: 'topics-stats', topic: topicOf(request.params) })).subscriptions.map((sub) => sub.name))
   const base = '/admin/v2/persistent/:tenant/:namespace/:topic/subscription/:subscription'
-  server.put<{ Params: SubscriptionPath, Body: { ledgerId: number, entryId: number } | undefined }>(base, {
-    schema: { tags: ['subscriptions'], summary: 'Create a subscription at a message id (default latest)', params: subscriptionParams, body: messageIdBody, response: noContent }
+  server.put<{ Params: SubscriptionPath, Body: { ledgerId: number, entryId: number } | null }>(base, {
+    schema: { tags: ['subscriptions'], summary: 'Create a subscription at a message id (default latest)', params: subscriptionParams, body: { ...messageIdBody, type: ['object', 'null'] }, response: noContent }
   }, async (request, reply) => {
-    const position = request.body === undefined ? { at: 'latest' as const } : positionOfPulsarId(request.body)
+    const position = request.body === null ? { at: 'latest' as const } : positionOfPulsarId(request.body)
     await call({ type: 'subscriptions-create', topic: topicOf(request.params), subscription: request.params.subscription, position })
     done(reply)
   })

@@ -167,8 +167,8 @@ export function persistenceOf (policies: Policies): Record<string, number> {
 }
 
 /** The policy update a Pulsar Policies body (on namespace creation) asks for. */
-export function policiesFromPulsar (body: Record<string, unknown> | undefined): NamespacePoliciesUpdate | undefined {
-  if (body === undefined || body === null) return undefined
+export function policiesFromPulsar (body: Record<string, unknown> | null): NamespacePoliciesUpdate | undefined {
+  if (body === null) return undefined
   const update: NamespacePoliciesUpdate = {}
   const retention = body.retention_policies as { retentionTimeInMinutes?: number, retentionSizeInMB?: number } | undefined
   if (retention !== undefined) {

@@ -26,6 +26,10 @@ export async function registerRestApi (server: FastifyInstance, api: AdminApi): 
       done(new RestError(400, 'the body is not valid JSON'), undefined)
     }
   })
+  // A PUT or POST without a body validates as null: routes whose body is optional accept null.
+  server.addHook('preValidation', async (request) => {
+    if (request.body === undefined && (request.method === 'PUT' || request.method === 'POST')) request.body = null
+  })
   server.setErrorHandler((error: FastifyError | RestError, _request, reply) => {
     if (error instanceof RestError) return reply.code(error.status).send({ reason: error.message })
     if (error.validation !== undefined) return reply.code(400).send({ reason: error.message })
