@@ -105,7 +105,7 @@ t.test('admin REST API', async (t) => {
     await expect(204, 0, 'PUT', `${path}/single`)
     await expect(409, 1, 'PUT', `${path}/single`)
     await expect(204, 1, 'PUT', `${path}/parts/partitions`, 2)
-    await expect(409, 2, 'PUT', `${path}/parts/partitions`, 2)
+    await expect(409, 2, 'PUT', `${path}/parts/partitions`, { partitions: 2, properties: null })
     await expect(400, 2, 'PUT', `${path}/other/partitions`, 0)
     await expect(404, 2, 'PUT', '/persistent/acme/nothing/t')
     t.same(await expect(200, 2, 'GET', `${path}/parts/partitions`), { partitions: 2 })

@@ -78,19 +78,21 @@ export function registerAdminRoutes (server: FastifyInstance, api: AdminApi): vo
   })
 
   // ---- tenants -------------------------------------------------------------------------
-  const tenantBody = { type: 'object', properties: { adminRoles: stringList, allowedClusters: stringList } } as const
+  // Pulsar clients send null for an empty list (Go's nil slice).
+  const optionalList = { type: ['array', 'null'], items: { type: 'string' } } as const
+  const tenantBody = { type: 'object', properties: { adminRoles: optionalList, allowedClusters: optionalList } } as const
   const optionalTenantBody = { ...tenantBody, type: ['object', 'null'] } as const
   server.get('/admin/v2/tenants', { schema: { tags: ['tenants'], summary: 'Tenant names', response: { 200: stringList } } }, async () => (await call({ type: 'tenants-list' })).tenants)
   server.get<{ Params: { tenant: string } }>('/admin/v2/tenants/:tenant', {
     schema: { tags: ['tenants'], summary: 'A tenant\'s admin roles and allowed clusters', params: tenantParams, response: { 200: tenantBody } }
   }, async (request) => await call({ type: 'tenants-get', tenant: request.params.tenant }))
-  server.put<{ Params: { tenant: string }, Body: { adminRoles?: string[], allowedClusters?: string[] } | null }>('/admin/v2/tenants/:tenant', {
+  server.put<{ Params: { tenant: string }, Body: { adminRoles?: string[] | null, allowedClusters?: string[] | null } | null }>('/admin/v2/tenants/:tenant', {
     schema: { tags: ['tenants'], summary: 'Create a tenant', params: tenantParams, body: optionalTenantBody, response: noContent }
   }, async (request, reply) => {
     await call({ type: 'tenants-create', tenant: request.params.tenant, adminRoles: request.body?.adminRoles ?? [], allowedClusters: request.body?.allowedClusters ?? [] })
     done(reply)
   })
-  server.post<{ Params: { tenant: string }, Body: { adminRoles?: string[], allowedClusters?: string[] } | null }>('/admin/v2/tenants/:tenant', {
+  server.post<{ Params: { tenant: string }, Body: { adminRoles?: string[] | null, allowedClusters?: string[] | null } | null }>('/admin/v2/tenants/:tenant', {
     schema: { tags: ['tenants'], summary: 'Update a tenant', params: tenantParams, body: optionalTenantBody, response: noContent }
   }, async (request, reply) => {
     await call({ type: 'tenants-update', tenant: request.params.tenant, adminRoles: request.body?.adminRoles ?? [], allowedClusters: request.body?.allowedClusters ?? [] })
@@ -148,10 +150,14 @@ export function registerAdminRoutes (server: FastifyInstance, api: AdminApi): vo
     done(reply)
   })
   const partitionCount = { type: 'integer', minimum: 1 } as const
-  server.put<{ Params: TopicPath, Body: number }>('/admin/v2/persistent/:tenant/:namespace/:topic/partitions', {
-    schema: { tags: ['topics'], summary: 'Create a partitioned topic (body: the partition count)', params: topicParams, body: partitionCount, response: noContent }
+  const partitionedMetadata = {
+    anyOf: [partitionCount, { type: 'object', required: ['partitions'], properties: { partitions: partitionCount, properties: { type: ['object', 'null'] } } }]
+  } as const
+  server.put<{ Params: TopicPath, Body: number | { partitions: number } }>('/admin/v2/persistent/:tenant/:namespace/:topic/partitions', {
+    schema: { tags: ['topics'], summary: 'Create a partitioned topic (body: the partition count, or Pulsar\'s partitioned-topic metadata)', params: topicParams, body: partitionedMetadata, response: noContent }
   }, async (request, reply) => {
-    await call({ type: 'topics-create', topic: topicOf(request.params), partitions: request.body })
+    const partitions = typeof request.body === 'number' ? request.body : request.body.partitions
+    await call({ type: 'topics-create', topic: topicOf(request.params), partitions })
     done(reply)
   })
   server.post<{ Params: TopicPath, Body: number }>('/admin/v2/persistent/:tenant/:namespace/:topic/partitions', {

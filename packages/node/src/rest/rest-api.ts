@@ -17,7 +17,8 @@ export async function registerRestApi (server: FastifyInstance, api: AdminApi): 
     }
   })
   server.removeContentTypeParser('application/json')
-  server.addContentTypeParser('application/json', { parseAs: 'string' }, (_request, body, done) => {
+  // Pulsar's clients send partitioned-topic metadata as its own JSON media type.
+  server.addContentTypeParser(['application/json', 'application/vnd.partitioned-topic-metadata+json'], { parseAs: 'string' }, (_request, body, done) => {
     const text = String(body)
     if (text.trim() === '') { done(null, undefined); return }
     try {
