@@ -10,7 +10,7 @@ import type { LogStore } from '@blazar/storage'
 import type { CounterSnapshot } from '@blazar/transport'
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
 import type { GroupHost } from '../group-host.ts'
-import type { PartitionService } from '../partition-service.ts'
+import type { HostedPartition, PartitionService } from '../partition-service.ts'
 
 export interface NodeMetricsSources {
   clusterName: string
@@ -33,6 +33,8 @@ export class NodeMetrics {
   readonly snapshotRestores: Counter
   private readonly sources: NodeMetricsSources
   private readonly lastLeader = new Map<string, string | null>()
+  /** The partitions this node leads, as of the current scrape. */
+  private readonly led = new Map<string, HostedPartition>()
 
   constructor (sources: NodeMetricsSources) {
     this.sources = sources
@@ -65,7 +67,10 @@ export class NodeMetrics {
     snapshotRestored: (group: string): void => { this.snapshotRestores.inc({ group }) }
   }
 
+  /** One scrape's view of the partitions this node leads. */
   async scrape (): Promise<{ contentType: string, body: string }> {
+    this.led.clear()
+    for (const partition of this.sources.partitions().all()) if (partition.replica.isLeading) this.led.set(partition.group, partition)
     return { contentType: this.registry.contentType, body: await this.registry.metrics() }
   }
 
@@ -77,14 +82,9 @@ export class NodeMetrics {
   private topicGauges (registers: Registry[]): void {
     const { sources } = this
     const labelNames = ['cluster', 'namespace', 'topic']
-    const gauges: Array<{ name: string, help: string, value: (group: string) => number }> = []
-    const define = (name: string, help: string, value: (group: string) => number): void => { gauges.push({ name, help, value }) }
-    const led = () => sources.partitions().all().filter((partition) => partition.replica.isLeading)
-    const byGroup = new Map<string, ReturnType<typeof led>[number]>()
-    const refresh = (): void => {
-      byGroup.clear()
-      for (const partition of led()) byGroup.set(partition.group, partition)
-    }
+    const gauges: Array<{ name: string, help: string, value: (group: string) => number, counter?: boolean }> = []
+    const define = (name: string, help: string, value: (group: string) => number, counter = false): void => { gauges.push({ name, help, value, counter }) }
+    const byGroup = this.led
     define('pulsar_rate_in', 'Messages per second published (sliding window)', (g) => byGroup.get(g)!.rates.in.rates().msgRate)
     define('pulsar_rate_out', 'Messages per second dispatched', (g) => byGroup.get(g)!.rates.out.rates().msgRate)
     define('pulsar_throughput_in', 'Bytes per second published', (g) => byGroup.get(g)!.rates.in.rates().byteRate)
@@ -97,28 +97,24 @@ export class NodeMetrics {
     define('pulsar_subscriptions_count', 'Subscriptions', (g) => byGroup.get(g)!.sm.subscriptions().length)
     define('pulsar_producers_count', 'Producers that published within the rate window', (g) => byGroup.get(g)!.rates.publishers().length)
     define('pulsar_consumers_count', 'Consumers attached at the leader', (g) => byGroup.get(g)!.replica.consumerStats().reduce((sum, s) => sum + s.consumers.length, 0))
-    define('pulsar_in_messages', 'Messages published since the topic was created (replicated)', (g) => byGroup.get(g)!.sm.stats().messagesIn)
-    define('pulsar_in_bytes', 'Bytes published since the topic was created (replicated)', (g) => byGroup.get(g)!.sm.stats().bytesIn)
-    for (const [i, gauge] of gauges.entries()) {
-      new Gauge({
-        name: gauge.name,
-        help: gauge.help,
-        labelNames,
-        registers,
-        collect () {
-          if (i === 0) refresh()
-          this.reset()
-          const perTopic = sources.maxTopicSeries >= byGroup.size
-          const sums = new Map<string, number>()
-          for (const group of byGroup.keys()) {
-            const name = parseTopicName(group)
-            const labels: Labels = { cluster: sources.clusterName, namespace: namespaceOf(name) }
-            if (perTopic) this.set({ ...labels, topic: group }, gauge.value(group))
-            else sums.set(labels.namespace, (sums.get(labels.namespace) ?? 0) + gauge.value(group))
-          }
-          for (const [namespace, value] of sums) this.set({ cluster: sources.clusterName, namespace }, value)
+    define('pulsar_in_messages_total', 'Messages published since the topic was created (replicated)', (g) => byGroup.get(g)!.sm.stats().messagesIn, true)
+    define('pulsar_in_bytes_total', 'Bytes published since the topic was created (replicated)', (g) => byGroup.get(g)!.sm.stats().bytesIn, true)
+    for (const gauge of gauges) {
+      const collect = function (this: Gauge | Counter): void {
+        this.reset()
+        const perTopic = sources.maxTopicSeries >= byGroup.size
+        const sums = new Map<string, number>()
+        for (const group of byGroup.keys()) {
+          const namespace = namespaceOf(parseTopicName(group))
+          const value = gauge.value(group)
+          if (perTopic) this.inc({ cluster: sources.clusterName, namespace, topic: group }, value)
+          else sums.set(namespace, (sums.get(namespace) ?? 0) + value)
         }
-      })
+        for (const [namespace, value] of sums) this.inc({ cluster: sources.clusterName, namespace }, value)
+      }
+      const options = { name: gauge.name, help: gauge.help, labelNames, registers }
+      if (gauge.counter === true) new Counter({ ...options, collect })
+      else new Gauge({ ...options, collect })
     }
     new Gauge({
       name: 'pulsar_subscription_back_log',
