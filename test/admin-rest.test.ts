@@ -154,6 +154,10 @@ t.test('admin REST API', async (t) => {
     await expect(204, 0, 'POST', `${path}/single/subscription/audit/skip/3`)
     t.equal(await backlog(), 7, 'skip/3')
     await expect(400, 0, 'POST', `${path}/single/subscription/audit/skip/0`)
+    const single = 'persistent://acme/orders/single'
+    t.equal((await client.admin.topics.stats(single)).subscriptions.find((s) => s.name === 'audit')?.backlog, 7, '@blazar/client sees the REST skip')
+    await client.admin.subscriptions.move(single, 'audit', { to: 'skip', messages: 2 })
+    t.equal(await backlog(), 5, 'REST sees the @blazar/client skip')
     await expect(204, 2, 'POST', `${path}/single/subscription/audit/skip_all`)
     t.equal(await backlog(), 0, 'skip_all')
     await expect(204, 1, 'POST', `${path}/single/subscription/audit/resetcursor/0`)

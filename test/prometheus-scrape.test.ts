@@ -5,7 +5,7 @@
 // Prometheus binds to 127.0.0.1 on a free port and is started and stopped by its PID.
 import t from 'tap'
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -129,6 +129,16 @@ t.test('Prometheus scrapes a 3-node cluster while messages flow', async (t) => {
   t.ok(Number(fsyncs[0]?.value[1] ?? 0) > 0, 'journal fsync latency histogram has samples')
   const processMetrics = await query('count(process_cpu_seconds_total)')
   t.equal(Number(processMetrics[0]?.value[1]), 3, 'process metrics from each node')
+
+  // Every query of the Grafana dashboard is valid PromQL against this Prometheus, and the topic panels have data.
+  const dashboard = JSON.parse(readFileSync(join(import.meta.dirname, '..', 'docs', 'grafana-dashboard.json'), 'utf8')) as { panels: Array<{ title: string, targets: Array<{ expr: string }> }> }
+  for (const panel of dashboard.panels) {
+    for (const target of panel.targets) {
+      const result = await query(target.expr.replaceAll('$cluster', '.*').replaceAll('$namespace', '.*'))
+      if (panel.title.startsWith('Messages in')) t.ok(result.length > 0, `dashboard panel "${panel.title}" has data`)
+      else t.ok(Array.isArray(result), `dashboard panel "${panel.title}" query is valid`)
+    }
+  }
   await producer.close()
   await consumer.close()
 })
