@@ -86,7 +86,7 @@ export class GroupHost {
     let node: RaftNode | undefined
     const send = this.router.register(options.group, (from, message) => { node?.step(from, message) })
     const events = this.events
-    const stateMachine = options.stateMachine(storage)
+    const stateMachine = events === undefined ? options.stateMachine(storage) : reportingRestores(options.stateMachine(storage), () => { events.snapshotRestored(options.group) })
     const observer: RaftObserver | undefined = events === undefined
       ? options.observer
       : {
@@ -96,13 +96,6 @@ export class GroupHost {
             options.observer?.onRoleChange?.(event)
           }
         }
-    if (events !== undefined) {
-      const restore = stateMachine.restore.bind(stateMachine)
-      stateMachine.restore = (data, meta) => {
-        restore(data, meta)
-        events.snapshotRestored(options.group)
-      }
-    }
     node = new RaftNode({
       id: this.self,
       group: options.group,
@@ -117,5 +110,18 @@ export class GroupHost {
     this.nodes.set(options.group, node)
     node.start()
     return node
+  }
+}
+
+/** The same state machine, telling `restored` after every snapshot restore. */
+function reportingRestores (inner: StateMachine, restored: () => void): StateMachine {
+  return {
+    apply: (entry) => { inner.apply(entry) },
+    snapshot: () => inner.snapshot(),
+    restore: (data, meta) => {
+      inner.restore(data, meta)
+      restored()
+    },
+    ...(inner.compactableIndex === undefined ? {} : { compactableIndex: () => inner.compactableIndex!() })
   }
 }
