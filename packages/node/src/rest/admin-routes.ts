@@ -4,41 +4,27 @@
 // @blazar/client make and serves it through the same gateway (any node serves; writes go to
 // the metadata leader, partition operations to the partition's leader). The route schemas are
 // what the OpenAPI document at /admin/v2/openapi.json is generated from.
-import type { ClientRequestBody, ClientResult, NamespacePoliciesUpdate } from '@blazar/protocol'
+import type { ClientReply, ClientRequestBody, ClientResult, NamespacePoliciesUpdate } from '@blazar/protocol'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import { registerPolicyRoutes } from './policy-routes.ts'
 import {
-  autoTopicCreationOf, persistenceOf, policiesFromPulsar, positionOfPulsarId, pulsarInternalStats, pulsarMessageId,
-  pulsarMessageIdText, pulsarPartitionedStats, pulsarPolicies, pulsarTopicStats, retentionOf
+  anyObject, forceQuery, messageIdBody, name, namespaceParams, noContent, optionalObject, stringList, subscriptionParams, tenantParams, topicParams
+} from './route-schemas.ts'
+import {
+  policiesFromPulsar, positionOfPulsarId, pulsarInternalStats, pulsarMessageId, pulsarMessageIdText, pulsarPartitionedStats,
+  pulsarPolicies, pulsarTopicStats
 } from './pulsar-shapes.ts'
 import { RestError, resultOf } from './rest-errors.ts'
 
 export interface AdminApi {
   /** Serves one admin request (Gateway.serveAdmin). */
-  serve: (body: ClientRequestBody) => Promise<import('@blazar/protocol').ClientReply>
+  serve: (body: ClientRequestBody) => Promise<ClientReply>
   clusterName: string
   /** The cluster's nodes (ids), for GET /brokers/{cluster}. */
   nodes: () => string[]
   /** The HTTP address clients reach this node's admin API at (ClusterData.serviceUrl). */
   serviceUrl: () => string
 }
-
-const name = { type: 'string', minLength: 1, maxLength: 256 } as const
-const tenantParams = { type: 'object', required: ['tenant'], properties: { tenant: name } } as const
-const namespaceParams = { type: 'object', required: ['tenant', 'namespace'], properties: { tenant: name, namespace: name } } as const
-const topicParams = { type: 'object', required: ['tenant', 'namespace', 'topic'], properties: { tenant: name, namespace: name, topic: name } } as const
-const subscriptionParams = {
-  type: 'object', required: ['tenant', 'namespace', 'topic', 'subscription'], properties: { tenant: name, namespace: name, topic: name, subscription: name }
-} as const
-const forceQuery = { type: 'object', properties: { force: { type: 'boolean', default: false } } } as const
-const stringList = { type: 'array', items: { type: 'string' } } as const
-const anyObject = { type: 'object', additionalProperties: true } as const
-const optionalObject = { type: ['object', 'null'], additionalProperties: true } as const
-const messageIdBody = {
-  type: 'object',
-  properties: { ledgerId: { type: 'number' }, entryId: { type: 'number' }, partitionIndex: { type: 'integer' }, batchIndex: { type: 'integer' } },
-  required: ['ledgerId', 'entryId']
-} as const
-const noContent = { 204: { type: 'null', description: 'done' } } as const
 
 interface TopicPath { tenant: string, namespace: string, topic: string }
 interface SubscriptionPath extends TopicPath { subscription: string }
@@ -260,89 +246,6 @@ export function registerAdminRoutes (server: FastifyInstance, api: AdminApi): vo
     reply.header('X-Pulsar-Redelivery-Count', String(message.redeliveryCount))
     reply.type('application/octet-stream').send(Buffer.from(message.payload))
   })
-}
-
-/** Pulsar's per-policy namespace paths for the policies Blazar has. */
-function registerPolicyRoutes (
-  server: FastifyInstance,
-  policies: (path: { tenant: string, namespace: string }) => Promise<ClientResult<'namespaces-get-policies'>>,
-  setPolicies: (path: { tenant: string, namespace: string }, update: NamespacePoliciesUpdate) => Promise<void>
-): void {
-  type Path = { Params: { tenant: string, namespace: string } }
-  const at = (policy: string): string => `/admin/v2/namespaces/:tenant/:namespace/${policy}`
-  const tags = ['namespace policies']
-  const put = (reply: FastifyReply): void => { reply.code(204).send() }
-
-  const retention = { type: 'object', required: ['retentionTimeInMinutes', 'retentionSizeInMB'], properties: { retentionTimeInMinutes: { type: 'integer', minimum: -1 }, retentionSizeInMB: { type: 'integer', minimum: -1 } } } as const
-  server.get<Path>(at('retention'), { schema: { tags, summary: 'Retention', params: namespaceParams, response: { 200: retention } } }, async (request) => retentionOf(await policies(request.params)))
-  server.post<Path & { Body: { retentionTimeInMinutes: number, retentionSizeInMB: number } }>(at('retention'), {
-    schema: { tags, summary: 'Set retention', params: namespaceParams, body: retention, response: noContent }
-  }, async (request, reply) => {
-    await setPolicies(request.params, { retentionTimeMinutes: request.body.retentionTimeInMinutes, retentionSizeMB: request.body.retentionSizeInMB })
-    put(reply)
-  })
-  server.delete<Path>(at('retention'), { schema: { tags, summary: 'Back to the default retention (none once acknowledged)', params: namespaceParams, response: noContent } }, async (request, reply) => {
-    await setPolicies(request.params, { retentionTimeMinutes: 0, retentionSizeMB: 0 })
-    put(reply)
-  })
-
-  server.get<Path>(at('deduplication'), { schema: { tags, summary: 'Deduplication', params: namespaceParams, response: { 200: { type: 'boolean' } } } }, async (request) => (await policies(request.params)).deduplication)
-  server.post<Path & { Body: boolean }>(at('deduplication'), { schema: { tags, summary: 'Enable or disable deduplication', params: namespaceParams, body: { type: 'boolean' }, response: noContent } }, async (request, reply) => {
-    await setPolicies(request.params, { deduplication: request.body })
-    put(reply)
-  })
-  server.delete<Path>(at('deduplication'), { schema: { tags, summary: 'Back to the default (off)', params: namespaceParams, response: noContent } }, async (request, reply) => {
-    await setPolicies(request.params, { deduplication: false })
-    put(reply)
-  })
-
-  const autoCreation = {
-    type: 'object', required: ['allowAutoTopicCreation'],
-    properties: { allowAutoTopicCreation: { type: 'boolean' }, topicType: { type: 'string', enum: ['non-partitioned', 'partitioned'] }, defaultNumPartitions: { type: 'integer', minimum: 1 } }
-  } as const
-  server.get<Path>(at('autoTopicCreation'), { schema: { tags, summary: 'Auto topic creation', params: namespaceParams, response: { 200: autoCreation } } }, async (request) => autoTopicCreationOf(await policies(request.params)))
-  server.post<Path & { Body: { allowAutoTopicCreation: boolean, topicType?: string, defaultNumPartitions?: number } }>(at('autoTopicCreation'), {
-    schema: { tags, summary: 'Set auto topic creation (non-partitioned topics only)', params: namespaceParams, body: autoCreation, response: noContent }
-  }, async (request, reply) => {
-    if (request.body.topicType === 'partitioned') throw new RestError(405, 'auto-created topics are non-partitioned in Blazar')
-    await setPolicies(request.params, { autoTopicCreation: request.body.allowAutoTopicCreation, ...(request.body.defaultNumPartitions === undefined ? {} : { defaultNumPartitions: request.body.defaultNumPartitions }) })
-    put(reply)
-  })
-  server.delete<Path>(at('autoTopicCreation'), { schema: { tags, summary: 'Back to the default (off)', params: namespaceParams, response: noContent } }, async (request, reply) => {
-    await setPolicies(request.params, { autoTopicCreation: false })
-    put(reply)
-  })
-
-  const persistence = {
-    type: 'object', required: ['bookkeeperEnsemble'],
-    properties: {
-      bookkeeperEnsemble: { type: 'integer', minimum: 1, maximum: 7 }, bookkeeperWriteQuorum: { type: 'integer' }, bookkeeperAckQuorum: { type: 'integer' }, managedLedgerMaxMarkDeleteRate: { type: 'number' }
-    }
-  } as const
-  server.get<Path>(at('persistence'), { schema: { tags, summary: 'Replication factor as Pulsar\'s persistence policy', params: namespaceParams, response: { 200: persistence } } }, async (request) => persistenceOf(await policies(request.params)))
-  server.post<Path & { Body: { bookkeeperEnsemble: number, bookkeeperWriteQuorum?: number, bookkeeperAckQuorum?: number } }>(at('persistence'), {
-    schema: { tags, summary: 'Set the replication factor (ensemble = write quorum; acks from a majority)', params: namespaceParams, body: persistence, response: noContent }
-  }, async (request, reply) => {
-    const { bookkeeperEnsemble: n, bookkeeperWriteQuorum: write, bookkeeperAckQuorum: ack } = request.body
-    if ((write !== undefined && write !== n) || (ack !== undefined && ack !== Math.floor(n / 2) + 1)) {
-      throw new RestError(412, `a Raft replica set of ${n} writes to all ${n} and acknowledges on ${Math.floor(n / 2) + 1}`)
-    }
-    await setPolicies(request.params, { replicationFactor: n })
-    put(reply)
-  })
-
-  const maxSize = { type: 'integer', minimum: 1 } as const
-  server.get<Path>(at('maxMessageSize'), { schema: { tags, summary: 'Largest batch a producer may send, in bytes (Blazar)', params: namespaceParams, response: { 200: maxSize } } }, async (request) => (await policies(request.params)).maxMessageSize)
-  server.post<Path & { Body: number }>(at('maxMessageSize'), { schema: { tags, summary: 'Set the largest batch size (Blazar)', params: namespaceParams, body: maxSize, response: noContent } }, async (request, reply) => {
-    await setPolicies(request.params, { maxMessageSize: request.body })
-    put(reply)
-  })
-
-  for (const unsupported of ['messageTTL', 'backlogQuota']) {
-    const refuse = async (): Promise<never> => { throw new RestError(405, `the ${unsupported} policy is not supported by Blazar`) }
-    server.get(at(unsupported), { schema: { tags, summary: `Not supported (405)`, params: namespaceParams } }, refuse)
-    server.post(at(unsupported), { schema: { tags, summary: `Not supported (405)`, params: namespaceParams } }, refuse)
-  }
 }
 
 /** Topic names of a namespace: `expanded` lists partitions instead of partitioned topics, `partitioned` only those. */
