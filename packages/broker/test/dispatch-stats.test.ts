@@ -65,7 +65,7 @@ t.test('UNACKED_LIMIT: the consumer has permits but holds too many unacknowledge
   await run(clock, 10)
   const stats = dispatcher.stats()
   t.equal(stats.reason, 'UNACKED_LIMIT')
-  t.match(stats.consumers[0], { permits: 98, unackedMessages: 2, reason: 'UNACKED_LIMIT' })
+  t.match(stats.consumers[0], { permits: 98, unackedMessages: 2, blockedConsumerOnUnackedMsgs: true, reason: 'UNACKED_LIMIT' })
 })
 
 t.test('UNACKED_LIMIT for the whole subscription', async (t) => {
@@ -75,6 +75,7 @@ t.test('UNACKED_LIMIT for the whole subscription', async (t) => {
   dispatcher.flow(1, 100)
   await run(clock, 10)
   t.equal(dispatcher.stats().reason, 'UNACKED_LIMIT')
+  t.equal(dispatcher.stats().consumers[0]?.blockedConsumerOnUnackedMsgs, true, 'Pulsar blockedConsumerOnUnackedMsgs: the subscription bound blocks its consumers too')
 })
 
 t.test('KEY_BLOCKED_BY_UNACKED: a new consumer owns a key whose earlier batch another consumer still holds', async (t) => {

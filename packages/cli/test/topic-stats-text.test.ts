@@ -18,8 +18,8 @@ t.test('a stuck Key_Shared consumer: the subscription and the consumer say why',
       name: 'work', type: 'Key_Shared', markDelete: 3, backlog: 7, consumers: 2, durable: true,
       reason: 'KEY_BLOCKED_BY_UNACKED', redeliveryQueueMessages: 4, delayedMessages: 0, oldestUnacked: null,
       consumerStats: [
-        { consumerName: 'c1', permits: 0, unackedMessages: 3, blockedKeyHashes: [], blockedKeyHashCount: 0, reason: 'NO_PERMITS', oldestUnacked: { messageId: { partition: -1, index: 4, batchIndex: 0 }, ageMs: 1500 } },
-        { consumerName: 'c2', permits: 10, unackedMessages: 0, blockedKeyHashes: [17], blockedKeyHashCount: 1, reason: 'KEY_BLOCKED_BY_UNACKED', oldestUnacked: null }
+        { consumerName: 'c1', permits: 0, unackedMessages: 3, blockedConsumerOnUnackedMsgs: false, blockedKeyHashes: [], blockedKeyHashCount: 0, reason: 'NO_PERMITS', oldestUnacked: { messageId: { partition: -1, index: 4, batchIndex: 0 }, ageMs: 1500 } },
+        { consumerName: 'c2', permits: 10, unackedMessages: 0, blockedConsumerOnUnackedMsgs: false, blockedKeyHashes: [17], blockedKeyHashCount: 1, reason: 'KEY_BLOCKED_BY_UNACKED', oldestUnacked: null }
       ]
     }]
   })

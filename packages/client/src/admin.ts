@@ -1,10 +1,11 @@
 // The admin API on the client (used by the CLI): thin wrappers over the tenants-*,
-// namespaces-*, topics-* and cluster-status requests. Any node serves them (writes are
+// namespaces-*, topics-*, subscriptions-* and cluster-status requests (the same requests the
+// node's REST API /admin/v2 makes). Any node serves them (writes are
 // forwarded to the metadata leader). Reads retry on NOT_LEADER, OUTCOME_UNKNOWN and broken
 // connections until operationTimeoutMs; writes retry on NOT_LEADER and broken connections (a
 // repeated create then answers e.g. TENANT_ALREADY_EXISTS) but not on OUTCOME_UNKNOWN, which
 // the caller sees.
-import type { ClientResult, ClientRequestType, NamespacePoliciesUpdate } from '@blazar/protocol'
+import type { ClientResult, ClientRequestType, CursorPosition, NamespacePoliciesUpdate, SubscriptionMove } from '@blazar/protocol'
 import type { RequestBody } from './connection-pool.ts'
 import type { ClientContext } from './context.ts'
 import type { RetryScope } from './errors.ts'
@@ -12,6 +13,11 @@ import { withRetries } from './retry.ts'
 
 export type TopicStats = ClientResult<'topics-stats'>
 export type ClusterStatus = ClientResult<'cluster-status'>
+
+const READ_REQUESTS: ReadonlySet<ClientRequestType> = new Set([
+  'tenants-list', 'tenants-get', 'namespaces-list', 'namespaces-get-policies', 'topics-list', 'topics-stats', 'topics-internal-stats',
+  'topics-last-message-id', 'subscriptions-peek', 'cluster-status', 'lookup'
+])
 
 export class Admin {
   private readonly context: ClientContext
@@ -21,6 +27,10 @@ export class Admin {
       await this.call({ type: 'tenants-create', tenant, adminRoles: options.adminRoles ?? [], allowedClusters: options.allowedClusters ?? [] })
     },
     list: async (): Promise<string[]> => (await this.call({ type: 'tenants-list' })).tenants,
+    get: async (tenant: string): Promise<ClientResult<'tenants-get'>> => await this.call({ type: 'tenants-get', tenant }),
+    update: async (tenant: string, options: { adminRoles?: string[], allowedClusters?: string[] } = {}): Promise<void> => {
+      await this.call({ type: 'tenants-update', tenant, adminRoles: options.adminRoles ?? [], allowedClusters: options.allowedClusters ?? [] })
+    },
     delete: async (tenant: string): Promise<void> => { await this.call({ type: 'tenants-delete', tenant }) }
   }
 
@@ -32,7 +42,8 @@ export class Admin {
     delete: async (namespace: string): Promise<void> => { await this.call({ type: 'namespaces-delete', namespace }) },
     setPolicies: async (namespace: string, policies: NamespacePoliciesUpdate): Promise<void> => {
       await this.call({ type: 'namespaces-set-policies', namespace, policies })
-    }
+    },
+    policies: async (namespace: string): Promise<ClientResult<'namespaces-get-policies'>> => await this.call({ type: 'namespaces-get-policies', namespace })
   }
 
   readonly topics = {
@@ -46,8 +57,27 @@ export class Admin {
       await this.call({ type: 'topics-delete', topic, force: options.force ?? false })
     },
     stats: async (topic: string): Promise<TopicStats> => await this.call({ type: 'topics-stats', topic }),
+    /** Each partition's Raft state (term, leader, indexes, replica lag) and cursors. */
+    internalStats: async (topic: string): Promise<ClientResult<'topics-internal-stats'>> => await this.call({ type: 'topics-internal-stats', topic }),
+    lastMessageId: async (topic: string): Promise<ClientResult<'topics-last-message-id'>['messageId']> => (await this.call({ type: 'topics-last-message-id', topic })).messageId,
     /** Partition count and leaders, as a producer or consumer sees them. */
     lookup: async (topic: string): Promise<ClientResult<'lookup'>> => await this.call({ type: 'lookup', topic })
+  }
+
+  /** Subscriptions without a consumer (Pulsar's subscription admin operations); on a partitioned topic, on every partition. */
+  readonly subscriptions = {
+    create: async (topic: string, subscription: string, position: CursorPosition = { at: 'latest' }): Promise<void> => {
+      await this.call({ type: 'subscriptions-create', topic, subscription, position })
+    },
+    delete: async (topic: string, subscription: string, options: { force?: boolean } = {}): Promise<void> => {
+      await this.call({ type: 'subscriptions-delete', topic, subscription, force: options.force ?? false })
+    },
+    /** Skip, skip all, expire or reset the cursor; answers the new mark-delete (0 on a partitioned topic). */
+    move: async (topic: string, subscription: string, move: SubscriptionMove): Promise<number> =>
+      (await this.call({ type: 'subscriptions-move', topic, subscription, move })).markDelete,
+    /** The `position`-th (1-based) unacknowledged message of one partition's subscription. */
+    peek: async (topic: string, subscription: string, position: number): Promise<ClientResult<'subscriptions-peek'>> =>
+      await this.call({ type: 'subscriptions-peek', topic, subscription, position })
   }
 
   readonly cluster = {
@@ -60,7 +90,7 @@ export class Admin {
 
   private async call<K extends ClientRequestType> (body: RequestBody<K>): Promise<ClientResult<K>> {
     const timeoutMs = this.context.operationTimeoutMs
-    const read = body.type.endsWith('-list') || body.type === 'topics-stats' || body.type === 'cluster-status' || body.type === 'lookup'
+    const read = READ_REQUESTS.has(body.type)
     const scope: RetryScope = read ? 'read' : 'admin-write'
     return await withRetries({
       operation: body.type, scope, timers: this.context.timers, deadline: this.context.timers.now() + timeoutMs, timeoutMs, signal: this.context.closed

@@ -24,6 +24,8 @@ import { MetadataService } from './metadata-service.ts'
 import { metadataWrite } from './metadata-writes.ts'
 import { PartitionService } from './partition-service.ts'
 import type { PinoLogger } from './pino-logger.ts'
+import { NodeMetrics } from './metrics/node-metrics.ts'
+import { TimedDisk } from './metrics/timed-disk.ts'
 import { PulsarListener } from './pulsar/pulsar-listener.ts'
 import { UpstreamPool } from './upstreams.ts'
 import { WallClock } from './wall-clock.ts'
@@ -107,20 +109,32 @@ export class BlazarNode {
     } else if (config.init || config.join.length > 0) {
       logger.info('data dir already holds a cluster; --init/--join ignored', { dataDir: config.dataDir })
     }
-    const store = await LogStore.open(new NodeDisk(joinPath(config.dataDir, 'raft')))
+    let host: GroupHost | undefined
+    let partitions: PartitionService | undefined
+    const metrics = new NodeMetrics({
+      clusterName: config.clusterName,
+      maxTopicSeries: config.metricsMaxTopics,
+      partitions: () => partitions as PartitionService,
+      host: () => host as GroupHost,
+      store: () => store,
+      transport: () => transport.counters()
+    })
+    const disk = new TimedDisk(new NodeDisk(joinPath(config.dataDir, 'raft')), (kind, seconds) => { metrics.fsyncSeconds.observe({ kind }, seconds) })
+    const store = await LogStore.open(disk)
     const network = transport.raftNetwork<RaftMessage>()
     const router = new GroupRouter(network)
-    const host = new GroupHost({
+    host = new GroupHost({
       self,
       env,
       store,
       router,
       network,
-      raftConfig: { electionTimeoutMs: config.electionTimeoutMs, heartbeatIntervalMs: config.heartbeatIntervalMs, quiesce: true }
+      raftConfig: { electionTimeoutMs: config.electionTimeoutMs, heartbeatIntervalMs: config.heartbeatIntervalMs, quiesce: true },
+      events: metrics.groupEvents
     })
     const metadata = new MetadataService({ env, self, isPeerLive: (peer) => network.isPeerLive(peer) })
     let gateway: Gateway | undefined
-    const partitions = new PartitionService({
+    partitions = new PartitionService({
       env,
       self,
       host,
@@ -131,7 +145,9 @@ export class BlazarNode {
     })
     const upstreams = new UpstreamPool(transport)
     network.onPeerLiveness((peer, live) => { if (live) partitions.peerLive(); else upstreams.peerDown(peer) })
-    const context: GatewayContext = { env, self, host, metadata, partitions, router: new LeaderRouter({ self, metadata, partitions }), upstreams }
+    const context: GatewayContext = {
+      env, self, host, metadata, partitions, router: new LeaderRouter({ self, metadata, partitions }), upstreams, onForward: (type) => { metrics.forwarded.inc({ type }) }
+    }
     let node: BlazarNode | undefined
     gateway = new Gateway(context, (peer) => metadata.sm.node(peer) !== undefined || node?.knowsMember(peer) === true)
     node = new BlazarNode({ config, logger, clock, env, transport, store, host, metadata, partitions, upstreams, gateway, context }, cluster, clusterFile, createDefaults)
@@ -163,7 +179,14 @@ export class BlazarNode {
         host: config.httpHost,
         port: config.httpPort,
         health: () => ({ id: self, name: config.nodeName, metadataLeader: metadata.leader() }),
-        status: () => ({ ...nodeStatus(context), pulsar: node.pulsar?.counters.snapshot() ?? null })
+        status: () => ({ ...nodeStatus(context), pulsar: node.pulsar?.counters.snapshot() ?? null }),
+        admin: {
+          serve: async (body) => await serving.serveAdmin(body),
+          clusterName: config.clusterName,
+          nodes: () => metadata.sm.nodes().map((record) => record.id),
+          serviceUrl: () => `http://${config.httpHost}:${config.httpPort}`
+        },
+        metrics: async () => await metrics.scrape()
       })
       node.http = http.server
     }

@@ -25,6 +25,10 @@ export interface NodeConfig {
   join: string[]
   electionTimeoutMs: number
   heartbeatIntervalMs: number
+  /** The cluster's name in the admin API (GET /admin/v2/clusters) and the metrics' `cluster` label. */
+  clusterName: string
+  /** Partitions a node exports per-topic metric series for; above it, per namespace only (bounded cardinality). */
+  metricsMaxTopics: number
   logLevel: 'debug' | 'info' | 'warn' | 'error'
 }
 
@@ -41,6 +45,8 @@ export const DEFAULT_NODE_CONFIG: Omit<NodeConfig, 'dataDir'> = {
   join: [],
   electionTimeoutMs: 1000,
   heartbeatIntervalMs: 100,
+  clusterName: 'blazar',
+  metricsMaxTopics: 1000,
   logLevel: 'info'
 }
 
@@ -65,7 +71,9 @@ const ENVIRONMENT: Record<string, keyof NodeConfig> = {
   BLAZAR_ZONE: 'zone',
   BLAZAR_CLUSTER_SECRET: 'clusterSecret',
   BLAZAR_JOIN: 'join',
-  BLAZAR_LOG_LEVEL: 'logLevel'
+  BLAZAR_LOG_LEVEL: 'logLevel',
+  BLAZAR_CLUSTER_NAME: 'clusterName',
+  BLAZAR_METRICS_MAX_TOPICS: 'metricsMaxTopics'
 }
 
 /** The BLAZAR_* variables of `env` as raw settings (lists are comma-separated). */
@@ -104,6 +112,8 @@ export function resolveNodeConfig (...sources: Array<{ name: string, values: Raw
     join: list('join', get('join')) ?? [],
     electionTimeoutMs: integer('electionTimeoutMs', get('electionTimeoutMs'), 50, 600_000) ?? DEFAULT_NODE_CONFIG.electionTimeoutMs,
     heartbeatIntervalMs: integer('heartbeatIntervalMs', get('heartbeatIntervalMs'), 10, 60_000) ?? DEFAULT_NODE_CONFIG.heartbeatIntervalMs,
+    clusterName: optionalText('clusterName', get('clusterName')) ?? DEFAULT_NODE_CONFIG.clusterName,
+    metricsMaxTopics: integer('metricsMaxTopics', get('metricsMaxTopics'), 0, 1_000_000) ?? DEFAULT_NODE_CONFIG.metricsMaxTopics,
     logLevel: level(get('logLevel')) ?? DEFAULT_NODE_CONFIG.logLevel
   }
   if (config.init && config.join.length > 0) throw new ConfigError('--init and --join exclude each other')

@@ -19,6 +19,8 @@ export interface GatewayContext {
   partitions: PartitionService
   router: LeaderRouter
   upstreams: UpstreamPool
+  /** Called for every request forwarded to another node (metrics). */
+  onForward?: (type: ClientRequestBody['type']) => void
 }
 
 export function ok (result: object = {}): ClientReply {
@@ -27,6 +29,7 @@ export function ok (result: object = {}): ClientReply {
 
 /** Sends `body` to `node` and validates the reply. Rejects only on transport failure. */
 export async function forward (context: GatewayContext, node: NodeId, body: ClientRequestBody): Promise<ClientReply> {
+  context.onForward?.(body.type)
   return await (await context.upstreams.get(node)).request(body)
 }
 

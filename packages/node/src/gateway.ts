@@ -2,28 +2,67 @@
 // type, and answers a ClientReply: the result, or the typed error in its wire form (broker
 // errors never travel as transport failures). Keeps one SessionState per client session and,
 // when a session ends, closes everything it held. Sessions are `/blazar/client/1` streams
-// (`handle`) and Pulsar protocol connections (`serve`, with requests already built).
+// (`handle`), Pulsar protocol connections (`serve`, with requests already built) and the HTTP
+// admin session (`serveAdmin`, one for the REST API's requests).
 import type { NodeId } from '@blazar/env'
-import { UnauthorizedError, errorToWire, parseClientRequestBody, type ClientReply, type ClientRequestBody } from '@blazar/protocol'
+import { InvalidArgumentError, NotLeaderError, UnauthorizedError, errorToWire, parseClientRequestBody, type ClientReply, type ClientRequestBody } from '@blazar/protocol'
 import type { ClientRequest } from '@blazar/transport'
-import { adminRead, clusterStatus, lookup, nodeStatus, topicStats } from './admin-handlers.ts'
+import { adminRead, clusterStatus, lookup, nodeStatus } from './admin-handlers.ts'
 import { metadataWrite } from './metadata-writes.ts'
 import { closeConsumer, consumerRequest, subscribe } from './consumer-handlers.ts'
 import { ConsumerRegistry } from './consumer-registry.ts'
 import { ok, type GatewayContext } from './gateway-context.ts'
 import { closeProducer, closeUpstreams, createProducer, send } from './producer-handlers.ts'
 import { SessionState, type GatewaySession } from './session-state.ts'
+import { subscriptionRequest } from './subscription-handlers.ts'
+import { lastMessageId, topicInternalStats, topicStats } from './topic-stats.ts'
+
+/** How long an HTTP admin request retries NOT_LEADER (an election or hand-off) before answering 503. */
+export const ADMIN_NOT_LEADER_RETRY_MS = 5000
+const ADMIN_RETRY_PAUSE_MS = 100
+
+/** The requests the REST API may make: admin reads and writes, never producers or consumers. */
+export const ADMIN_REQUEST_TYPES: ReadonlySet<ClientRequestBody['type']> = new Set([
+  'lookup', 'tenants-create', 'tenants-update', 'tenants-delete', 'tenants-list', 'tenants-get',
+  'namespaces-create', 'namespaces-delete', 'namespaces-list', 'namespaces-set-policies', 'namespaces-get-policies',
+  'topics-create', 'topics-update-partitions', 'topics-delete', 'topics-list', 'topics-stats', 'topics-internal-stats',
+  'topics-last-message-id', 'subscriptions-create', 'subscriptions-delete', 'subscriptions-move', 'subscriptions-peek',
+  'cluster-status'
+])
 
 export class Gateway {
   readonly consumers: ConsumerRegistry
   private readonly context: GatewayContext
   private readonly isMember: (peer: NodeId) => boolean
   private readonly sessions = new WeakMap<GatewaySession, SessionState>()
+  /** The session HTTP admin requests are served in: it holds no producer or consumer, nothing is pushed to it, it never closes. */
+  private readonly adminSession: GatewaySession = {
+    peer: 'http-admin',
+    open: true,
+    push: async () => { throw new Error('the HTTP admin session takes no pushes') },
+    onClose: () => {}
+  }
 
   constructor (context: GatewayContext, isMember: (peer: NodeId) => boolean) {
     this.context = context
     this.isMember = isMember
     this.consumers = new ConsumerRegistry(context.env.logger.child({ component: 'gateway' }))
+  }
+
+  /**
+   * Serves an admin request that arrived over HTTP (the REST API translates each call into
+   * one): the same handlers as for a client, from a session that holds no producer or consumer.
+   */
+  async serveAdmin (body: ClientRequestBody): Promise<ClientReply> {
+    if (!ADMIN_REQUEST_TYPES.has(body.type)) throw new InvalidArgumentError({ argument: 'type', reason: `${body.type} is not an admin request` })
+    const clock = this.context.env.clock
+    const deadline = clock.now() + ADMIN_NOT_LEADER_RETRY_MS
+    for (;;) {
+      const reply = await this.serve(this.adminSession, body)
+      // A leader election or hand-off in progress: what @blazar/client's admin API retries too.
+      if (reply.ok || reply.error.code !== NotLeaderError.code || clock.now() >= deadline) return reply
+      await new Promise<void>((resolve) => { clock.setTimer(ADMIN_RETRY_PAUSE_MS, resolve) })
+    }
   }
 
   /** The transport's request handler: always answers a ClientReply. */
@@ -57,10 +96,19 @@ export class Gateway {
         return await consumerRequest(this.consumers, state, body)
       case 'close-consumer': return closeConsumer(this.consumers, state, body)
       case 'tenants-list':
+      case 'tenants-get':
       case 'namespaces-list':
+      case 'namespaces-get-policies':
       case 'topics-list':
         return await adminRead(context, body)
-      case 'topics-stats': return await topicStats(context, this.consumers, state, body)
+      case 'topics-stats': return await topicStats(context, state, body)
+      case 'topics-internal-stats': return await topicInternalStats(context, state, body)
+      case 'topics-last-message-id': return await lastMessageId(context, state, body)
+      case 'subscriptions-create':
+      case 'subscriptions-delete':
+      case 'subscriptions-move':
+      case 'subscriptions-peek':
+        return await subscriptionRequest(context, state, body)
       case 'cluster-status': return await clusterStatus(context)
       case 'node-status': return ok(nodeStatus(context))
       case 'nodes-register':

@@ -15,6 +15,12 @@ export interface HostedGroupOptions {
   observer?: RaftObserver
 }
 
+/** What the host reports about every group it runs (for metrics). */
+export interface GroupEvents {
+  roleChanged: (group: string, event: { role: string, leader: NodeId | null }) => void
+  snapshotRestored: (group: string) => void
+}
+
 export class GroupHost {
   private readonly self: NodeId
   private readonly env: Env
@@ -23,8 +29,10 @@ export class GroupHost {
   private readonly raftConfig: Partial<RaftConfig>
   private readonly nodes = new Map<string, RaftNode>()
   private readonly opening = new Map<string, Promise<RaftNode>>()
+  private readonly events: GroupEvents | undefined
 
-  constructor (options: { self: NodeId, env: Env, store: LogStore, router: GroupRouter<RaftMessage>, network: RaftNetwork<RaftMessage>, raftConfig: Partial<RaftConfig> }) {
+  constructor (options: { self: NodeId, env: Env, store: LogStore, router: GroupRouter<RaftMessage>, network: RaftNetwork<RaftMessage>, raftConfig: Partial<RaftConfig>, events?: GroupEvents }) {
+    this.events = options.events
     this.self = options.self
     this.env = options.env
     this.store = options.store
@@ -77,19 +85,43 @@ export class GroupHost {
     const storage = await this.store.openGroup(options.group)
     let node: RaftNode | undefined
     const send = this.router.register(options.group, (from, message) => { node?.step(from, message) })
+    const events = this.events
+    const stateMachine = events === undefined ? options.stateMachine(storage) : reportingRestores(options.stateMachine(storage), () => { events.snapshotRestored(options.group) })
+    const observer: RaftObserver | undefined = events === undefined
+      ? options.observer
+      : {
+          ...options.observer,
+          onRoleChange: (event) => {
+            events.roleChanged(options.group, event)
+            options.observer?.onRoleChange?.(event)
+          }
+        }
     node = new RaftNode({
       id: this.self,
       group: options.group,
       env: this.env,
       storage,
       send,
-      stateMachine: options.stateMachine(storage),
+      stateMachine,
       bootstrap: options.bootstrap,
       config: this.raftConfig,
-      observer: options.observer
+      observer
     })
     this.nodes.set(options.group, node)
     node.start()
     return node
+  }
+}
+
+/** The same state machine, telling `restored` after every snapshot restore. */
+function reportingRestores (inner: StateMachine, restored: () => void): StateMachine {
+  return {
+    apply: (entry) => { inner.apply(entry) },
+    snapshot: () => inner.snapshot(),
+    restore: (data, meta) => {
+      inner.restore(data, meta)
+      restored()
+    },
+    ...(inner.compactableIndex === undefined ? {} : { compactableIndex: () => inner.compactableIndex!() })
   }
 }

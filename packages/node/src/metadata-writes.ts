@@ -14,7 +14,7 @@ import { METADATA_GROUP } from './metadata-service.ts'
 export const METADATA_LEADER_WAIT_MS = 5000
 const LEADER_POLL_MS = 50
 
-type MetadataWriteType = 'tenants-create' | 'tenants-delete' | 'namespaces-create' | 'namespaces-delete' | 'namespaces-set-policies' |
+type MetadataWriteType = 'tenants-create' | 'tenants-update' | 'tenants-delete' | 'namespaces-create' | 'namespaces-delete' | 'namespaces-set-policies' |
   'topics-create' | 'topics-update-partitions' | 'topics-delete' | 'nodes-register'
 /** A metadata write request: its body is forwarded as is, its command proposed by the leader. */
 export type MetadataWriteBody = Extract<ClientRequestBody, { type: MetadataWriteType }>
@@ -55,6 +55,7 @@ export async function metadataLeader (context: GatewayContext): Promise<string> 
 export function metadataCommandOf (body: MetadataWriteBody): MetadataCommand {
   switch (body.type) {
     case 'tenants-create': return { type: 'create-tenant', tenant: body.tenant, adminRoles: body.adminRoles, allowedClusters: body.allowedClusters }
+    case 'tenants-update': return { type: 'update-tenant', tenant: body.tenant, adminRoles: body.adminRoles, allowedClusters: body.allowedClusters }
     case 'tenants-delete': return { type: 'delete-tenant', tenant: body.tenant }
     case 'namespaces-create': return { type: 'create-namespace', namespace: parseNamespaceName(body.namespace).full, policies: supportedPolicies(body.type, body.policies) }
     case 'namespaces-delete': return { type: 'delete-namespace', namespace: parseNamespaceName(body.namespace).full }

@@ -17,6 +17,7 @@ import type { RaftNode } from '@blazar/raft'
 import type { GroupHost } from './group-host.ts'
 import type { MetadataService } from './metadata-service.ts'
 import { downLeaderHandOffs } from './node-health.ts'
+import { PartitionRates } from './partition-rates.ts'
 
 /** How long a new leader waits before handing leadership to the preferred leader. */
 export const PREFERRED_LEADER_DELAY_MS = 2000
@@ -26,6 +27,7 @@ export interface HostedPartition {
   raft: RaftNode
   sm: PartitionStateMachine
   replica: PartitionReplica
+  rates: PartitionRates
 }
 
 export interface PartitionServiceOptions {
@@ -124,6 +126,8 @@ export class PartitionService {
       }
     })
     if (sm === undefined) throw new Error(`group ${group} was already hosted without a partition state machine`)
+    const rates = new PartitionRates(env.clock)
+    sm.onCommit((batch) => { rates.published(batch) })
     replica = new PartitionReplica({
       env,
       sm,
@@ -131,10 +135,16 @@ export class PartitionService {
       propose: (data, kind) => raft.propose(data, kind),
       readIndex: () => raft.readIndex(),
       leader: () => raft.status().leader,
-      deliver: this.options.deliver,
-      consumerClosed: this.options.consumerClosed
+      deliver: (consumer, entries) => {
+        rates.delivered(consumer.consumerId, entries)
+        this.options.deliver(consumer, entries)
+      },
+      consumerClosed: (consumer, reason) => {
+        rates.forgetConsumer(consumer.consumerId)
+        this.options.consumerClosed(consumer, reason)
+      }
     })
-    const hosted: HostedPartition = { group, raft, sm, replica }
+    const hosted: HostedPartition = { group, raft, sm, replica, rates }
     this.partitions.set(group, hosted)
     if (raft.status().role === 'leader') {
       replica.leadershipChanged(true)

@@ -2,7 +2,8 @@
 // client's handles, and where each is attached now: a local PartitionReplica (this node
 // leads the partition) or a forwarded handle on an upstream connection to the leader's node.
 // A session is anything that can take pushes and tell when it closed: a /blazar/client/1
-// stream (the transport's ClientSession) or a Pulsar protocol connection (src/pulsar/).
+// stream (the transport's ClientSession), a Pulsar protocol connection (src/pulsar/) or the HTTP
+// admin session the gateway serves REST requests in (it holds no producer or consumer).
 import type { NodeId } from '@blazar/env'
 import type { InitialPosition, MessageIdData, ServerPush, SubscriptionType } from '@blazar/protocol'
 import type { HostedPartition } from './partition-service.ts'

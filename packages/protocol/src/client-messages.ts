@@ -5,12 +5,12 @@
 import { batchEnvelopeSchema, previousSequenceIdSchema } from './batch.ts'
 import { pack, unpack } from './codec.ts'
 import {
-  MAX_FLOW_PERMITS, MAX_IDS_PER_REQUEST, MAX_LIST_ITEMS, MAX_MESSAGES_PER_BATCH, MAX_MESSAGE_SIZE_CEILING, MAX_NAME_LENGTH, MAX_NODE_ADDRESSES,
-  MAX_PARTITIONS, MAX_TOPIC_NAME_LENGTH
+  MAX_FLOW_PERMITS, MAX_IDS_PER_REQUEST, MAX_KEY_LENGTH, MAX_LIST_ITEMS, MAX_MESSAGES_PER_BATCH, MAX_MESSAGE_SIZE_CEILING, MAX_NAME_LENGTH, MAX_NODE_ADDRESSES,
+  MAX_PARTITIONS, MAX_PEEK_POSITION, MAX_TOPIC_NAME_LENGTH
 } from './limits.ts'
 import { INITIAL_POSITIONS, SUBSCRIPTION_TYPES, cursorPositionSchema } from './partition-entry.ts'
 import {
-  array, boolean, int, literal, nullable, object, optional, plainObject, string, union, type Infer, type Schema
+  array, boolean, bytes, int, literal, nullable, number, object, optional, plainObject, string, union, type Infer, type Schema
 } from './schema.ts'
 
 /** Largest encoded client frame body: one full batch plus headroom. */
@@ -49,6 +49,19 @@ export const namespacePoliciesSchema = object({
 })
 export type NamespacePoliciesUpdate = Infer<typeof namespacePoliciesSchema>
 
+/**
+ * How an admin moves a cursor: to a position (reset), past the next `messages` unacknowledged
+ * messages (skip), past every message (skip all), or past messages published more than
+ * `seconds` ago (expire). Skip and expire move by whole batches and only forward.
+ */
+export const subscriptionMoveSchema = union('to', {
+  position: object({ position: cursorPositionSchema }),
+  skip: object({ messages: int({ min: 1, max: Number.MAX_SAFE_INTEGER }) }),
+  'skip-all': object({}),
+  expire: object({ seconds: int({ min: 0, max: Number.MAX_SAFE_INTEGER }) })
+})
+export type SubscriptionMove = Infer<typeof subscriptionMoveSchema>
+
 export const clientRequestBodySchema = union('type', {
   lookup: object({ topic }),
   'create-producer': object({
@@ -85,15 +98,31 @@ export const clientRequestBodySchema = union('type', {
   'tenants-create': object({ tenant: name, adminRoles: array(name, { max: 1024 }), allowedClusters: array(name, { max: 1024 }) }),
   'tenants-delete': object({ tenant: name }),
   'tenants-list': object({}),
+  'tenants-get': object({ tenant: name }),
+  /** Replaces the tenant's admin roles and allowed clusters (Pulsar's POST /tenants/{tenant}). */
+  'tenants-update': object({ tenant: name, adminRoles: array(name, { max: 1024 }), allowedClusters: array(name, { max: 1024 }) }),
   'namespaces-create': object({ namespace, policies: optional(namespacePoliciesSchema) }),
   'namespaces-delete': object({ namespace }),
   'namespaces-list': object({ tenant: name }),
   'namespaces-set-policies': object({ namespace, policies: namespacePoliciesSchema }),
+  'namespaces-get-policies': object({ namespace }),
   'topics-create': object({ topic, partitions: int({ min: 0, max: MAX_PARTITIONS }) }),
   'topics-update-partitions': object({ topic, partitions: int({ min: 1, max: MAX_PARTITIONS }) }),
   'topics-delete': object({ topic, force: boolean }),
   'topics-list': object({ namespace }),
   'topics-stats': object({ topic }),
+  /** Raft state of each partition of the topic (Pulsar's internalStats). */
+  'topics-internal-stats': object({ topic }),
+  /** The id of the last message committed in one partition (or non-partitioned topic). */
+  'topics-last-message-id': object({ topic }),
+  /** Creates a durable subscription on a partition with its cursor at `position`, with no consumer. */
+  'subscriptions-create': object({ topic, subscription: name, position: cursorPositionSchema }),
+  /** Deletes a subscription of a partition; with consumers connected only when `force`. */
+  'subscriptions-delete': object({ topic, subscription: name, force: boolean }),
+  /** Moves a subscription's cursor on a partition (a replicated reset). */
+  'subscriptions-move': object({ topic, subscription: name, move: subscriptionMoveSchema }),
+  /** The `position`-th (1-based) unacknowledged message of a subscription on a partition. */
+  'subscriptions-peek': object({ topic, subscription: name, position: int({ min: 1, max: MAX_PEEK_POSITION }) }),
   'cluster-status': object({}),
   /** Node to node: the Raft status of every group this node hosts (cluster-status gathers it from each node). */
   'node-status': object({}),
@@ -125,18 +154,25 @@ export const MAX_BLOCKED_KEY_HASHES_IN_STATS = 100
 const blockReason = nullable(literal(...DISPATCH_BLOCK_REASONS))
 const oldestUnackedSchema = nullable(object({ messageId: messageIdSchema, ageMs: count }))
 
+const rate = number({ min: 0 })
+
+/** One consumer attached at the partition leader: its dispatch state (the dispatcher's one stats path) and delivery rates. */
 const consumerStatsSchema = object({
   consumerName: name,
   /** Flow permits left (negative when a whole batch overdrew them, as Pulsar). */
   permits: int({ min: -MAX_MESSAGES_PER_BATCH, max: Number.MAX_SAFE_INTEGER }),
   unackedMessages: count,
+  /** Pulsar's blockedConsumerOnUnackedMsgs: at its (or the subscription's) unacked bound. */
+  blockedConsumerOnUnackedMsgs: boolean,
   blockedKeyHashes: array(int({ min: 0, max: 0x7fffffff }), { max: MAX_BLOCKED_KEY_HASHES_IN_STATS }),
   blockedKeyHashCount: count,
   /** Failover/Exclusive: whether this consumer is the one receiving. */
   active: optional(boolean),
   reason: blockReason,
   /** The consumer's earliest-delivered unacknowledged batch and how long it has been out. */
-  oldestUnacked: oldestUnackedSchema
+  oldestUnacked: oldestUnackedSchema,
+  msgRateOut: optional(rate),
+  msgThroughputOut: optional(rate)
 })
 
 const subscriptionStatsSchema = object({
@@ -154,7 +190,33 @@ const subscriptionStatsSchema = object({
   /** Messages waiting for their delivery time. */
   delayedMessages: optional(count),
   oldestUnacked: optional(oldestUnackedSchema),
+  unackedMessages: optional(count),
+  msgRateOut: optional(rate),
+  msgThroughputOut: optional(rate),
+  msgRateRedeliver: optional(rate),
   consumerStats: optional(array(consumerStatsSchema, { max: MAX_LIST_ITEMS }))
+})
+
+/** A producer that published to the partition within the rate window, with its rates. */
+const publisherStatsSchema = object({ producerName: name, msgRateIn: rate, msgThroughputIn: rate })
+
+const replicaStatusSchema = object({ node: nodeId, matchIndex: nullable(count), lag: nullable(count) })
+
+const partitionInternalStatsSchema = object({
+  group: string({ min: 1, max: MAX_TOPIC_NAME_LENGTH }),
+  leader: nullable(nodeId),
+  term: count,
+  commitIndex: count,
+  appliedIndex: count,
+  lastIndex: count,
+  firstRetainedIndex: count,
+  retainedMessages: count,
+  retainedBytes: count,
+  voters: array(nodeId, { max: 16 }),
+  learners: array(nodeId, { max: 16 }),
+  /** Each replica's replication progress as the leader knows it (lag = leader's last index - match). */
+  replicas: array(replicaStatusSchema, { max: 16 }),
+  subscriptions: array(object({ name, markDelete: count, ackedRanges: count, generation: count }), { max: MAX_LIST_ITEMS })
 })
 
 const groupStatusSchema = object({
@@ -199,10 +261,22 @@ export const clientResultSchemas = {
   'tenants-create': object({}),
   'tenants-delete': object({}),
   'tenants-list': object({ tenants: array(name, { max: MAX_LIST_ITEMS }) }),
+  'tenants-get': object({ adminRoles: array(name, { max: 1024 }), allowedClusters: array(name, { max: 1024 }) }),
+  'tenants-update': object({}),
   'namespaces-create': object({}),
   'namespaces-delete': object({}),
   'namespaces-list': object({ namespaces: array(namespace, { max: MAX_LIST_ITEMS }) }),
   'namespaces-set-policies': object({}),
+  'namespaces-get-policies': object({
+    replicationFactor: int({ min: 1, max: 7 }),
+    autoTopicCreation: boolean,
+    defaultNumPartitions: int({ min: 1, max: MAX_PARTITIONS }),
+    retentionTimeMinutes: int({ min: -1, max: Number.MAX_SAFE_INTEGER }),
+    retentionSizeMB: int({ min: -1, max: Number.MAX_SAFE_INTEGER }),
+    deduplication: boolean,
+    maxMessageSize: int({ min: 1, max: MAX_MESSAGE_SIZE_CEILING }),
+    durability: literal('majority-fsync', 'majority-memory')
+  }),
   'topics-create': object({}),
   'topics-update-partitions': object({}),
   'topics-delete': object({}),
@@ -212,7 +286,33 @@ export const clientResultSchemas = {
     partitions: int({ min: 0, max: MAX_PARTITIONS }),
     messagesIn: count,
     bytesIn: count,
-    subscriptions: array(subscriptionStatsSchema, { max: MAX_LIST_ITEMS })
+    subscriptions: array(subscriptionStatsSchema, { max: MAX_LIST_ITEMS }),
+    /** Rates over the leader's sliding window (RATE_WINDOW_MS), per second. */
+    msgRateIn: optional(rate),
+    msgThroughputIn: optional(rate),
+    msgRateOut: optional(rate),
+    msgThroughputOut: optional(rate),
+    messagesOut: optional(count),
+    bytesOut: optional(count),
+    retainedBytes: optional(count),
+    backlogBytes: optional(count),
+    publishers: optional(array(publisherStatsSchema, { max: MAX_LIST_ITEMS })),
+    /** For a partitioned topic: each partition's own stats. */
+    perPartition: optional(array(plainObject, { max: MAX_PARTITIONS }))
+  }),
+  'topics-internal-stats': object({ topic, partitions: array(partitionInternalStatsSchema, { max: MAX_PARTITIONS }) }),
+  'topics-last-message-id': object({ messageId: nullable(messageIdSchema) }),
+  'subscriptions-create': object({}),
+  'subscriptions-delete': object({}),
+  'subscriptions-move': object({ markDelete: count }),
+  'subscriptions-peek': object({
+    messageId: messageIdSchema,
+    publishTime: count,
+    eventTime: count,
+    key: optional(string({ max: MAX_KEY_LENGTH })),
+    properties: plainObject,
+    payload: bytes({ max: MAX_MESSAGE_SIZE_CEILING }),
+    redeliveryCount: count
   }),
   'cluster-status': object({
     leader: nullable(nodeId),

@@ -31,7 +31,7 @@ export {
 export {
   DISPATCH_BLOCK_REASONS, MAX_BLOCKED_KEY_HASHES_IN_STATS, MAX_CLIENT_MESSAGE_BYTES, PRODUCER_ACCESS_MODES, clientRequestSchema, clientResultSchemas,
   decodeClientRequest, decodeClientResponse, decodeServerPush, encodeClientRequest, encodeClientResponse,
-  encodeServerPush, messageIdSchema, parseClientReply, parseClientRequestBody, parseServerPush, namespacePoliciesSchema, serverPushSchema,
+  encodeServerPush, messageIdSchema, parseClientReply, parseClientRequestBody, parseServerPush, namespacePoliciesSchema, serverPushSchema, subscriptionMoveSchema,
   type ClientReply, type ClientRequest, type ClientRequestBody, type ClientRequestType, type ClientResponse, type ClientResult,
-  type DeliveredEntry, type DispatchBlockReason, type NamespacePoliciesUpdate, type ServerPush
+  type DeliveredEntry, type DispatchBlockReason, type NamespacePoliciesUpdate, type ServerPush, type SubscriptionMove
 } from './client-messages.ts'

@@ -39,6 +39,8 @@ export const MAX_SUBSCRIPTIONS_PER_PARTITION = 10_000
 export const MAX_LIST_ITEMS = 100_000
 /** Addresses a node advertises. */
 export const MAX_NODE_ADDRESSES = 16
+/** Deepest message an admin peek may ask for (Pulsar's peek walks the backlog one by one). */
+export const MAX_PEEK_POSITION = 10_000
 /** Flow permits one request may grant. */
 export const MAX_FLOW_PERMITS = 1_000_000
 

@@ -57,6 +57,17 @@ export function int (options: { min: number, max: number }): Schema<number> {
   }
 }
 
+/** A finite number at or above `min` (rates and other measured values). */
+export function number (options: { min: number }): Schema<number> {
+  return {
+    parse (value, path = '$') {
+      if (typeof value !== 'number' || !Number.isFinite(value)) fail(path, 'expected a finite number')
+      if (value < options.min) fail(path, `below ${options.min}`)
+      return value
+    }
+  }
+}
+
 export const boolean: Schema<boolean> = {
   parse (value, path = '$') {
     if (typeof value !== 'boolean') fail(path, 'expected a boolean')

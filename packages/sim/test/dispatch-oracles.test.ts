@@ -14,7 +14,7 @@ const entry = (deliverAtTime?: number): DeliveredEntry => ({
 
 const stats = (over: Partial<DispatchStats>): DispatchStats => ({
   type: 'Shared', reason: null, pendingMessages: 3, redeliveryQueueMessages: 0, delayedMessages: 0, unackedMessages: 0, deliveredBatches: 5, oldestUnacked: null,
-  consumers: [{ consumerId: 1, consumerName: 'c', permits: 10, unackedMessages: 0, blockedKeyHashes: [], blockedKeyHashCount: 0, reason: null, oldestUnacked: null }],
+  consumers: [{ consumerId: 1, consumerName: 'c', permits: 10, unackedMessages: 0, blockedConsumerOnUnackedMsgs: false, blockedKeyHashes: [], blockedKeyHashCount: 0, reason: null, oldestUnacked: null }],
   ...over
 })
 

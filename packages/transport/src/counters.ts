@@ -3,7 +3,7 @@
 
 export const counterNames = [
   'framesMalformed', 'framesOversized', 'framesTruncated', 'streamErrors',
-  'raftStreamsRejected', 'raftStreamsAccepted', 'raftFramesSent', 'raftMessagesSent', 'raftMessagesReceived',
+  'raftStreamsRejected', 'raftStreamsAccepted', 'raftFramesSent', 'raftBytesSent', 'raftMessagesSent', 'raftMessagesReceived',
   'raftMessagesDroppedQueueFull', 'raftMessagesDroppedOversized', 'raftMessagesDroppedUnreachable',
   'raftReceiveErrors', 'raftDialFailures', 'raftConnects', 'nodeHeartbeatsSent',
   'clientRequestsServed', 'clientRequestsFailed', 'clientPushesSent',

@@ -180,6 +180,7 @@ export class RaftLink {
     const emit = (): void => {
       writer.write(raftBatchBody(batch))
       counters.add('raftFramesSent')
+      counters.add('raftBytesSent', batchBytes)
       counters.add('raftMessagesSent', batch.length)
       batch = []
       batchBytes = RAFT_FRAME_OVERHEAD_BYTES

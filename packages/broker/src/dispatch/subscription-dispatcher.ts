@@ -32,6 +32,8 @@ export interface ConsumerDispatchStats {
   consumerName: string
   permits: number
   unackedMessages: number
+  /** Pulsar's blockedConsumerOnUnackedMsgs: dispatch to it stopped at its (or the subscription's) unacked bound, whatever its permits. */
+  blockedConsumerOnUnackedMsgs: boolean
   /** Key_Shared: hashes this consumer owns whose batches wait for another consumer's acks (at most MAX_BLOCKED_KEY_HASHES_IN_STATS). */
   blockedKeyHashes: number[]
   blockedKeyHashCount: number
@@ -283,6 +285,7 @@ export class SubscriptionDispatcher<P extends DispatchPolicy = DispatchPolicy> {
         consumerName: consumer.ref.consumerName,
         permits: consumer.permits,
         unackedMessages: consumer.unacked.messageCount,
+        blockedConsumerOnUnackedMsgs: this.blocked || consumer.unacked.messageCount >= this.limits.maxUnackedMessagesPerConsumer,
         blockedKeyHashes: blocked.slice(0, MAX_BLOCKED_KEY_HASHES_IN_STATS),
         blockedKeyHashCount: blocked.length,
         ...(this.policy.active === null && this.policy.cumulativeAcks ? { active: false } : {}),

@@ -22,6 +22,7 @@ export const metadataCommandSchema = union('type', {
   'set-node-state': object({ id: nodeId, state: literal(...NODE_STATES) }),
   'remove-node': object({ id: nodeId }),
   'create-tenant': object({ tenant: name, adminRoles: array(name, { max: 1024 }), allowedClusters: array(name, { max: 1024 }) }),
+  'update-tenant': object({ tenant: name, adminRoles: array(name, { max: 1024 }), allowedClusters: array(name, { max: 1024 }) }),
   'delete-tenant': object({ tenant: name }),
   'create-namespace': object({ namespace, policies: optional(namespacePoliciesSchema) }),
   'delete-namespace': object({ namespace }),

@@ -145,6 +145,11 @@ export class MetadataStateMachine implements StateMachine {
     return [...this.state.tenants.keys()].sort()
   }
 
+  tenant (name: string): TenantRecord | undefined {
+    const record = this.state.tenants.get(name)
+    return record === undefined ? undefined : { ...record }
+  }
+
   namespaces (tenant: string): string[] {
     if (!this.state.tenants.has(tenant)) throw new UnknownTenantError({ tenant })
     return [...this.state.namespaces.keys()].filter((ns) => ns.startsWith(`${tenant}/`)).sort()
@@ -212,6 +217,11 @@ export class MetadataStateMachine implements StateMachine {
       case 'create-tenant': {
         validateTenantName(command.tenant)
         if (state.tenants.has(command.tenant)) throw new TenantAlreadyExistsError({ tenant: command.tenant })
+        if (mutate) state.tenants.set(command.tenant, { name: command.tenant, adminRoles: command.adminRoles, allowedClusters: command.allowedClusters })
+        return []
+      }
+      case 'update-tenant': {
+        if (!state.tenants.has(command.tenant)) throw new UnknownTenantError({ tenant: command.tenant })
         if (mutate) state.tenants.set(command.tenant, { name: command.tenant, adminRoles: command.adminRoles, allowedClusters: command.allowedClusters })
         return []
       }

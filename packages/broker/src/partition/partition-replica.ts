@@ -5,14 +5,16 @@
 // passes `propose` and `leader`, and calls `leadershipChanged` from the Raft observer.
 import type { Env, NodeId, TimerHandle } from '@blazar/env'
 import {
-  ConsumerClosedError, LimitExceededError, NotLeaderError, UnknownSubscriptionError, UnsupportedOperationError, encodePartitionEntry, errorFromWire, validateEntityName,
+  ConsumerBusyError, ConsumerClosedError, LimitExceededError, NotLeaderError, SubscriptionAlreadyExistsError, UnknownSubscriptionError, UnsupportedOperationError, encodePartitionEntry, errorFromWire, validateEntityName,
   type ClientResult, type CursorEntry, type CursorPosition, type DeliveredEntry, type InitialPosition, type MessageIdData,
-  type PartitionEntry, type SubscriptionType
+  type PartitionEntry, type SubscriptionMove, type SubscriptionType
 } from '@blazar/protocol'
 import { DEFAULT_DISPATCH_LIMITS, type DispatchLimits } from '../dispatch/dispatch-options.ts'
 import { createDispatcher } from '../dispatch/create-dispatcher.ts'
-import type { DispatchStats, SubscriptionDispatcher } from '../dispatch/subscription-dispatcher.ts'
+import type { ConsumerDispatchStats, DispatchStats, SubscriptionDispatcher } from '../dispatch/subscription-dispatcher.ts'
 import type { ConsumerRef } from '../dispatch/subscription-lifecycle.ts'
+import { cursorMoveTarget } from './cursor-moves.ts'
+import type { StoredBatch } from './message-cache.ts'
 import type { PartitionOutcome } from './outcomes.ts'
 import type { PartitionStateMachine } from './partition-state-machine.ts'
 import type { CursorState } from './subscription-cursor.ts'
@@ -234,6 +236,66 @@ export class PartitionReplica {
   /** The readers (non-durable subscriptions) open on this leader. */
   readers (): string[] {
     return [...this.nonDurable]
+  }
+
+  // ---- admin (Pulsar's subscription REST operations) -----------------------------------
+
+  /** Creates a subscription with no consumer, its cursor at `position` (Pulsar PUT .../subscription/{sub}). */
+  async createSubscription (subscription: string, position: CursorPosition): Promise<void> {
+    this.requireLeader()
+    validateEntityName('subscription', subscription)
+    if (this.sm.cursor(subscription) !== undefined) throw new SubscriptionAlreadyExistsError({ topic: this.topic, subscription })
+    const initialPosition = position.at === 'earliest' ? 'Earliest' : 'Latest'
+    await this.propose({ kind: 'subscription', body: { op: 'create', subscription, type: 'Exclusive', initialPosition } })
+    if (position.at === 'message' || position.at === 'publishTime') {
+      await this.propose({ kind: 'subscription', body: { op: 'reset', subscription, position } })
+    }
+  }
+
+  /** Deletes a subscription; one with consumers connected only when `force` (they are closed). */
+  async deleteSubscription (subscription: string, force: boolean): Promise<void> {
+    this.requireLeader()
+    if (this.sm.cursor(subscription) === undefined) throw new UnknownSubscriptionError({ topic: this.topic, subscription })
+    const connected = this.dispatchers.get(subscription)?.stats().consumers.length ?? 0
+    if (connected > 0 && !force) throw new ConsumerBusyError({ topic: this.topic, subscription }, `subscription ${subscription} has ${connected} connected consumer(s)`)
+    await this.propose({ kind: 'subscription', body: { op: 'delete', subscription } })
+    this.closeDispatcher(subscription, 'subscription deleted')
+  }
+
+  /** Moves a subscription's cursor (skip, skip all, expire, reset); its dispatcher redelivers from there. Answers the new mark-delete. */
+  async moveSubscription (subscription: string, move: SubscriptionMove): Promise<number> {
+    this.requireLeader()
+    if (this.sm.cursor(subscription) === undefined) throw new UnknownSubscriptionError({ topic: this.topic, subscription })
+    const position = cursorMoveTarget(this.sm, subscription, move, this.options.env.clock.now())
+    if (position !== null) {
+      await this.propose({ kind: 'subscription', body: { op: 'reset', subscription, position } })
+      const cursor = this.sm.cursor(subscription)
+      if (cursor !== undefined) this.dispatchers.get(subscription)?.cursorReset(cursor)
+    }
+    return this.sm.cursor(subscription)?.markDelete ?? 0
+  }
+
+  /**
+   * The `position`-th (1-based) unacknowledged message of a subscription: its batch and the
+   * message's place in it; undefined when the backlog is shorter.
+   */
+  async peek (subscription: string, position: number): Promise<{ batch: StoredBatch, batchIndex: number } | undefined> {
+    this.requireLeader()
+    let before = 0
+    for (const retained of this.sm.unackedBatches(subscription, position)) {
+      if (before + retained.messageCount >= position) {
+        const [batch] = await this.sm.read(retained.index, { maxEntries: 1, maxBytes: 1 })
+        if (batch?.index !== retained.index) return undefined
+        return { batch, batchIndex: position - before - 1 }
+      }
+      before += retained.messageCount
+    }
+    return undefined
+  }
+
+  /** Every consumer attached here (this node leads), by subscription. */
+  consumerStats (): Array<{ subscription: string, consumers: ConsumerDispatchStats[] }> {
+    return [...this.dispatchers].map(([subscription, dispatcher]) => ({ subscription, consumers: dispatcher.stats().consumers }))
   }
 
   /** Proposes a retention trim now if retention allows dropping anything. */

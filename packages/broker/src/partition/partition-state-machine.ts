@@ -14,7 +14,7 @@ import { RAFT_INTERNAL_KIND, assert, type StateMachine } from '../state-machine.
 import { DedupTable } from './dedup-table.ts'
 import { DEFAULT_MESSAGE_CACHE_LIMITS, MessageCache, type MessageCacheLimits, type StoredBatch } from './message-cache.ts'
 import { RecentOutcomes, type PartitionOutcome } from './outcomes.ts'
-import { RetainedIndex } from './retained-index.ts'
+import { RetainedIndex, type RetainedBatch } from './retained-index.ts'
 import { decodePartitionSnapshot, encodePartitionSnapshot } from './partition-snapshot.ts'
 import { SubscriptionCursor, type BatchAck, type CursorState } from './subscription-cursor.ts'
 
@@ -212,6 +212,28 @@ export class PartitionStateMachine implements StateMachine {
       if (!cursor.acked.has(batch.index)) backlog += batch.messageCount
     }
     return backlog
+  }
+
+  /**
+   * Retained batches `subscription` has not acknowledged, in log order, at most `max` (for
+   * admin skips, expiry and peeks). Throws UnknownSubscription.
+   */
+  unackedBatches (subscription: string, max: number): RetainedBatch[] {
+    const cursor = this.cursors.get(subscription)
+    if (cursor === undefined) throw new UnknownSubscriptionError({ topic: this.topic, subscription })
+    const out: RetainedBatch[] = []
+    for (let i = this.retained.firstAtOrAfter(cursor.markDelete + 1); i < this.retained.length && out.length < max; i++) {
+      const batch = this.retained.at(i)
+      if (!cursor.acked.has(batch.index)) out.push(batch)
+    }
+    return out
+  }
+
+  /** Bytes of the batches `subscription` has not acknowledged (Pulsar backlogSize). */
+  backlogBytes (subscription: string): number {
+    let bytes = 0
+    for (const batch of this.unackedBatches(subscription, Number.POSITIVE_INFINITY)) bytes += batch.bytes
+    return bytes
   }
 
   stats (): { messagesIn: number, bytesIn: number, retainedMessages: number, retainedBytes: number, producers: number } {
