@@ -24,6 +24,8 @@ export interface RunningScenario {
   /** Resolves when the scenario prints `line` (e.g. SIGNAL). */
   printed: (line: string) => Promise<void>
   done: Promise<ScenarioRun>
+  /** Kills the scenario's process if it still runs (teardown of a test that failed early). */
+  stop: () => void
 }
 
 export function startScenario (python: string, scenario: string, args: Record<string, unknown>, timeoutMs = 120_000): RunningScenario {
@@ -56,7 +58,8 @@ export function startScenario (python: string, scenario: string, args: Record<st
       if (stdout.split('\n').includes(line)) return
       await new Promise<void>((resolve) => { watchers.push({ line, resolve }) })
     },
-    done
+    done,
+    stop: () => { if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL') }
   }
 }
 
