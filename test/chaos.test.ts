@@ -251,14 +251,7 @@ t.test(`chaos with seed ${SEED}`, async (t) => {
   t.same(findings.phantoms.slice(0, 5), [], `nothing read that no send could have stored (${findings.phantoms.length} phantoms; ${findings.unknownOutcomeStored} failed sends with an unknown outcome were stored)`)
   // Deduplication is off by default (as in Pulsar), so a resent batch may be stored twice.
   t.comment(`${findings.duplicates.length} messages stored more than once (deduplication is off): ${JSON.stringify(findings.duplicates.slice(0, 3))}`)
-  // Known open (issue 15, bug 2, second half): when two or more pipelined batches in a row are
-  // stored but their answers are lost, the producer learns only the last one's predecessor
-  // (predecessorIndex) and resends the first after later batches were acknowledged; with
-  // deduplication off that copy is acknowledged after them (chaos seeds 4 and 5 at 06557ef).
-  // Reported as a TODO so the other checks still gate the suite; scripts/chaos-runs shows it.
-  t.same(findings.orderViolations.slice(0, 5), [], `per producer and partition, acknowledged messages are stored in send order (${findings.orderViolations.length} out of order)`, {
-    todo: findings.orderViolations.length > 0 ? 'issue 15: acknowledged ids after a run of lost answers (see the comment above)' : false
-  })
+  t.same(findings.orderViolations.slice(0, 5), [], `per producer and partition, acknowledged messages are stored in send order (${findings.orderViolations.length} out of order)`)
 
   const sharedDeadline = readMs + SHARED_WAIT_MS
   const sharedBefore = sharedReceived.size

@@ -7,6 +7,10 @@
 // before it (`previousSequenceId`), so the partition refuses (OUT_OF_ORDER_SEQUENCE) a
 // pipelined batch that would be stored ahead of an earlier one that was refused or is late:
 // acknowledged messages are stored in send order whatever the route each request took.
+// Answers are released in send order too: a batch known stored behind one whose outcome is
+// still open is held, and when recovery resends that earlier batch it resends the held ones
+// after it, so an acknowledged id never precedes the id of a batch sent before it (with
+// deduplication off the first copies stay in the log as duplicates: at-least-once).
 import {
   BackpressureError, MessageId, MessageTooLargeError, NotLeaderError, OutOfOrderSequenceError, ProducerClosedError, TimeoutError, encodeBatch,
   type BatchEnvelope, type ClientResult, type CompressionType, type ProducerMessage
@@ -63,6 +67,10 @@ interface PendingBatch {
   attempts: number
   /** Some attempt's outcome was unknown (OUTCOME_UNKNOWN, a timeout, a connection lost in flight). */
   mayBeStored: boolean
+  /** Known stored at this index, held until every batch before it is settled. */
+  storedAt: number | undefined
+  /** Where an earlier copy was stored: the answer for a resend the partition deduplicates. */
+  storedBefore: number | undefined
   settle: () => void
   settled: Promise<void>
 }
@@ -211,7 +219,7 @@ export class PartitionProducer {
     let settle = () => {}
     const settled = new Promise<void>((resolve) => { settle = resolve })
     const deadline = this.settings.sendTimeoutMs > 0 ? messages[0].enqueuedAt + this.settings.sendTimeoutMs : Number.POSITIVE_INFINITY
-    this.batches.push({ messages, envelope, deadline, inflight: false, lastError: undefined, attempts: 0, mayBeStored: false, settle, settled })
+    this.batches.push({ messages, envelope, deadline, inflight: false, lastError: undefined, attempts: 0, mayBeStored: false, storedAt: undefined, storedBefore: undefined, settle, settled })
     this.pump()
   }
 
@@ -222,9 +230,9 @@ export class PartitionProducer {
       if (this.batches.length > 0) this.recover()
       return
     }
-    for (const batch of this.batches) {
+    for (const batch of [...this.batches]) {
       if (this.inflight >= MAX_INFLIGHT_BATCHES) return
-      if (batch.inflight) continue
+      if (batch.inflight || batch.storedAt !== undefined || !this.batches.includes(batch)) continue
       if (batch.deadline <= this.context.timers.now()) {
         this.expire(batch)
         continue
@@ -248,7 +256,7 @@ export class PartitionProducer {
       (result) => {
         // The partition stored `previous` (this batch named it and was stored): if we never
         // learned that, its id comes with this answer, and it must not be resent after this one.
-        if (previous !== undefined && result.predecessorIndex !== undefined && this.remove(previous)) this.resolveStored(previous, result.predecessorIndex)
+        if (previous !== undefined && result.predecessorIndex !== undefined) this.hold(previous, result.predecessorIndex)
         this.acknowledged(batch, result)
       },
       (error: unknown) => { this.sendFailed(batch, error) }
@@ -261,33 +269,62 @@ export class PartitionProducer {
   }
 
   private acknowledged (batch: PendingBatch, result: ClientResult<'send'>): void {
-    if (!this.remove(batch)) return
+    if (!this.batches.includes(batch) || batch.storedAt !== undefined) return
     if (result.duplicate && batch.attempts > 1 && !batch.mayBeStored) {
       // Every earlier attempt was refused outright, so the node never stored this batch: the
       // "duplicate" is some other batch under our name and sequence ids (previousSequenceId
       // keeps our own later batches out). Never report it as sent.
+      this.remove(batch)
       this.failBatch(batch, batch.lastError as Error)
+      this.releaseStored()
       return
     }
-    this.resolveStored(batch, result.messageId.index)
+    this.hold(batch, result.duplicate && batch.storedBefore !== undefined ? batch.storedBefore : result.messageId.index)
   }
 
-  /** Reports a removed batch as stored at log `index`. */
-  private resolveStored (batch: PendingBatch, index: number): void {
-    batch.messages.forEach((pending, batchIndex) => {
-      pending.resolve(new MessageId(this.partition, index, batchIndex))
-    })
-    this.pendingMessages -= batch.messages.length
-    batch.settle()
+  /** Records that a pending batch is stored at `index`, and releases what is settled in order. */
+  private hold (batch: PendingBatch, index: number): void {
+    if (!this.batches.includes(batch) || batch.storedAt !== undefined) return
+    batch.storedAt = index
+    this.releaseStored()
+  }
+
+  /** Reports the stored batches at the head of the queue, in send order. */
+  private releaseStored (): void {
+    for (let head = this.batches[0]; head?.storedAt !== undefined; head = this.batches[0]) {
+      const index = head.storedAt
+      this.batches.shift()
+      head.messages.forEach((pending, batchIndex) => {
+        pending.resolve(new MessageId(this.partition, index, batchIndex))
+      })
+      this.pendingMessages -= head.messages.length
+      head.settle()
+    }
+  }
+
+  /**
+   * Before a resend: a batch held behind one whose outcome is open is sent again after it (its
+   * first copy stays where it is; with deduplication on the resend is answered as a duplicate
+   * and reported at that first copy).
+   */
+  private resendHeld (): void {
+    for (const batch of this.batches) {
+      if (batch.storedAt === undefined) continue
+      batch.storedBefore = batch.storedAt
+      batch.storedAt = undefined
+      batch.mayBeStored = true
+    }
   }
 
   private sendFailed (batch: PendingBatch, error: unknown): void {
-    if (!this.batches.includes(batch)) return
+    // A held batch is known stored (a later batch's answer named it): its own answer is moot.
+    if (!this.batches.includes(batch) || batch.storedAt !== undefined) return
     // Our own per-request timeout leaves the outcome unknown, exactly like OUTCOME_UNKNOWN.
     const retryable = isRetryable(error, 'send') || error instanceof TimeoutError
     if (!retryable) {
       this.remove(batch)
       this.failBatch(batch, error as Error)
+      this.releaseStored()
       return
     }
     // An out-of-order refusal is a consequence of an earlier batch's failure: keep the cause.
@@ -316,7 +353,8 @@ export class PartitionProducer {
     // pending, until the oldest one's send timeout.
     const idleDeadline = this.context.timers.now() + this.context.operationTimeoutMs
     for (let attempt = 1; this.state !== 'closed' && !this.context.closed.aborted; attempt++) {
-      for (const batch of [...this.batches]) if (batch.deadline <= this.context.timers.now()) this.expire(batch)
+      for (const batch of [...this.batches]) if (batch.storedAt === undefined && batch.deadline <= this.context.timers.now()) this.expire(batch)
+      this.resendHeld()
       const deadline = this.batches.length > 0 ? this.batches[0].deadline : idleDeadline
       const remaining = deadline - this.context.timers.now()
       if (this.batches.length === 0 && remaining <= 0) return
@@ -369,6 +407,7 @@ export class PartitionProducer {
   private expire (batch: PendingBatch): void {
     this.remove(batch)
     this.failBatch(batch, finalError(`send to ${this.topic}`, this.settings.sendTimeoutMs, batch.lastError))
+    this.releaseStored()
   }
 
   private remove (batch: PendingBatch): boolean {

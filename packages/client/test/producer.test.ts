@@ -162,6 +162,32 @@ t.test('a stored batch whose outcome was lost is not resent after the batches be
   t.same(ids.map((id) => id.index), stored.map((entry) => entry.index), 'each send reports the index it is stored at')
 })
 
+for (const deduplication of [false, true]) {
+  t.test(`two stored batches in a row whose answers were lost: acknowledged IDs still follow send order (deduplication ${deduplication ? 'on' : 'off'})`, async (t) => {
+    // Chaos seeds 4 and 5: the answers of the first two pipelined batches were lost, the third's
+    // answer named only the second (predecessorIndex); the first was resent after the others were
+    // acknowledged and, deduplication off, acknowledged at a copy stored after theirs.
+    const cluster = await FakeCluster.start(t)
+    cluster.deduplication = deduplication
+    cluster.createTopic('lost-answers')
+    const client = await startClient(t, cluster)
+    const producer = await client.createProducer({ topic: 'lost-answers', batchingEnabled: false })
+    cluster.sendFaults.push('OUTCOME_UNKNOWN_STORED', 'OUTCOME_UNKNOWN_STORED')
+    const ids = await Promise.all(Array.from({ length: 5 }, (_, i) => producer.send({ data: `m-${i}` })))
+    const stored = cluster.entries('lost-answers').map((entry) => ({ index: entry.index, payload: text(decodeBatch(entry.batch, codecs)[0].payload) }))
+    const reported = ids.map((id, i) => stored.find((entry) => entry.index === id.index && entry.payload === `m-${i}`) !== undefined)
+    if (deduplication) {
+      t.same(stored.map((entry) => entry.payload), [0, 1, 2, 3, 4].map((i) => `m-${i}`), 'stored once each, in send order')
+      t.same(reported.slice(1), [true, true, true, true], 'the batches after the first report where they are stored')
+      t.same(ids.slice(1).map((id) => id.index), [2, 3, 4, 5])
+    } else {
+      t.same(reported, [true, true, true, true, true], 'each send reports an index where it is stored')
+      const indexes = ids.map((id) => id.index)
+      t.same(indexes, [...indexes].sort((a, b) => a - b), 'acknowledged IDs follow send order')
+    }
+  })
+}
+
 t.test('a send that keeps failing rejects after sendTimeoutMs with the last error; a hung node with TimeoutError', async (t) => {
   const cluster = await FakeCluster.start(t)
   cluster.createTopic('doomed')
