@@ -141,7 +141,11 @@ export class BlazarNode {
       metadata,
       isPeerLive: (peer) => network.isPeerLive(peer),
       deliver: (consumer, entries) => { gateway?.consumers.deliver(consumer, entries) },
-      consumerClosed: (consumer, reason) => { gateway?.consumers.closed(consumer, reason) }
+      consumerClosed: (consumer, reason) => { gateway?.consumers.closed(consumer, reason) },
+      reportMoveMatched: async (group, to) => {
+        const reply = await metadataWrite(context, true, { type: 'placements-complete-move', group, to })
+        if (!reply.ok) throw errorFromWire(reply.error)
+      }
     })
     const upstreams = new UpstreamPool(transport)
     network.onPeerLiveness((peer, live) => { if (live) partitions.peerLive(); else upstreams.peerDown(peer) })

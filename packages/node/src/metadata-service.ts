@@ -10,13 +10,12 @@ import type { Env, MembershipConfig, NodeId, TimerHandle } from '@blazar/env'
 import { NotLeaderError, errorFromWire } from '@blazar/protocol'
 import type { RaftNode } from '@blazar/raft'
 import type { GroupHost } from './group-host.ts'
+import { applyMembershipStep, caughtUp, type MembershipStep } from './membership-steps.ts'
 import { SilenceTracker, nodeStateChanges } from './node-health.ts'
 
 export const METADATA_GROUP = 'meta'
 /** How often the metadata leader re-checks the voter set. */
 export const VOTER_CHECK_INTERVAL_MS = 1000
-/** A learner is promoted once its log is within this many entries of the leader's commit index. */
-export const LEARNER_CATCH_UP_ENTRIES = 16
 
 export class MetadataService {
   readonly sm: MetadataStateMachine
@@ -157,26 +156,19 @@ export class MetadataService {
       config,
       registered: new Set(registered.map((node) => node.id)),
       targetVoters: target.voters,
-      caughtUp: (peer) => {
-        const match = raft.matchIndex(peer)
-        return match !== null && match + LEARNER_CATCH_UP_ENTRIES >= status.commitIndex
-      },
+      caughtUp: (peer) => caughtUp(raft, peer),
       members
     })
     if (step === null) return
     this.changingMembership = true
     try {
       this.env.logger.info('metadata membership change', { ...step })
-      if (step.kind === 'addLearner') await raft.addLearner(step.node)
-      else if (step.kind === 'promoteLearner') await raft.promoteLearner(step.node)
-      else await raft.removeMember(step.node)
+      await applyMembershipStep(raft, step)
     } finally {
       this.changingMembership = false
     }
   }
 }
-
-export type MembershipStep = { kind: 'addLearner' | 'promoteLearner' | 'removeMember', node: NodeId }
 
 /**
  * The next single membership change of the metadata group, or null when it matches the target:

@@ -119,27 +119,28 @@ export interface PlacementMove {
 }
 
 /**
- * The placement actor's plan (pure): for replicas on nodes that are not active (draining,
- * down, or gone), a replacement on an active node outside the group, chosen like a new
- * placement (zones first, then least loaded, then id); a preferred leader on a leaving node
- * moves to the remaining replica with the fewest leaderships. At most `maxMoves` moves, one per
- * group per round (membership changes are one server at a time); groups that cannot move
- * (not enough active nodes) are left for later.
+ * The placement actor's plan (pure): for replicas on leaving nodes (by default every node that
+ * is not active: draining, down, or gone; `leaves` narrows it, e.g. to nodes down long enough),
+ * a replacement on an active node outside the group, chosen like a new placement (zones first,
+ * then least loaded, then id); a preferred leader on a leaving node moves to the remaining
+ * replica with the fewest leaderships. At most `maxMoves` moves, one per group per round
+ * (membership changes are one server at a time); groups that cannot move (not enough active
+ * nodes) are left for later.
  */
 export function planReplacements (
   nodes: readonly (PlacementNode & { state: string })[],
   placements: Iterable<[string, GroupPlacement]>,
-  maxMoves = MAX_MOVES_PER_ROUND
+  maxMoves = MAX_MOVES_PER_ROUND,
+  leaves: (node: NodeId) => boolean = (node) => nodes.find((n) => n.id === node)?.state !== 'active'
 ): PlacementMove[] {
   const all = [...placements]
   const active = nodes.filter((node) => node.state === 'active').sort(byId)
-  const activeIds = new Set(active.map((node) => node.id))
   const zoneOf = new Map(nodes.map((node) => [node.id, node.zone]))
   const load = loadOf(all.map(([, placement]) => placement))
   const moves: PlacementMove[] = []
   for (const [group, placement] of [...all].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
     if (moves.length >= maxMoves) break
-    const leaving = placement.replicas.find((id) => !activeIds.has(id))
+    const leaving = placement.replicas.find((id) => leaves(id))
     if (leaving === undefined) continue
     const staying = placement.replicas.filter((id) => id !== leaving)
     const zonesUsed = new Map<string, number>()
