@@ -132,7 +132,7 @@ export class BlazarNode {
       raftConfig: { electionTimeoutMs: config.electionTimeoutMs, heartbeatIntervalMs: config.heartbeatIntervalMs, quiesce: true },
       events: metrics.groupEvents
     })
-    const metadata = new MetadataService({ env, self, isPeerLive: (peer) => network.isPeerLive(peer) })
+    const metadata = new MetadataService({ env, self, isPeerLive: (peer) => network.isPeerLive(peer), reReplicationDelayMs: config.reReplicationDelayMs })
     let gateway: Gateway | undefined
     partitions = new PartitionService({
       env,

@@ -29,6 +29,12 @@ export interface NodeConfig {
   clusterName: string
   /** Partitions a node exports per-topic metric series for; above it, per namespace only (bounded cardinality). */
   metricsMaxTopics: number
+  /**
+   * How long a node must have been marked down before the metadata leader moves its replicas to
+   * live nodes (default 10 minutes, like Redpanda's and Pulsar's operators expect: a restart or a
+   * short outage must not trigger a copy of everything the node held).
+   */
+  reReplicationDelayMs: number
   logLevel: 'debug' | 'info' | 'warn' | 'error'
 }
 
@@ -47,6 +53,7 @@ export const DEFAULT_NODE_CONFIG: Omit<NodeConfig, 'dataDir'> = {
   heartbeatIntervalMs: 100,
   clusterName: 'blazar',
   metricsMaxTopics: 1000,
+  reReplicationDelayMs: 600_000,
   logLevel: 'info'
 }
 
@@ -73,7 +80,8 @@ const ENVIRONMENT: Record<string, keyof NodeConfig> = {
   BLAZAR_JOIN: 'join',
   BLAZAR_LOG_LEVEL: 'logLevel',
   BLAZAR_CLUSTER_NAME: 'clusterName',
-  BLAZAR_METRICS_MAX_TOPICS: 'metricsMaxTopics'
+  BLAZAR_METRICS_MAX_TOPICS: 'metricsMaxTopics',
+  BLAZAR_RE_REPLICATION_DELAY_MS: 'reReplicationDelayMs'
 }
 
 /** The BLAZAR_* variables of `env` as raw settings (lists are comma-separated). */
@@ -114,6 +122,7 @@ export function resolveNodeConfig (...sources: Array<{ name: string, values: Raw
     heartbeatIntervalMs: integer('heartbeatIntervalMs', get('heartbeatIntervalMs'), 10, 60_000) ?? DEFAULT_NODE_CONFIG.heartbeatIntervalMs,
     clusterName: optionalText('clusterName', get('clusterName')) ?? DEFAULT_NODE_CONFIG.clusterName,
     metricsMaxTopics: integer('metricsMaxTopics', get('metricsMaxTopics'), 0, 1_000_000) ?? DEFAULT_NODE_CONFIG.metricsMaxTopics,
+    reReplicationDelayMs: integer('reReplicationDelayMs', get('reReplicationDelayMs'), 0, 7 * 24 * 3_600_000) ?? DEFAULT_NODE_CONFIG.reReplicationDelayMs,
     logLevel: level(get('logLevel')) ?? DEFAULT_NODE_CONFIG.logLevel
   }
   if (config.init && config.join.length > 0) throw new ConfigError('--init and --join exclude each other')
