@@ -2,9 +2,11 @@
 // factor 3) and a producer publishing at a steady rate. A node killed for good is marked down and,
 // once the re-replication delay has passed (2 s here, BLAZAR_RE_REPLICATION_DELAY_MS), every
 // partition it held is back at 3 voters on live nodes; then a live node is drained until it holds
-// no replica, and removed. Publishing continues throughout: every send is acknowledged, and an
-// audit read finds every acknowledged message at the ID its send reported. The longest publish
-// latency while replicas moved is printed (a figure for the operator, not a pass/fail check).
+// no replica, and removed. Then the dead node is started again: it holds nothing, and the
+// balancer moves replicas (and preferred leaderships) to it until the counts are within one.
+// Publishing continues throughout: every send is acknowledged, and an audit read finds every
+// acknowledged message at the ID its send reported. The longest publish latency while replicas
+// moved is printed (a figure for the operator, not a pass/fail check).
 import t from 'tap'
 import { Client, type ClusterStatus, type Message } from '@blazar/client'
 import type { MessageId } from '@blazar/protocol'
@@ -105,6 +107,16 @@ t.test('a dead node\'s replicas are re-replicated, a drained node is emptied and
   const removed = await waitFor(admin, 'the drained node is gone', (s) => !s.nodes.some((n) => n.id === drained))
   t.same(removed.nodes.map((n) => n.id).sort(), [...remaining, victim].sort(), 'the other nodes stay members (the dead one is down, not removed)')
 
+  await cluster.restart(cluster.indexOf(victim))
+  const members = [...remaining, victim]
+  const balanced = await waitFor(admin, 'the returned node receives replicas until counts are within one', (s) => {
+    if (!settledOn(s, members) || s.nodes.find((n) => n.id === victim)?.state !== 'active') return false
+    const counts = members.map((id) => holders(s, id))
+    return Math.max(...counts) - Math.min(...counts) <= 1
+  })
+  const balancedAt = Date.now()
+  t.ok(holders(balanced, victim) >= 2, `the returned node holds ${holders(balanced, victim)} partitions (${members.map((id) => holders(balanced, id)).join(', ')})`)
+
   producing = false
   await publishing
   await Promise.all(sends)
@@ -112,7 +124,7 @@ t.test('a dead node\'s replicas are re-replicated, a drained node is emptied and
   const failed = outcomes.filter((o) => o.error !== null)
   t.same(failed.slice(0, 3).map((o) => o.error), [], `every send was acknowledged (${acknowledged.length} sent, ${failed.length} failed)`)
   const during = (from: number, to: number): number => Math.max(0, ...outcomes.filter((o) => o.sentAt >= from && o.sentAt < to).map((o) => o.latencyMs))
-  t.comment(`longest publish latency: ${during(killedAt, downAt)} ms around the death, ${during(downAt, healedAt)} ms while re-replicating, ${during(healedAt, drainedAt)} ms while draining`)
+  t.comment(`longest publish latency: ${during(killedAt, downAt)} ms around the death, ${during(downAt, healedAt)} ms while re-replicating, ${during(healedAt, drainedAt)} ms while draining, ${during(drainedAt, balancedAt)} ms while balancing`)
 
   const consumer = await admin.subscribe({ topic: TOPIC, subscription: 'audit', subscriptionType: 'Exclusive', subscriptionInitialPosition: 'Earliest' })
   const expected = new Map(acknowledged.map((o) => [(o.id as MessageId).toString(), o.text]))

@@ -4,7 +4,7 @@
 // (membership allowlist, hosted partitions), and, on the leader, the voter actor that keeps
 // 3 (or 5) voters chosen among the active nodes and the rest learners, one change at a time.
 import {
-  MetadataStateMachine, chooseMetadataVoters, encodeMetadataCommand, planReplacements, proposalError, type MetadataCommand, type MetadataOutcome
+  MetadataStateMachine, chooseMetadataVoters, encodeMetadataCommand, planLeaderBalance, planRebalance, planReplacements, proposalError, type MetadataCommand, type MetadataOutcome
 } from '@blazar/broker'
 import type { Env, MembershipConfig, NodeId, TimerHandle } from '@blazar/env'
 import { NotLeaderError, errorFromWire } from '@blazar/protocol'
@@ -157,7 +157,9 @@ export class MetadataService {
   /**
    * The placement actor: moves replicas off draining nodes, off nodes marked down for longer than
    * reReplicationDelayMs, and off nodes no longer registered, onto active nodes (placement.ts,
-   * planReplacements), within MAX_MOVES_IN_FLIGHT and MAX_MOVES_IN_FLIGHT_PER_NODE.
+   * planReplacements), within MAX_MOVES_IN_FLIGHT and MAX_MOVES_IN_FLIGHT_PER_NODE. With nothing
+   * to move off and no move in flight it balances: replicas towards nodes holding fewer (a node
+   * that joined), then preferred leaders (planRebalance, planLeaderBalance).
    */
   private async checkPlacements (): Promise<void> {
     const now = this.env.clock.now()
@@ -178,12 +180,31 @@ export class MetadataService {
       return node.state === 'down' && now - (this.downSince.get(id) ?? now) >= this.reReplicationDelayMs
     }
     const movable = this.sm.placements().filter(([group]) => this.sm.move(group) === undefined)
-    for (const move of planReplacements(nodes, movable, budget, leaves)) {
+    const replacements = planReplacements(nodes, movable, budget, leaves)
+    if (replacements.length === 0 && inFlight.length === 0) {
+      await this.balance(nodes)
+      return
+    }
+    for (const move of replacements) {
       if ((perNode.get(move.from) ?? 0) >= MAX_MOVES_IN_FLIGHT_PER_NODE || (perNode.get(move.to) ?? 0) >= MAX_MOVES_IN_FLIGHT_PER_NODE) continue
       count(move.from)
       count(move.to)
       this.env.logger.info('replica move', { group: move.group, from: move.from, to: move.to })
       await this.propose({ type: 'move-replica', group: move.group, from: move.from, to: move.to, preferredLeader: move.placement.preferredLeader })
+    }
+  }
+
+  private async balance (nodes: ReturnType<MetadataStateMachine['nodes']>): Promise<void> {
+    const placements = this.sm.placements()
+    const moves = planRebalance(nodes, placements, MAX_MOVES_IN_FLIGHT_PER_NODE)
+    for (const move of moves) {
+      this.env.logger.info('replica move (balance)', { group: move.group, from: move.from, to: move.to })
+      await this.propose({ type: 'move-replica', group: move.group, from: move.from, to: move.to, preferredLeader: move.placement.preferredLeader })
+    }
+    if (moves.length > 0) return
+    for (const change of planLeaderBalance(nodes, placements, MAX_MOVES_IN_FLIGHT)) {
+      this.env.logger.info('preferred leader (balance)', { group: change.group, preferredLeader: change.placement.preferredLeader })
+      await this.propose({ type: 'set-placement', group: change.group, replicas: change.placement.replicas, preferredLeader: change.placement.preferredLeader })
     }
   }
 

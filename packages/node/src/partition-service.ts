@@ -93,6 +93,7 @@ export class PartitionService {
       if (!partition.replica.isLeading) continue
       this.alignConfig(partition)
       this.membership.check(partition.group, partition.raft)
+      this.preferLeader(partition)
     }
     this.handOffIfDown()
   }
@@ -185,15 +186,26 @@ export class PartitionService {
     this.alignConfig(hosted)
     this.membership.check(hosted.group, hosted.raft)
     this.handOffIfDown()
-    const preferred = this.options.metadata.sm.placement(hosted.group)?.preferredLeader
+    this.preferLeader(hosted)
+  }
+
+  /**
+   * On the leader: hands leadership to the placement's preferred leader PREFERRED_LEADER_DELAY_MS
+   * from now (after an election, or when the balancer names another preferred leader), if it is
+   * then still preferred, an active voter and reachable.
+   */
+  private preferLeader (hosted: HostedPartition): void {
+    const preferredNow = (): string | undefined => this.options.metadata.sm.placement(hosted.group)?.preferredLeader
+    const preferred = preferredNow()
     if (preferred === undefined || preferred === this.options.self || this.transferTimers.has(hosted.group)) return
     const timer = this.options.env.clock.setTimer(PREFERRED_LEADER_DELAY_MS, () => {
       this.transferTimers.delete(hosted.group)
-      if (!hosted.replica.isLeading || !this.options.isPeerLive(preferred)) return
-      if (this.options.metadata.sm.node(preferred)?.state === 'down') return
-      if (!hosted.raft.status().config.voters.includes(preferred)) return
-      hosted.raft.transferLeader(preferred).catch((error: unknown) => {
-        this.options.env.logger.debug('preferred leader transfer failed', { group: hosted.group, to: preferred, error: String(error) })
+      const to = preferredNow()
+      if (to === undefined || to === this.options.self || !hosted.replica.isLeading || !this.options.isPeerLive(to)) return
+      if (this.options.metadata.sm.node(to)?.state !== 'active') return
+      if (!hosted.raft.status().config.voters.includes(to)) return
+      hosted.raft.transferLeader(to).catch((error: unknown) => {
+        this.options.env.logger.debug('preferred leader transfer failed', { group: hosted.group, to, error: String(error) })
       })
     })
     this.transferTimers.set(hosted.group, timer)
