@@ -752,6 +752,30 @@ export class RaftCore {
     return this.appendEntry(entry)
   }
 
+  /**
+   * Operator force-recovery of a group that lost its majority for good (never automatic): this
+   * replica becomes the group's only voter. In a new term, so that the entry conflicts with no
+   * other node's log, it appends a membership entry naming itself alone, then campaigns, which
+   * it wins on its own vote. What it holds uncommitted becomes committed; what only the lost
+   * replicas held is gone. The lost replicas must never serve this group again (their old
+   * membership still counts them as a majority): the host removes them from its placement.
+   * Returns the index of the membership entry.
+   */
+  forceSingleVoter (): number {
+    if (this.corrupted) throw new ConfigChangeError('a corrupted replica cannot recover its group')
+    if (this.installing !== undefined) throw new ConfigChangeError('a snapshot is being installed')
+    // A leader that has lost its majority may not have noticed yet (check-quorum): it steps down first.
+    if (this.role === 'leader') this.becomeFollower(this.term, null)
+    // A new term first (the campaign's), then the entry in it: the candidate wins on its own vote
+    // once the membership names it alone, and the entry commits in the term it was written in.
+    this.becomeCandidate(true)
+    const entry = this.nextEntry(RAFT_ENTRY_KIND, encodeConfig({ voters: [this.id], learners: [] }))
+    this.log.reserve([entry])
+    this.appendEntries([entry])
+    this.logger.warn('membership forced to this replica alone (operator force-recovery)', { term: this.term, index: entry.index })
+    return entry.index
+  }
+
   /** Returns true when already done (transfer to self). */
   transferLeader (to: NodeId): boolean {
     this.requireLeader()

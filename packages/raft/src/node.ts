@@ -159,6 +159,25 @@ export class RaftNode {
   removeMember (id: NodeId): Promise<void> { return this.changeMembership({ kind: 'removeMember', node: id }) }
 
   /**
+   * Operator force-recovery (RaftCore.forceSingleVoter): this replica becomes its group's only
+   * voter and leader; resolves once that membership entry is committed. For a group whose
+   * majority is lost for good; what only the lost replicas held is lost.
+   */
+  forceSingleVoter (): Promise<void> {
+    const core = this.readyCore()
+    if (core instanceof Error) return Promise.reject(core)
+    let index = 0
+    try {
+      this.run(() => { index = core.forceSingleVoter() })
+    } catch (error) {
+      return Promise.reject(error)
+    }
+    // Registered after the step-down (when it led) was performed: that fails the old term's
+    // proposals, not this one, which commits in the new term.
+    return new Promise<void>((resolve, reject) => { this.proposals.set(index, { term: core.term, resolve: () => { resolve() }, reject }) })
+  }
+
+  /**
    * Linearizable read barrier: resolves once this node applied the leader's confirmed commit
    * index. On a follower the request is forwarded to the leader (ReadTimeoutError without an
    * answer within an election timeout).

@@ -92,3 +92,61 @@ t.test('the new config counts from the moment it is appended: removal under part
     expect no-violations
   `)
 })
+
+t.test('force-recovery: a replica left alone by a lost majority becomes the only voter, keeps its log and grows the group again', async (t) => {
+  await scenario(t, `
+    add-nodes 3
+    campaign 1
+    stabilize
+    propose 1 a=1
+    stabilize
+    crash 2
+    crash 3
+    propose 1 b=2                               # appended on 1 only: no majority to commit it
+    run 50
+    expect no-value 1 b
+    force-recover 1
+    stabilize
+    expect result recover-1 ok
+    expect role 1 leader
+    expect voters 1 1
+    expect value 1 a 1
+    expect value 1 b 2                          # what the survivor held uncommitted is committed now
+    propose 1 c=3
+    stabilize
+    expect value 1 c 3
+    add-node 4
+    add-learner 1 4
+    stabilize
+    promote 1 4
+    stabilize
+    expect result promote-4 ok
+    expect voters 1 1 4
+    expect value 4 c 3
+    expect no-violations
+  `)
+})
+
+t.test('force-recovery from a follower: the survivor of a crashed leader and follower takes over with the log it has', async (t) => {
+  await scenario(t, `
+    add-nodes 3
+    campaign 1
+    stabilize
+    propose 1 a=1
+    stabilize
+    crash 1
+    crash 3
+    run 50
+    expect no-leader
+    force-recover 2
+    stabilize
+    expect result recover-2 ok
+    expect role 2 leader
+    expect voters 2 2
+    expect value 2 a 1
+    propose 2 b=2
+    stabilize
+    expect value 2 b 2
+    expect no-violations
+  `)
+})

@@ -94,6 +94,7 @@ export class ScriptRunner {
       case 'add-learner': this.track(`add-${args[1]}`, c.get(args[0]).node.addLearner(args[1])); await c.run(0); return
       case 'promote': this.track(`promote-${args[1]}`, c.get(args[0]).node.promoteLearner(args[1])); await c.run(0); return
       case 'remove': this.track(`remove-${args[1]}`, c.get(args[0]).node.removeMember(args[1])); await c.run(0); return
+      case 'force-recover': this.track(`recover-${args[0]}`, c.get(args[0]).node.forceSingleVoter()); await c.run(0); return
       case 'mark': this.mark = c.delivered; return
       case 'expect': {
         const { ok, actual } = this.evaluate(args)
