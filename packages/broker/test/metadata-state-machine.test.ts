@@ -136,6 +136,27 @@ t.test('a replica move: the placement names the new node at once, the old one ke
   t.equal(log.errorCode({ type: 'remove-node', id: from }), undefined, 'with nothing left on it the node can be removed')
 })
 
+t.test('force-recovery placement and growth back to the replication factor', async (t) => {
+  const log = cluster(4)
+  log.run({ type: 'create-topic', topic: 'lost', partitions: 0 })
+  const group = 'persistent://public/default/lost'
+  const before = log.sm.placement(group)!
+  const survivor = before.replicas[1]!
+  const spare = ['node-1', 'node-2', 'node-3', 'node-4'].find((id) => !before.replicas.includes(id))!
+  t.equal(log.errorCode({ type: 'recover-placement', group, survivor: spare }), 'INVALID_ARGUMENT', 'the survivor must hold a replica')
+  t.equal(log.errorCode({ type: 'recover-placement', group, survivor }), undefined)
+  t.same(log.sm.placement(group), { replicas: [survivor], preferredLeader: survivor })
+  t.equal(log.sm.replicationFactorOf(group), 3)
+  for (const lost of before.replicas.filter((id) => id !== survivor)) t.notOk(log.sm.groupsOf(lost).includes(group), 'a lost replica no longer hosts the group')
+  t.equal(log.errorCode({ type: 'add-replica', group, to: survivor }), 'INVALID_ARGUMENT', 'not onto a node that holds one')
+  t.equal(log.errorCode({ type: 'add-replica', group, to: spare }), undefined)
+  t.same(log.sm.move(group), { from: null, to: spare }, 'tracked like a move with no node leaving')
+  t.same(log.sm.placement(group)!.replicas, [survivor, spare].sort())
+  t.equal(log.errorCode({ type: 'add-replica', group, to: before.replicas[0]! }), 'INVALID_ARGUMENT', 'one change in flight per group')
+  t.equal(log.errorCode({ type: 'complete-move', group, to: spare }), undefined)
+  t.equal(log.sm.move(group), undefined)
+})
+
 t.test('remove-node with force removes a node that still hosts replicas', async (t) => {
   const log = cluster(3)
   log.run({ type: 'create-topic', topic: 'kept', partitions: 0 })

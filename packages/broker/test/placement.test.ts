@@ -1,7 +1,7 @@
 import t from 'tap'
 import fc from 'fast-check'
 import { NotEnoughNodesError } from '@blazar/protocol'
-import { chooseMetadataVoters, emptyLoad, loadOf, placeGroups, planLeaderBalance, planRebalance, planReplacements, type PlacementNode } from '../src/index.ts'
+import { chooseMetadataVoters, emptyLoad, loadOf, placeGroups, planGrowth, planLeaderBalance, planRebalance, planReplacements, type PlacementNode } from '../src/index.ts'
 
 const nodesArb = (zones: number) => fc.integer({ min: 1, max: 9 }).map((n) =>
   Array.from({ length: n }, (_, i): PlacementNode => ({ id: `node-${i}`, zone: zones === 0 ? null : `zone-${i % zones}` })))
@@ -115,4 +115,15 @@ t.test('preferred leaders even out over the active nodes', async (t) => {
   for (const change of changes) after.set(change.group, change.placement)
   t.same(['a', 'b', 'c'].map((id) => loadOf(after.values()).leaders.get(id) ?? 0), [2, 2, 2])
   t.same(planLeaderBalance(nodes, [...after], 100), [], 'balanced: nothing to change')
+})
+
+t.test('growth: a group below its replication factor gets a replica on the least loaded active node outside it', async (t) => {
+  const nodes = [{ id: 'a', zone: null, state: 'active' }, { id: 'b', zone: null, state: 'active' }, { id: 'c', zone: null, state: 'down' }, { id: 'd', zone: null, state: 'active' }]
+  const placements: Array<[string, { replicas: string[], preferredLeader: string }, number]> = [
+    ['g1', { replicas: ['a'], preferredLeader: 'a' }, 3],
+    ['g2', { replicas: ['a', 'b', 'd'], preferredLeader: 'b' }, 3],
+    ['g3', { replicas: ['b', 'd'], preferredLeader: 'b' }, 2]
+  ]
+  t.same(planGrowth(nodes, placements, 10), [{ group: 'g1', to: 'b' }], 'one addition per group per round, never onto a down node; full groups untouched')
+  t.same(planGrowth(nodes, placements, 0), [], 'bounded')
 })

@@ -62,6 +62,13 @@ export class Admin {
     lastMessageId: async (topic: string): Promise<ClientResult<'topics-last-message-id'>['messageId']> => (await this.call({ type: 'topics-last-message-id', topic })).messageId,
     /** Moves one replica of a partition (or non-partitioned topic) from node `from` to node `to`. */
     moveReplica: async (topic: string, from: string, to: string): Promise<void> => { await this.call({ type: 'topics-move-replica', topic, from, to }) },
+    /**
+     * Force-recovery of a partition that lost its majority for good: rebuilt from one surviving
+     * replica (`survivor`, else the one with the highest commit index). What only the lost
+     * replicas held is lost. Refused while the partition has a leader.
+     */
+    forceRecover: async (topic: string, options: { survivor?: string } = {}): Promise<ClientResult<'topics-force-recover'>> =>
+      await this.call({ type: 'topics-force-recover', topic, ...(options.survivor === undefined ? {} : { survivor: options.survivor }) }),
     /** Partition count and leaders, as a producer or consumer sees them. */
     lookup: async (topic: string): Promise<ClientResult<'lookup'>> => await this.call({ type: 'lookup', topic })
   }

@@ -8,6 +8,7 @@ import type { NodeId } from '@blazar/env'
 import { InvalidArgumentError, NotLeaderError, UnauthorizedError, errorToWire, parseClientRequestBody, type ClientReply, type ClientRequestBody } from '@blazar/protocol'
 import type { ClientRequest } from '@blazar/transport'
 import { adminRead, clusterStatus, lookup, nodeStatus } from './admin-handlers.ts'
+import { forceRecover } from './force-recovery.ts'
 import { metadataWrite, refuseNeededVoter } from './metadata-writes.ts'
 import { closeConsumer, consumerRequest, subscribe } from './consumer-handlers.ts'
 import { ConsumerRegistry } from './consumer-registry.ts'
@@ -27,7 +28,7 @@ export const ADMIN_REQUEST_TYPES: ReadonlySet<ClientRequestBody['type']> = new S
   'namespaces-create', 'namespaces-delete', 'namespaces-list', 'namespaces-set-policies', 'namespaces-get-policies',
   'topics-create', 'topics-update-partitions', 'topics-delete', 'topics-list', 'topics-stats', 'topics-internal-stats',
   'topics-last-message-id', 'subscriptions-create', 'subscriptions-delete', 'subscriptions-move', 'subscriptions-peek',
-  'cluster-status', 'nodes-set-state', 'nodes-remove', 'topics-move-replica'
+  'cluster-status', 'nodes-set-state', 'nodes-remove', 'topics-move-replica', 'topics-force-recover'
 ])
 
 export class Gateway {
@@ -117,6 +118,10 @@ export class Gateway {
       case 'placements-complete-move':
         if (!state.fromMember) throw new UnauthorizedError({ action: 'complete a move', resource: 'placements (partition leaders only)' })
         return await metadataWrite(context, false, body)
+      case 'partition-force-recover':
+        if (!state.fromMember) throw new UnauthorizedError({ action: 'force-recover', resource: 'partitions (the metadata leader only)' })
+        return ok({ commitIndex: await context.partitions.forceRecover(body.group) })
+      case 'topics-force-recover': return await forceRecover(context, !state.fromMember, body)
       case 'nodes-remove':
         refuseNeededVoter(context, body)
         return await metadataWrite(context, !state.fromMember, body)

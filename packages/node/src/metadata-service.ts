@@ -4,7 +4,7 @@
 // (membership allowlist, hosted partitions), and, on the leader, the voter actor that keeps
 // 3 (or 5) voters chosen among the active nodes and the rest learners, one change at a time.
 import {
-  MetadataStateMachine, chooseMetadataVoters, encodeMetadataCommand, planLeaderBalance, planRebalance, planReplacements, proposalError, type MetadataCommand, type MetadataOutcome
+  MetadataStateMachine, chooseMetadataVoters, encodeMetadataCommand, planGrowth, planLeaderBalance, planRebalance, planReplacements, proposalError, type MetadataCommand, type MetadataOutcome
 } from '@blazar/broker'
 import type { Env, MembershipConfig, NodeId, TimerHandle } from '@blazar/env'
 import { NotLeaderError, errorFromWire } from '@blazar/protocol'
@@ -172,7 +172,7 @@ export class MetadataService {
     const budget = MAX_MOVES_IN_FLIGHT - inFlight.length
     if (budget <= 0) return
     const perNode = new Map<NodeId, number>()
-    const count = (node: NodeId): void => { perNode.set(node, (perNode.get(node) ?? 0) + 1) }
+    const count = (node: NodeId | null): void => { if (node !== null) perNode.set(node, (perNode.get(node) ?? 0) + 1) }
     for (const [, move] of inFlight) { count(move.from); count(move.to) }
     const leaves = (id: NodeId): boolean => {
       const node = this.sm.node(id)
@@ -181,9 +181,19 @@ export class MetadataService {
     }
     const movable = this.sm.placements().filter(([group]) => this.sm.move(group) === undefined)
     const replacements = planReplacements(nodes, movable, budget, leaves)
-    if (replacements.length === 0 && inFlight.length === 0) {
+    const replaced = new Set(replacements.map((move) => move.group))
+    const growable = movable.filter(([group]) => !replaced.has(group))
+      .map(([group, placement]): [string, typeof placement, number] => [group, placement, this.sm.replicationFactorOf(group) ?? 0])
+    const additions = planGrowth(nodes, growable, budget - replacements.length)
+    if (replacements.length === 0 && additions.length === 0 && inFlight.length === 0) {
       await this.balance(nodes)
       return
+    }
+    for (const addition of additions) {
+      if ((perNode.get(addition.to) ?? 0) >= MAX_MOVES_IN_FLIGHT_PER_NODE) continue
+      count(addition.to)
+      this.env.logger.info('replica added (below the replication factor)', { ...addition })
+      await this.propose({ type: 'add-replica', group: addition.group, to: addition.to })
     }
     for (const move of replacements) {
       if ((perNode.get(move.from) ?? 0) >= MAX_MOVES_IN_FLIGHT_PER_NODE || (perNode.get(move.to) ?? 0) >= MAX_MOVES_IN_FLIGHT_PER_NODE) continue

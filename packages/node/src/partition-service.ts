@@ -15,7 +15,7 @@ import {
 } from '@blazar/broker'
 import type { Env, NodeId, TimerHandle } from '@blazar/env'
 import {
-  NON_PARTITIONED, encodePartitionEntry, namespaceOf, parseTopicName, type DeliveredEntry, type PartitionConfig
+  NON_PARTITIONED, UnknownTopicError, encodePartitionEntry, namespaceOf, parseTopicName, type DeliveredEntry, type PartitionConfig
 } from '@blazar/protocol'
 import type { RaftNode } from '@blazar/raft'
 import type { GroupHost } from './group-host.ts'
@@ -96,6 +96,14 @@ export class PartitionService {
       this.preferLeader(partition)
     }
     this.handOffIfDown()
+  }
+
+  /** Force-recovery (force-recovery.ts): this replica of `group` becomes its only voter; answers its commit index. */
+  async forceRecover (group: string): Promise<number> {
+    const hosted = this.partitions.get(group)
+    if (hosted === undefined) throw new UnknownTopicError({ topic: group })
+    await hosted.raft.forceSingleVoter()
+    return hosted.raft.status().commitIndex
   }
 
   /** A peer became reachable: a node marked down may now have someone to hand its partitions to. */

@@ -138,7 +138,15 @@ export const clientRequestBodySchema = union('type', {
   /** Moves one replica of a partition (`topic` names the partition, or a non-partitioned topic) from node `from` to node `to`. */
   'topics-move-replica': object({ topic, from: nodeId, to: nodeId }),
   /** Node to node: a partition's leader reports that its Raft membership now matches the placement after a move. */
-  'placements-complete-move': object({ group: topic, to: nodeId })
+  'placements-complete-move': object({ group: topic, to: nodeId }),
+  /**
+   * Operator force-recovery of a partition that lost its majority for good: rebuilt from one
+   * surviving replica (`survivor`, else the reachable replica with the highest commit index);
+   * what only the lost replicas held is lost. Refused while the partition has a leader.
+   */
+  'topics-force-recover': object({ topic, survivor: optional(nodeId) }),
+  /** Node to node (from the metadata leader): make this node's replica of `group` its only voter. */
+  'partition-force-recover': object({ group: topic })
 })
 export type ClientRequestBody = Infer<typeof clientRequestBodySchema>
 export type ClientRequestType = ClientRequestBody['type']
@@ -328,14 +336,16 @@ export const clientResultSchemas = {
     /** One row per hosted replica (a group appears once per node that hosts it), with `node` set. */
     groups: array(groupStatusSchema, { max: MAX_LIST_ITEMS }),
     /** Replica moves in flight (the placement names `to`; `from` leaves once the Raft membership matches). */
-    moves: optional(array(object({ group: topic, from: nodeId, to: nodeId }), { max: MAX_LIST_ITEMS }))
+    moves: optional(array(object({ group: topic, from: nullable(nodeId), to: nodeId }), { max: MAX_LIST_ITEMS }))
   }),
   'node-status': object({ node: nodeId, groups: array(groupStatusSchema, { max: MAX_LIST_ITEMS }) }),
   'nodes-register': object({ members: array(nodeRecordSchema, { max: MAX_LIST_ITEMS }) }),
   'nodes-set-state': object({}),
   'nodes-remove': object({}),
   'topics-move-replica': object({}),
-  'placements-complete-move': object({})
+  'placements-complete-move': object({}),
+  'topics-force-recover': object({ survivor: nodeId, commitIndex: count }),
+  'partition-force-recover': object({ commitIndex: count })
 } satisfies { [K in ClientRequestType]: Schema<object> }
 export type ClientResult<K extends ClientRequestType> = Infer<typeof clientResultSchemas[K]>
 

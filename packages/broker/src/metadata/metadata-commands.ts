@@ -34,6 +34,10 @@ export const metadataCommandSchema = union('type', {
   'set-placement': object({ group: topic, replicas: array(nodeId, { max: 7 }), preferredLeader: nodeId }),
   /** Moves one replica of `group` from node `from` to node `to` (see MetadataStateMachine.move). */
   'move-replica': object({ group: topic, from: nodeId, to: nodeId, preferredLeader: optional(nodeId) }),
+  /** Adds a replica on `to` to a group below its replication factor (tracked like a move, with no `from`). */
+  'add-replica': object({ group: topic, to: nodeId }),
+  /** Operator force-recovery: the placement becomes `survivor` alone (the others are lost for good). */
+  'recover-placement': object({ group: topic, survivor: nodeId }),
   /** The partition's leader reports the move's Raft membership change done. */
   'complete-move': object({ group: topic, to: nodeId })
 })

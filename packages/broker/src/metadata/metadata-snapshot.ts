@@ -16,5 +16,5 @@ export const metadataSnapshotSchema = object({
   topics: array(object({ name: string({ min: 1, max: MAX_TOPIC_NAME_LENGTH }), partitions: int({ min: 0, max: MAX_PARTITIONS }) }), list),
   placements: array(object({ group: string({ min: 1, max: MAX_TOPIC_NAME_LENGTH }), replicas: array(name, { max: 7 }), preferredLeader: name }), list),
   /** Replica moves in flight (absent in snapshots written before moves existed). */
-  moves: optional(array(object({ group: string({ min: 1, max: MAX_TOPIC_NAME_LENGTH }), from: name, to: name }), list))
+  moves: optional(array(object({ group: string({ min: 1, max: MAX_TOPIC_NAME_LENGTH }), from: nullable(name), to: name }), list))
 })

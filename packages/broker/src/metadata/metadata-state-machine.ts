@@ -52,10 +52,11 @@ export type MetadataOutcome =
 /**
  * A replica move in flight: the placement already names `to` instead of `from`; `from` keeps
  * its replica until the partition's leader has made the Raft membership match the placement
- * (`to` added as a learner, caught up, promoted; `from` removed) and reported it.
+ * (`to` added as a learner, caught up, promoted; `from` removed) and reported it. `from` is
+ * null when a replica is added (a group below its replication factor grows back).
  */
 export interface ReplicaMove {
-  from: NodeId
+  from: NodeId | null
   to: NodeId
 }
 
@@ -204,6 +205,14 @@ export class MetadataStateMachine implements StateMachine {
       .map(([group]) => group)
   }
 
+  /** The replication factor `group` should have: its namespace's policy. */
+  replicationFactorOf (group: string): number | undefined {
+    const topic = this.topic(group)
+    if (topic === undefined) return undefined
+    const parsed = parseTopicName(topic.name)
+    return this.state.namespaces.get(`${parsed.tenant}/${parsed.namespace}`)?.policies.replicationFactor
+  }
+
   /** The replica move of `group` in flight, if any. */
   move (group: string): ReplicaMove | undefined {
     return this.state.moves.get(group)
@@ -344,6 +353,34 @@ export class MetadataStateMachine implements StateMachine {
         if (mutate) {
           state.placements.set(command.group, placement)
           state.moves.set(command.group, { from: command.from, to: command.to })
+        }
+        return [{ group: command.group, placement }]
+      }
+      case 'add-replica': {
+        const current = state.placements.get(command.group)
+        if (current === undefined) throw new UnknownTopicError({ topic: command.group })
+        if (state.moves.has(command.group)) throw new InvalidArgumentError({ argument: 'group', reason: `${command.group} has a replica move in flight` })
+        if (current.replicas.includes(command.to)) throw new InvalidArgumentError({ argument: 'to', reason: `${command.to} already holds a replica of ${command.group}` })
+        if (this.requireNode(command.to).state !== 'active') throw new InvalidArgumentError({ argument: 'to', reason: `${command.to} is not active` })
+        const placement = { replicas: [...current.replicas, command.to].sort(), preferredLeader: current.preferredLeader }
+        if (mutate) {
+          state.placements.set(command.group, placement)
+          state.moves.set(command.group, { from: null, to: command.to })
+        }
+        return [{ group: command.group, placement }]
+      }
+      case 'recover-placement': {
+        // Force-recovery: the group is rebuilt from one surviving replica; every other replica
+        // (lost for good) leaves the placement so that it never serves the group again.
+        const current = state.placements.get(command.group)
+        if (current === undefined) throw new UnknownTopicError({ topic: command.group })
+        if (!current.replicas.includes(command.survivor) && state.moves.get(command.group)?.from !== command.survivor) {
+          throw new InvalidArgumentError({ argument: 'survivor', reason: `${command.survivor} holds no replica of ${command.group}` })
+        }
+        const placement = { replicas: [command.survivor], preferredLeader: command.survivor }
+        if (mutate) {
+          state.placements.set(command.group, placement)
+          state.moves.delete(command.group)
         }
         return [{ group: command.group, placement }]
       }

@@ -235,3 +235,35 @@ export function planLeaderBalance (
   }
   return changes
 }
+
+/**
+ * Growth (pure): each group with fewer replicas than its replication factor (after a
+ * force-recovery) gets one more, on an active node outside the group chosen like a replacement
+ * (zones first, then least loaded, then id). At most `maxMoves`, one per group.
+ */
+export function planGrowth (
+  nodes: readonly (PlacementNode & { state: string })[],
+  placements: Iterable<[string, GroupPlacement, number]>,
+  maxMoves: number
+): Array<{ group: string, to: NodeId }> {
+  const all = [...placements].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+  const active = nodes.filter((node) => node.state === 'active').sort(byId)
+  const zoneOf = new Map(nodes.map((node) => [node.id, node.zone]))
+  const load = loadOf(all.map(([, placement]) => placement))
+  const additions: Array<{ group: string, to: NodeId }> = []
+  for (const [group, placement, replicationFactor] of all) {
+    if (additions.length >= maxMoves) break
+    if (placement.replicas.length >= replicationFactor) continue
+    const candidates = active.filter((node) => !placement.replicas.includes(node.id))
+    if (candidates.length === 0) continue
+    const zonesUsed = new Map<string, number>()
+    for (const id of placement.replicas) {
+      const zone = zoneOf.get(id) ?? null
+      if (zone !== null) zonesUsed.set(zone, (zonesUsed.get(zone) ?? 0) + 1)
+    }
+    const to = pickBest(candidates, (node) => [node.zone === null ? 0 : zonesUsed.get(node.zone) ?? 0, load.replicas.get(node.id) ?? 0])
+    load.replicas.set(to.id, (load.replicas.get(to.id) ?? 0) + 1)
+    additions.push({ group, to: to.id })
+  }
+  return additions
+}

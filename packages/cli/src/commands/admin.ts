@@ -132,6 +132,18 @@ export function registerTopics (program: Command, io: CommandIO = processIO): vo
       await client.admin.topics.moveReplica(partition, from, to)
       done(io, flags, `moving ${partition} from ${from} to ${to}`)
     }))
+  withConnectionOptions(topics.command('force-recover <partition>'))
+    .description('rebuild a partition that lost its majority for good from one surviving replica (what only the lost replicas held is LOST)')
+    .option('--survivor <node>', 'the replica to keep (default: the reachable one with the highest commit index)')
+    .option('--accept-data-loss', 'required: acknowledged messages only the lost replicas held are gone for good')
+    .action(run(async (client, connection, partition: string) => {
+      const flags = connection as ConnectionFlags & { survivor?: string, acceptDataLoss?: boolean }
+      if (flags.acceptDataLoss !== true) throw new Error('force-recover loses what only the lost replicas held: run it again with --accept-data-loss')
+      const result = await client.admin.topics.forceRecover(partition, flags.survivor === undefined ? {} : { survivor: flags.survivor })
+      if (flags.json === true) { printJson(io, result); return }
+      io.out(`${partition}: rebuilt from ${result.survivor} at commit index ${result.commitIndex}.`)
+      io.out('WARNING: messages acknowledged after that index by the lost replicas are gone; the partition now grows back to its replication factor.')
+    }))
   withConnectionOptions(topics.command('stats <topic>')).action(run(async (client, flags, topic: string) => {
     const stats = await client.admin.topics.stats(topic)
     if (flags.json === true) { printJson(io, stats); return }
