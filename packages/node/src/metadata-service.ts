@@ -4,7 +4,7 @@
 // (membership allowlist, hosted partitions), and, on the leader, the voter actor that keeps
 // 3 (or 5) voters chosen among the active nodes and the rest learners, one change at a time.
 import {
-  MetadataStateMachine, chooseMetadataVoters, encodeMetadataCommand, planGrowth, planLeaderBalance, planRebalance, planReplacements, proposalError, type MetadataCommand, type MetadataOutcome
+  MetadataStateMachine, chooseMetadataVoters, encodeMetadataCommand, planGrowth, planLeaderBalance, planRebalance, planReplacements, proposalError, type MetadataCommand, type MetadataOutcome, type PlacementNode
 } from '@blazar/broker'
 import type { Env, MembershipConfig, NodeId, TimerHandle } from '@blazar/env'
 import { NotLeaderError, errorFromWire } from '@blazar/protocol'
@@ -179,14 +179,17 @@ export class MetadataService {
       if (node === undefined || node.state === 'draining') return true
       return node.state === 'down' && now - (this.downSince.get(id) ?? now) >= this.reReplicationDelayMs
     }
+    // A target must be reachable now: a node still marked active but silent gets nothing.
+    const targets = nodes.map((node) => node.state === 'active' && node.id !== this.self && !this.isPeerLive(node.id) ? { ...node, state: 'unreachable' } : node)
+    await this.redirectStuckMoves(targets, inFlight)
     const movable = this.sm.placements().filter(([group]) => this.sm.move(group) === undefined)
-    const replacements = planReplacements(nodes, movable, budget, leaves)
+    const replacements = planReplacements(targets, movable, budget, leaves)
     const replaced = new Set(replacements.map((move) => move.group))
     const growable = movable.filter(([group]) => !replaced.has(group))
       .map(([group, placement]): [string, typeof placement, number] => [group, placement, this.sm.replicationFactorOf(group) ?? 0])
-    const additions = planGrowth(nodes, growable, budget - replacements.length)
+    const additions = planGrowth(targets, growable, budget - replacements.length)
     if (replacements.length === 0 && additions.length === 0 && inFlight.length === 0) {
-      await this.balance(nodes)
+      await this.balance(targets)
       return
     }
     for (const addition of additions) {
@@ -204,7 +207,21 @@ export class MetadataService {
     }
   }
 
-  private async balance (nodes: ReturnType<MetadataStateMachine['nodes']>): Promise<void> {
+  /** A move whose target went down, away or is draining before the move completed gets another target. */
+  private async redirectStuckMoves (targets: Array<PlacementNode & { state: string }>, inFlight: ReturnType<MetadataStateMachine['moves']>): Promise<void> {
+    for (const [group, move] of inFlight) {
+      // Still active (perhaps silent, but not marked down yet: a short blip must not redirect).
+      if (this.sm.node(move.to)?.state === 'active') continue
+      const placement = this.sm.placement(group)
+      if (placement === undefined) continue
+      const [redirect] = planReplacements(targets, [[group, placement]], 1, (id) => id === move.to)
+      if (redirect === undefined) continue
+      this.env.logger.warn('replica move redirected: its target is not active', { group, from: move.from, stuck: move.to, to: redirect.to })
+      await this.propose({ type: 'move-replica', group, from: move.to, to: redirect.to, preferredLeader: redirect.placement.preferredLeader })
+    }
+  }
+
+  private async balance (nodes: Array<PlacementNode & { state: string }>): Promise<void> {
     const placements = this.sm.placements()
     const moves = planRebalance(nodes, placements, MAX_MOVES_IN_FLIGHT_PER_NODE)
     for (const move of moves) {

@@ -339,8 +339,10 @@ export class MetadataStateMachine implements StateMachine {
       case 'move-replica': {
         const current = state.placements.get(command.group)
         if (current === undefined) throw new UnknownTopicError({ topic: command.group })
+        // A move in flight can only be redirected: its target (`from` here) failed or is leaving
+        // before it caught up, so another node takes its place and the original source still leaves.
         const inFlight = state.moves.get(command.group)
-        if (inFlight !== undefined) {
+        if (inFlight !== undefined && inFlight.to !== command.from) {
           throw new InvalidArgumentError({ argument: 'group', reason: `${command.group} is already moving a replica from ${inFlight.from} to ${inFlight.to}` })
         }
         if (!current.replicas.includes(command.from)) throw new InvalidArgumentError({ argument: 'from', reason: `${command.from} holds no replica of ${command.group}` })
@@ -352,7 +354,7 @@ export class MetadataStateMachine implements StateMachine {
         const placement = { replicas, preferredLeader }
         if (mutate) {
           state.placements.set(command.group, placement)
-          state.moves.set(command.group, { from: command.from, to: command.to })
+          state.moves.set(command.group, { from: inFlight === undefined ? command.from : inFlight.from, to: command.to })
         }
         return [{ group: command.group, placement }]
       }
