@@ -27,12 +27,7 @@ export function cursorMoveTarget (sm: PartitionStateMachine, subscription: strin
       return lastSkipped === null ? null : past(sm, subscription, lastSkipped)
     }
     case 'expire': {
-      const cutoff = now - move.seconds * 1000
-      let lastExpired: number | null = null
-      for (const batch of sm.unackedBatches(subscription, Number.POSITIVE_INFINITY)) {
-        if (batch.publishTime >= cutoff) break
-        lastExpired = batch.index
-      }
+      const lastExpired = sm.lastPublishedBefore(sm.cursor(subscription)?.markDelete ?? 0, now - move.seconds * 1000)
       return lastExpired === null ? null : past(sm, subscription, lastExpired)
     }
   }

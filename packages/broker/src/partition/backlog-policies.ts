@@ -1,0 +1,75 @@
+// Pulsar's message TTL and backlog quotas as pure decisions over a partition's replicated state
+// (the leader turns them into `cursor` entries or send refusals, so every replica agrees):
+// which cursors expiry moves forward, whether a backlog is over a quota, and where
+// `consumer_backlog_eviction` moves the slowest cursors. A backlog is measured as Pulsar
+// measures it for quotas: from the slowest durable cursor's mark-delete to the end of the log
+// (bytes for `destination_storage`, the first message's age for `message_age`); readers hold
+// no backlog.
+import type { BacklogQuota, BacklogQuotaType, BacklogQuotas } from '@blazar/protocol'
+import type { PartitionStateMachine } from './partition-state-machine.ts'
+
+/** Pulsar's reduction factor: size eviction brings the backlog to 90% of its quota, so it does not run again at once. */
+export const BACKLOG_EVICTION_TARGET = 0.9
+
+/** A forward move of a subscription's mark-delete (everything up to `markDelete` acknowledged). */
+export interface CursorAdvance {
+  subscription: string
+  markDelete: number
+}
+
+/** A quota the backlog is over now. */
+export interface ExceededQuota {
+  type: BacklogQuotaType
+  quota: BacklogQuota
+  /** Bytes (destination_storage) or seconds (message_age) of the backlog. */
+  value: number
+  limit: number
+}
+
+/** Message TTL: every subscription acknowledges the messages published more than `ttlSeconds` before `now`. */
+export function expiryAdvances (sm: PartitionStateMachine, ttlSeconds: number, now: number): CursorAdvance[] {
+  if (ttlSeconds <= 0) return []
+  return advancesPastPublishedBefore(sm, now - ttlSeconds * 1000)
+}
+
+/** The quotas of `quotas` the partition's backlog is over at `now`, size first. */
+export function exceededQuotas (sm: PartitionStateMachine, quotas: BacklogQuotas | undefined, now: number): ExceededQuota[] {
+  const slowest = sm.slowestMarkDelete()
+  if (quotas === undefined || slowest === null) return []
+  const exceeded: ExceededQuota[] = []
+  const size = quotas.destination_storage
+  if (size !== undefined && size.limitSize >= 0) {
+    const bytes = sm.bytesAfter(slowest)
+    if (bytes > size.limitSize) exceeded.push({ type: 'destination_storage', quota: size, value: bytes, limit: size.limitSize })
+  }
+  const age = quotas.message_age
+  const oldest = sm.firstBatchAfter(slowest)
+  if (age !== undefined && age.limitTime >= 0 && oldest !== undefined) {
+    const seconds = Math.floor((now - oldest.publishTime) / 1000)
+    if (seconds > age.limitTime) exceeded.push({ type: 'message_age', quota: age, value: seconds, limit: age.limitTime })
+  }
+  return exceeded
+}
+
+/**
+ * consumer_backlog_eviction of one exceeded quota: the oldest backlog of the slowest cursors is
+ * acknowledged. By size, every cursor below the point from which the log holds at most
+ * BACKLOG_EVICTION_TARGET of the limit moves up to it; by age, every cursor moves past the
+ * messages older than the limit.
+ */
+export function evictionAdvances (sm: PartitionStateMachine, exceeded: ExceededQuota, now: number): CursorAdvance[] {
+  if (exceeded.type === 'message_age') return advancesPastPublishedBefore(sm, now - exceeded.limit * 1000)
+  const point = sm.lowestIndexFitting(Math.floor(exceeded.limit * BACKLOG_EVICTION_TARGET))
+  const advances: CursorAdvance[] = []
+  for (const cursor of sm.subscriptions()) if (cursor.markDelete < point) advances.push({ subscription: cursor.subscription, markDelete: point })
+  return advances
+}
+
+function advancesPastPublishedBefore (sm: PartitionStateMachine, cutoff: number): CursorAdvance[] {
+  const advances: CursorAdvance[] = []
+  for (const cursor of sm.subscriptions()) {
+    const last = sm.lastPublishedBefore(cursor.markDelete, cutoff)
+    if (last !== null && last > cursor.markDelete) advances.push({ subscription: cursor.subscription, markDelete: last })
+  }
+  return advances
+}
