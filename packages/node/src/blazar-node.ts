@@ -120,7 +120,7 @@ export class BlazarNode {
       transport: () => transport.counters()
     })
     const disk = new TimedDisk(new NodeDisk(joinPath(config.dataDir, 'raft')), (kind, seconds) => { metrics.fsyncSeconds.observe({ kind }, seconds) })
-    const store = await LogStore.open(disk)
+    const store = await LogStore.open(disk, { settings: { segmentBytes: config.segmentBytes } })
     const network = transport.raftNetwork<RaftMessage>()
     const router = new GroupRouter(network)
     host = new GroupHost({
@@ -141,7 +141,14 @@ export class BlazarNode {
       metadata,
       isPeerLive: (peer) => network.isPeerLive(peer),
       deliver: (consumer, entries) => { gateway?.consumers.deliver(consumer, entries) },
-      consumerClosed: (consumer, reason) => { gateway?.consumers.closed(consumer, reason) }
+      consumerClosed: (consumer, reason) => { gateway?.consumers.closed(consumer, reason) },
+      policies: {
+        retentionCheckIntervalMs: config.retentionCheckIntervalMs,
+        messageExpiryCheckIntervalMs: config.messageExpiryCheckIntervalMs,
+        backlogQuotaCheckIntervalMs: config.backlogQuotaCheckIntervalMs,
+        backlogQuotaHoldMs: config.backlogQuotaHoldMs,
+        snapshotAfterTrimmedBytes: config.segmentBytes
+      }
     })
     const upstreams = new UpstreamPool(transport)
     network.onPeerLiveness((peer, live) => { if (live) partitions.peerLive(); else upstreams.peerDown(peer) })

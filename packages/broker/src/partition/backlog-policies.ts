@@ -26,10 +26,9 @@ export interface ExceededQuota {
   limit: number
 }
 
-/** Message TTL: every subscription acknowledges the messages published more than `ttlSeconds` before `now`. */
-export function expiryAdvances (sm: PartitionStateMachine, ttlSeconds: number, now: number): CursorAdvance[] {
-  if (ttlSeconds <= 0) return []
-  return advancesPastPublishedBefore(sm, now - ttlSeconds * 1000)
+/** Expiry (message TTL, an admin expireMessages): every subscription acknowledges the messages published more than `seconds` before `now`. */
+export function expiryAdvances (sm: PartitionStateMachine, seconds: number, now: number): CursorAdvance[] {
+  return advancesPastPublishedBefore(sm, now - seconds * 1000)
 }
 
 /** The quotas of `quotas` the partition's backlog is over at `now`, size first. */

@@ -150,6 +150,12 @@ export class PartitionReplica {
     return sendResultOf(outcome, this.sm.partition, { firstSequenceId: entry.body.firstSequenceId, lastSequenceId: entry.body.lastSequenceId })
   }
 
+  /** A producer may attach unless the backlog is over a producer_exception quota (then ProducerBlockedQuotaExceededError, as Pulsar). */
+  admitProducer (): void {
+    this.requireLeader()
+    this.refuseOverExceptionQuota(this.exceededQuotas())
+  }
+
   /** The last sequence id stored for a producer (-1 if none): what `create-producer` answers. */
   lastSequenceId (producerName: string): number {
     return this.sm.lastSequenceId(producerName)
@@ -302,7 +308,7 @@ export class PartitionReplica {
       await this.advanceCursors(expiryAdvances(this.sm, move.seconds, this.options.env.clock.now()).filter((advance) => advance.subscription === subscription))
       return this.sm.cursor(subscription)?.markDelete ?? 0
     }
-    const position = cursorMoveTarget(this.sm, subscription, move, this.options.env.clock.now())
+    const position = cursorMoveTarget(this.sm, subscription, move)
     if (position !== null) {
       await this.propose({ kind: 'subscription', body: { op: 'reset', subscription, position } })
       const cursor = this.sm.cursor(subscription)
@@ -343,8 +349,9 @@ export class PartitionReplica {
 
   /** Message TTL now: every subscription acknowledges the messages older than the TTL. */
   async expireMessages (): Promise<void> {
-    if (!this.leading) return
-    await this.advanceCursors(expiryAdvances(this.sm, this.sm.partitionConfig.messageTTLSeconds ?? 0, this.options.env.clock.now()))
+    const ttlSeconds = this.sm.partitionConfig.messageTTLSeconds ?? 0
+    if (!this.leading || ttlSeconds === 0) return
+    await this.advanceCursors(expiryAdvances(this.sm, ttlSeconds, this.options.env.clock.now()))
   }
 
   /** Backlog quotas now: consumer_backlog_eviction of each exceeded quota with that policy; held sends released if under. */
@@ -430,14 +437,18 @@ export class PartitionReplica {
   private async admitQuota (bytes: number): Promise<boolean> {
     if (this.sm.partitionConfig.backlogQuotas === undefined && this.held.size === 0) return false
     const exceeded = this.exceededQuotas()
-    const refusing = exceeded.find((quota) => quota.quota.policy === 'producer_exception')
-    if (refusing !== undefined) throw new ProducerBlockedQuotaExceededError({ topic: this.topic, quota: refusing.type, value: refusing.value, limit: refusing.limit })
+    this.refuseOverExceptionQuota(exceeded)
     const holding = exceeded.find((quota) => quota.quota.policy === 'producer_request_hold')
     if (holding === undefined && this.held.size === 0) return false
     const held = this.held.hold(bytes, holding?.type ?? 'destination_storage')
     if (holding === undefined) this.releaseHeldSends()
     await held
     return true
+  }
+
+  private refuseOverExceptionQuota (exceeded: readonly ExceededQuota[]): void {
+    const refusing = exceeded.find((quota) => quota.quota.policy === 'producer_exception')
+    if (refusing !== undefined) throw new ProducerBlockedQuotaExceededError({ topic: this.topic, quota: refusing.type, value: refusing.value, limit: refusing.limit })
   }
 
   /** Releases the held sends unless a producer_request_hold quota is still exceeded. */
