@@ -11,6 +11,7 @@ import { promisify } from 'node:util'
 import t from 'tap'
 import { Client } from '@blazar/client'
 import { startTestCluster } from './support/broker-nodes.ts'
+import { pulsarPython, runScenario } from './pulsar/python-runner.ts'
 
 const CLI_MAIN = fileURLToPath(new URL('../packages/cli/src/main.ts', import.meta.url))
 const CLI_TIMEOUT_MS = 30_000
@@ -123,6 +124,18 @@ t.test('retention, message TTL and backlog quotas', async (t) => {
     t.match(refused, { code: 'PRODUCER_BLOCKED_QUOTA_EXCEEDED' }, 'the send past 4 KiB of backlog is refused')
     await expect(204, 1, 'POST', '/persistent/acme/ops/guarded/subscription/slow/skip_all')
     await waitFor('the send to be accepted once the backlog is cleared', async () => await producer.send({ data: new Uint8Array(8) }).then(() => true, () => false))
+    await expect(204, 1, 'DELETE', '/namespaces/acme/ops/backlogQuota')
+  })
+
+  t.test('producer_exception through Pulsar\'s Python client: ProducerBlockedQuotaExceededException', async (t) => {
+    const topic = 'persistent://acme/ops/guarded-pulsar'
+    await client.admin.topics.create(topic, 0)
+    await expect(204, 0, 'PUT', '/persistent/acme/ops/guarded-pulsar/subscription/slow', { ledgerId: -1, entryId: -1 })
+    await expect(204, 0, 'POST', '/namespaces/acme/ops/backlogQuota', { limitSize: 4096, policy: 'producer_exception' })
+    const run = await runScenario(pulsarPython(), 'backlog_quota_exception', { url: `pulsar://127.0.0.1:${cluster.nodes[1]!.pulsarPort}`, topic, max: 100 }, 120_000)
+    t.ok(run.ok, run.output)
+    t.match(run.result, { error: 'ProducerBlockedQuotaExceededException' }, `the client raised Pulsar's exception after ${String(run.result?.sent)} sends`)
+    t.ok((run.result?.sent as number) >= 4, 'the sends under the quota were stored')
     await expect(204, 1, 'DELETE', '/namespaces/acme/ops/backlogQuota')
   })
 
