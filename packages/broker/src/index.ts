@@ -46,7 +46,7 @@ export {
   DEFAULT_BACKLOG_QUOTA_CHECK_INTERVAL_MS, DEFAULT_MESSAGE_EXPIRY_CHECK_INTERVAL_MS, DEFAULT_RETENTION_CHECK_INTERVAL_MS, PartitionReplica,
   type PartitionReplicaOptions, type SubscribeRequest
 } from './partition/partition-replica.ts'
-export { BACKLOG_EVICTION_TARGET, evictionAdvances, exceededQuotas, expiryAdvances, type CursorAdvance, type ExceededQuota } from './partition/backlog-policies.ts'
+export { BACKLOG_EVICTION_TARGET, backlogUsage, evictionAdvances, exceededQuotas, expiryAdvances, type CursorAdvance, type ExceededQuota } from './partition/backlog-policies.ts'
 export { DEFAULT_BACKLOG_QUOTA_HOLD_MS, HeldSends, MAX_HELD_SEND_BYTES, MAX_HELD_SENDS } from './partition/held-sends.ts'
 export { cursorMoveTarget } from './partition/cursor-moves.ts'
 export { DEFAULT_RATE_WINDOW, RateTracker, type RateWindow, type Rates } from './stats/rate-tracker.ts'

@@ -31,22 +31,25 @@ export function expiryAdvances (sm: PartitionStateMachine, seconds: number, now:
   return advancesPastPublishedBefore(sm, now - seconds * 1000)
 }
 
+/** The backlog as quotas measure it: bytes above the slowest durable cursor and the age of its first batch (0 and 0 without a subscription or backlog). */
+export function backlogUsage (sm: PartitionStateMachine, now: number): { bytes: number, ageSeconds: number } {
+  const slowest = sm.slowestMarkDelete()
+  const oldest = slowest === null ? undefined : sm.firstBatchAfter(slowest)
+  if (slowest === null || oldest === undefined) return { bytes: 0, ageSeconds: 0 }
+  return { bytes: sm.bytesAfter(slowest), ageSeconds: Math.max(0, Math.floor((now - oldest.publishTime) / 1000)) }
+}
+
 /** The quotas of `quotas` the partition's backlog is over at `now`, size first. */
 export function exceededQuotas (sm: PartitionStateMachine, quotas: BacklogQuotas | undefined, now: number): ExceededQuota[] {
-  const slowest = sm.slowestMarkDelete()
-  if (quotas === undefined || slowest === null) return []
+  const size = quotas?.destination_storage
+  const age = quotas?.message_age
+  const bySize = size !== undefined && size.limitSize >= 0
+  const byAge = age !== undefined && age.limitTime >= 0
+  if (!bySize && !byAge) return []
+  const usage = backlogUsage(sm, now)
   const exceeded: ExceededQuota[] = []
-  const size = quotas.destination_storage
-  if (size !== undefined && size.limitSize >= 0) {
-    const bytes = sm.bytesAfter(slowest)
-    if (bytes > size.limitSize) exceeded.push({ type: 'destination_storage', quota: size, value: bytes, limit: size.limitSize })
-  }
-  const age = quotas.message_age
-  const oldest = sm.firstBatchAfter(slowest)
-  if (age !== undefined && age.limitTime >= 0 && oldest !== undefined) {
-    const seconds = Math.floor((now - oldest.publishTime) / 1000)
-    if (seconds > age.limitTime) exceeded.push({ type: 'message_age', quota: age, value: seconds, limit: age.limitTime })
-  }
+  if (bySize && usage.bytes > size.limitSize) exceeded.push({ type: 'destination_storage', quota: size, value: usage.bytes, limit: size.limitSize })
+  if (byAge && usage.ageSeconds > age.limitTime) exceeded.push({ type: 'message_age', quota: age, value: usage.ageSeconds, limit: age.limitTime })
   return exceeded
 }
 

@@ -14,7 +14,7 @@ import { DEFAULT_DISPATCH_LIMITS, type DispatchLimits } from '../dispatch/dispat
 import { createDispatcher } from '../dispatch/create-dispatcher.ts'
 import type { ConsumerDispatchStats, DispatchStats, SubscriptionDispatcher } from '../dispatch/subscription-dispatcher.ts'
 import type { ConsumerRef } from '../dispatch/subscription-lifecycle.ts'
-import { evictionAdvances, exceededQuotas, expiryAdvances, type CursorAdvance, type ExceededQuota } from './backlog-policies.ts'
+import { backlogUsage, evictionAdvances, exceededQuotas, expiryAdvances, type CursorAdvance, type ExceededQuota } from './backlog-policies.ts'
 import { cursorMoveTarget } from './cursor-moves.ts'
 import { DEFAULT_BACKLOG_QUOTA_HOLD_MS, HeldSends } from './held-sends.ts'
 import type { StoredBatch } from './message-cache.ts'
@@ -270,6 +270,16 @@ export class PartitionReplica {
     }
   }
 
+  /** The backlog as quotas measure it now (from the slowest durable cursor): bytes and the oldest message's age. */
+  backlogUsage (): { bytes: number, ageSeconds: number } {
+    return backlogUsage(this.sm, this.options.env.clock.now())
+  }
+
+  /** Sends held now by a producer_request_hold backlog quota. */
+  get heldSends (): number {
+    return this.held.size
+  }
+
   /** The readers (non-durable subscriptions) open on this leader. */
   readers (): string[] {
     return [...this.nonDurable]
@@ -435,7 +445,6 @@ export class PartitionReplica {
    * held, so order is kept). Returns whether the send was held.
    */
   private async admitQuota (bytes: number): Promise<boolean> {
-    if (this.sm.partitionConfig.backlogQuotas === undefined && this.held.size === 0) return false
     const exceeded = this.exceededQuotas()
     this.refuseOverExceptionQuota(exceeded)
     const holding = exceeded.find((quota) => quota.quota.policy === 'producer_request_hold')
