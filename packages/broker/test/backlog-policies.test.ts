@@ -113,6 +113,11 @@ t.test('producer_request_hold: sends wait in order until the backlog is under th
   const held = leader.replica.send(batch('p', 3, 1)).catch((error: unknown) => error)
   await c.clock.runUntil(c.clock.now() + 5_100)
   t.ok(await held instanceof ProducerHeldQuotaExceededError, 'a send never released fails with ProducerHeldQuotaExceededError after the hold time')
+
+  const orphan = leader.replica.send(batch('p', 3, 1)).catch((error: unknown) => error)
+  await c.clock.runUntil(c.clock.now() + 100)
+  c.crash(leader.id)
+  t.match(await orphan, { code: 'NOT_LEADER' }, 'a held send fails with NOT_LEADER when leadership goes (the client resends to the new leader)')
   stopAll(c)
 })
 
