@@ -39,12 +39,15 @@ export class HeldSends {
     return this.queue.length
   }
 
-  /** Resolves when released; rejects after the hold time, or at once when the queue is full. */
-  hold (bytes: number, quota: string): Promise<void> {
+  /**
+   * Resolves when released; rejects after the hold time, or at once when the queue is full.
+   * `quota` is the exceeded one; without it the send only waits behind those held (its order).
+   */
+  hold (bytes: number, quota?: string): Promise<void> {
     if (this.queue.length >= MAX_HELD_SENDS) return Promise.reject(new BackpressureError({ resource: `held sends of ${this.topic}`, limit: MAX_HELD_SENDS }))
     if (this.bytes + bytes > MAX_HELD_SEND_BYTES) return Promise.reject(new BackpressureError({ resource: `held send bytes of ${this.topic}`, limit: MAX_HELD_SEND_BYTES }))
     return new Promise<void>((resolve, reject) => {
-      this.queue.push({ bytes, heldAt: this.clock.now(), quota, resolve, reject })
+      this.queue.push({ bytes, heldAt: this.clock.now(), quota: quota ?? this.queue.at(-1)?.quota ?? 'backlog', resolve, reject })
       this.bytes += bytes
       this.armTimer()
     })

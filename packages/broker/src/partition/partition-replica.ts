@@ -2,8 +2,9 @@
 // partition's Raft group, the leader-side services: the send path (with backlog quota
 // admission: refused or held sends), subscriptions and their dispatchers (created from the
 // replicated cursor, closed when leadership goes), seeks, and the periodic policy checks
-// (retention trims, message TTL, backlog quota eviction), each a replicated entry. The host (node process or simulator) wires it to a RaftNode: it
-// passes `propose` and `leader`, and calls `leadershipChanged` from the Raft observer.
+// (retention trims, message TTL, backlog quota eviction), each a replicated entry. The host
+// (node process or simulator) wires it to a RaftNode: it passes `propose` and `leader`, and
+// calls `leadershipChanged` from the Raft observer.
 import type { Env, NodeId, TimerHandle } from '@blazar/env'
 import {
   ConsumerBusyError, ConsumerClosedError, LimitExceededError, NotLeaderError, ProducerBlockedQuotaExceededError, SubscriptionAlreadyExistsError, UnknownSubscriptionError, UnsupportedOperationError, encodePartitionEntry, errorFromWire, validateEntityName,
@@ -449,7 +450,7 @@ export class PartitionReplica {
     this.refuseOverExceptionQuota(exceeded)
     const holding = exceeded.find((quota) => quota.quota.policy === 'producer_request_hold')
     if (holding === undefined && this.held.size === 0) return false
-    const held = this.held.hold(bytes, holding?.type ?? 'destination_storage')
+    const held = this.held.hold(bytes, holding?.type)
     if (holding === undefined) this.releaseHeldSends()
     await held
     return true
