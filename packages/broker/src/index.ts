@@ -20,7 +20,7 @@ export {
 } from './metadata/metadata-commands.ts'
 export { DEFAULT_NAMESPACE_POLICIES, partitionConfigOf, withPolicies, type DurabilityMode, type NamespacePolicies } from './metadata/policies.ts'
 export {
-  MAX_MOVES_PER_ROUND, chooseMetadataVoters, emptyLoad, loadOf, placeGroups, planReplacements,
+  MAX_MOVES_PER_ROUND, chooseMetadataVoters, emptyLoad, loadOf, placeGroups, planLeaderBalance, planRebalance, planReplacements,
   type GroupPlacement, type PlacementLoad, type PlacementMove, type PlacementNode
 } from './metadata/placement.ts'
 export {

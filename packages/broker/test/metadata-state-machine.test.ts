@@ -105,17 +105,62 @@ t.test('check() refuses what apply would reject, without changing anything', asy
   t.equal(log.sm.topic('fine'), undefined)
 })
 
+t.test('a replica move: the placement names the new node at once, the old one keeps its replica until the move completes', async (t) => {
+  const log = cluster(4)
+  log.run({ type: 'create-topic', topic: 'moving', partitions: 0 })
+  const group = 'persistent://public/default/moving'
+  const before = log.sm.placement(group)!
+  const from = before.replicas[0]!
+  const to = ['node-1', 'node-2', 'node-3', 'node-4'].find((id) => !before.replicas.includes(id))!
+  t.equal(log.errorCode({ type: 'move-replica', group, from: to, to: from }), 'INVALID_ARGUMENT', 'from must hold a replica')
+  t.equal(log.errorCode({ type: 'move-replica', group, from, to: before.replicas[1]! }), 'INVALID_ARGUMENT', 'to must not hold one')
+  t.equal(log.errorCode({ type: 'move-replica', group, from, to: 'node-9' }), 'UNKNOWN_NODE')
+  t.equal(log.errorCode({ type: 'move-replica', group: 'persistent://public/default/nope', from, to }), 'UNKNOWN_TOPIC')
+  log.run({ type: 'set-node-state', id: to, state: 'draining' })
+  t.equal(log.errorCode({ type: 'move-replica', group, from, to }), 'INVALID_ARGUMENT', 'to must be active')
+  log.run({ type: 'set-node-state', id: to, state: 'active' })
+  t.equal(log.errorCode({ type: 'move-replica', group, from, to }), undefined)
+  t.same(log.sm.placement(group)!.replicas, [...before.replicas.filter((id) => id !== from), to].sort())
+  if (before.preferredLeader === from) t.equal(log.sm.placement(group)!.preferredLeader, to, 'the preferred leader moves with its replica')
+  t.same(log.sm.move(group), { from, to })
+  t.ok(log.sm.groupsOf(from).includes(group), 'the leaving node still hosts the group while the move is in flight')
+  t.ok(log.sm.groupsOf(to).includes(group))
+  t.equal(log.errorCode({ type: 'move-replica', group, from: before.replicas[1]!, to: from }), 'INVALID_ARGUMENT', 'one move per group at a time')
+  t.equal(log.errorCode({ type: 'set-placement', group, replicas: before.replicas, preferredLeader: before.preferredLeader }), 'INVALID_ARGUMENT', 'no placement change under a move')
+  t.equal(log.errorCode({ type: 'remove-node', id: from }), 'INVALID_ARGUMENT', 'the leaving node cannot be removed before the move completes')
+  t.equal(log.errorCode({ type: 'complete-move', group, to: from }), undefined)
+  t.same(log.sm.move(group), { from, to }, 'a report for another move changes nothing')
+  t.equal(log.errorCode({ type: 'complete-move', group, to }), undefined)
+  t.equal(log.sm.move(group), undefined)
+  t.notOk(log.sm.groupsOf(from).includes(group), 'the old node no longer hosts it')
+  t.equal(log.errorCode({ type: 'remove-node', id: from }), undefined, 'with nothing left on it the node can be removed')
+})
+
+t.test('remove-node with force removes a node that still hosts replicas', async (t) => {
+  const log = cluster(3)
+  log.run({ type: 'create-topic', topic: 'kept', partitions: 0 })
+  t.equal(log.errorCode({ type: 'remove-node', id: 'node-1' }), 'INVALID_ARGUMENT')
+  t.equal(log.errorCode({ type: 'remove-node', id: 'node-1', force: true }), undefined)
+  t.equal(log.sm.node('node-1'), undefined)
+})
+
 t.test('snapshot/restore reproduces the state exactly', async (t) => {
   const log = cluster(5)
   log.run({ type: 'create-tenant', tenant: 'acme', adminRoles: ['admin'], allowedClusters: ['local'] })
   log.run({ type: 'create-namespace', namespace: 'acme/payments', policies: { replicationFactor: 5, deduplication: true } })
   log.run({ type: 'create-topic', topic: 'acme/payments/tx', partitions: 3 })
+  log.run({ type: 'create-topic', topic: 'moved', partitions: 0 })
+  const moved = log.sm.placement('persistent://public/default/moved')!
+  const to = ['node-1', 'node-2', 'node-3', 'node-4', 'node-5'].find((id) => !moved.replicas.includes(id))!
+  t.equal(log.errorCode({ type: 'move-replica', group: 'persistent://public/default/moved', from: moved.replicas[0]!, to }), undefined)
   log.run({ type: 'set-node-state', id: 'node-5', state: 'draining' })
   const copy = new MetadataStateMachine({ logger: silentLogger })
   copy.restore(log.sm.snapshot(), { index: log.entries.length, term: 1, config: { voters: [], learners: [] } })
   t.same(Buffer.from(copy.snapshot()), Buffer.from(log.sm.snapshot()))
   t.match(copy.namespacePolicies('acme/payments'), { replicationFactor: 5, deduplication: true, autoTopicCreation: false })
   t.same(copy.placements(), log.sm.placements())
+  t.same(copy.moves(), log.sm.moves())
+  t.equal(copy.moves().length, 1)
   t.equal(copy.node('node-5')?.state, 'draining')
 })
 

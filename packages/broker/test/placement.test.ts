@@ -1,7 +1,7 @@
 import t from 'tap'
 import fc from 'fast-check'
 import { NotEnoughNodesError } from '@blazar/protocol'
-import { chooseMetadataVoters, emptyLoad, loadOf, placeGroups, planReplacements, type PlacementNode } from '../src/index.ts'
+import { chooseMetadataVoters, emptyLoad, loadOf, placeGroups, planLeaderBalance, planRebalance, planReplacements, type PlacementNode } from '../src/index.ts'
 
 const nodesArb = (zones: number) => fc.integer({ min: 1, max: 9 }).map((n) =>
   Array.from({ length: n }, (_, i): PlacementNode => ({ id: `node-${i}`, zone: zones === 0 ? null : `zone-${i % zones}` })))
@@ -81,4 +81,38 @@ t.test('replacements keep zones apart and wait when no node is free', async (t) 
   t.same(move, [{ group: 'g', placement: { replicas: ['a1', 'a2', 'b1'], preferredLeader: 'a1' }, from: 'c1', to: 'a2' }])
   const stuck = planReplacements(nodes.slice(1), [['g', { replicas: ['a2', 'b1', 'c1'], preferredLeader: 'a2' }]])
   t.same(stuck, [], 'no active node outside the group')
+})
+
+t.test('a node that joins empty receives replicas until counts are within one; zones stay apart', async (t) => {
+  const nodes = ['a', 'b', 'c'].map((id) => ({ id, zone: null, state: 'active' }))
+  const placements = placeGroups(nodes, emptyLoad(), 12, 3).map((p, i): [string, typeof p] => [`g${String(i).padStart(2, '0')}`, p])
+  t.same(planRebalance(nodes, placements, 100), [], 'an even cluster is left alone')
+  const grown = [...nodes, { id: 'd', zone: null, state: 'active' }]
+  const moves = planRebalance(grown, placements, 100)
+  const after = new Map(placements)
+  for (const move of moves) {
+    t.equal(move.to, 'd')
+    t.notOk(placements.find(([g]) => g === move.group)?.[1].replicas.includes('d'))
+    after.set(move.group, move.placement)
+  }
+  const load = loadOf(after.values())
+  const counts = ['a', 'b', 'c', 'd'].map((id) => load.replicas.get(id) ?? 0)
+  t.same(counts, [9, 9, 9, 9], 'replica counts even out (36 replicas on 4 nodes)')
+  t.equal(new Set(moves.map((m) => m.group)).size, moves.length, 'one move per group')
+  t.equal(planRebalance(grown, placements, 2).length, 2, 'bounded per round')
+  t.same(planRebalance([...nodes, { id: 'd', zone: null, state: 'draining' }], placements, 100), [], 'only active nodes receive')
+  const zoned = [{ id: 'a1', zone: 'a', state: 'active' }, { id: 'b1', zone: 'b', state: 'active' }, { id: 'c1', zone: 'c', state: 'active' }, { id: 'a2', zone: 'a', state: 'active' }]
+  const spread: Array<[string, { replicas: string[], preferredLeader: string }]> = [['g1', { replicas: ['a1', 'b1', 'c1'], preferredLeader: 'a1' }], ['g2', { replicas: ['a1', 'b1', 'c1'], preferredLeader: 'b1' }]]
+  const zonedMoves = planRebalance(zoned, spread, 10)
+  t.ok(zonedMoves.every((m) => m.from === 'a1'), `only a replica from the same zone moves to a2: ${JSON.stringify(zonedMoves)}`)
+})
+
+t.test('preferred leaders even out over the active nodes', async (t) => {
+  const nodes = ['a', 'b', 'c'].map((id) => ({ id, zone: null, state: 'active' }))
+  const placements: Array<[string, { replicas: string[], preferredLeader: string }]> = Array.from({ length: 6 }, (_, i) => [`g${i}`, { replicas: ['a', 'b', 'c'], preferredLeader: 'a' }])
+  const changes = planLeaderBalance(nodes, placements, 100)
+  const after = new Map(placements)
+  for (const change of changes) after.set(change.group, change.placement)
+  t.same(['a', 'b', 'c'].map((id) => loadOf(after.values()).leaders.get(id) ?? 0), [2, 2, 2])
+  t.same(planLeaderBalance(nodes, [...after], 100), [], 'balanced: nothing to change')
 })

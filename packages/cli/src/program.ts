@@ -2,6 +2,7 @@
 // registered here.
 import { Command } from 'commander'
 import { registerCluster, registerNamespaces, registerTenants, registerTopics } from './commands/admin.ts'
+import { registerNodes } from './commands/nodes.ts'
 import { registerBench } from './commands/bench.ts'
 import { registerConsume } from './commands/consume.ts'
 import { registerLocalCluster } from './commands/local-cluster.ts'
@@ -24,6 +25,7 @@ export function buildProgram (): Command {
   registerTenants(program)
   registerNamespaces(program)
   registerCluster(program)
+  registerNodes(program)
   registerBench(program)
   registerSim(program)
   return program

@@ -60,6 +60,8 @@ export class Admin {
     /** Each partition's Raft state (term, leader, indexes, replica lag) and cursors. */
     internalStats: async (topic: string): Promise<ClientResult<'topics-internal-stats'>> => await this.call({ type: 'topics-internal-stats', topic }),
     lastMessageId: async (topic: string): Promise<ClientResult<'topics-last-message-id'>['messageId']> => (await this.call({ type: 'topics-last-message-id', topic })).messageId,
+    /** Moves one replica of a partition (or non-partitioned topic) from node `from` to node `to`. */
+    moveReplica: async (topic: string, from: string, to: string): Promise<void> => { await this.call({ type: 'topics-move-replica', topic, from, to }) },
     /** Partition count and leaders, as a producer or consumer sees them. */
     lookup: async (topic: string): Promise<ClientResult<'lookup'>> => await this.call({ type: 'lookup', topic })
   }
@@ -82,6 +84,16 @@ export class Admin {
 
   readonly cluster = {
     status: async (): Promise<ClusterStatus> => await this.call({ type: 'cluster-status' })
+  }
+
+  /** Day-two operations on nodes (ids are PeerIds, as `cluster.status()` lists them). */
+  readonly nodes = {
+    /** `draining`: every replica moves off the node (it stays a member); `active`: back in service. */
+    setState: async (node: string, state: 'active' | 'draining'): Promise<void> => { await this.call({ type: 'nodes-set-state', id: node, state }) },
+    /** Refused while the node hosts replicas or is a metadata voter nobody could replace, unless `force`. */
+    remove: async (node: string, options: { force?: boolean } = {}): Promise<void> => {
+      await this.call({ type: 'nodes-remove', id: node, force: options.force ?? false })
+    }
   }
 
   constructor (context: ClientContext) {

@@ -16,6 +16,7 @@ export type {
 } from './raft-storage.ts'
 export { LogCompactedError, StorageBackpressureError, StorageFatalError, StorageLimitError } from './raft-storage.ts'
 export { VirtualClock } from './virtual-clock.ts'
+export { TimerHeap, type HeapTimer } from './timer-heap.ts'
 export type { TimerApi } from './timer-api.ts'
 export { timerApi } from './timer-api.ts'
 

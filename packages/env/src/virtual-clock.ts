@@ -2,6 +2,7 @@
 // Nothing here reads real time. Timers fire only when the driver advances the clock, each
 // at its own deadline, so the same schedule gives the same order of events every run.
 import type { Clock, TimerHandle } from './clock.ts'
+import { TimerHeap } from './timer-heap.ts'
 
 interface ScheduledEvent {
   at: number
@@ -15,7 +16,7 @@ export const MAX_PENDING_TIMERS = 1_000_000
 export class VirtualClock implements Clock {
   private time = 0
   private nextSeq = 1
-  private readonly heap: ScheduledEvent[] = []
+  private readonly heap = new TimerHeap<ScheduledEvent>()
   private readonly live = new Map<TimerHandle, ScheduledEvent>()
 
   now (): number {
@@ -27,7 +28,7 @@ export class VirtualClock implements Clock {
     if (this.live.size >= MAX_PENDING_TIMERS) throw new RangeError('virtual clock: too many pending timers')
     const event = { at: this.time + delayMs, seq: this.nextSeq++, fire }
     this.live.set(event.seq, event)
-    this.push(event)
+    this.heap.push(event)
     return event.seq
   }
 
@@ -43,15 +44,15 @@ export class VirtualClock implements Clock {
   /** Deadline of the next live timer, or undefined. */
   nextDeadline (): number | undefined {
     this.dropCancelledHead()
-    return this.heap[0]?.at
+    return this.heap.peek()?.at
   }
 
   /** Fires the next timer if its deadline is <= `until`. Returns whether one fired. */
   step (until = Number.POSITIVE_INFINITY): boolean {
     this.dropCancelledHead()
-    const head = this.heap[0]
+    const head = this.heap.peek()
     if (head === undefined || head.at > until) return false
-    this.pop()
+    this.heap.pop()
     this.live.delete(head.seq)
     this.time = head.at
     head.fire()
@@ -74,42 +75,8 @@ export class VirtualClock implements Clock {
   }
 
   private dropCancelledHead (): void {
-    while (this.heap.length > 0 && !this.live.has(this.heap[0].seq)) this.pop()
+    this.heap.dropCancelled((event) => this.live.has(event.seq))
   }
-
-  private push (event: ScheduledEvent): void {
-    const heap = this.heap
-    heap.push(event)
-    let i = heap.length - 1
-    while (i > 0) {
-      const parent = (i - 1) >> 1
-      if (!before(heap[i], heap[parent])) break
-      ;[heap[i], heap[parent]] = [heap[parent], heap[i]]
-      i = parent
-    }
-  }
-
-  private pop (): void {
-    const heap = this.heap
-    const last = heap.pop()
-    if (last === undefined || heap.length === 0) return
-    heap[0] = last
-    let i = 0
-    for (;;) {
-      const left = 2 * i + 1
-      const right = left + 1
-      let smallest = i
-      if (left < heap.length && before(heap[left], heap[smallest])) smallest = left
-      if (right < heap.length && before(heap[right], heap[smallest])) smallest = right
-      if (smallest === i) return
-      ;[heap[i], heap[smallest]] = [heap[smallest], heap[i]]
-      i = smallest
-    }
-  }
-}
-
-function before (a: ScheduledEvent, b: ScheduledEvent): boolean {
-  return a.at < b.at || (a.at === b.at && a.seq < b.seq)
 }
 
 /** Resolves after every queued microtask (promise continuation) has run. */

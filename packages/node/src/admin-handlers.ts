@@ -75,6 +75,7 @@ export async function clusterStatus (context: GatewayContext): Promise<ClientRep
   return ok({
     leader: context.metadata.leader(),
     nodes: nodes.map((node) => ({ id: node.id, addresses: node.addresses, zone: node.zone ?? undefined, state: node.state })),
-    groups: rows.flat().sort((a, b) => a.group === b.group ? (a.node ?? '').localeCompare(b.node ?? '') : a.group === METADATA_GROUP ? -1 : b.group === METADATA_GROUP ? 1 : a.group.localeCompare(b.group))
+    groups: rows.flat().sort((a, b) => a.group === b.group ? (a.node ?? '').localeCompare(b.node ?? '') : a.group === METADATA_GROUP ? -1 : b.group === METADATA_GROUP ? 1 : a.group.localeCompare(b.group)),
+    moves: context.metadata.sm.moves().map(([group, move]) => ({ group, ...move }))
   })
 }

@@ -132,7 +132,7 @@ export class BlazarNode {
       raftConfig: { electionTimeoutMs: config.electionTimeoutMs, heartbeatIntervalMs: config.heartbeatIntervalMs, quiesce: true },
       events: metrics.groupEvents
     })
-    const metadata = new MetadataService({ env, self, isPeerLive: (peer) => network.isPeerLive(peer) })
+    const metadata = new MetadataService({ env, self, isPeerLive: (peer) => network.isPeerLive(peer), reReplicationDelayMs: config.reReplicationDelayMs })
     let gateway: Gateway | undefined
     partitions = new PartitionService({
       env,
@@ -148,6 +148,10 @@ export class BlazarNode {
         backlogQuotaCheckIntervalMs: config.backlogQuotaCheckIntervalMs,
         backlogQuotaHoldMs: config.backlogQuotaHoldMs,
         snapshotAfterTrimmedBytes: config.segmentBytes
+      },
+      reportMoveMatched: async (group, to) => {
+        const reply = await metadataWrite(context, true, { type: 'placements-complete-move', group, to })
+        if (!reply.ok) throw errorFromWire(reply.error)
       }
     })
     const upstreams = new UpstreamPool(transport)

@@ -39,6 +39,12 @@ export interface NodeConfig {
   backlogQuotaHoldMs: number
   /** Size at which a log segment file is closed; retention deletes whole segments (64 MiB). */
   segmentBytes: number
+  /**
+   * How long a node must have been marked down before the metadata leader moves its replicas to
+   * live nodes (default 10 minutes, like Redpanda's and Pulsar's operators expect: a restart or a
+   * short outage must not trigger a copy of everything the node held).
+   */
+  reReplicationDelayMs: number
   logLevel: 'debug' | 'info' | 'warn' | 'error'
 }
 
@@ -62,6 +68,7 @@ export const DEFAULT_NODE_CONFIG: Omit<NodeConfig, 'dataDir'> = {
   backlogQuotaCheckIntervalMs: 60_000,
   backlogQuotaHoldMs: 30_000,
   segmentBytes: 64 * 2 ** 20,
+  reReplicationDelayMs: 600_000,
   logLevel: 'info'
 }
 
@@ -93,7 +100,8 @@ const ENVIRONMENT: Record<string, keyof NodeConfig> = {
   BLAZAR_MESSAGE_EXPIRY_CHECK_INTERVAL_MS: 'messageExpiryCheckIntervalMs',
   BLAZAR_BACKLOG_QUOTA_CHECK_INTERVAL_MS: 'backlogQuotaCheckIntervalMs',
   BLAZAR_BACKLOG_QUOTA_HOLD_MS: 'backlogQuotaHoldMs',
-  BLAZAR_SEGMENT_BYTES: 'segmentBytes'
+  BLAZAR_SEGMENT_BYTES: 'segmentBytes',
+  BLAZAR_RE_REPLICATION_DELAY_MS: 'reReplicationDelayMs'
 }
 
 /** The BLAZAR_* variables of `env` as raw settings (lists are comma-separated). */
@@ -139,6 +147,7 @@ export function resolveNodeConfig (...sources: Array<{ name: string, values: Raw
     backlogQuotaCheckIntervalMs: integer('backlogQuotaCheckIntervalMs', get('backlogQuotaCheckIntervalMs'), 100, 86_400_000) ?? DEFAULT_NODE_CONFIG.backlogQuotaCheckIntervalMs,
     backlogQuotaHoldMs: integer('backlogQuotaHoldMs', get('backlogQuotaHoldMs'), 0, 3_600_000) ?? DEFAULT_NODE_CONFIG.backlogQuotaHoldMs,
     segmentBytes: integer('segmentBytes', get('segmentBytes'), 64 * 1024, 2 ** 30) ?? DEFAULT_NODE_CONFIG.segmentBytes,
+    reReplicationDelayMs: integer('reReplicationDelayMs', get('reReplicationDelayMs'), 0, 7 * 24 * 3_600_000) ?? DEFAULT_NODE_CONFIG.reReplicationDelayMs,
     logLevel: level(get('logLevel')) ?? DEFAULT_NODE_CONFIG.logLevel
   }
   if (config.init && config.join.length > 0) throw new ConfigError('--init and --join exclude each other')

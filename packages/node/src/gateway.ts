@@ -8,7 +8,7 @@ import type { NodeId } from '@blazar/env'
 import { InvalidArgumentError, NotLeaderError, UnauthorizedError, errorToWire, parseClientRequestBody, type ClientReply, type ClientRequestBody } from '@blazar/protocol'
 import type { ClientRequest } from '@blazar/transport'
 import { adminRead, clusterStatus, lookup, nodeStatus } from './admin-handlers.ts'
-import { metadataWrite } from './metadata-writes.ts'
+import { metadataWrite, refuseNeededVoter } from './metadata-writes.ts'
 import { closeConsumer, consumerRequest, subscribe } from './consumer-handlers.ts'
 import { ConsumerRegistry } from './consumer-registry.ts'
 import { ok, type GatewayContext } from './gateway-context.ts'
@@ -27,7 +27,7 @@ export const ADMIN_REQUEST_TYPES: ReadonlySet<ClientRequestBody['type']> = new S
   'namespaces-create', 'namespaces-delete', 'namespaces-list', 'namespaces-set-policies', 'namespaces-get-policies',
   'topics-create', 'topics-update-partitions', 'topics-delete', 'topics-list', 'topics-stats', 'topics-internal-stats',
   'topics-last-message-id', 'subscriptions-create', 'subscriptions-delete', 'subscriptions-move', 'subscriptions-peek',
-  'cluster-status'
+  'cluster-status', 'nodes-set-state', 'nodes-remove', 'topics-move-replica'
 ])
 
 export class Gateway {
@@ -114,6 +114,12 @@ export class Gateway {
       case 'nodes-register':
         if (!state.fromMember) throw new UnauthorizedError({ action: 'register', resource: 'nodes (cluster members only; new nodes join with the cluster secret)' })
         return await metadataWrite(context, false, body)
+      case 'placements-complete-move':
+        if (!state.fromMember) throw new UnauthorizedError({ action: 'complete a move', resource: 'placements (partition leaders only)' })
+        return await metadataWrite(context, false, body)
+      case 'nodes-remove':
+        refuseNeededVoter(context, body)
+        return await metadataWrite(context, !state.fromMember, body)
       default: return await metadataWrite(context, !state.fromMember, body)
     }
   }

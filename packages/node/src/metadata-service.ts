@@ -4,19 +4,22 @@
 // (membership allowlist, hosted partitions), and, on the leader, the voter actor that keeps
 // 3 (or 5) voters chosen among the active nodes and the rest learners, one change at a time.
 import {
-  MetadataStateMachine, chooseMetadataVoters, encodeMetadataCommand, proposalError, type MetadataCommand, type MetadataOutcome
+  MetadataStateMachine, chooseMetadataVoters, encodeMetadataCommand, planLeaderBalance, planRebalance, planReplacements, proposalError, type MetadataCommand, type MetadataOutcome
 } from '@blazar/broker'
 import type { Env, MembershipConfig, NodeId, TimerHandle } from '@blazar/env'
 import { NotLeaderError, errorFromWire } from '@blazar/protocol'
 import type { RaftNode } from '@blazar/raft'
 import type { GroupHost } from './group-host.ts'
+import { applyMembershipStep, caughtUp, type MembershipStep } from './membership-steps.ts'
 import { SilenceTracker, nodeStateChanges } from './node-health.ts'
 
 export const METADATA_GROUP = 'meta'
-/** How often the metadata leader re-checks the voter set. */
+/** How often the metadata leader re-checks the voter set and the placements. */
 export const VOTER_CHECK_INTERVAL_MS = 1000
-/** A learner is promoted once its log is within this many entries of the leader's commit index. */
-export const LEARNER_CATCH_UP_ENTRIES = 16
+/** Replica moves in flight at once that involve one node (as the leaving or the joining replica). */
+export const MAX_MOVES_IN_FLIGHT_PER_NODE = 2
+/** Replica moves in flight at once in the whole cluster. */
+export const MAX_MOVES_IN_FLIGHT = 16
 
 export class MetadataService {
   readonly sm: MetadataStateMachine
@@ -30,11 +33,15 @@ export class MetadataService {
   private stopped = false
   private readonly isPeerLive: (peer: NodeId) => boolean
   private readonly silence = new SilenceTracker()
+  private readonly reReplicationDelayMs: number
+  /** When this leader first saw each node marked down (the re-replication delay counts from it). */
+  private readonly downSince = new Map<NodeId, number>()
 
-  constructor (options: { env: Env, self: NodeId, isPeerLive: (peer: NodeId) => boolean }) {
+  constructor (options: { env: Env, self: NodeId, isPeerLive: (peer: NodeId) => boolean, reReplicationDelayMs: number }) {
     this.env = options.env
     this.self = options.self
     this.isPeerLive = options.isPeerLive
+    this.reReplicationDelayMs = options.reReplicationDelayMs
     this.sm = new MetadataStateMachine({ logger: options.env.logger.child({ component: 'metadata' }) })
   }
 
@@ -51,6 +58,7 @@ export class MetadataService {
         onRoleChange: ({ role }) => {
           if (role === 'leader') {
             this.silence.clear()
+            this.downSince.clear()
             this.scheduleVoterCheck(0)
           }
           this.queueNotify()
@@ -127,7 +135,10 @@ export class MetadataService {
     this.voterTimer = this.env.clock.setTimer(delayMs, () => {
       this.voterTimer = null
       if (!this.isLeader) return
-      this.checkNodes().then(async () => { await this.checkVoters() }).catch((error: unknown) => {
+      this.checkNodes().then(async () => {
+        await this.checkVoters()
+        await this.checkPlacements()
+      }).catch((error: unknown) => {
         this.env.logger.debug('voter change deferred', { error: String(error) })
       }).finally(() => { if (this.isLeader) this.scheduleVoterCheck(VOTER_CHECK_INTERVAL_MS) })
     })
@@ -140,6 +151,60 @@ export class MetadataService {
     for (const change of changes) {
       this.env.logger.warn(change.state === 'down' ? 'node marked down' : 'node active again', { node: change.id })
       await this.propose({ type: 'set-node-state', id: change.id, state: change.state })
+    }
+  }
+
+  /**
+   * The placement actor: moves replicas off draining nodes, off nodes marked down for longer than
+   * reReplicationDelayMs, and off nodes no longer registered, onto active nodes (placement.ts,
+   * planReplacements), within MAX_MOVES_IN_FLIGHT and MAX_MOVES_IN_FLIGHT_PER_NODE. With nothing
+   * to move off and no move in flight it balances: replicas towards nodes holding fewer (a node
+   * that joined), then preferred leaders (planRebalance, planLeaderBalance).
+   */
+  private async checkPlacements (): Promise<void> {
+    const now = this.env.clock.now()
+    const nodes = this.sm.nodes()
+    for (const node of nodes) {
+      if (node.state !== 'down') this.downSince.delete(node.id)
+      else if (!this.downSince.has(node.id)) this.downSince.set(node.id, now)
+    }
+    const inFlight = this.sm.moves()
+    const budget = MAX_MOVES_IN_FLIGHT - inFlight.length
+    if (budget <= 0) return
+    const perNode = new Map<NodeId, number>()
+    const count = (node: NodeId): void => { perNode.set(node, (perNode.get(node) ?? 0) + 1) }
+    for (const [, move] of inFlight) { count(move.from); count(move.to) }
+    const leaves = (id: NodeId): boolean => {
+      const node = this.sm.node(id)
+      if (node === undefined || node.state === 'draining') return true
+      return node.state === 'down' && now - (this.downSince.get(id) ?? now) >= this.reReplicationDelayMs
+    }
+    const movable = this.sm.placements().filter(([group]) => this.sm.move(group) === undefined)
+    const replacements = planReplacements(nodes, movable, budget, leaves)
+    if (replacements.length === 0 && inFlight.length === 0) {
+      await this.balance(nodes)
+      return
+    }
+    for (const move of replacements) {
+      if ((perNode.get(move.from) ?? 0) >= MAX_MOVES_IN_FLIGHT_PER_NODE || (perNode.get(move.to) ?? 0) >= MAX_MOVES_IN_FLIGHT_PER_NODE) continue
+      count(move.from)
+      count(move.to)
+      this.env.logger.info('replica move', { group: move.group, from: move.from, to: move.to })
+      await this.propose({ type: 'move-replica', group: move.group, from: move.from, to: move.to, preferredLeader: move.placement.preferredLeader })
+    }
+  }
+
+  private async balance (nodes: ReturnType<MetadataStateMachine['nodes']>): Promise<void> {
+    const placements = this.sm.placements()
+    const moves = planRebalance(nodes, placements, MAX_MOVES_IN_FLIGHT_PER_NODE)
+    for (const move of moves) {
+      this.env.logger.info('replica move (balance)', { group: move.group, from: move.from, to: move.to })
+      await this.propose({ type: 'move-replica', group: move.group, from: move.from, to: move.to, preferredLeader: move.placement.preferredLeader })
+    }
+    if (moves.length > 0) return
+    for (const change of planLeaderBalance(nodes, placements, MAX_MOVES_IN_FLIGHT)) {
+      this.env.logger.info('preferred leader (balance)', { group: change.group, preferredLeader: change.placement.preferredLeader })
+      await this.propose({ type: 'set-placement', group: change.group, replicas: change.placement.replicas, preferredLeader: change.placement.preferredLeader })
     }
   }
 
@@ -157,26 +222,19 @@ export class MetadataService {
       config,
       registered: new Set(registered.map((node) => node.id)),
       targetVoters: target.voters,
-      caughtUp: (peer) => {
-        const match = raft.matchIndex(peer)
-        return match !== null && match + LEARNER_CATCH_UP_ENTRIES >= status.commitIndex
-      },
+      caughtUp: (peer) => caughtUp(raft, peer),
       members
     })
     if (step === null) return
     this.changingMembership = true
     try {
       this.env.logger.info('metadata membership change', { ...step })
-      if (step.kind === 'addLearner') await raft.addLearner(step.node)
-      else if (step.kind === 'promoteLearner') await raft.promoteLearner(step.node)
-      else await raft.removeMember(step.node)
+      await applyMembershipStep(raft, step)
     } finally {
       this.changingMembership = false
     }
   }
 }
-
-export type MembershipStep = { kind: 'addLearner' | 'promoteLearner' | 'removeMember', node: NodeId }
 
 /**
  * The next single membership change of the metadata group, or null when it matches the target:

@@ -4,7 +4,7 @@
 // forwarded again.
 import type { MetadataCommand } from '@blazar/broker'
 import {
-  NotLeaderError, UnsupportedOperationError, errorToWire, parseNamespaceName, parseTopicName,
+  InvalidArgumentError, NotLeaderError, UnsupportedOperationError, errorToWire, parseNamespaceName, parseTopicName,
   type ClientReply, type ClientRequestBody, type NamespacePoliciesUpdate
 } from '@blazar/protocol'
 import { forward, ok, type GatewayContext } from './gateway-context.ts'
@@ -15,7 +15,8 @@ export const METADATA_LEADER_WAIT_MS = 5000
 const LEADER_POLL_MS = 50
 
 type MetadataWriteType = 'tenants-create' | 'tenants-update' | 'tenants-delete' | 'namespaces-create' | 'namespaces-delete' | 'namespaces-set-policies' |
-  'topics-create' | 'topics-update-partitions' | 'topics-delete' | 'nodes-register'
+  'topics-create' | 'topics-update-partitions' | 'topics-delete' | 'nodes-register' | 'nodes-set-state' | 'nodes-remove' |
+  'topics-move-replica' | 'placements-complete-move'
 /** A metadata write request: its body is forwarded as is, its command proposed by the leader. */
 export type MetadataWriteBody = Extract<ClientRequestBody, { type: MetadataWriteType }>
 
@@ -64,6 +65,10 @@ export function metadataCommandOf (body: MetadataWriteBody): MetadataCommand {
     case 'topics-update-partitions': return { type: 'update-partitions', topic: parseTopicName(body.topic).full, partitions: body.partitions }
     case 'topics-delete': return { type: 'delete-topic', topic: parseTopicName(body.topic).full }
     case 'nodes-register': return { type: 'register-node', id: body.id, addresses: body.addresses, zone: body.zone }
+    case 'nodes-set-state': return { type: 'set-node-state', id: body.id, state: body.state }
+    case 'nodes-remove': return body.force ? { type: 'remove-node', id: body.id, force: true } : { type: 'remove-node', id: body.id }
+    case 'topics-move-replica': return { type: 'move-replica', group: parseTopicName(body.topic).full, from: body.from, to: body.to }
+    case 'placements-complete-move': return { type: 'complete-move', group: body.group, to: body.to }
   }
 }
 
@@ -76,4 +81,15 @@ function supportedPolicies<P extends NamespacePoliciesUpdate | undefined> (opera
     throw new UnsupportedOperationError({ operation, reason: 'durability majority-memory is not supported yet; every partition acknowledges after fsync on a majority' })
   }
   return policies
+}
+
+/**
+ * Refuses (unless forced) to remove a metadata voter when fewer than 3 other active nodes
+ * remain to hold the metadata group's voters: the voter actor could not replace it.
+ */
+export function refuseNeededVoter (context: GatewayContext, body: Extract<ClientRequestBody, { type: 'nodes-remove' }>): void {
+  if (body.force || !context.metadata.node.status().config.voters.includes(body.id)) return
+  const others = context.metadata.sm.nodes().filter((node) => node.state === 'active' && node.id !== body.id).length
+  if (others >= 3) return
+  throw new InvalidArgumentError({ argument: 'node', reason: `${body.id} is a metadata voter and only ${others} other active node(s) could replace it: add a node first, or force` })
 }

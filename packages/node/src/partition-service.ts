@@ -6,7 +6,11 @@
 // with its namespace policies
 // and hands leadership to the placement's preferred leader (unless it is marked down), which
 // spreads leaders over nodes. While the metadata marks this node down, it hands the leadership
-// of what it leads to an active voter it hears from (node-health.ts, downLeaderHandOffs).
+// of what it leads to an active voter it hears from (node-health.ts, downLeaderHandOffs). The
+// leader of a group whose placement changed (a replica move) brings its Raft membership to the
+// placement (replica-membership.ts); a node that joins a group by a move starts as a learner
+// with no membership of its own, and the node a move leaves stops hosting the group once the
+// move is reported done.
 import {
   PartitionReplica, PartitionStateMachine, partitionConfigOf, type ConsumerRef
 } from '@blazar/broker'
@@ -19,6 +23,7 @@ import type { GroupHost } from './group-host.ts'
 import type { MetadataService } from './metadata-service.ts'
 import { downLeaderHandOffs } from './node-health.ts'
 import { PartitionRates } from './partition-rates.ts'
+import { ReplicaMembership } from './replica-membership.ts'
 
 /** How long a new leader waits before handing leadership to the preferred leader. */
 export const PREFERRED_LEADER_DELAY_MS = 2000
@@ -40,6 +45,8 @@ export interface PartitionServiceOptions {
   isPeerLive: (peer: NodeId) => boolean
   deliver: (consumer: ConsumerRef, entries: DeliveredEntry[]) => void
   consumerClosed: (consumer: ConsumerRef, reason: string) => void
+  /** Reports a replica move's membership change done to the metadata group (ReplicaMembership). */
+  reportMoveMatched: (group: string, to: NodeId) => Promise<void>
   /** The node's policy settings (config.ts); absent ones take the broker's defaults. */
   policies?: PartitionPolicySettings
 }
@@ -61,10 +68,14 @@ export class PartitionService {
   private readonly transferTimers = new Map<string, TimerHandle>()
   /** Groups with a `config` proposal in flight (metadata changes arrive in bursts). */
   private readonly aligning = new Set<string>()
+  private readonly membership: ReplicaMembership
   private stopped = false
 
   constructor (options: PartitionServiceOptions) {
     this.options = options
+    this.membership = new ReplicaMembership({
+      env: options.env, self: options.self, metadata: options.metadata, isPeerLive: options.isPeerLive, reportMatched: options.reportMoveMatched
+    })
     options.metadata.onChange(() => { this.reconcile() })
   }
 
@@ -89,10 +100,13 @@ export class PartitionService {
       }).finally(() => { this.opening.delete(group) })
     }
     for (const group of [...this.partitions.keys()]) {
-      if (!wanted.has(group)) this.close(group, 'topic deleted')
+      if (!wanted.has(group)) this.close(group, metadata.placement(group) === undefined ? 'topic deleted' : 'replica moved off this node')
     }
     for (const partition of this.partitions.values()) {
-      if (partition.replica.isLeading) this.alignConfig(partition)
+      if (!partition.replica.isLeading) continue
+      this.alignConfig(partition)
+      this.membership.check(partition.group, partition.raft)
+      this.preferLeader(partition)
     }
     this.handOffIfDown()
   }
@@ -104,6 +118,7 @@ export class PartitionService {
 
   stop (): void {
     this.stopped = true
+    this.membership.stop()
     for (const timer of this.transferTimers.values()) this.options.env.clock.clearTimer(timer)
     this.transferTimers.clear()
     for (const group of [...this.partitions.keys()]) this.close(group, 'node stopping')
@@ -118,9 +133,11 @@ export class PartitionService {
     const partition = topic.partitions === 0 ? NON_PARTITIONED : parseTopicName(group).partitionIndex
     let sm: PartitionStateMachine | undefined
     let replica: PartitionReplica | undefined
+    // A node a move brings in joins the running group as a learner: no membership of its own.
+    const joining = metadata.sm.move(group)?.to === self
     const raft = await host.host({
       group,
-      bootstrap: { voters: [...placement.replicas], learners: [] },
+      ...(joining ? {} : { bootstrap: { voters: [...placement.replicas], learners: [] } }),
       stateMachine: (storage) => {
         sm = new PartitionStateMachine({
           topic: group,
@@ -173,6 +190,7 @@ export class PartitionService {
     if (hosted === undefined) return
     this.options.env.logger.info('partition closed', { group, reason })
     hosted.replica.close()
+    this.membership.forget(group)
     this.options.host.stopGroup(group)
     this.partitions.delete(group)
     const timer = this.transferTimers.get(group)
@@ -182,16 +200,28 @@ export class PartitionService {
 
   private becameLeader (hosted: HostedPartition): void {
     this.alignConfig(hosted)
+    this.membership.check(hosted.group, hosted.raft)
     this.handOffIfDown()
-    const preferred = this.options.metadata.sm.placement(hosted.group)?.preferredLeader
+    this.preferLeader(hosted)
+  }
+
+  /**
+   * On the leader: hands leadership to the placement's preferred leader PREFERRED_LEADER_DELAY_MS
+   * from now (after an election, or when the balancer names another preferred leader), if it is
+   * then still preferred, an active voter and reachable.
+   */
+  private preferLeader (hosted: HostedPartition): void {
+    const preferredNow = (): string | undefined => this.options.metadata.sm.placement(hosted.group)?.preferredLeader
+    const preferred = preferredNow()
     if (preferred === undefined || preferred === this.options.self || this.transferTimers.has(hosted.group)) return
     const timer = this.options.env.clock.setTimer(PREFERRED_LEADER_DELAY_MS, () => {
       this.transferTimers.delete(hosted.group)
-      if (!hosted.replica.isLeading || !this.options.isPeerLive(preferred)) return
-      if (this.options.metadata.sm.node(preferred)?.state === 'down') return
-      if (!hosted.raft.status().config.voters.includes(preferred)) return
-      hosted.raft.transferLeader(preferred).catch((error: unknown) => {
-        this.options.env.logger.debug('preferred leader transfer failed', { group: hosted.group, to: preferred, error: String(error) })
+      const to = preferredNow()
+      if (to === undefined || to === this.options.self || !hosted.replica.isLeading || !this.options.isPeerLive(to)) return
+      if (this.options.metadata.sm.node(to)?.state !== 'active') return
+      if (!hosted.raft.status().config.voters.includes(to)) return
+      hosted.raft.transferLeader(to).catch((error: unknown) => {
+        this.options.env.logger.debug('preferred leader transfer failed', { group: hosted.group, to, error: String(error) })
       })
     })
     this.transferTimers.set(hosted.group, timer)

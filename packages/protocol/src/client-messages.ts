@@ -134,7 +134,15 @@ export const clientRequestBodySchema = union('type', {
    * Node to node: record a node (a joiner admitted by a member with the cluster secret, or a
    * member whose addresses changed) in the metadata. Accepted only from cluster members.
    */
-  'nodes-register': object({ id: nodeId, addresses: array(string({ max: 1024 }), { max: MAX_NODE_ADDRESSES }), zone: nullable(name) })
+  'nodes-register': object({ id: nodeId, addresses: array(string({ max: 1024 }), { max: MAX_NODE_ADDRESSES }), zone: nullable(name) }),
+  /** Drains a node (`draining`: every replica moves off it, it stays a member) or returns it to service (`active`). */
+  'nodes-set-state': object({ id: nodeId, state: literal('active', 'draining') }),
+  /** Removes a node from the cluster: refused while it hosts replicas or is a metadata voter, unless `force`. */
+  'nodes-remove': object({ id: nodeId, force: boolean }),
+  /** Moves one replica of a partition (`topic` names the partition, or a non-partitioned topic) from node `from` to node `to`. */
+  'topics-move-replica': object({ topic, from: nodeId, to: nodeId }),
+  /** Node to node: a partition's leader reports that its Raft membership now matches the placement after a move. */
+  'placements-complete-move': object({ group: topic, to: nodeId })
 })
 export type ClientRequestBody = Infer<typeof clientRequestBodySchema>
 export type ClientRequestType = ClientRequestBody['type']
@@ -324,10 +332,16 @@ export const clientResultSchemas = {
     leader: nullable(nodeId),
     nodes: array(nodeRecordSchema, { max: MAX_LIST_ITEMS }),
     /** One row per hosted replica (a group appears once per node that hosts it), with `node` set. */
-    groups: array(groupStatusSchema, { max: MAX_LIST_ITEMS })
+    groups: array(groupStatusSchema, { max: MAX_LIST_ITEMS }),
+    /** Replica moves in flight (the placement names `to`; `from` leaves once the Raft membership matches). */
+    moves: optional(array(object({ group: topic, from: nodeId, to: nodeId }), { max: MAX_LIST_ITEMS }))
   }),
   'node-status': object({ node: nodeId, groups: array(groupStatusSchema, { max: MAX_LIST_ITEMS }) }),
-  'nodes-register': object({ members: array(nodeRecordSchema, { max: MAX_LIST_ITEMS }) })
+  'nodes-register': object({ members: array(nodeRecordSchema, { max: MAX_LIST_ITEMS }) }),
+  'nodes-set-state': object({}),
+  'nodes-remove': object({}),
+  'topics-move-replica': object({}),
+  'placements-complete-move': object({})
 } satisfies { [K in ClientRequestType]: Schema<object> }
 export type ClientResult<K extends ClientRequestType> = Infer<typeof clientResultSchemas[K]>
 

@@ -3,12 +3,13 @@
 // due in the same `resolutionMs` slot together: thousands of Raft groups then share a few
 // wakeups per slot instead of one each, and the messages they send in one slot leave in one
 // frame per peer.
-import type { Clock, Random, TimerHandle } from '@blazar/env'
+import { TimerHeap, type Clock, type Random, type TimerHandle } from '@blazar/env'
 import { assert } from './errors.ts'
 
 interface Timer {
   at: number
-  handle: TimerHandle
+  /** The timer's handle. */
+  seq: TimerHandle
   fire: () => void
 }
 
@@ -19,7 +20,7 @@ export class SystemClock implements Clock {
   private readonly resolutionMs: number
   private readonly origin = performance.now()
   private readonly timers = new Map<TimerHandle, Timer>()
-  private readonly heap: Timer[] = []
+  private readonly heap = new TimerHeap<Timer>()
   private nextHandle = 1
   private wakeup: NodeJS.Timeout | undefined
   private wakeupAt = Number.POSITIVE_INFINITY
@@ -39,11 +40,11 @@ export class SystemClock implements Clock {
   setTimer (delayMs: number, fire: () => void): TimerHandle {
     if (!(delayMs >= 0)) throw new RangeError(`timer delay must be >= 0, got ${delayMs}`)
     if (this.timers.size >= MAX_SYSTEM_TIMERS) throw new RangeError('SystemClock: too many pending timers')
-    const timer = { at: this.now() + delayMs, handle: this.nextHandle++, fire }
-    this.timers.set(timer.handle, timer)
-    this.push(timer)
+    const timer = { at: this.now() + delayMs, seq: this.nextHandle++, fire }
+    this.timers.set(timer.seq, timer)
+    this.heap.push(timer)
     this.arm()
-    return timer.handle
+    return timer.seq
   }
 
   clearTimer (handle: TimerHandle): void {
@@ -58,7 +59,7 @@ export class SystemClock implements Clock {
   /** Cancels every timer and the underlying Node timer. */
   stop (): void {
     this.timers.clear()
-    this.heap.length = 0
+    this.heap.clear()
     if (this.wakeup !== undefined) clearTimeout(this.wakeup)
     this.wakeup = undefined
     this.wakeupAt = Number.POSITIVE_INFINITY
@@ -66,7 +67,7 @@ export class SystemClock implements Clock {
 
   private arm (): void {
     this.dropCancelledHead()
-    const head = this.heap[0]
+    const head = this.heap.peek()
     if (head === undefined) return
     // Round up to the slot boundary so timers due in the same slot share one wakeup.
     const at = Math.ceil(head.at / this.resolutionMs) * this.resolutionMs
@@ -82,52 +83,18 @@ export class SystemClock implements Clock {
     const now = this.now()
     for (;;) {
       this.dropCancelledHead()
-      const head = this.heap[0]
+      const head = this.heap.peek()
       if (head === undefined || head.at > now) break
-      this.pop()
-      this.timers.delete(head.handle)
+      this.heap.pop()
+      this.timers.delete(head.seq)
       try { head.fire() } catch (error) { this.onError(error) }
     }
     this.arm()
   }
 
   private dropCancelledHead (): void {
-    while (this.heap.length > 0 && !this.timers.has(this.heap[0].handle)) this.pop()
+    this.heap.dropCancelled((timer) => this.timers.has(timer.seq))
   }
-
-  private push (timer: Timer): void {
-    const heap = this.heap
-    heap.push(timer)
-    let i = heap.length - 1
-    while (i > 0) {
-      const parent = (i - 1) >> 1
-      if (!earlier(heap[i], heap[parent])) break
-      ;[heap[i], heap[parent]] = [heap[parent], heap[i]]
-      i = parent
-    }
-  }
-
-  private pop (): void {
-    const heap = this.heap
-    const last = heap.pop()
-    if (last === undefined || heap.length === 0) return
-    heap[0] = last
-    let i = 0
-    for (;;) {
-      const left = 2 * i + 1
-      const right = left + 1
-      let smallest = i
-      if (left < heap.length && earlier(heap[left], heap[smallest])) smallest = left
-      if (right < heap.length && earlier(heap[right], heap[smallest])) smallest = right
-      if (smallest === i) return
-      ;[heap[i], heap[smallest]] = [heap[smallest], heap[i]]
-      i = smallest
-    }
-  }
-}
-
-function earlier (a: Timer, b: Timer): boolean {
-  return a.at < b.at || (a.at === b.at && a.handle < b.handle)
 }
 
 /** Random from Math.random: for real hosts only (the simulator uses SeededRandom). */

@@ -20,7 +20,8 @@ export const NODE_STATES = ['active', 'draining', 'down'] as const
 export const metadataCommandSchema = union('type', {
   'register-node': object({ id: nodeId, addresses: array(string({ max: 1024 }), { max: MAX_NODE_ADDRESSES }), zone: nullable(name) }),
   'set-node-state': object({ id: nodeId, state: literal(...NODE_STATES) }),
-  'remove-node': object({ id: nodeId }),
+  /** `force`: also while it hosts replicas (they are then re-replicated like a dead node's). */
+  'remove-node': object({ id: nodeId, force: optional(literal(true)) }),
   'create-tenant': object({ tenant: name, adminRoles: array(name, { max: 1024 }), allowedClusters: array(name, { max: 1024 }) }),
   'update-tenant': object({ tenant: name, adminRoles: array(name, { max: 1024 }), allowedClusters: array(name, { max: 1024 }) }),
   'delete-tenant': object({ tenant: name }),
@@ -30,7 +31,11 @@ export const metadataCommandSchema = union('type', {
   'create-topic': object({ topic, partitions: int({ min: 0, max: MAX_PARTITIONS }) }),
   'update-partitions': object({ topic, partitions: int({ min: 1, max: MAX_PARTITIONS }) }),
   'delete-topic': object({ topic }),
-  'set-placement': object({ group: topic, replicas: array(nodeId, { max: 7 }), preferredLeader: nodeId })
+  'set-placement': object({ group: topic, replicas: array(nodeId, { max: 7 }), preferredLeader: nodeId }),
+  /** Moves one replica of `group` from node `from` to node `to` (see MetadataStateMachine.move). */
+  'move-replica': object({ group: topic, from: nodeId, to: nodeId, preferredLeader: optional(nodeId) }),
+  /** The partition's leader reports the move's Raft membership change done. */
+  'complete-move': object({ group: topic, to: nodeId })
 })
 export type MetadataCommand = Infer<typeof metadataCommandSchema>
 

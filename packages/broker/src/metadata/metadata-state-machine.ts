@@ -49,16 +49,27 @@ export type MetadataOutcome =
   | { kind: 'ok', placements: Array<{ group: string, placement: GroupPlacement }> }
   | { kind: 'rejected', error: WireError }
 
+/**
+ * A replica move in flight: the placement already names `to` instead of `from`; `from` keeps
+ * its replica until the partition's leader has made the Raft membership match the placement
+ * (`to` added as a learner, caught up, promoted; `from` removed) and reported it.
+ */
+export interface ReplicaMove {
+  from: NodeId
+  to: NodeId
+}
+
 export interface MetadataState {
   nodes: Map<NodeId, NodeRecord>
   tenants: Map<string, TenantRecord>
   namespaces: Map<string, NamespaceRecord>
   topics: Map<string, TopicRecord>
   placements: Map<string, GroupPlacement>
+  moves: Map<string, ReplicaMove>
 }
 
 function emptyState (): MetadataState {
-  return { nodes: new Map(), tenants: new Map(), namespaces: new Map(), topics: new Map(), placements: new Map() }
+  return { nodes: new Map(), tenants: new Map(), namespaces: new Map(), topics: new Map(), placements: new Map(), moves: new Map() }
 }
 
 /** The Raft group ids of a topic: itself when non-partitioned, else one per partition. */
@@ -105,7 +116,8 @@ export class MetadataStateMachine implements StateMachine {
       tenants: [...this.state.tenants.values()],
       namespaces: [...this.state.namespaces.values()],
       topics: [...this.state.topics.values()],
-      placements: [...this.state.placements].map(([group, placement]) => ({ group, ...placement }))
+      placements: [...this.state.placements].map(([group, placement]) => ({ group, ...placement })),
+      moves: [...this.state.moves].map(([group, move]) => ({ group, ...move }))
     })
   }
 
@@ -118,7 +130,8 @@ export class MetadataStateMachine implements StateMachine {
       tenants: new Map(snapshot.tenants.map((tenant) => [tenant.name, tenant])),
       namespaces: new Map(snapshot.namespaces.map((ns) => [ns.name, { name: ns.name, policies: withPolicies(DEFAULT_NAMESPACE_POLICIES, ns.policies) }])),
       topics: new Map(snapshot.topics.map((topic) => [topic.name, topic])),
-      placements: new Map(snapshot.placements.map(({ group, replicas, preferredLeader }) => [group, { replicas, preferredLeader }]))
+      placements: new Map(snapshot.placements.map(({ group, replicas, preferredLeader }) => [group, { replicas, preferredLeader }])),
+      moves: new Map((snapshot.moves ?? []).map(({ group, from, to }) => [group, { from, to }]))
     }
     this.outcomes.clear()
   }
@@ -184,9 +197,20 @@ export class MetadataStateMachine implements StateMachine {
     return [...this.state.placements]
   }
 
-  /** Groups a node hosts a replica of. */
+  /** Groups a node hosts a replica of: those whose placement names it, and those it is moving off. */
   groupsOf (node: NodeId): string[] {
-    return [...this.state.placements].filter(([, placement]) => placement.replicas.includes(node)).map(([group]) => group)
+    return [...this.state.placements]
+      .filter(([group, placement]) => placement.replicas.includes(node) || this.state.moves.get(group)?.from === node)
+      .map(([group]) => group)
+  }
+
+  /** The replica move of `group` in flight, if any. */
+  move (group: string): ReplicaMove | undefined {
+    return this.state.moves.get(group)
+  }
+
+  moves (): Array<[string, ReplicaMove]> {
+    return [...this.state.moves]
   }
 
   // ---- commands ------------------------------------------------------------------------
@@ -209,8 +233,8 @@ export class MetadataStateMachine implements StateMachine {
       }
       case 'remove-node': {
         this.requireNode(command.id)
-        const hosted = this.groupsOf(command.id).length
-        if (hosted > 0) throw new InvalidArgumentError({ argument: 'node', reason: `${command.id} still hosts ${hosted} replica(s); drain it first` })
+        const hosted = this.groupsOf(command.id).length + [...state.moves.values()].filter((move) => move.to === command.id).length
+        if (hosted > 0 && command.force !== true) throw new InvalidArgumentError({ argument: 'node', reason: `${command.id} still hosts ${hosted} replica(s); drain it first` })
         if (mutate) state.nodes.delete(command.id)
         return []
       }
@@ -281,7 +305,10 @@ export class MetadataStateMachine implements StateMachine {
       case 'delete-topic': {
         const record = this.requireTopic(command.topic)
         if (mutate) {
-          for (const group of groupsOfTopic(record)) state.placements.delete(group)
+          for (const group of groupsOfTopic(record)) {
+            state.placements.delete(group)
+            state.moves.delete(group)
+          }
           state.topics.delete(record.name)
         }
         return []
@@ -295,9 +322,35 @@ export class MetadataStateMachine implements StateMachine {
         if (!command.replicas.includes(command.preferredLeader)) {
           throw new InvalidArgumentError({ argument: 'preferredLeader', reason: 'must be one of the replicas' })
         }
+        if (state.moves.has(command.group)) throw new InvalidArgumentError({ argument: 'group', reason: `${command.group} has a replica move in flight` })
         const placement = { replicas: [...command.replicas].sort(), preferredLeader: command.preferredLeader }
         if (mutate) state.placements.set(command.group, placement)
         return [{ group: command.group, placement }]
+      }
+      case 'move-replica': {
+        const current = state.placements.get(command.group)
+        if (current === undefined) throw new UnknownTopicError({ topic: command.group })
+        const inFlight = state.moves.get(command.group)
+        if (inFlight !== undefined) {
+          throw new InvalidArgumentError({ argument: 'group', reason: `${command.group} is already moving a replica from ${inFlight.from} to ${inFlight.to}` })
+        }
+        if (!current.replicas.includes(command.from)) throw new InvalidArgumentError({ argument: 'from', reason: `${command.from} holds no replica of ${command.group}` })
+        if (current.replicas.includes(command.to)) throw new InvalidArgumentError({ argument: 'to', reason: `${command.to} already holds a replica of ${command.group}` })
+        if (this.requireNode(command.to).state !== 'active') throw new InvalidArgumentError({ argument: 'to', reason: `${command.to} is not active` })
+        const replicas = current.replicas.map((node) => node === command.from ? command.to : node).sort()
+        const preferredLeader = command.preferredLeader ?? (current.preferredLeader === command.from ? command.to : current.preferredLeader)
+        if (!replicas.includes(preferredLeader)) throw new InvalidArgumentError({ argument: 'preferredLeader', reason: 'must be one of the replicas after the move' })
+        const placement = { replicas, preferredLeader }
+        if (mutate) {
+          state.placements.set(command.group, placement)
+          state.moves.set(command.group, { from: command.from, to: command.to })
+        }
+        return [{ group: command.group, placement }]
+      }
+      case 'complete-move': {
+        // Idempotent: a leader that reports twice (or after a newer move began) changes nothing.
+        if (mutate && state.moves.get(command.group)?.to === command.to) state.moves.delete(command.group)
+        return []
       }
     }
   }

@@ -119,27 +119,28 @@ export interface PlacementMove {
 }
 
 /**
- * The placement actor's plan (pure): for replicas on nodes that are not active (draining,
- * down, or gone), a replacement on an active node outside the group, chosen like a new
- * placement (zones first, then least loaded, then id); a preferred leader on a leaving node
- * moves to the remaining replica with the fewest leaderships. At most `maxMoves` moves, one per
- * group per round (membership changes are one server at a time); groups that cannot move
- * (not enough active nodes) are left for later.
+ * The placement actor's plan (pure): for replicas on leaving nodes (by default every node that
+ * is not active: draining, down, or gone; `leaves` narrows it, e.g. to nodes down long enough),
+ * a replacement on an active node outside the group, chosen like a new placement (zones first,
+ * then least loaded, then id); a preferred leader on a leaving node moves to the remaining
+ * replica with the fewest leaderships. At most `maxMoves` moves, one per group per round
+ * (membership changes are one server at a time); groups that cannot move (not enough active
+ * nodes) are left for later.
  */
 export function planReplacements (
   nodes: readonly (PlacementNode & { state: string })[],
   placements: Iterable<[string, GroupPlacement]>,
-  maxMoves = MAX_MOVES_PER_ROUND
+  maxMoves = MAX_MOVES_PER_ROUND,
+  leaves: (node: NodeId) => boolean = (node) => nodes.find((n) => n.id === node)?.state !== 'active'
 ): PlacementMove[] {
   const all = [...placements]
   const active = nodes.filter((node) => node.state === 'active').sort(byId)
-  const activeIds = new Set(active.map((node) => node.id))
   const zoneOf = new Map(nodes.map((node) => [node.id, node.zone]))
   const load = loadOf(all.map(([, placement]) => placement))
   const moves: PlacementMove[] = []
   for (const [group, placement] of [...all].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
     if (moves.length >= maxMoves) break
-    const leaving = placement.replicas.find((id) => !activeIds.has(id))
+    const leaving = placement.replicas.find((id) => leaves(id))
     if (leaving === undefined) continue
     const staying = placement.replicas.filter((id) => id !== leaving)
     const zonesUsed = new Map<string, number>()
@@ -163,4 +164,74 @@ export function planReplacements (
     moves.push({ group, placement: { replicas, preferredLeader }, from: leaving, to: to.id })
   }
   return moves
+}
+
+/**
+ * The balancer's replica plan (pure), for a cluster with nothing left to move off leaving
+ * nodes: while the most loaded active node holds at least 2 replicas more than the least loaded
+ * one (a node that just joined holds none), one replica of a group moves from the former to the
+ * latter, never into a group the latter is already in and never narrowing a group's zone spread.
+ * A preferred leader on the giving node moves along with the replica. At most `maxMoves` moves,
+ * one per group.
+ */
+export function planRebalance (
+  nodes: readonly (PlacementNode & { state: string })[],
+  placements: Iterable<[string, GroupPlacement]>,
+  maxMoves: number
+): PlacementMove[] {
+  const all = [...placements].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+  const active = nodes.filter((node) => node.state === 'active').sort(byId)
+  const zoneOf = new Map(nodes.map((node) => [node.id, node.zone]))
+  const load = loadOf(all.map(([, placement]) => placement))
+  const replicasOf = (id: NodeId): number => load.replicas.get(id) ?? 0
+  const zoneSpread = (replicas: readonly NodeId[]): number => new Set(replicas.map((id) => zoneOf.get(id) ?? id)).size
+  const moved = new Set<string>()
+  const moves: PlacementMove[] = []
+  while (moves.length < maxMoves && active.length >= 2) {
+    const most = pickBest(active, (node) => [-replicasOf(node.id)])
+    const least = pickBest(active, (node) => [replicasOf(node.id)])
+    if (replicasOf(most.id) - replicasOf(least.id) < 2) break
+    const candidate = all.find(([group, placement]) => !moved.has(group) && placement.replicas.includes(most.id) && !placement.replicas.includes(least.id) &&
+      zoneSpread(placement.replicas.map((id) => id === most.id ? least.id : id)) >= zoneSpread(placement.replicas))
+    if (candidate === undefined) break
+    const [group, placement] = candidate
+    const replicas = placement.replicas.map((id) => id === most.id ? least.id : id).sort()
+    const preferredLeader = placement.preferredLeader === most.id ? least.id : placement.preferredLeader
+    load.replicas.set(most.id, replicasOf(most.id) - 1)
+    load.replicas.set(least.id, replicasOf(least.id) + 1)
+    moved.add(group)
+    moves.push({ group, placement: { replicas, preferredLeader }, from: most.id, to: least.id })
+  }
+  return moves
+}
+
+/**
+ * The balancer's leadership plan (pure): while the active node preferred to lead the most groups
+ * leads at least 2 more than the one preferred for the fewest, one group whose replicas include
+ * the latter gets it as preferred leader. At most `maxChanges` changes, one per group.
+ */
+export function planLeaderBalance (
+  nodes: readonly (PlacementNode & { state: string })[],
+  placements: Iterable<[string, GroupPlacement]>,
+  maxChanges: number
+): Array<{ group: string, placement: GroupPlacement }> {
+  const all = [...placements].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+  const active = nodes.filter((node) => node.state === 'active').sort(byId)
+  const load = loadOf(all.map(([, placement]) => placement))
+  const leadsOf = (id: NodeId): number => load.leaders.get(id) ?? 0
+  const changed = new Set<string>()
+  const changes: Array<{ group: string, placement: GroupPlacement }> = []
+  while (changes.length < maxChanges && active.length >= 2) {
+    const most = pickBest(active, (node) => [-leadsOf(node.id)])
+    const least = pickBest(active, (node) => [leadsOf(node.id)])
+    if (leadsOf(most.id) - leadsOf(least.id) < 2) break
+    const candidate = all.find(([group, placement]) => !changed.has(group) && placement.preferredLeader === most.id && placement.replicas.includes(least.id))
+    if (candidate === undefined) break
+    const [group, placement] = candidate
+    load.leaders.set(most.id, leadsOf(most.id) - 1)
+    load.leaders.set(least.id, leadsOf(least.id) + 1)
+    changed.add(group)
+    changes.push({ group, placement: { replicas: placement.replicas, preferredLeader: least.id } })
+  }
+  return changes
 }

@@ -1,21 +1,11 @@
 // Admin commands over the client's admin API: `blazar tenants|namespaces|topics ...` and
 // `blazar cluster status` (nodes, then one row per group replica with its leader, term,
 // commit index and commit lag behind the group's most advanced replica).
-import type { ClusterStatus, Client } from '@blazar/client'
+import type { ClusterStatus } from '@blazar/client'
 import { BACKLOG_QUOTA_POLICIES, BACKLOG_QUOTA_TYPES, type BacklogQuotaPolicy, type BacklogQuotaType, type NamespacePoliciesUpdate } from '@blazar/protocol'
 import type { Command } from 'commander'
-import { parseInteger, printJson, processIO, withClient, withConnectionOptions, type CommandIO, type ConnectionFlags } from './client-io.ts'
+import { parseInteger, printJson, processIO, runner, table, withConnectionOptions, type CommandIO, type ConnectionFlags } from './client-io.ts'
 import { topicStatsLines } from './topic-stats-text.ts'
-
-type Action<A extends unknown[]> = (client: Client, flags: ConnectionFlags, ...args: A) => Promise<void>
-
-function runner (io: CommandIO) {
-  return <A extends unknown[]>(action: Action<A>) => async (...args: [...A, ConnectionFlags, Command]) => {
-    const flags = args[args.length - 2] as ConnectionFlags
-    const positional = args.slice(0, -2) as A
-    await withClient(flags, io, async (client) => { await action(client, flags, ...positional) })
-  }
-}
 
 function list (io: CommandIO, flags: ConnectionFlags, items: string[]): void {
   if (flags.json === true) printJson(io, items)
@@ -203,6 +193,12 @@ export function registerTopics (program: Command, io: CommandIO = processIO): vo
       await client.admin.topics.delete(topic, { force: (flags as { force?: boolean }).force === true })
       done(io, flags, `topic ${topic} deleted`)
     }))
+  withConnectionOptions(topics.command('move-replica <partition> <from> <to>'))
+    .description('move one replica of a partition (or non-partitioned topic) between nodes (PeerIds)')
+    .action(run(async (client, flags, partition: string, from: string, to: string) => {
+      await client.admin.topics.moveReplica(partition, from, to)
+      done(io, flags, `moving ${partition} from ${from} to ${to}`)
+    }))
   withConnectionOptions(topics.command('stats <topic>')).action(run(async (client, flags, topic: string) => {
     const stats = await client.admin.topics.stats(topic)
     if (flags.json === true) { printJson(io, stats); return }
@@ -223,14 +219,6 @@ export function statusRows (status: ClusterStatus): Array<Record<string, string 
     commitIndex: row.commitIndex,
     commitLag: (highest.get(row.group) ?? 0) - row.commitIndex
   }))
-}
-
-function table (rows: Array<Record<string, string | number>>): string[] {
-  if (rows.length === 0) return []
-  const columns = Object.keys(rows[0])
-  const widths = columns.map((column) => Math.max(column.length, ...rows.map((row) => String(row[column]).length)))
-  const line = (cells: string[]) => cells.map((cell, i) => cell.padEnd(widths[i])).join('  ').trimEnd()
-  return [line(columns), ...rows.map((row) => line(columns.map((column) => String(row[column]))))]
 }
 
 export function registerCluster (program: Command, io: CommandIO = processIO): void {

@@ -78,3 +78,23 @@ export async function withClient (flags: ConnectionFlags, io: CommandIO, action:
 export function printJson (io: CommandIO, value: unknown): void {
   io.out(JSON.stringify(value))
 }
+
+export type Action<A extends unknown[]> = (client: Client, flags: ConnectionFlags, ...args: A) => Promise<void>
+
+/** Wraps an admin action for commander: connects a client with the command's flags, passes the positional arguments. */
+export function runner (io: CommandIO) {
+  return <A extends unknown[]>(action: Action<A>) => async (...args: [...A, ConnectionFlags, Command]) => {
+    const flags = args[args.length - 2] as ConnectionFlags
+    const positional = args.slice(0, -2) as A
+    await withClient(flags, io, async (client) => { await action(client, flags, ...positional) })
+  }
+}
+
+/** Aligned text columns with a header line. */
+export function table (rows: Array<Record<string, string | number>>): string[] {
+  if (rows.length === 0) return []
+  const columns = Object.keys(rows[0])
+  const widths = columns.map((column) => Math.max(column.length, ...rows.map((row) => String(row[column]).length)))
+  const line = (cells: string[]) => cells.map((cell, i) => cell.padEnd(widths[i])).join('  ').trimEnd()
+  return [line(columns), ...rows.map((row) => line(columns.map((column) => String(row[column]))))]
+}

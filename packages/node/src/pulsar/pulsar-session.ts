@@ -13,6 +13,7 @@ import {
   bodyOf, commandField, replies, type Command, type CommandInit, type CommandOf, type FramePayload, type Schema, type ServerError
 } from '@blazar/pulsar-wire'
 import type { GatewaySession } from '../session-state.ts'
+import { HandleTable } from './handle-table.ts'
 import type { PulsarCounters } from './pulsar-counters.ts'
 import { ackSetFor, acknowledgedIds, blazarIdOf, entryIdOf, lastEntryIdOf, positionOf, sendEnvelope } from './pulsar-mapping.ts'
 import type { PulsarSettings } from './pulsar-settings.ts'
@@ -61,11 +62,8 @@ type Handled = 'served' | 'unsupported' | 'server-only'
 export class PulsarSession implements GatewaySession {
   readonly peer: string
   private readonly options: PulsarSessionOptions
-  private readonly producers = new Map<bigint, ProducerState>()
-  private readonly consumers = new Map<bigint, ConsumerState>()
-  /** Gateway handle → the client's id, for pushes. */
-  private readonly producerIds = new Map<number, bigint>()
-  private readonly consumerIds = new Map<number, bigint>()
+  private readonly producers = new HandleTable<ProducerState>()
+  private readonly consumers = new HandleTable<ConsumerState>()
   private nextHandle = 1
   private closedWith: Error | undefined
   private readonly closeListeners: Array<(error?: Error) => void> = []
@@ -89,26 +87,26 @@ export class PulsarSession implements GatewaySession {
     if (this.closedWith !== undefined) throw new Error('pulsar connection closed', { cause: this.closedWith })
     switch (push.type) {
       case 'messages': {
-        const consumerId = this.consumerIds.get(push.consumerId)
+        const consumerId = this.consumers.clientIdOf(push.consumerId)
         if (consumerId === undefined) return
         for (const entry of push.entries) this.writeMessage(consumerId, entry)
         break
       }
       case 'consumer-closed': {
-        const consumerId = this.consumerIds.get(push.consumerId)
+        const consumerId = this.consumers.clientIdOf(push.consumerId)
         if (consumerId === undefined) return
         this.options.logger.info('pulsar consumer closed by the broker', { consumerId: String(consumerId), reason: push.reason })
         this.options.write({ type: 'CLOSE_CONSUMER', close_consumer: { consumer_id: consumerId, request_id: 0 } })
         break
       }
       case 'producer-closed': {
-        const producerId = this.producerIds.get(push.producerId)
+        const producerId = this.producers.clientIdOf(push.producerId)
         if (producerId === undefined) return
         this.closeProducerByBroker(producerId, push.reason)
         break
       }
       case 'active-consumer-change': {
-        const consumerId = this.consumerIds.get(push.consumerId)
+        const consumerId = this.consumers.clientIdOf(push.consumerId)
         if (consumerId === undefined) return
         this.options.write({ type: 'ACTIVE_CONSUMER_CHANGE', active_consumer_change: { consumer_id: consumerId, is_active: push.active } })
         break
@@ -247,13 +245,8 @@ export class PulsarSession implements GatewaySession {
     }
     let state = this.producers.get(body.producer_id)
     if (state === undefined) {
-      if (this.handles >= this.options.settings.maxHandlesPerConnection) {
-        this.replyError(body.request_id, 'TooManyRequests', `at most ${this.options.settings.maxHandlesPerConnection} producers and consumers per connection`)
-        return
-      }
-      state = { handle: this.nextHandle++, ready: false, epoch: 0, chain: Promise.resolve() }
-      this.producers.set(body.producer_id, state)
-      this.producerIds.set(state.handle, body.producer_id)
+      if (this.refusedForHandles(body.request_id)) return
+      state = this.producers.add(body.producer_id, { handle: this.nextHandle++, ready: false, epoch: 0, chain: Promise.resolve() })
     }
     const reply = await this.options.serve(this, {
       type: 'create-producer',
@@ -345,20 +338,23 @@ export class PulsarSession implements GatewaySession {
 
   private async closeProducer (command: CommandOf<'CLOSE_PRODUCER'>): Promise<void> {
     const body = bodyOf(command, 'CLOSE_PRODUCER')
-    const state = this.producers.get(body.producer_id)
-    if (state !== undefined) {
-      this.forgetProducer(body.producer_id)
-      await this.options.serve(this, { type: 'close-producer', producerId: state.handle })
-    }
+    const state = this.forgetProducer(body.producer_id)
+    if (state !== undefined) await this.options.serve(this, { type: 'close-producer', producerId: state.handle })
     this.options.write(replies.success(body.request_id))
   }
 
-  private forgetProducer (producerId: bigint): void {
-    const state = this.producers.get(producerId)
-    if (state === undefined) return
-    stopProducer(state)
-    this.producers.delete(producerId)
-    this.producerIds.delete(state.handle)
+  private forgetProducer (producerId: bigint): ProducerState | undefined {
+    const state = this.producers.remove(producerId)
+    if (state !== undefined) stopProducer(state)
+    return state
+  }
+
+  /** Refuses a new producer or consumer beyond maxHandlesPerConnection (answered on `requestId`). */
+  private refusedForHandles (requestId: bigint): boolean {
+    const limit = this.options.settings.maxHandlesPerConnection
+    if (this.handles < limit) return false
+    this.replyError(requestId, 'TooManyRequests', `at most ${limit} producers and consumers per connection`)
+    return true
   }
 
   private async subscribe (command: CommandOf<'SUBSCRIBE'>): Promise<void> {
@@ -370,13 +366,8 @@ export class PulsarSession implements GatewaySession {
     }
     let state = this.consumers.get(body.consumer_id)
     if (state === undefined) {
-      if (this.handles >= this.options.settings.maxHandlesPerConnection) {
-        this.replyError(body.request_id, 'TooManyRequests', `at most ${this.options.settings.maxHandlesPerConnection} producers and consumers per connection`)
-        return
-      }
-      state = { handle: this.nextHandle++ }
-      this.consumers.set(body.consumer_id, state)
-      this.consumerIds.set(state.handle, body.consumer_id)
+      if (this.refusedForHandles(body.request_id)) return
+      state = this.consumers.add(body.consumer_id, { handle: this.nextHandle++ })
     }
     // A reader (non-durable) names where it starts. Delivery starts at that message: the
     // official clients skip it themselves unless the reader is inclusive.
@@ -395,7 +386,7 @@ export class PulsarSession implements GatewaySession {
         : {})
     })
     if (!reply.ok) {
-      this.forgetConsumer(body.consumer_id)
+      this.consumers.remove(body.consumer_id)
       this.replyError(body.request_id, serverErrorOf(reply.error.code), reply.error.message, reply.error.code)
       return
     }
@@ -475,25 +466,15 @@ export class PulsarSession implements GatewaySession {
       this.replyError(body.request_id, serverErrorOf(reply.error.code), reply.error.message, reply.error.code)
       return
     }
-    this.forgetConsumer(body.consumer_id)
+    this.consumers.remove(body.consumer_id)
     this.options.write(replies.success(body.request_id))
   }
 
   private async closeConsumer (command: CommandOf<'CLOSE_CONSUMER'>): Promise<void> {
     const body = bodyOf(command, 'CLOSE_CONSUMER')
-    const state = this.consumers.get(body.consumer_id)
-    if (state !== undefined) {
-      this.forgetConsumer(body.consumer_id)
-      await this.options.serve(this, { type: 'close-consumer', consumerId: state.handle })
-    }
+    const state = this.consumers.remove(body.consumer_id)
+    if (state !== undefined) await this.options.serve(this, { type: 'close-consumer', consumerId: state.handle })
     this.options.write(replies.success(body.request_id))
-  }
-
-  private forgetConsumer (consumerId: bigint): void {
-    const state = this.consumers.get(consumerId)
-    if (state === undefined) return
-    this.consumers.delete(consumerId)
-    this.consumerIds.delete(state.handle)
   }
 
   /** A consumer request for the client's consumer `consumerId`; null when this connection has no such consumer. */

@@ -1,0 +1,150 @@
+// Replica moves on real processes (issue 14): a 5-node cluster, a 3-partition topic (replication
+// factor 3) and a producer publishing at a steady rate. A node killed for good is marked down and,
+// once the re-replication delay has passed (2 s here, BLAZAR_RE_REPLICATION_DELAY_MS), every
+// partition it held is back at 3 voters on live nodes; then a live node is drained until it holds
+// no replica, and removed. Then the dead node is started again: it holds nothing, and the
+// balancer moves replicas (and preferred leaderships) to it until the counts are within one.
+// Publishing continues throughout: every send is acknowledged, and an audit read finds every
+// acknowledged message at the ID its send reported. The longest publish latency while replicas
+// moved is printed (a figure for the operator, not a pass/fail check).
+import t from 'tap'
+import { Client, type ClusterStatus, type Message } from '@blazar/client'
+import type { MessageId } from '@blazar/protocol'
+import { startTestCluster } from './support/broker-nodes.ts'
+
+const TOPIC = 'persistent://public/default/moving'
+const PARTITIONS = 3
+const NODES = 5
+const RE_REPLICATION_DELAY_MS = 2_000
+const WAIT_MS = 90_000
+const SEND_INTERVAL_MS = 10
+const CONSUME_TIMEOUT_MS = 60_000
+
+interface Outcome { text: string, sentAt: number, id: MessageId | null, error: string | null, latencyMs: number }
+
+const sleep = async (ms: number): Promise<void> => { await new Promise((resolve) => setTimeout(resolve, ms)) }
+
+async function waitFor (client: Client, what: string, check: (status: ClusterStatus) => boolean): Promise<ClusterStatus> {
+  const deadline = Date.now() + WAIT_MS
+  for (;;) {
+    const status = await client.admin.cluster.status().catch(() => null)
+    if (status !== null && check(status)) return status
+    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}: ${JSON.stringify({ moves: status?.moves, groups: status?.groups.filter((g) => g.role === 'leader') })}`)
+    await sleep(250)
+  }
+}
+
+/** Each partition's voters as its leader reports them (undefined while a partition has no leader row). */
+function partitionVoters (status: ClusterStatus): Map<string, string[] | undefined> {
+  const voters = new Map<string, string[] | undefined>()
+  for (let p = 0; p < PARTITIONS; p++) {
+    const group = `${TOPIC}-partition-${p}`
+    const row = status.groups.find((g) => g.group === group && g.role === 'leader')
+    voters.set(group, row === undefined ? undefined : [...(row.voters ?? row.replicas)].sort())
+  }
+  return voters
+}
+
+const settledOn = (status: ClusterStatus, live: readonly string[]): boolean =>
+  (status.moves ?? []).length === 0 &&
+  [...partitionVoters(status).values()].every((voters) => voters !== undefined && voters.length === 3 && voters.every((id) => live.includes(id)))
+
+t.test('a dead node\'s replicas are re-replicated, a drained node is emptied and removed, while a producer publishes', async (t) => {
+  process.env.BLAZAR_RE_REPLICATION_DELAY_MS = String(RE_REPLICATION_DELAY_MS)
+  const cluster = await startTestCluster('moves', NODES)
+  delete process.env.BLAZAR_RE_REPLICATION_DELAY_MS
+  t.teardown(async () => { await cluster.stop() })
+  const ids = cluster.addresses.map((address) => address.split('/p2p/')[1] as string)
+  const admin = await Client.create({ serviceUrl: cluster.addresses })
+  t.teardown(async () => { await admin.close() })
+  await admin.admin.topics.create(TOPIC, PARTITIONS)
+  const initial = await waitFor(admin, 'every partition has a leader', (s) => settledOn(s, ids))
+
+  // The victim: a node that is not the metadata leader and holds replicas; produce through another.
+  const holders = (status: ClusterStatus, id: string): number => [...partitionVoters(status).values()].filter((voters) => voters?.includes(id)).length
+  const victim = ids.filter((id) => id !== initial.leader).sort((a, b) => holders(initial, b) - holders(initial, a))[0] as string
+  const producerNode = ids.findIndex((id) => id !== victim && id === initial.leader)
+  const producerClient = await Client.create({ serviceUrl: cluster.addresses[producerNode] })
+  t.teardown(async () => { await producerClient.close() })
+  const producer = await producerClient.createProducer({ topic: TOPIC, sendTimeoutMs: 30_000, batchingEnabled: false })
+
+  const outcomes: Outcome[] = []
+  const sends: Array<Promise<void>> = []
+  let producing = true
+  const publishing = (async () => {
+    for (let i = 0; producing && i < 20_000; i++) {
+      const text = `m-${i}`
+      const outcome: Outcome = { text, sentAt: Date.now(), id: null, error: null, latencyMs: 0 }
+      outcomes.push(outcome)
+      sends.push(producer.send({ data: text, key: `k${i % 16}` }).then((id) => { outcome.id = id }, (error: unknown) => { outcome.error = String(error) })
+        .finally(() => { outcome.latencyMs = Date.now() - outcome.sentAt }))
+      await sleep(SEND_INTERVAL_MS)
+    }
+  })()
+
+  await sleep(1_000)
+  t.ok(holders(initial, victim) > 0, `the victim holds ${holders(initial, victim)} of ${PARTITIONS} partitions`)
+  await cluster.kill9(cluster.indexOf(victim))
+  const killedAt = Date.now()
+  await waitFor(admin, 'the victim is marked down', (s) => s.nodes.find((n) => n.id === victim)?.state === 'down')
+  const downAt = Date.now()
+  const live = ids.filter((id) => id !== victim)
+  const healed = await waitFor(admin, 'every partition is back at 3 voters on live nodes', (s) => settledOn(s, live))
+  const healedAt = Date.now()
+  t.pass(`re-replicated: down after ${downAt - killedAt} ms, every partition at 3 live voters ${healedAt - downAt} ms later`)
+  t.same([...partitionVoters(healed).values()].filter((voters) => voters?.includes(victim)), [], 'no partition keeps the dead node')
+
+  // Drain a live node that holds replicas (not the one the producer talks to), then remove it.
+  const drained = live.filter((id) => id !== ids[producerNode]).sort((a, b) => holders(healed, b) - holders(healed, a))[0] as string
+  t.ok(holders(healed, drained) > 0, `the drained node holds ${holders(healed, drained)} partitions`)
+  await admin.admin.nodes.setState(drained, 'draining')
+  const remaining = live.filter((id) => id !== drained)
+  await waitFor(admin, 'the drained node holds nothing', (s) => settledOn(s, remaining) && !s.groups.some((g) => g.node === drained && g.group !== 'meta'))
+  const drainedAt = Date.now()
+  t.pass(`drained in ${drainedAt - healedAt} ms`)
+  await waitFor(admin, 'the drained node is no metadata voter', (s) => !(s.groups.find((g) => g.group === 'meta' && g.role === 'leader')?.voters ?? [drained]).includes(drained))
+  await admin.admin.nodes.remove(drained)
+  const removed = await waitFor(admin, 'the drained node is gone', (s) => !s.nodes.some((n) => n.id === drained))
+  t.same(removed.nodes.map((n) => n.id).sort(), [...remaining, victim].sort(), 'the other nodes stay members (the dead one is down, not removed)')
+
+  await cluster.restart(cluster.indexOf(victim))
+  const members = [...remaining, victim]
+  const balanced = await waitFor(admin, 'the returned node receives replicas until counts are within one', (s) => {
+    if (!settledOn(s, members) || s.nodes.find((n) => n.id === victim)?.state !== 'active') return false
+    const counts = members.map((id) => holders(s, id))
+    return Math.max(...counts) - Math.min(...counts) <= 1
+  })
+  const balancedAt = Date.now()
+  t.ok(holders(balanced, victim) >= 2, `the returned node holds ${holders(balanced, victim)} partitions (${members.map((id) => holders(balanced, id)).join(', ')})`)
+
+  producing = false
+  await publishing
+  await Promise.all(sends)
+  const acknowledged = outcomes.filter((o) => o.id !== null)
+  const failed = outcomes.filter((o) => o.error !== null)
+  t.same(failed.slice(0, 3).map((o) => o.error), [], `every send was acknowledged (${acknowledged.length} sent, ${failed.length} failed)`)
+  const during = (from: number, to: number): number => Math.max(0, ...outcomes.filter((o) => o.sentAt >= from && o.sentAt < to).map((o) => o.latencyMs))
+  t.comment(`longest publish latency: ${during(killedAt, downAt)} ms around the death, ${during(downAt, healedAt)} ms while re-replicating, ${during(healedAt, drainedAt)} ms while draining, ${during(drainedAt, balancedAt)} ms while balancing`)
+
+  const consumer = await admin.subscribe({ topic: TOPIC, subscription: 'audit', subscriptionType: 'Exclusive', subscriptionInitialPosition: 'Earliest' })
+  const expected = new Map(acknowledged.map((o) => [(o.id as MessageId).toString(), o.text]))
+  const seen = new Map<string, string>()
+  const deadline = Date.now() + CONSUME_TIMEOUT_MS
+  let missing = expected.size
+  while (missing > 0 && Date.now() < deadline) {
+    let message: Message
+    try {
+      message = await consumer.receive(Math.min(5_000, Math.max(1, deadline - Date.now())))
+    } catch {
+      continue
+    }
+    const id = message.messageId.toString()
+    if (!seen.has(id)) {
+      seen.set(id, new TextDecoder().decode(message.data))
+      if (expected.has(id)) missing--
+    }
+    await consumer.acknowledge(message)
+  }
+  const lost = [...expected].filter(([id, text]) => seen.get(id) !== text)
+  t.same(lost.slice(0, 5), [], `every acknowledged message is read at its ID (${lost.length} not)`)
+})
