@@ -95,8 +95,9 @@ t.test('admin REST API', async (t) => {
     await expect(204, 0, 'POST', '/namespaces/acme/orders/persistence', { bookkeeperEnsemble: 3, bookkeeperWriteQuorum: 3, bookkeeperAckQuorum: 2 })
     await expect(204, 0, 'POST', '/namespaces/acme/orders/maxMessageSize', 1048576)
     t.equal(await expect(200, 1, 'GET', '/namespaces/acme/orders/maxMessageSize'), 1048576)
-    await expect(405, 0, 'POST', '/namespaces/acme/orders/messageTTL', 60)
-    await expect(405, 0, 'GET', '/namespaces/acme/orders/backlogQuota')
+    await expect(204, 0, 'POST', '/namespaces/acme/orders/messageTTL', 60)
+    t.equal(await expect(200, 1, 'GET', '/namespaces/acme/orders/messageTTL'), 60, 'message TTL and backlog quotas: test/retention-quotas.test.ts')
+    await expect(204, 2, 'DELETE', '/namespaces/acme/orders/messageTTL')
     await expect(404, 0, 'GET', '/namespaces/acme/nothing/retention')
   })
 

@@ -4,7 +4,7 @@
 export { BrokerInvariantError, RAFT_INTERNAL_KIND, type StateMachine } from './state-machine.ts'
 export { RangeSet, type IndexRange } from './range-set.ts'
 export {
-  PartitionStateMachine, type CommitListener, type LogReader, type PartitionStateMachineOptions, type ReadLimits
+  DEFAULT_SNAPSHOT_AFTER_TRIMMED_BYTES, PartitionStateMachine, type BacklogListener, type CommitListener, type LogReader, type PartitionStateMachineOptions, type ReadLimits
 } from './partition/partition-state-machine.ts'
 export { DEFAULT_MESSAGE_CACHE_LIMITS, MessageCache, type MessageCacheLimits, type StoredBatch } from './partition/message-cache.ts'
 export { MAX_RECENT_OUTCOMES, type PartitionOutcome } from './partition/outcomes.ts'
@@ -42,6 +42,11 @@ export { MAX_TRACKED_REDELIVERIES, RedeliveryCounts } from './dispatch/redeliver
 export { lifecycleDiagramMermaid } from './dispatch/lifecycle-diagram.ts'
 export { HashRing, NONE_KEY_HASH, POINTS_PER_CONSUMER } from './dispatch/hash-ring.ts'
 export { admitBatch, proposalError, sendResultOf } from './partition/produce.ts'
-export { DEFAULT_RETENTION_CHECK_INTERVAL_MS, PartitionReplica, type PartitionReplicaOptions, type SubscribeRequest } from './partition/partition-replica.ts'
+export {
+  DEFAULT_BACKLOG_QUOTA_CHECK_INTERVAL_MS, DEFAULT_MESSAGE_EXPIRY_CHECK_INTERVAL_MS, DEFAULT_RETENTION_CHECK_INTERVAL_MS, PartitionReplica,
+  type PartitionReplicaOptions, type SubscribeRequest
+} from './partition/partition-replica.ts'
+export { BACKLOG_EVICTION_TARGET, backlogUsage, evictionAdvances, exceededQuotas, expiryAdvances, type CursorAdvance, type ExceededQuota } from './partition/backlog-policies.ts'
+export { DEFAULT_BACKLOG_QUOTA_HOLD_MS, HeldSends, MAX_HELD_SEND_BYTES, MAX_HELD_SENDS } from './partition/held-sends.ts'
 export { cursorMoveTarget } from './partition/cursor-moves.ts'
 export { DEFAULT_RATE_WINDOW, RateTracker, type RateWindow, type Rates } from './stats/rate-tracker.ts'

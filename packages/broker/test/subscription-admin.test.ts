@@ -2,7 +2,7 @@
 // three real RaftNodes: create at a position, skip, skip all, expire, reset, peek, consumer
 // stats, and delete (refused with consumers connected unless forced).
 import t from 'tap'
-import { cursorMoveTarget } from '../src/index.ts'
+import { cursorMoveTarget, expiryAdvances } from '../src/index.ts'
 import { TestPartitionLog, batch } from './fixtures/partition-log.ts'
 import { partitionCluster } from './fixtures/raft-cluster.ts'
 
@@ -64,10 +64,11 @@ t.test('cursor move targets on a plain state machine', async (t) => {
   log.commit({ kind: 'subscription', body: { op: 'create', subscription: 's', type: 'Shared', initialPosition: 'Earliest' } })
   const a = log.publish(batch('p', 0, 3), 1000)
   const b = log.publish(batch('p', 3, 3), 2000)
-  t.same(cursorMoveTarget(log.sm, 's', { to: 'skip', messages: 4 }, 5000), { at: 'message', index: b + 1, batchIndex: -1 })
-  t.same(cursorMoveTarget(log.sm, 's', { to: 'expire', seconds: 2 }, 3500), { at: 'message', index: a + 1, batchIndex: -1 }, 'only the batch published before 1.5 s')
-  t.equal(cursorMoveTarget(log.sm, 's', { to: 'expire', seconds: 10 }, 3500), null, 'nothing old enough')
+  t.same(cursorMoveTarget(log.sm, 's', { to: 'skip', messages: 4 }), { at: 'message', index: b + 1, batchIndex: -1 })
+  t.same(expiryAdvances(log.sm, 2, 3500), [{ subscription: 's', markDelete: a }], 'expiry: only the batch published before 1.5 s')
+  t.same(expiryAdvances(log.sm, 10, 3500), [], 'nothing old enough')
+  t.same(expiryAdvances(log.sm, 0, 3500), [{ subscription: 's', markDelete: b }], 'expire 0 s: everything published before now')
   log.commit({ kind: 'cursor', body: { subscription: 's', generation: 0, markDelete: b, ackedRanges: [] } })
-  t.equal(cursorMoveTarget(log.sm, 's', { to: 'skip-all' }, 0), null, 'nothing left to skip')
-  t.throws(() => cursorMoveTarget(log.sm, 'none', { to: 'skip', messages: 1 }, 0), { code: 'UNKNOWN_SUBSCRIPTION' })
+  t.equal(cursorMoveTarget(log.sm, 's', { to: 'skip-all' }), null, 'nothing left to skip')
+  t.throws(() => cursorMoveTarget(log.sm, 'none', { to: 'skip', messages: 1 }), { code: 'UNKNOWN_SUBSCRIPTION' })
 })

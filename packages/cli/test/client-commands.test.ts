@@ -6,7 +6,7 @@ import { join } from 'node:path'
 import { Command } from 'commander'
 import t from 'tap'
 import { FakeCluster } from '../../client/test/fixtures/fake-cluster.ts'
-import { registerCluster, registerNamespaces, registerTenants, registerTopics, statusRows } from '../src/commands/admin.ts'
+import { parseSize, registerCluster, registerNamespaces, registerTenants, registerTopics, statusRows } from '../src/commands/admin.ts'
 import { resolveServiceUrl, type CommandIO } from '../src/commands/client-io.ts'
 import { registerConsume } from '../src/commands/consume.ts'
 import { registerProduce } from '../src/commands/produce.ts'
@@ -82,6 +82,16 @@ t.test('admin commands and cluster status', async (t) => {
   t.match(io.errors[0], /error: topic persistent:\/\/acme\/ns\/missing does not exist \(UNKNOWN_TOPIC\)/)
   t.equal(process.exitCode, 1)
   process.exitCode = 0
+})
+
+t.test('set-message-ttl sets the policy; sizes are read as pulsar-admin reads them', async (t) => {
+  const cluster = await FakeCluster.start(t)
+  const io = collector({ BLAZAR_SERVICE_URL: cluster.address(0) })
+  await run(io, ['namespaces', 'set-message-ttl', 'public/default', '90'])
+  t.same(io.lines, ['namespace public/default message TTL set to 90 s'])
+  t.match(cluster.requestsOf('namespaces-set-policies')[0].body, { policies: { messageTTLSeconds: 90 } })
+  t.same(['4096', '10K', '2m', '3G', '1T', '-1'].map(parseSize), [4096, 10 * 1024, 2 * 1024 ** 2, 3 * 1024 ** 3, 1024 ** 4, -1])
+  t.throws(() => parseSize('2GB'), /not a size/)
 })
 
 t.test('commit lag is measured against the group\'s highest commit index', async (t) => {

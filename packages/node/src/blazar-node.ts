@@ -120,7 +120,7 @@ export class BlazarNode {
       transport: () => transport.counters()
     })
     const disk = new TimedDisk(new NodeDisk(joinPath(config.dataDir, 'raft')), (kind, seconds) => { metrics.fsyncSeconds.observe({ kind }, seconds) })
-    const store = await LogStore.open(disk)
+    const store = await LogStore.open(disk, { settings: { segmentBytes: config.segmentBytes } })
     const network = transport.raftNetwork<RaftMessage>()
     const router = new GroupRouter(network)
     host = new GroupHost({
@@ -142,6 +142,13 @@ export class BlazarNode {
       isPeerLive: (peer) => network.isPeerLive(peer),
       deliver: (consumer, entries) => { gateway?.consumers.deliver(consumer, entries) },
       consumerClosed: (consumer, reason) => { gateway?.consumers.closed(consumer, reason) },
+      policies: {
+        retentionCheckIntervalMs: config.retentionCheckIntervalMs,
+        messageExpiryCheckIntervalMs: config.messageExpiryCheckIntervalMs,
+        backlogQuotaCheckIntervalMs: config.backlogQuotaCheckIntervalMs,
+        backlogQuotaHoldMs: config.backlogQuotaHoldMs,
+        snapshotAfterTrimmedBytes: config.segmentBytes
+      },
       reportMoveMatched: async (group, to) => {
         const reply = await metadataWrite(context, true, { type: 'placements-complete-move', group, to })
         if (!reply.ok) throw errorFromWire(reply.error)

@@ -29,6 +29,16 @@ export interface NodeConfig {
   clusterName: string
   /** Partitions a node exports per-topic metric series for; above it, per namespace only (bounded cardinality). */
   metricsMaxTopics: number
+  /** How often a partition leader trims what retention no longer keeps (Pulsar retentionCheckIntervalInSeconds, 120 s). */
+  retentionCheckIntervalMs: number
+  /** How often a partition leader applies message TTL (Pulsar messageExpiryCheckIntervalInMinutes, 5 min). */
+  messageExpiryCheckIntervalMs: number
+  /** How often a partition leader enforces consumer_backlog_eviction quotas (Pulsar backlogQuotaCheckIntervalInSeconds, 60 s). */
+  backlogQuotaCheckIntervalMs: number
+  /** How long a send waits under a producer_request_hold backlog quota before it fails (Pulsar's default send timeout, 30 s). */
+  backlogQuotaHoldMs: number
+  /** Size at which a log segment file is closed; retention deletes whole segments (64 MiB). */
+  segmentBytes: number
   /**
    * How long a node must have been marked down before the metadata leader moves its replicas to
    * live nodes (default 10 minutes, like Redpanda's and Pulsar's operators expect: a restart or a
@@ -53,6 +63,11 @@ export const DEFAULT_NODE_CONFIG: Omit<NodeConfig, 'dataDir'> = {
   heartbeatIntervalMs: 100,
   clusterName: 'blazar',
   metricsMaxTopics: 1000,
+  retentionCheckIntervalMs: 120_000,
+  messageExpiryCheckIntervalMs: 300_000,
+  backlogQuotaCheckIntervalMs: 60_000,
+  backlogQuotaHoldMs: 30_000,
+  segmentBytes: 64 * 2 ** 20,
   reReplicationDelayMs: 600_000,
   logLevel: 'info'
 }
@@ -81,6 +96,11 @@ const ENVIRONMENT: Record<string, keyof NodeConfig> = {
   BLAZAR_LOG_LEVEL: 'logLevel',
   BLAZAR_CLUSTER_NAME: 'clusterName',
   BLAZAR_METRICS_MAX_TOPICS: 'metricsMaxTopics',
+  BLAZAR_RETENTION_CHECK_INTERVAL_MS: 'retentionCheckIntervalMs',
+  BLAZAR_MESSAGE_EXPIRY_CHECK_INTERVAL_MS: 'messageExpiryCheckIntervalMs',
+  BLAZAR_BACKLOG_QUOTA_CHECK_INTERVAL_MS: 'backlogQuotaCheckIntervalMs',
+  BLAZAR_BACKLOG_QUOTA_HOLD_MS: 'backlogQuotaHoldMs',
+  BLAZAR_SEGMENT_BYTES: 'segmentBytes',
   BLAZAR_RE_REPLICATION_DELAY_MS: 'reReplicationDelayMs'
 }
 
@@ -122,6 +142,11 @@ export function resolveNodeConfig (...sources: Array<{ name: string, values: Raw
     heartbeatIntervalMs: integer('heartbeatIntervalMs', get('heartbeatIntervalMs'), 10, 60_000) ?? DEFAULT_NODE_CONFIG.heartbeatIntervalMs,
     clusterName: optionalText('clusterName', get('clusterName')) ?? DEFAULT_NODE_CONFIG.clusterName,
     metricsMaxTopics: integer('metricsMaxTopics', get('metricsMaxTopics'), 0, 1_000_000) ?? DEFAULT_NODE_CONFIG.metricsMaxTopics,
+    retentionCheckIntervalMs: integer('retentionCheckIntervalMs', get('retentionCheckIntervalMs'), 100, 86_400_000) ?? DEFAULT_NODE_CONFIG.retentionCheckIntervalMs,
+    messageExpiryCheckIntervalMs: integer('messageExpiryCheckIntervalMs', get('messageExpiryCheckIntervalMs'), 100, 86_400_000) ?? DEFAULT_NODE_CONFIG.messageExpiryCheckIntervalMs,
+    backlogQuotaCheckIntervalMs: integer('backlogQuotaCheckIntervalMs', get('backlogQuotaCheckIntervalMs'), 100, 86_400_000) ?? DEFAULT_NODE_CONFIG.backlogQuotaCheckIntervalMs,
+    backlogQuotaHoldMs: integer('backlogQuotaHoldMs', get('backlogQuotaHoldMs'), 0, 3_600_000) ?? DEFAULT_NODE_CONFIG.backlogQuotaHoldMs,
+    segmentBytes: integer('segmentBytes', get('segmentBytes'), 64 * 1024, 2 ** 30) ?? DEFAULT_NODE_CONFIG.segmentBytes,
     reReplicationDelayMs: integer('reReplicationDelayMs', get('reReplicationDelayMs'), 0, 7 * 24 * 3_600_000) ?? DEFAULT_NODE_CONFIG.reReplicationDelayMs,
     logLevel: level(get('logLevel')) ?? DEFAULT_NODE_CONFIG.logLevel
   }

@@ -122,6 +122,7 @@ function reportingRestores (inner: StateMachine, restored: () => void): StateMac
       inner.restore(data, meta)
       restored()
     },
-    ...(inner.compactableIndex === undefined ? {} : { compactableIndex: () => inner.compactableIndex!() })
+    ...(inner.compactableIndex === undefined ? {} : { compactableIndex: () => inner.compactableIndex!() }),
+    ...(inner.snapshotWanted === undefined ? {} : { snapshotWanted: () => inner.snapshotWanted!() })
   }
 }

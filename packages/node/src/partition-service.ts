@@ -2,7 +2,8 @@
 // Raft group whose state machine is the partition's PartitionStateMachine, and the
 // PartitionReplica that serves producers and consumers while this node leads it. Follows the
 // metadata: new placements are opened, deleted topics stop; the leader brings the partition's
-// replicated config (dedup, retention, max message size) in line with its namespace policies
+// replicated config (dedup, retention, max message size, message TTL, backlog quotas) in line
+// with its namespace policies
 // and hands leadership to the placement's preferred leader (unless it is marked down), which
 // spreads leaders over nodes. While the metadata marks this node down, it hands the leadership
 // of what it leads to an active voter it hears from (node-health.ts, downLeaderHandOffs). The
@@ -15,7 +16,7 @@ import {
 } from '@blazar/broker'
 import type { Env, NodeId, TimerHandle } from '@blazar/env'
 import {
-  NON_PARTITIONED, UnknownTopicError, encodePartitionEntry, namespaceOf, parseTopicName, type DeliveredEntry, type PartitionConfig
+  BACKLOG_QUOTA_TYPES, NON_PARTITIONED, UnknownTopicError, encodePartitionEntry, namespaceOf, parseTopicName, type BacklogQuotas, type DeliveredEntry, type PartitionConfig
 } from '@blazar/protocol'
 import type { RaftNode } from '@blazar/raft'
 import type { GroupHost } from './group-host.ts'
@@ -46,6 +47,18 @@ export interface PartitionServiceOptions {
   consumerClosed: (consumer: ConsumerRef, reason: string) => void
   /** Reports a replica move's membership change done to the metadata group (ReplicaMembership). */
   reportMoveMatched: (group: string, to: NodeId) => Promise<void>
+  /** The node's policy settings (config.ts); absent ones take the broker's defaults. */
+  policies?: PartitionPolicySettings
+}
+
+/** How hosted partitions run their policies: the leaders' check intervals and hold time, and the snapshot-after-trim size. */
+export interface PartitionPolicySettings {
+  retentionCheckIntervalMs?: number
+  messageExpiryCheckIntervalMs?: number
+  backlogQuotaCheckIntervalMs?: number
+  backlogQuotaHoldMs?: number
+  /** The store's segment size: a partition snapshots once it trimmed this much, so whole segments can be deleted. */
+  snapshotAfterTrimmedBytes?: number
 }
 
 export class PartitionService {
@@ -121,6 +134,7 @@ export class PartitionService {
 
   private async open (group: string): Promise<void> {
     const { env, self, host, metadata } = this.options
+    const { snapshotAfterTrimmedBytes, ...replicaPolicies } = this.options.policies ?? {}
     const placement = metadata.sm.placement(group)
     const topic = metadata.sm.topic(group)
     if (placement === undefined || topic === undefined) return
@@ -137,7 +151,8 @@ export class PartitionService {
           topic: group,
           partition,
           logger: env.logger.child({ group }),
-          readLog: (from, to, maxBytes) => storage.read(from, to, maxBytes)
+          readLog: (from, to, maxBytes) => storage.read(from, to, maxBytes),
+          snapshotAfterTrimmedBytes
         })
         return sm
       },
@@ -154,6 +169,7 @@ export class PartitionService {
     const rates = new PartitionRates(env.clock)
     sm.onCommit((batch) => { rates.published(batch) })
     replica = new PartitionReplica({
+      ...replicaPolicies,
       env,
       sm,
       self,
@@ -250,5 +266,14 @@ export class PartitionService {
 
 function sameConfig (a: PartitionConfig, b: PartitionConfig): boolean {
   return a.deduplication === b.deduplication && a.retentionTimeMinutes === b.retentionTimeMinutes &&
-    a.retentionSizeMB === b.retentionSizeMB && a.maxMessageSize === b.maxMessageSize
+    a.retentionSizeMB === b.retentionSizeMB && a.maxMessageSize === b.maxMessageSize &&
+    (a.messageTTLSeconds ?? 0) === (b.messageTTLSeconds ?? 0) && sameQuotas(a.backlogQuotas ?? {}, b.backlogQuotas ?? {})
+}
+
+function sameQuotas (a: BacklogQuotas, b: BacklogQuotas): boolean {
+  return BACKLOG_QUOTA_TYPES.every((type) => {
+    const x = a[type]
+    const y = b[type]
+    return x === undefined || y === undefined ? x === y : x.limitSize === y.limitSize && x.limitTime === y.limitTime && x.policy === y.policy
+  })
 }

@@ -30,11 +30,15 @@ export async function createProducer (context: GatewayContext, state: SessionSta
     upstreams: new Map()
   }
   const reply = await atLeader(context, state, group, {
-    local: async (partition) => ok({
-      producerName: record.producerName,
-      lastSequenceId: partition.replica.lastSequenceId(record.producerName),
-      maxMessageSize: partition.sm.partitionConfig.maxMessageSize
-    }),
+    local: async (partition) => {
+      // Pulsar refuses a producer on a topic over a producer_exception backlog quota.
+      partition.replica.admitProducer()
+      return ok({
+        producerName: record.producerName,
+        lastSequenceId: partition.replica.lastSequenceId(record.producerName),
+        maxMessageSize: partition.sm.partitionConfig.maxMessageSize
+      })
+    },
     remote: async (node) => await bindUpstream(context, record, node, true)
   })
   if (reply.ok) {

@@ -35,3 +35,14 @@ t.test('bad settings are ConfigErrors naming the setting and its source', async 
   bad({ logLevel: 'loud' }, /logLevel/, 'unknown log level')
   bad({ colour: 'blue' }, /unknown setting colour/, 'a typo in a setting name')
 })
+
+t.test('policy check intervals, the hold time and the segment size are settings (Pulsar\'s defaults)', async (t) => {
+  const defaults = resolveNodeConfig({ name: 'flags', values: { dataDir: 'd' } })
+  t.match(defaults, { retentionCheckIntervalMs: 120_000, messageExpiryCheckIntervalMs: 300_000, backlogQuotaCheckIntervalMs: 60_000, backlogQuotaHoldMs: 30_000, segmentBytes: 64 * 2 ** 20 })
+  const set = resolveNodeConfig({
+    name: 'environment',
+    values: configFromEnvironment({ BLAZAR_DATA_DIR: 'd', BLAZAR_MESSAGE_EXPIRY_CHECK_INTERVAL_MS: '1000', BLAZAR_BACKLOG_QUOTA_HOLD_MS: '0', BLAZAR_SEGMENT_BYTES: '65536' })
+  })
+  t.match(set, { messageExpiryCheckIntervalMs: 1000, backlogQuotaHoldMs: 0, segmentBytes: 65_536 })
+  t.throws(() => resolveNodeConfig({ name: 'f', values: { dataDir: 'd', segmentBytes: 1024 } }), /segmentBytes must be an integer in \[65536/)
+})

@@ -22,7 +22,7 @@ function partition (group: string, messages: number, leading = true) {
   const envelope = encodeBatch(Array.from({ length: messages }, (_, i) => ({ properties: {}, payload: new Uint8Array(10), eventTime: 0, sequenceId: i })), { producerName: 'p' }, codecs)
   const { kind, data } = encodePartitionEntry({ kind: 'batch', body: { ...envelope, publishTime: 1 } })
   sm.apply({ index: 1, term: 1, kind, data })
-  return { group, sm, rates, replica: { isLeading: leading, consumerStats: () => [] } }
+  return { group, sm, rates, replica: { isLeading: leading, consumerStats: () => [], backlogUsage: () => ({ bytes: 10 * messages, ageSeconds: messages }), heldSends: 1 } }
 }
 
 function metrics (maxTopicSeries: number) {
@@ -54,6 +54,10 @@ t.test('per-topic series from led partitions only, under the cap', async (t) => 
     'pulsar_in_messages_total{cluster="c1",namespace="b/y",topic="persistent://b/y/t3"} 5'
   ], 'the follower partition (t4) is reported by its leader, not here')
   t.equal(series(body, 'pulsar_rate_in').length, 3)
+  t.ok(series(body, 'pulsar_storage_backlog_size').includes('pulsar_storage_backlog_size{cluster="c1",namespace="b/y",topic="persistent://b/y/t3"} 50'), 'the backlog size quotas measure')
+  t.ok(series(body, 'pulsar_storage_backlog_age_seconds').includes('pulsar_storage_backlog_age_seconds{cluster="c1",namespace="a/x",topic="persistent://a/x/t2"} 3'))
+  t.ok(series(body, 'pulsar_storage_backlog_quota_limit').includes('pulsar_storage_backlog_quota_limit{cluster="c1",namespace="a/x",topic="persistent://a/x/t1"} -1'), 'no quota: -1')
+  t.equal(series(body, 'blazar_backlog_quota_held_sends').length, 3)
   t.equal(series(body, 'blazar_raft_term').length, 4, 'one term series per hosted group')
   t.same(series(body, 'blazar_storage_fsyncs_per_round'), ['blazar_storage_fsyncs_per_round 3'])
   t.same(series(body, 'blazar_transport_raft_bytes_sent_total'), ['blazar_transport_raft_bytes_sent_total 3'])

@@ -8,7 +8,7 @@ import {
   MAX_FLOW_PERMITS, MAX_IDS_PER_REQUEST, MAX_KEY_LENGTH, MAX_LIST_ITEMS, MAX_MESSAGES_PER_BATCH, MAX_MESSAGE_SIZE_CEILING, MAX_NAME_LENGTH, MAX_NODE_ADDRESSES,
   MAX_PARTITIONS, MAX_PEEK_POSITION, MAX_TOPIC_NAME_LENGTH
 } from './limits.ts'
-import { INITIAL_POSITIONS, SUBSCRIPTION_TYPES, cursorPositionSchema } from './partition-entry.ts'
+import { INITIAL_POSITIONS, SUBSCRIPTION_TYPES, backlogQuotasSchema, cursorPositionSchema, messageTTLSecondsSchema } from './partition-entry.ts'
 import {
   array, boolean, bytes, int, literal, nullable, number, object, optional, plainObject, string, union, type Infer, type Schema
 } from './schema.ts'
@@ -45,7 +45,11 @@ export const namespacePoliciesSchema = object({
   deduplication: optional(boolean),
   maxMessageSize: optional(int({ min: 1, max: MAX_MESSAGE_SIZE_CEILING })),
   /** `majority-fsync` (default): acknowledged after fsync on a majority. `majority-memory` is the relaxed opt-in. */
-  durability: optional(literal('majority-fsync', 'majority-memory'))
+  durability: optional(literal('majority-fsync', 'majority-memory')),
+  /** Pulsar messageTTL in seconds (0 = off, the default). */
+  messageTTLSeconds: optional(messageTTLSecondsSchema),
+  /** Pulsar backlog quotas by type; a set replaces the whole map (default: none). */
+  backlogQuotas: optional(backlogQuotasSchema)
 })
 export type NamespacePoliciesUpdate = Infer<typeof namespacePoliciesSchema>
 
@@ -291,7 +295,9 @@ export const clientResultSchemas = {
     retentionSizeMB: int({ min: -1, max: Number.MAX_SAFE_INTEGER }),
     deduplication: boolean,
     maxMessageSize: int({ min: 1, max: MAX_MESSAGE_SIZE_CEILING }),
-    durability: literal('majority-fsync', 'majority-memory')
+    durability: literal('majority-fsync', 'majority-memory'),
+    messageTTLSeconds: messageTTLSecondsSchema,
+    backlogQuotas: backlogQuotasSchema
   }),
   'topics-create': object({}),
   'topics-update-partitions': object({}),

@@ -213,6 +213,28 @@ export const OutOfOrderSequenceError = defineError<{ producerName: string, previ
   parseDetails: details(object({ producerName: text, previousSequenceId: count, lastSequenceId: count }))
 })
 
+/**
+ * A send refused because the partition's backlog is over a quota whose policy is
+ * `producer_exception` (Pulsar's ProducerBlockedQuotaExceededException). Nothing was stored;
+ * it goes on failing until the subscriptions catch up (or the quota is raised).
+ */
+export const ProducerBlockedQuotaExceededError = defineError<{ topic: string, quota: string, value: number, limit: number }>({
+  name: 'ProducerBlockedQuotaExceededError', code: 'PRODUCER_BLOCKED_QUOTA_EXCEEDED',
+  describe: (d) => `${d.topic}: backlog ${d.quota} quota exceeded (${d.value} > ${d.limit}); sends are refused until it is back under the quota`,
+  parseDetails: details(object({ topic: text, quota: text, value: count, limit: count }))
+})
+
+/**
+ * A send held because the backlog is over a `producer_request_hold` quota was not released
+ * within the hold time (Pulsar's ProducerBlockedQuotaExceededError). Nothing was stored;
+ * retry later.
+ */
+export const ProducerHeldQuotaExceededError = defineError<{ topic: string, quota: string, heldMs: number }>({
+  name: 'ProducerHeldQuotaExceededError', code: 'PRODUCER_HELD_QUOTA_EXCEEDED',
+  describe: (d) => `${d.topic}: backlog ${d.quota} quota exceeded; the send was held ${d.heldMs} ms and not released`,
+  parseDetails: details(object({ topic: text, quota: text, heldMs: count }))
+})
+
 /** An error whose code this build does not know (a newer peer); keeps the original code. */
 export const UnknownError = defineError<{ originalCode: string, details?: string }>({
   name: 'UnknownError', code: 'UNKNOWN_ERROR',

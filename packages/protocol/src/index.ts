@@ -23,9 +23,9 @@ export {
   producerMessageSchema, type BatchEnvelope, type DecodedMessage, type EncodeBatchOptions, type ProducerMessage
 } from './batch.ts'
 export {
-  DEFAULT_PARTITION_CONFIG, INITIAL_POSITIONS, MAX_PARTITION_ENTRY_BYTES, PartitionEntryKind, SUBSCRIPTION_TYPES,
-  decodePartitionEntry, encodePartitionEntry,
-  type BatchEntry, type CursorEntry, type CursorPosition, type InitialPosition, type PartitionConfig,
+  BACKLOG_QUOTA_POLICIES, BACKLOG_QUOTA_TYPES, DEFAULT_PARTITION_CONFIG, INITIAL_POSITIONS, MAX_PARTITION_ENTRY_BYTES, PartitionEntryKind, SUBSCRIPTION_TYPES,
+  backlogQuotaSchema, backlogQuotasSchema, decodePartitionEntry, encodePartitionEntry, partitionConfigSchema,
+  type BacklogQuota, type BacklogQuotaPolicy, type BacklogQuotaType, type BacklogQuotas, type BatchEntry, type CursorEntry, type CursorPosition, type InitialPosition, type PartitionConfig,
   type PartitionEntry, type PartitionEntryKindName, type SubscriptionEntry, type SubscriptionType, type TrimEntry
 } from './partition-entry.ts'
 export {

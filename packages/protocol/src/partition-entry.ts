@@ -87,13 +87,44 @@ export const subscriptionEntrySchema = union('op', {
 })
 export type SubscriptionEntry = Infer<typeof subscriptionEntrySchema>
 
+/** Pulsar's backlog quota policies: what happens once a backlog passes its quota. */
+export const BACKLOG_QUOTA_POLICIES = ['producer_request_hold', 'producer_exception', 'consumer_backlog_eviction'] as const
+export type BacklogQuotaPolicy = typeof BACKLOG_QUOTA_POLICIES[number]
+
+/**
+ * One of Pulsar's backlog quotas (its BacklogQuota JSON): `limitSize` in bytes bounds a
+ * `destination_storage` quota, `limitTime` in seconds a `message_age` one; -1 = unlimited.
+ */
+export const backlogQuotaSchema = object({
+  limitSize: int({ min: -1, max: Number.MAX_SAFE_INTEGER }),
+  limitTime: int({ min: -1, max: Number.MAX_SAFE_INTEGER }),
+  policy: literal(...BACKLOG_QUOTA_POLICIES)
+})
+export type BacklogQuota = Infer<typeof backlogQuotaSchema>
+
+/** Pulsar's BacklogQuotaType keys: by the backlog's size and by its oldest message's age. Absent = no quota. */
+export const backlogQuotasSchema = object({
+  destination_storage: optional(backlogQuotaSchema),
+  message_age: optional(backlogQuotaSchema)
+})
+export type BacklogQuotas = Infer<typeof backlogQuotasSchema>
+export const BACKLOG_QUOTA_TYPES = ['destination_storage', 'message_age'] as const
+export type BacklogQuotaType = typeof BACKLOG_QUOTA_TYPES[number]
+
+/** Pulsar messageTTL: unacknowledged messages older than this many seconds are acknowledged on every subscription; 0 = off. */
+export const messageTTLSecondsSchema = int({ min: 0, max: Number.MAX_SAFE_INTEGER })
+
 export const partitionConfigSchema = object({
   /** Pulsar `brokerDeduplicationEnabled`, off by default. */
   deduplication: boolean,
   /** Pulsar retention: 0 = keep nothing once acknowledged, -1 = unlimited. */
   retentionTimeMinutes: int({ min: -1, max: Number.MAX_SAFE_INTEGER }),
   retentionSizeMB: int({ min: -1, max: Number.MAX_SAFE_INTEGER }),
-  maxMessageSize: int({ min: 1, max: MAX_MESSAGE_SIZE_CEILING })
+  maxMessageSize: int({ min: 1, max: MAX_MESSAGE_SIZE_CEILING }),
+  /** Absent in entries from before TTL existed: off. */
+  messageTTLSeconds: optional(messageTTLSecondsSchema),
+  /** Absent: no quota. */
+  backlogQuotas: optional(backlogQuotasSchema)
 })
 export type PartitionConfig = Infer<typeof partitionConfigSchema>
 

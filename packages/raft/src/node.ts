@@ -41,6 +41,12 @@ export interface StateMachine {
    * snapshots cover, and compact, the log only up to here. Default: the applied index.
    */
   compactableIndex? (): number
+  /**
+   * Whether a local snapshot is wanted now, before `snapshotThresholdEntries` new entries (for
+   * example, a partition whose retention trimmed many bytes: the snapshot lets the store delete
+   * the log segments behind it). Default: never.
+   */
+  snapshotWanted? (): boolean
 }
 
 export interface RaftNodeOptions {
@@ -562,7 +568,8 @@ export class RaftNode {
   private async maybeSnapshot (): Promise<void> {
     const core = this.core!
     const upTo = Math.min(core.appliedIndex, this.stateMachine.compactableIndex?.() ?? core.appliedIndex)
-    if (this.snapshotting || upTo - core.snapshotIndex() < this.config.snapshotThresholdEntries) return
+    if (this.snapshotting || upTo <= core.snapshotIndex()) return
+    if (upTo - core.snapshotIndex() < this.config.snapshotThresholdEntries && this.stateMachine.snapshotWanted?.() !== true) return
     this.snapshotting = true
     try {
       const meta = core.snapshotMetaAt(upTo)

@@ -411,9 +411,27 @@ def consume_all(args):
     return {'payloads': out}
 
 
+def backlog_quota_exception(args):
+    """Sends 1 KiB messages (a namespace with a small producer_exception backlog quota) until a
+    send fails; prints how many were stored and the exception's class name."""
+    client = client_for(args)
+    producer = client.create_producer(args['topic'], batching_enabled=False, send_timeout_millis=10_000)
+    sent = 0
+    error = None
+    for _ in range(args['max']):
+        try:
+            producer.send(b'x' * 1024)
+            sent += 1
+        except Exception as e:  # the class name is what the test checks
+            error = type(e).__name__
+            break
+    client.close()
+    return {'sent': sent, 'error': error}
+
+
 SCENARIOS = {f.__name__: f for f in (seeds_example, batching, partitioned_keys, exclusive, shared, failover, key_shared,
                                        negative_ack, ack_timeout, dead_letter, readers, seek, string_schema, pattern_subscription, produce,
-                                       consume, produce_many, consume_all)}
+                                       consume, produce_many, consume_all, backlog_quota_exception)}
 
 if __name__ == '__main__':
     result = SCENARIOS[sys.argv[1]](json.loads(sys.argv[2]))

@@ -262,6 +262,26 @@ export class SubscriptionDispatcher<P extends DispatchPolicy = DispatchPolicy> {
     this.pump()
   }
 
+  /**
+   * The broker acknowledged everything up to `upTo` (message TTL, backlog eviction, expiry:
+   * a replicated mark-delete move): those batches are no longer delivered, waiting or counted
+   * unacknowledged; a consumer's later ack of one is ignored.
+   */
+  acknowledgeUpTo (upTo: number): void {
+    for (const consumer of this.consumerStates.values()) {
+      for (const index of consumer.unacked.indexes()) {
+        if (index > upTo) continue
+        consumer.unacked.remove(index)
+        this.policy.released(index)
+        this.redeliveries.forget(index)
+      }
+    }
+    for (const index of [...this.replay.indexes()]) if (index <= upTo) this.replay.remove(index)
+    this.tracker.ackUpTo(upTo)
+    this.readPosition = Math.max(this.readPosition, upTo + 1)
+    this.acknowledged()
+  }
+
   /** Proposes the cursor now if it changed since the last proposal. */
   flush (): Promise<void> {
     return this.tracker.flush()

@@ -1,7 +1,7 @@
 // Namespace policies and their defaults. Pulsar's defaults where Pulsar has one; where Blazar
 // differs it says why: topics are not auto-created (a typo should not silently create a
 // replicated Raft group), and the durability default is fsync on a majority.
-import { DEFAULT_MAX_MESSAGE_SIZE, type NamespacePoliciesUpdate, type PartitionConfig } from '@blazar/protocol'
+import { DEFAULT_MAX_MESSAGE_SIZE, type BacklogQuotas, type NamespacePoliciesUpdate, type PartitionConfig } from '@blazar/protocol'
 
 export type DurabilityMode = 'majority-fsync' | 'majority-memory'
 
@@ -14,6 +14,10 @@ export interface NamespacePolicies {
   deduplication: boolean
   maxMessageSize: number
   durability: DurabilityMode
+  /** Pulsar messageTTL (seconds; 0 = off, Pulsar's `ttlDurationDefaultInSeconds`). */
+  messageTTLSeconds: number
+  /** Pulsar backlog quotas by type (none by default: Pulsar's limits default to -1). */
+  backlogQuotas: BacklogQuotas
 }
 
 export const DEFAULT_NAMESPACE_POLICIES: NamespacePolicies = {
@@ -24,7 +28,9 @@ export const DEFAULT_NAMESPACE_POLICIES: NamespacePolicies = {
   retentionSizeMB: 0,
   deduplication: false,
   maxMessageSize: DEFAULT_MAX_MESSAGE_SIZE,
-  durability: 'majority-fsync'
+  durability: 'majority-fsync',
+  messageTTLSeconds: 0,
+  backlogQuotas: {}
 }
 
 export function withPolicies (base: NamespacePolicies, update: NamespacePoliciesUpdate | undefined): NamespacePolicies {
@@ -43,6 +49,8 @@ export function partitionConfigOf (policies: NamespacePolicies): PartitionConfig
     deduplication: policies.deduplication,
     retentionTimeMinutes: policies.retentionTimeMinutes,
     retentionSizeMB: policies.retentionSizeMB,
-    maxMessageSize: policies.maxMessageSize
+    maxMessageSize: policies.maxMessageSize,
+    messageTTLSeconds: policies.messageTTLSeconds,
+    backlogQuotas: policies.backlogQuotas
   }
 }

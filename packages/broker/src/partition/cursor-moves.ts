@@ -1,15 +1,19 @@
-// Where an admin cursor move (Pulsar's skip/{n}, skip_all, expireMessages/{seconds},
-// resetcursor) puts a subscription's cursor, as a reset position. Positions name the messages
-// that were there when the move was asked for, so a message committed meanwhile is not skipped. Skips and expiry move
-// forward by whole batches: a skip of n passes the batches holding the next n unacknowledged
-// messages, an expiry passes every batch published before the cut-off. All are replicated as
-// a `reset`, which forgets individual acknowledgements above the new position (those messages
-// are delivered again), exactly as a consumer's seek does.
+// Where an admin cursor move (Pulsar's skip/{n}, skip_all, resetcursor) puts a subscription's
+// cursor, as a reset position. Positions name the messages that were there when the move was
+// asked for, so a message committed meanwhile is not skipped. Skips move forward by whole
+// batches: a skip of n passes the batches holding the next n unacknowledged messages. All are
+// replicated as a `reset`, which forgets individual acknowledgements above the new position
+// (those messages are delivered again), exactly as a consumer's seek does. An expiry
+// (expireMessages/{seconds}) is not a reset: it moves mark-delete forward as message TTL does
+// (backlog-policies.ts).
 import type { CursorPosition, SubscriptionMove } from '@blazar/protocol'
 import type { PartitionStateMachine } from './partition-state-machine.ts'
 
-/** The reset a move amounts to now, or null when it would not move the cursor forward. */
-export function cursorMoveTarget (sm: PartitionStateMachine, subscription: string, move: SubscriptionMove, now: number): CursorPosition | null {
+/** A move that is a reset (every move but an expiry). */
+export type ResetMove = Exclude<SubscriptionMove, { to: 'expire' }>
+
+/** The reset a move amounts to, or null when it would not move the cursor forward. */
+export function cursorMoveTarget (sm: PartitionStateMachine, subscription: string, move: ResetMove): CursorPosition | null {
   switch (move.to) {
     case 'position': return move.position
     case 'skip-all': {
@@ -25,15 +29,6 @@ export function cursorMoveTarget (sm: PartitionStateMachine, subscription: strin
         if (skipped >= move.messages) break
       }
       return lastSkipped === null ? null : past(sm, subscription, lastSkipped)
-    }
-    case 'expire': {
-      const cutoff = now - move.seconds * 1000
-      let lastExpired: number | null = null
-      for (const batch of sm.unackedBatches(subscription, Number.POSITIVE_INFINITY)) {
-        if (batch.publishTime >= cutoff) break
-        lastExpired = batch.index
-      }
-      return lastExpired === null ? null : past(sm, subscription, lastExpired)
     }
   }
 }

@@ -1,19 +1,23 @@
 // One partition as hosted on one node: its state machine plus, while this node leads the
-// partition's Raft group, the leader-side services: the send path, subscriptions and their
-// dispatchers (created from the replicated cursor, closed when leadership goes), seeks, and
-// periodic retention trims. The host (node process or simulator) wires it to a RaftNode: it
-// passes `propose` and `leader`, and calls `leadershipChanged` from the Raft observer.
+// partition's Raft group, the leader-side services: the send path (with backlog quota
+// admission: refused or held sends), subscriptions and their dispatchers (created from the
+// replicated cursor, closed when leadership goes), seeks, and the periodic policy checks
+// (retention trims, message TTL, backlog quota eviction), each a replicated entry. The host
+// (node process or simulator) wires it to a RaftNode: it passes `propose` and `leader`, and
+// calls `leadershipChanged` from the Raft observer.
 import type { Env, NodeId, TimerHandle } from '@blazar/env'
 import {
-  ConsumerBusyError, ConsumerClosedError, LimitExceededError, NotLeaderError, SubscriptionAlreadyExistsError, UnknownSubscriptionError, UnsupportedOperationError, encodePartitionEntry, errorFromWire, validateEntityName,
-  type ClientResult, type CursorEntry, type CursorPosition, type DeliveredEntry, type InitialPosition, type MessageIdData,
+  ConsumerBusyError, ConsumerClosedError, LimitExceededError, NotLeaderError, ProducerBlockedQuotaExceededError, SubscriptionAlreadyExistsError, UnknownSubscriptionError, UnsupportedOperationError, encodePartitionEntry, errorFromWire, validateEntityName,
+  type BlazarError, type ClientResult, type CursorEntry, type CursorPosition, type DeliveredEntry, type InitialPosition, type MessageIdData,
   type PartitionEntry, type SubscriptionMove, type SubscriptionType
 } from '@blazar/protocol'
 import { DEFAULT_DISPATCH_LIMITS, type DispatchLimits } from '../dispatch/dispatch-options.ts'
 import { createDispatcher } from '../dispatch/create-dispatcher.ts'
 import type { ConsumerDispatchStats, DispatchStats, SubscriptionDispatcher } from '../dispatch/subscription-dispatcher.ts'
 import type { ConsumerRef } from '../dispatch/subscription-lifecycle.ts'
+import { backlogUsage, evictionAdvances, exceededQuotas, expiryAdvances, type CursorAdvance, type ExceededQuota } from './backlog-policies.ts'
 import { cursorMoveTarget } from './cursor-moves.ts'
+import { DEFAULT_BACKLOG_QUOTA_HOLD_MS, HeldSends } from './held-sends.ts'
 import type { StoredBatch } from './message-cache.ts'
 import type { PartitionOutcome } from './outcomes.ts'
 import type { PartitionStateMachine } from './partition-state-machine.ts'
@@ -22,6 +26,10 @@ import { admitBatch, proposalError, sendResultOf } from './produce.ts'
 
 /** Pulsar `retentionCheckIntervalInSeconds` (120 s). */
 export const DEFAULT_RETENTION_CHECK_INTERVAL_MS = 120_000
+/** Pulsar `messageExpiryCheckIntervalInMinutes` (5 min): how often message TTL is applied. */
+export const DEFAULT_MESSAGE_EXPIRY_CHECK_INTERVAL_MS = 300_000
+/** Pulsar `backlogQuotaCheckIntervalInSeconds` (60 s): how often consumer_backlog_eviction runs. */
+export const DEFAULT_BACKLOG_QUOTA_CHECK_INTERVAL_MS = 60_000
 
 type Dispatcher = SubscriptionDispatcher
 
@@ -44,7 +52,12 @@ export interface PartitionReplicaOptions {
   /** The broker closed a consumer (leadership moved, subscription deleted): the client subscribes again. */
   consumerClosed: (consumer: ConsumerRef, reason: string) => void
   dispatchLimits?: Partial<DispatchLimits>
+  /** The leader's periodic policy checks (defaults Pulsar's, the DEFAULT_*_INTERVAL_MS constants). */
   retentionCheckIntervalMs?: number
+  messageExpiryCheckIntervalMs?: number
+  backlogQuotaCheckIntervalMs?: number
+  /** How long a send waits under a producer_request_hold quota (DEFAULT_BACKLOG_QUOTA_HOLD_MS). */
+  backlogQuotaHoldMs?: number
 }
 
 export interface SubscribeRequest {
@@ -78,11 +91,20 @@ export class PartitionReplica {
    */
   private readonly pendingSubscribes = new Map<number, { cancelled: boolean }>()
   private leading = false
-  private retentionTimer: TimerHandle | null = null
+  private readonly checks: Array<{ name: string, intervalMs: number, run: () => Promise<void>, timer: TimerHandle | null }>
+  private readonly held: HeldSends
 
   constructor (options: PartitionReplicaOptions) {
     this.options = options
     this.sm = options.sm
+    this.checks = [
+      { name: 'retention trim', intervalMs: options.retentionCheckIntervalMs ?? DEFAULT_RETENTION_CHECK_INTERVAL_MS, run: async () => { await this.enforceRetention() }, timer: null },
+      { name: 'message expiry', intervalMs: options.messageExpiryCheckIntervalMs ?? DEFAULT_MESSAGE_EXPIRY_CHECK_INTERVAL_MS, run: async () => { await this.expireMessages() }, timer: null },
+      { name: 'backlog quota', intervalMs: options.backlogQuotaCheckIntervalMs ?? DEFAULT_BACKLOG_QUOTA_CHECK_INTERVAL_MS, run: async () => { await this.enforceBacklogQuotas() }, timer: null }
+    ]
+    this.held = new HeldSends(options.env.clock, this.sm.topic, options.backlogQuotaHoldMs ?? DEFAULT_BACKLOG_QUOTA_HOLD_MS)
+    // Acknowledgements, deleted subscriptions and new quotas may bring the backlog under a hold quota.
+    this.sm.onBacklogChange(() => { if (this.held.size > 0) this.releaseHeldSends() })
   }
 
   get topic (): string {
@@ -98,25 +120,41 @@ export class PartitionReplica {
     if (leading === this.leading) return
     this.leading = leading
     if (leading) {
-      this.scheduleRetention()
+      for (const check of this.checks) this.scheduleCheck(check)
       return
     }
-    if (this.retentionTimer !== null) this.options.env.clock.clearTimer(this.retentionTimer)
-    this.retentionTimer = null
+    for (const check of this.checks) {
+      if (check.timer !== null) this.options.env.clock.clearTimer(check.timer)
+      check.timer = null
+    }
+    this.held.rejectAll(this.notLeader())
     for (const subscription of [...this.dispatchers.keys()]) this.closeDispatcher(subscription, 'leadership moved')
   }
 
   /**
    * Stores a producer batch; resolves once committed and applied here. With `previousSequenceId`
    * the batch is refused (OUT_OF_ORDER_SEQUENCE) unless that sequence id is stored before it.
+   * Over a backlog quota it is refused (producer_exception) or held until the backlog is back
+   * under it (producer_request_hold, at most the hold time).
    */
   async send (batch: unknown, previousSequenceId?: number): Promise<ClientResult<'send'>> {
     this.requireLeader()
     const now = this.options.env.clock.now()
-    const entry = admitBatch(batch, this.sm.partitionConfig, now, previousSequenceId)
+    let entry = admitBatch(batch, this.sm.partitionConfig, now, previousSequenceId)
     if ((entry.body.deliverAtTime ?? 0) > now) this.admitDelayed()
+    if (await this.admitQuota(entry.body.body.length)) {
+      // Held: publish time is when it is stored, as for any send.
+      this.requireLeader()
+      entry = admitBatch(batch, this.sm.partitionConfig, this.options.env.clock.now(), previousSequenceId)
+    }
     const outcome = await this.propose(entry)
     return sendResultOf(outcome, this.sm.partition, { firstSequenceId: entry.body.firstSequenceId, lastSequenceId: entry.body.lastSequenceId })
+  }
+
+  /** A producer may attach unless the backlog is over a producer_exception quota (then ProducerBlockedQuotaExceededError, as Pulsar). */
+  admitProducer (): void {
+    this.requireLeader()
+    this.refuseOverExceptionQuota(this.exceededQuotas())
   }
 
   /** The last sequence id stored for a producer (-1 if none): what `create-producer` answers. */
@@ -233,6 +271,16 @@ export class PartitionReplica {
     }
   }
 
+  /** The backlog as quotas measure it now (from the slowest durable cursor): bytes and the oldest message's age. */
+  backlogUsage (): { bytes: number, ageSeconds: number } {
+    return backlogUsage(this.sm, this.options.env.clock.now())
+  }
+
+  /** Sends held now by a producer_request_hold backlog quota. */
+  get heldSends (): number {
+    return this.held.size
+  }
+
   /** The readers (non-durable subscriptions) open on this leader. */
   readers (): string[] {
     return [...this.nonDurable]
@@ -266,7 +314,12 @@ export class PartitionReplica {
   async moveSubscription (subscription: string, move: SubscriptionMove): Promise<number> {
     this.requireLeader()
     if (this.sm.cursor(subscription) === undefined) throw new UnknownSubscriptionError({ topic: this.topic, subscription })
-    const position = cursorMoveTarget(this.sm, subscription, move, this.options.env.clock.now())
+    if (move.to === 'expire') {
+      // Pulsar's expireMessages moves mark-delete forward (as message TTL does): acknowledgements above it stay.
+      await this.advanceCursors(expiryAdvances(this.sm, move.seconds, this.options.env.clock.now()).filter((advance) => advance.subscription === subscription))
+      return this.sm.cursor(subscription)?.markDelete ?? 0
+    }
+    const position = cursorMoveTarget(this.sm, subscription, move)
     if (position !== null) {
       await this.propose({ kind: 'subscription', body: { op: 'reset', subscription, position } })
       const cursor = this.sm.cursor(subscription)
@@ -303,6 +356,24 @@ export class PartitionReplica {
     if (!this.leading) return
     const upTo = this.sm.retentionTrimPoint(this.options.env.clock.now())
     if (upTo >= this.sm.firstRetainedIndex) await this.propose({ kind: 'trim', body: { upTo } })
+  }
+
+  /** Message TTL now: every subscription acknowledges the messages older than the TTL. */
+  async expireMessages (): Promise<void> {
+    const ttlSeconds = this.sm.partitionConfig.messageTTLSeconds ?? 0
+    if (!this.leading || ttlSeconds === 0) return
+    await this.advanceCursors(expiryAdvances(this.sm, ttlSeconds, this.options.env.clock.now()))
+  }
+
+  /** Backlog quotas now: consumer_backlog_eviction of each exceeded quota with that policy; held sends released if under. */
+  async enforceBacklogQuotas (): Promise<void> {
+    if (!this.leading) return
+    for (const exceeded of this.exceededQuotas()) {
+      if (exceeded.quota.policy !== 'consumer_backlog_eviction') continue
+      this.options.env.logger.info('backlog quota exceeded: evicting the oldest backlog', { topic: this.topic, quota: exceeded.type, value: exceeded.value, limit: exceeded.limit })
+      await this.advanceCursors(evictionAdvances(this.sm, exceeded, this.options.env.clock.now()))
+    }
+    this.releaseHeldSends()
   }
 
   /** Stops everything (the node shuts down or stops hosting the partition). */
@@ -357,9 +428,55 @@ export class PartitionReplica {
   }
 
   private requireLeader (): void {
-    if (this.leading) return
+    if (!this.leading) throw this.notLeader()
+  }
+
+  private notLeader (): BlazarError {
     const leader = this.options.leader()
-    throw new NotLeaderError({ group: this.topic, leaderHint: leader === this.options.self ? null : leader })
+    return new NotLeaderError({ group: this.topic, leaderHint: leader === this.options.self ? null : leader })
+  }
+
+  private exceededQuotas (): ExceededQuota[] {
+    return exceededQuotas(this.sm, this.sm.partitionConfig.backlogQuotas, this.options.env.clock.now())
+  }
+
+  /**
+   * Backlog quota admission of a send of `bytes`: throws for an exceeded producer_exception
+   * quota; waits while a producer_request_hold one is exceeded (or earlier sends are still
+   * held, so order is kept). Returns whether the send was held.
+   */
+  private async admitQuota (bytes: number): Promise<boolean> {
+    const exceeded = this.exceededQuotas()
+    this.refuseOverExceptionQuota(exceeded)
+    const holding = exceeded.find((quota) => quota.quota.policy === 'producer_request_hold')
+    if (holding === undefined && this.held.size === 0) return false
+    const held = this.held.hold(bytes, holding?.type)
+    if (holding === undefined) this.releaseHeldSends()
+    await held
+    return true
+  }
+
+  private refuseOverExceptionQuota (exceeded: readonly ExceededQuota[]): void {
+    const refusing = exceeded.find((quota) => quota.quota.policy === 'producer_exception')
+    if (refusing !== undefined) throw new ProducerBlockedQuotaExceededError({ topic: this.topic, quota: refusing.type, value: refusing.value, limit: refusing.limit })
+  }
+
+  /** Releases the held sends unless a producer_request_hold quota is still exceeded. */
+  private releaseHeldSends (): void {
+    if (!this.exceededQuotas().some((quota) => quota.quota.policy === 'producer_request_hold')) this.held.releaseAll()
+  }
+
+  /**
+   * Moves each cursor's mark-delete forward (a replicated `cursor` entry under the cursor's
+   * generation, so a reset in between wins); its dispatcher stops delivering what that acknowledged.
+   */
+  private async advanceCursors (advances: readonly CursorAdvance[]): Promise<void> {
+    for (const { subscription, markDelete } of advances) {
+      const cursor = this.sm.cursor(subscription)
+      if (cursor === undefined || cursor.markDelete >= markDelete) continue
+      const outcome = await this.propose({ kind: 'cursor', body: { subscription, generation: cursor.generation, markDelete, ackedRanges: [] } })
+      if (outcome?.kind === 'cursor' && outcome.applied && !this.nonDurable.has(subscription)) this.dispatchers.get(subscription)?.acknowledgeUpTo(markDelete)
+    }
   }
 
   private async propose (entry: PartitionEntry): Promise<PartitionOutcome | undefined> {
@@ -435,16 +552,16 @@ export class PartitionReplica {
     }
   }
 
-  private scheduleRetention (): void {
-    const interval = this.options.retentionCheckIntervalMs ?? DEFAULT_RETENTION_CHECK_INTERVAL_MS
-    this.retentionTimer = this.options.env.clock.setTimer(interval, () => {
-      this.retentionTimer = null
+  /** Runs a policy check every interval while leading, one run at a time. */
+  private scheduleCheck (check: PartitionReplica['checks'][number]): void {
+    check.timer = this.options.env.clock.setTimer(check.intervalMs, () => {
+      check.timer = null
       if (!this.leading) return
-      this.enforceRetention().then(
-        () => { if (this.leading) this.scheduleRetention() },
+      check.run().then(
+        () => { if (this.leading) this.scheduleCheck(check) },
         (error: unknown) => {
-          this.options.env.logger.warn('retention trim failed', { topic: this.topic, error: String(error) })
-          if (this.leading) this.scheduleRetention()
+          this.options.env.logger.warn(`${check.name} failed`, { topic: this.topic, error: String(error) })
+          if (this.leading) this.scheduleCheck(check)
         }
       )
     })

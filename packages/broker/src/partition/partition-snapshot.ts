@@ -1,13 +1,13 @@
 // The byte form of a partition state machine's snapshot: config, trim point, the retained
 // batch index, cursors and the dedup table. Messages themselves stay in the Raft log.
-import { pack, unpack, schema, MAX_MESSAGES_PER_BATCH, MAX_NAME_LENGTH, MAX_PERSISTED_ACK_RANGES, MAX_PERSISTED_BATCH_ACKS, MAX_SUBSCRIPTIONS_PER_PARTITION, MAX_DEDUP_PRODUCERS, SUBSCRIPTION_TYPES, type PartitionConfig } from '@blazar/protocol'
+import { pack, unpack, schema, MAX_MESSAGES_PER_BATCH, MAX_NAME_LENGTH, MAX_PERSISTED_ACK_RANGES, MAX_PERSISTED_BATCH_ACKS, MAX_SUBSCRIPTIONS_PER_PARTITION, MAX_DEDUP_PRODUCERS, SUBSCRIPTION_TYPES, partitionConfigSchema, type PartitionConfig } from '@blazar/protocol'
 import type { ProducerRecord } from './dedup-table.ts'
 import type { LastBatch } from './partition-state-machine.ts'
 import type { CursorState } from './subscription-cursor.ts'
 
 const { array, int, literal, object, optional, string, tuple } = schema
 
-/** Batches a snapshot may describe (32 bytes each in memory). */
+/** Batches a snapshot may describe (40 bytes each in memory). */
 export const MAX_SNAPSHOT_RETAINED_BATCHES = 50_000_000
 const MAX_SNAPSHOT_BYTES = 2 * 1024 * 1024 * 1024 - 1
 
@@ -32,12 +32,7 @@ const name = string({ min: 1, max: MAX_NAME_LENGTH })
 const snapshotSchema = object({
   version: literal(1),
   lastApplied: nat,
-  config: object({
-    deduplication: schema.boolean,
-    retentionTimeMinutes: int({ min: -1, max: Number.MAX_SAFE_INTEGER }),
-    retentionSizeMB: int({ min: -1, max: Number.MAX_SAFE_INTEGER }),
-    maxMessageSize: int({ min: 1, max: Number.MAX_SAFE_INTEGER })
-  }),
+  config: partitionConfigSchema,
   trimmedTo: nat,
   retained: object({ indexes: column, counts: column, sizes: column, times: column }),
   cursors: array(object({

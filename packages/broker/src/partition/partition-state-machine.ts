@@ -29,7 +29,16 @@ export interface PartitionStateMachineOptions {
   logger: Logger
   readLog?: LogReader
   cacheLimits?: MessageCacheLimits
+  /**
+   * Ask Raft for a local snapshot once trims dropped this many bytes since the last one (before
+   * its entry-count threshold): the snapshot lets the store delete the segments behind the trim
+   * point, so disk usage falls with retention. Default DEFAULT_SNAPSHOT_AFTER_TRIMMED_BYTES.
+   */
+  snapshotAfterTrimmedBytes?: number
 }
+
+/** The store's default segment size: trimming less than that cannot free a segment file. */
+export const DEFAULT_SNAPSHOT_AFTER_TRIMMED_BYTES = 64 * 2 ** 20
 
 export interface ReadLimits {
   maxEntries: number
@@ -51,6 +60,9 @@ export interface LastBatch {
 /** Called after every applied batch entry (dispatch wakes up on it). */
 export type CommitListener = (batch: StoredBatch) => void
 
+/** Called after an entry that may shrink a backlog or change its quotas (cursor, subscription delete or reset, config). */
+export type BacklogListener = () => void
+
 export class PartitionStateMachine implements StateMachine {
   readonly topic: string
   readonly partition: number
@@ -59,6 +71,10 @@ export class PartitionStateMachine implements StateMachine {
   private readonly cache: MessageCache
   private readonly outcomes = new RecentOutcomes<PartitionOutcome>()
   private readonly listeners = new Set<CommitListener>()
+  private readonly backlogListeners = new Set<BacklogListener>()
+  private readonly snapshotAfterTrimmedBytes: number
+  /** Bytes trimmed since this replica last took or restored a snapshot (local, not replicated state). */
+  private trimmedBytesSinceSnapshot = 0
 
   private lastApplied = 0
   /**
@@ -84,6 +100,7 @@ export class PartitionStateMachine implements StateMachine {
     this.logger = options.logger
     this.readLog = options.readLog
     this.cache = new MessageCache(options.cacheLimits ?? DEFAULT_MESSAGE_CACHE_LIMITS)
+    this.snapshotAfterTrimmedBytes = options.snapshotAfterTrimmedBytes ?? DEFAULT_SNAPSHOT_AFTER_TRIMMED_BYTES
   }
 
   apply (entry: LogEntry): void {
@@ -100,7 +117,7 @@ export class PartitionStateMachine implements StateMachine {
         case 'batch': outcome = this.applyBatch(entry.index, decoded.body); break
         case 'cursor': outcome = this.applyCursor(decoded.body); break
         case 'subscription': outcome = this.applySubscription(entry.index, decoded.body); break
-        case 'config': this.config = decoded.body; outcome = { kind: 'config' }; break
+        case 'config': this.config = decoded.body; outcome = { kind: 'config' }; this.backlogChanged(); break
         case 'trim': outcome = this.applyTrim(decoded.body); break
       }
     } catch (error) {
@@ -112,7 +129,9 @@ export class PartitionStateMachine implements StateMachine {
     this.outcomes.record(entry.index, outcome)
   }
 
+  /** Raft takes the snapshot it asked for (snapshotWanted) or its threshold called for. */
   snapshot (): Uint8Array {
+    this.trimmedBytesSinceSnapshot = 0
     return encodePartitionSnapshot({
       version: 1,
       lastApplied: this.lastApplied,
@@ -143,6 +162,12 @@ export class PartitionStateMachine implements StateMachine {
     this.last = snapshot.lastBatch ?? null
     this.cache.clear()
     this.outcomes.clear()
+    this.trimmedBytesSinceSnapshot = 0
+  }
+
+  /** Whether trims freed enough of the log that a snapshot (and the segment deletion it allows) is due. */
+  snapshotWanted (): boolean {
+    return this.trimmedBytesSinceSnapshot >= this.snapshotAfterTrimmedBytes
   }
 
   // ---- queries -------------------------------------------------------------------------
@@ -219,14 +244,71 @@ export class PartitionStateMachine implements StateMachine {
    * admin skips, expiry and peeks). Throws UnknownSubscription.
    */
   unackedBatches (subscription: string, max: number): RetainedBatch[] {
-    const cursor = this.cursors.get(subscription)
-    if (cursor === undefined) throw new UnknownSubscriptionError({ topic: this.topic, subscription })
     const out: RetainedBatch[] = []
-    for (let i = this.retained.firstAtOrAfter(cursor.markDelete + 1); i < this.retained.length && out.length < max; i++) {
-      const batch = this.retained.at(i)
-      if (!cursor.acked.has(batch.index)) out.push(batch)
+    for (const batch of this.unacked(subscription)) {
+      if (out.length >= max) break
+      out.push(batch)
     }
     return out
+  }
+
+  /** The retained batches `subscription` has not acknowledged, in log order (lazily). Throws UnknownSubscription. */
+  * unacked (subscription: string): Generator<RetainedBatch> {
+    const cursor = this.cursors.get(subscription)
+    if (cursor === undefined) throw new UnknownSubscriptionError({ topic: this.topic, subscription })
+    for (let i = this.retained.firstAtOrAfter(cursor.markDelete + 1); i < this.retained.length; i++) {
+      const batch = this.retained.at(i)
+      if (!cursor.acked.has(batch.index)) yield batch
+    }
+  }
+
+  /** The lowest mark-delete over the durable subscriptions (Pulsar's slowest cursor), null without any. */
+  slowestMarkDelete (): number | null {
+    let slowest: number | null = null
+    for (const cursor of this.cursors.values()) slowest = slowest === null ? cursor.markDelete : Math.min(slowest, cursor.markDelete)
+    return slowest
+  }
+
+  /** Bytes of the retained batches above `index` (from the slowest mark-delete: Pulsar's estimated backlog size). */
+  bytesAfter (index: number): number {
+    return this.retained.bytesAfter(index)
+  }
+
+  /** The first retained batch above `index`, if any. */
+  firstBatchAfter (index: number): RetainedBatch | undefined {
+    const i = this.retained.firstAtOrAfter(index + 1)
+    return i < this.retained.length ? this.retained.at(i) : undefined
+  }
+
+  /**
+   * The lowest batch index X such that the batches above X hold at most `maxBytes` (where a
+   * backlog must start to fit in that size); the trim point when everything already fits.
+   */
+  lowestIndexFitting (maxBytes: number): number {
+    if (this.retained.bytesAfter(this.trimmedTo) <= maxBytes) return this.trimmedTo
+    let lo = 0
+    let hi = this.retained.length - 1
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1
+      if (this.retained.bytesAfter(this.retained.at(mid).index) <= maxBytes) hi = mid
+      else lo = mid + 1
+    }
+    return this.retained.at(lo).index
+  }
+
+  /**
+   * Scanning the retained batches above `after` in log order until one published at or after
+   * `time`: the last batch passed (null if none). Where expiry (TTL, age quota, admin expire)
+   * moves a cursor from mark-delete `after`.
+   */
+  lastPublishedBefore (after: number, time: number): number | null {
+    let last: number | null = null
+    for (let i = this.retained.firstAtOrAfter(after + 1); i < this.retained.length; i++) {
+      const batch = this.retained.at(i)
+      if (batch.publishTime >= time) break
+      last = batch.index
+    }
+    return last
   }
 
   /** Bytes of the batches `subscription` has not acknowledged (Pulsar backlogSize). */
@@ -249,6 +331,11 @@ export class PartitionStateMachine implements StateMachine {
   onCommit (listener: CommitListener): () => void {
     this.listeners.add(listener)
     return () => { this.listeners.delete(listener) }
+  }
+
+  onBacklogChange (listener: BacklogListener): () => void {
+    this.backlogListeners.add(listener)
+    return () => { this.backlogListeners.delete(listener) }
   }
 
   /**
@@ -351,7 +438,9 @@ export class PartitionStateMachine implements StateMachine {
         throw new InvalidArgumentError({ argument: 'batchAcks', reason: `bad batch-index ack of entry ${index}` })
       }
     }
-    return { kind: 'cursor', applied: cursor.advance(update, (i) => this.nextMessageIndex(i)) }
+    const applied = cursor.advance(update, (i) => this.nextMessageIndex(i))
+    if (applied) this.backlogChanged()
+    return { kind: 'cursor', applied }
   }
 
   private applySubscription (index: number, entry: SubscriptionEntry): PartitionOutcome {
@@ -368,11 +457,13 @@ export class PartitionStateMachine implements StateMachine {
       case 'delete':
         this.requireCursor(entry.subscription)
         this.cursors.delete(entry.subscription)
+        this.backlogChanged()
         return { kind: 'subscription', created: false }
       case 'reset': {
         const cursor = this.requireCursor(entry.subscription)
         const point = this.resetPoint(entry.position, index)
         cursor.reset(point.markDelete, point.batchAcks)
+        this.backlogChanged()
         return { kind: 'subscription', created: false }
       }
     }
@@ -382,6 +473,7 @@ export class PartitionStateMachine implements StateMachine {
     let upTo = Math.min(entry.upTo, this.lastApplied)
     for (const cursor of this.cursors.values()) upTo = Math.min(upTo, cursor.markDelete)
     if (upTo > this.trimmedTo) {
+      this.trimmedBytesSinceSnapshot += this.retained.bytes - this.retained.bytesAfter(upTo)
       this.trimmedTo = upTo
       this.retained.dropUpTo(upTo)
       this.cache.dropUpTo(upTo)
@@ -424,6 +516,10 @@ export class PartitionStateMachine implements StateMachine {
     }
     const wholeBatchDelivered = inclusive || (count !== undefined && batchIndex >= 0 && firstToDeliver < count)
     return { markDelete: clamp(wholeBatchDelivered ? index - 1 : index), batchAcks: [] }
+  }
+
+  private backlogChanged (): void {
+    for (const listener of this.backlogListeners) listener()
   }
 
   private requireCursor (subscription: string): SubscriptionCursor {

@@ -1,6 +1,7 @@
 // Which log entries of a partition hold messages, from the trim point on: for every retained
-// batch entry its Raft index, message count, body size and publish time. 32 bytes per batch,
-// so positioning (earliest, seek by time), backlog counts and retention need no disk read.
+// batch entry its Raft index, message count, body size and publish time, plus a running sum
+// of sizes. 40 bytes per batch, so positioning (earliest, seek by time), backlog counts and
+// sizes, retention and backlog quotas need no disk read.
 import { assert } from '../state-machine.ts'
 
 export interface RetainedBatch {
@@ -15,6 +16,10 @@ export class RetainedIndex {
   private counts: number[] = []
   private sizes: number[] = []
   private times: number[] = []
+  /** cumulative[p]: bytes of every batch pushed up to position p (trimmed ones included). */
+  private cumulative: number[] = []
+  /** Bytes of the batches dropped from the arrays by compact(): the running sum before position 0. */
+  private cumulativeBase = 0
   /** Position of the first live element (elements before it were trimmed). */
   private head = 0
   private totalMessages = 0
@@ -39,6 +44,7 @@ export class RetainedIndex {
     this.counts.push(batch.messageCount)
     this.sizes.push(batch.bytes)
     this.times.push(batch.publishTime)
+    this.cumulative.push(this.bytesBefore(this.indexes.length - 1) + batch.bytes)
     this.totalMessages += batch.messageCount
     this.totalBytes += batch.bytes
   }
@@ -81,6 +87,13 @@ export class RetainedIndex {
     return sum
   }
 
+  /** Bytes of the retained batches with index in (after, ∞). */
+  bytesAfter (after: number): number {
+    const p = this.head + this.firstAtOrAfter(after + 1)
+    if (p >= this.indexes.length) return 0
+    return this.cumulative[this.cumulative.length - 1] - this.bytesBefore(p)
+  }
+
   /** Drops every batch with index <= upTo. */
   dropUpTo (upTo: number): void {
     while (this.head < this.indexes.length && this.indexes[this.head] <= upTo) {
@@ -115,6 +128,13 @@ export class RetainedIndex {
     this.counts = this.counts.slice(this.head)
     this.sizes = this.sizes.slice(this.head)
     this.times = this.times.slice(this.head)
+    this.cumulativeBase = this.bytesBefore(this.head)
+    this.cumulative = this.cumulative.slice(this.head)
     this.head = 0
+  }
+
+  /** The running sum of sizes before array position p. */
+  private bytesBefore (p: number): number {
+    return p === 0 ? this.cumulativeBase : this.cumulative[p - 1]
   }
 }

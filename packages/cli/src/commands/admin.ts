@@ -2,7 +2,7 @@
 // `blazar cluster status` (nodes, then one row per group replica with its leader, term,
 // commit index and commit lag behind the group's most advanced replica).
 import type { ClusterStatus } from '@blazar/client'
-import type { NamespacePoliciesUpdate } from '@blazar/protocol'
+import { BACKLOG_QUOTA_POLICIES, BACKLOG_QUOTA_TYPES, type BacklogQuotaPolicy, type BacklogQuotaType, type NamespacePoliciesUpdate } from '@blazar/protocol'
 import type { Command } from 'commander'
 import { parseInteger, printJson, processIO, runner, table, withConnectionOptions, type CommandIO, type ConnectionFlags } from './client-io.ts'
 import { topicStatsLines } from './topic-stats-text.ts'
@@ -21,6 +21,23 @@ function parseBoolean (value: string): boolean {
   if (value === 'true') return true
   if (value === 'false') return false
   throw new Error(`expected true or false, got ${value}`)
+}
+
+/** A size as pulsar-admin takes it: bytes, or with a K, M, G or T suffix (powers of 1024); -1 = unlimited. */
+export function parseSize (value: string): number {
+  if (value === '-1') return -1
+  const match = /^(\d+)([KMGT]?)$/i.exec(value)
+  if (match === null) throw new Error(`not a size (bytes, or with K, M, G, T): ${value}`)
+  const bytes = Number(match[1]) * 1024 ** ' KMGT'.indexOf((match[2] || ' ').toUpperCase())
+  if (!Number.isSafeInteger(bytes)) throw new Error(`size too large: ${value}`)
+  return bytes
+}
+
+function oneOf<T extends string> (what: string, allowed: readonly T[]) {
+  return (value: string): T => {
+    if (!(allowed as readonly string[]).includes(value)) throw new Error(`${what} is one of ${allowed.join(', ')}`)
+    return value as T
+  }
 }
 
 function splitList (value: string): string[] {
@@ -54,6 +71,7 @@ interface PolicyFlags {
   deduplication?: boolean
   maxMessageSize?: number
   durability?: string
+  messageTtl?: number
 }
 
 function policiesOf (flags: PolicyFlags): NamespacePoliciesUpdate {
@@ -65,6 +83,7 @@ function policiesOf (flags: PolicyFlags): NamespacePoliciesUpdate {
   if (flags.retentionMb !== undefined) policies.retentionSizeMB = flags.retentionMb
   if (flags.deduplication !== undefined) policies.deduplication = flags.deduplication
   if (flags.maxMessageSize !== undefined) policies.maxMessageSize = flags.maxMessageSize
+  if (flags.messageTtl !== undefined) policies.messageTTLSeconds = flags.messageTtl
   if (flags.durability !== undefined) {
     if (flags.durability !== 'majority-fsync' && flags.durability !== 'majority-memory') throw new Error('--durability is majority-fsync or majority-memory')
     policies.durability = flags.durability
@@ -81,6 +100,7 @@ function withPolicyOptions (command: Command): Command {
     .option('--retention-mb <n>', 'retention size (-1: unlimited)', parseInteger)
     .option('--deduplication <bool>', 'producer deduplication (true|false)', parseBoolean)
     .option('--max-message-size <bytes>', 'largest message or batch', parseInteger)
+    .option('--message-ttl <seconds>', 'acknowledge messages older than this on every subscription (0: off)', parseInteger)
     .option('--durability <mode>', 'majority-fsync (the default; majority-memory is refused until it is built)')
 }
 
@@ -105,6 +125,53 @@ export function registerNamespaces (program: Command, io: CommandIO = processIO)
     await client.admin.namespaces.setPolicies(namespace, policies)
     done(io, flags, `namespace ${namespace} policies set: ${JSON.stringify(policies)}`)
   }))
+  registerBacklogCommands(namespaces, io)
+}
+
+/** pulsar-admin's message TTL and backlog quota commands on a namespace. */
+function registerBacklogCommands (namespaces: Command, io: CommandIO): void {
+  const run = runner(io)
+  withConnectionOptions(namespaces.command('set-message-ttl <namespace> <seconds>').description('acknowledge messages older than this on every subscription (0: off)'))
+    .action(run(async (client, flags, namespace: string, seconds: string) => {
+      const messageTTLSeconds = parseInteger(seconds)
+      if (messageTTLSeconds < 0) throw new Error('the message TTL is >= 0 seconds')
+      await client.admin.namespaces.setPolicies(namespace, { messageTTLSeconds })
+      done(io, flags, `namespace ${namespace} message TTL set to ${messageTTLSeconds} s`)
+    }))
+  withConnectionOptions(namespaces.command('get-message-ttl <namespace>')).action(run(async (client, flags, namespace: string) => {
+    const { messageTTLSeconds } = await client.admin.namespaces.policies(namespace)
+    if (flags.json === true) printJson(io, messageTTLSeconds)
+    else io.out(String(messageTTLSeconds))
+  }))
+  withConnectionOptions(namespaces.command('remove-message-ttl <namespace>')).action(run(async (client, flags, namespace: string) => {
+    await client.admin.namespaces.setPolicies(namespace, { messageTTLSeconds: 0 })
+    done(io, flags, `namespace ${namespace} message TTL removed`)
+  }))
+  withConnectionOptions(namespaces.command('set-backlog-quota <namespace>').description('limit the backlog of every subscription by size or age'))
+    .requiredOption('--policy <policy>', BACKLOG_QUOTA_POLICIES.join(' | '), oneOf('--policy', BACKLOG_QUOTA_POLICIES))
+    .option('--type <type>', `${BACKLOG_QUOTA_TYPES.join(' | ')} (default destination_storage)`, oneOf('--type', BACKLOG_QUOTA_TYPES), 'destination_storage')
+    .option('--limit <size>', 'destination_storage: backlog size (bytes, or 10M, 2G; -1 unlimited)', parseSize, -1)
+    .option('--limit-time <seconds>', 'message_age: age of the oldest unacknowledged message (-1 unlimited)', parseInteger, -1)
+    .action(run(async (client, flags, namespace: string) => {
+      const { policy, type, limit, limitTime } = flags as ConnectionFlags & { policy: BacklogQuotaPolicy, type: BacklogQuotaType, limit: number, limitTime: number }
+      if (type === 'destination_storage' ? limit < 0 : limitTime < 0) throw new Error(type === 'destination_storage' ? 'a destination_storage quota needs --limit' : 'a message_age quota needs --limit-time')
+      const { backlogQuotas } = await client.admin.namespaces.policies(namespace)
+      await client.admin.namespaces.setPolicies(namespace, { backlogQuotas: { ...backlogQuotas, [type]: { limitSize: limit, limitTime, policy } } })
+      done(io, flags, `namespace ${namespace} ${type} backlog quota set: ${type === 'destination_storage' ? `${limit} bytes` : `${limitTime} s`}, ${policy}`)
+    }))
+  withConnectionOptions(namespaces.command('get-backlog-quotas <namespace>')).action(run(async (client, flags, namespace: string) => {
+    const { backlogQuotas } = await client.admin.namespaces.policies(namespace)
+    if (flags.json === true) printJson(io, backlogQuotas)
+    else for (const [type, quota] of Object.entries(backlogQuotas)) io.out(`${type}: limitSize ${quota.limitSize} bytes, limitTime ${quota.limitTime} s, ${quota.policy}`)
+  }))
+  withConnectionOptions(namespaces.command('remove-backlog-quota <namespace>'))
+    .option('--type <type>', `${BACKLOG_QUOTA_TYPES.join(' | ')} (default destination_storage)`, oneOf('--type', BACKLOG_QUOTA_TYPES), 'destination_storage')
+    .action(run(async (client, flags, namespace: string) => {
+      const { type } = flags as ConnectionFlags & { type: BacklogQuotaType }
+      const { [type]: _removed, ...rest } = (await client.admin.namespaces.policies(namespace)).backlogQuotas
+      await client.admin.namespaces.setPolicies(namespace, { backlogQuotas: rest })
+      done(io, flags, `namespace ${namespace} ${type} backlog quota removed`)
+    }))
 }
 
 export function registerTopics (program: Command, io: CommandIO = processIO): void {

@@ -94,6 +94,10 @@ export class NodeMetrics {
       const { sm } = byGroup.get(g)!
       return sm.subscriptions().reduce((sum, cursor) => sum + sm.backlog(cursor.subscription), 0)
     })
+    define('pulsar_storage_backlog_size', 'Bytes above the slowest subscription\'s mark-delete (what a destination_storage quota limits)', (g) => byGroup.get(g)!.replica.backlogUsage().bytes)
+    define('pulsar_storage_backlog_age_seconds', 'Age of the slowest subscription\'s oldest unacknowledged message (what a message_age quota limits)', (g) => byGroup.get(g)!.replica.backlogUsage().ageSeconds)
+    define('pulsar_storage_backlog_quota_limit', 'The destination_storage backlog quota in bytes (-1: none)', (g) => byGroup.get(g)!.sm.partitionConfig.backlogQuotas?.destination_storage?.limitSize ?? -1)
+    define('blazar_backlog_quota_held_sends', 'Sends held by a producer_request_hold backlog quota', (g) => byGroup.get(g)!.replica.heldSends)
     define('pulsar_subscriptions_count', 'Subscriptions', (g) => byGroup.get(g)!.sm.subscriptions().length)
     define('pulsar_producers_count', 'Producers that published within the rate window', (g) => byGroup.get(g)!.rates.publishers().length)
     define('pulsar_consumers_count', 'Consumers attached at the leader', (g) => byGroup.get(g)!.replica.consumerStats().reduce((sum, s) => sum + s.consumers.length, 0))

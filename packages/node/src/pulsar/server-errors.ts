@@ -27,7 +27,9 @@ const SERVER_ERRORS: Record<string, ServerError> = {
   UNSUPPORTED_COMPRESSION: 'NotAllowedError',
   INVALID_ARGUMENT: 'NotAllowedError',
   MALFORMED_MESSAGE: 'NotAllowedError',
-  PRODUCER_CLOSED: 'UnknownError'
+  PRODUCER_CLOSED: 'UnknownError',
+  PRODUCER_BLOCKED_QUOTA_EXCEEDED: 'ProducerBlockedQuotaExceededException',
+  PRODUCER_HELD_QUOTA_EXCEEDED: 'ProducerBlockedQuotaExceededError'
 }
 
 /** The ServerError for a Blazar error code (UnknownError for codes without a Pulsar counterpart). */
@@ -35,9 +37,13 @@ export function serverErrorOf (code: string): ServerError {
   return SERVER_ERRORS[code] ?? 'UnknownError'
 }
 
-/** Errors after which a send may succeed on a retry once the client reconnects (leadership moved, the cluster is busy). */
+/**
+ * Errors after which a send may succeed on a retry once the client reconnects (leadership
+ * moved, the cluster is busy, a held send's backlog quota is still exceeded: as a Pulsar broker
+ * disconnects the producers of a topic over a producer_request_hold quota).
+ */
 const RETRIABLE_SEND_ERRORS: ReadonlySet<string> = new Set([
-  'NOT_LEADER', 'TIMEOUT', 'OUTCOME_UNKNOWN', 'NOT_ENOUGH_NODES', 'UPSTREAM_UNAVAILABLE', 'BACKPRESSURE', 'PRODUCER_CLOSED'
+  'NOT_LEADER', 'TIMEOUT', 'OUTCOME_UNKNOWN', 'NOT_ENOUGH_NODES', 'UPSTREAM_UNAVAILABLE', 'BACKPRESSURE', 'PRODUCER_CLOSED', 'PRODUCER_HELD_QUOTA_EXCEEDED'
 ])
 
 export function isRetriableSendError (code: string): boolean {

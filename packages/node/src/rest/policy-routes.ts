@@ -1,11 +1,13 @@
 // Pulsar's per-policy namespace paths (/admin/v2/namespaces/{tenant}/{namespace}/<policy>) for
 // the policies Blazar has: retention, deduplication, auto topic creation, the replication
-// factor as Pulsar's persistence policy, and the max message size; 405 for those it has not.
+// factor as Pulsar's persistence policy, the max message size, and (backlog-policy-routes.ts)
+// message TTL and backlog quotas.
 import type { ClientResult, NamespacePoliciesUpdate } from '@blazar/protocol'
 import type { FastifyInstance, FastifyReply } from 'fastify'
 import { namespaceParams, noContent } from './route-schemas.ts'
 import { autoTopicCreationOf, persistenceOf, retentionOf } from './pulsar-shapes.ts'
 import { RestError } from './rest-errors.ts'
+import { registerBacklogPolicyRoutes } from './backlog-policy-routes.ts'
 
 /** Pulsar's per-policy namespace paths for the policies Blazar has. */
 export function registerPolicyRoutes (
@@ -83,9 +85,5 @@ export function registerPolicyRoutes (
     put(reply)
   })
 
-  for (const unsupported of ['messageTTL', 'backlogQuota']) {
-    const refuse = async (): Promise<never> => { throw new RestError(405, `the ${unsupported} policy is not supported by Blazar`) }
-    server.get(at(unsupported), { schema: { tags, summary: `Not supported (405)`, params: namespaceParams } }, refuse)
-    server.post(at(unsupported), { schema: { tags, summary: `Not supported (405)`, params: namespaceParams } }, refuse)
-  }
+  registerBacklogPolicyRoutes(server, policies, setPolicies)
 }

@@ -160,6 +160,8 @@ export function pulsarPolicies (policies: Policies, clusterName: string): Record
     deduplicationEnabled: policies.deduplication,
     autoTopicCreationOverride: autoTopicCreationOf(policies),
     persistence: persistenceOf(policies),
+    message_ttl_in_seconds: policies.messageTTLSeconds,
+    backlog_quota_map: policies.backlogQuotas,
     schema_validation_enforced: false,
     // Blazar extensions (no Pulsar namespace policy of these names).
     max_message_size: policies.maxMessageSize,
@@ -200,5 +202,7 @@ export function policiesFromPulsar (body: Record<string, unknown> | null): Names
   const auto = body.autoTopicCreationOverride as { allowAutoTopicCreation?: boolean, defaultNumPartitions?: number } | undefined
   if (auto?.allowAutoTopicCreation !== undefined) update.autoTopicCreation = auto.allowAutoTopicCreation
   if (auto?.defaultNumPartitions !== undefined) update.defaultNumPartitions = auto.defaultNumPartitions
+  if (typeof body.message_ttl_in_seconds === 'number') update.messageTTLSeconds = body.message_ttl_in_seconds
+  if (body.backlog_quota_map !== undefined && body.backlog_quota_map !== null) update.backlogQuotas = body.backlog_quota_map as NamespacePoliciesUpdate['backlogQuotas']
   return Object.keys(update).length === 0 ? undefined : update
 }
