@@ -4,25 +4,16 @@
 // leads alone and takes sends, and the placement actor grows it back to 3 voters on live nodes.
 // Every message acknowledged before the kill (and replicated everywhere) is still there.
 import t from 'tap'
-import { Client, type ClusterStatus, type Message } from '@blazar/client'
+import { Client, type ClusterStatus } from '@blazar/client'
 import { startTestCluster } from './support/broker-nodes.ts'
+import { readIds, waitForStatus } from './support/cluster-wait.ts'
 
 const TOPIC = 'persistent://public/default/recover'
 const PARTITIONS = 5
 const MESSAGES = 50
 const WAIT_MS = 90_000
 
-const sleep = async (ms: number): Promise<void> => { await new Promise((resolve) => setTimeout(resolve, ms)) }
-
-async function waitFor (client: Client, what: string, check: (status: ClusterStatus) => boolean): Promise<ClusterStatus> {
-  const deadline = Date.now() + WAIT_MS
-  for (;;) {
-    const status = await client.admin.cluster.status().catch(() => null)
-    if (status !== null && check(status)) return status
-    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}: ${JSON.stringify({ moves: status?.moves, groups: status?.groups.filter((g) => g.role === 'leader') })}`)
-    await sleep(250)
-  }
-}
+const waitFor = async (client: Client, what: string, check: (status: ClusterStatus) => boolean): Promise<ClusterStatus> => await waitForStatus(client, what, check, WAIT_MS)
 
 const leaderRow = (status: ClusterStatus, group: string) => status.groups.find((g) => g.group === group && g.role === 'leader')
 
@@ -74,17 +65,6 @@ t.test('a partition that lost two of three replicas is rebuilt from the survivor
   t.ok((leaderRow(grown, group)?.voters ?? []).includes(survivor), 'the survivor is one of them')
 
   const consumer = await admin.subscribe({ topic: group, subscription: 'audit', subscriptionInitialPosition: 'Earliest' })
-  const seen = new Set<string>()
-  const deadline = Date.now() + 30_000
-  while (seen.size < MESSAGES + 1 && Date.now() < deadline) {
-    let message: Message
-    try {
-      message = await consumer.receive(5_000)
-    } catch {
-      continue
-    }
-    seen.add(message.messageId.toString())
-    await consumer.acknowledge(message)
-  }
+  const seen = await readIds(consumer, new Set([...ids, sentAfter]), 30_000)
   t.same([...ids, sentAfter].filter((id) => !seen.has(id)), [], 'every message acknowledged before the kill, and the one after, is read back')
 })

@@ -5,18 +5,11 @@
 import t from 'tap'
 import { Client, type ClusterStatus } from '@blazar/client'
 import { startTestCluster } from './support/broker-nodes.ts'
+import { waitForStatus } from './support/cluster-wait.ts'
 
 const WAIT_MS = 40_000
 
-async function waitFor (client: Client, what: string, check: (status: ClusterStatus) => boolean): Promise<ClusterStatus> {
-  const deadline = Date.now() + WAIT_MS
-  for (;;) {
-    const status = await client.admin.cluster.status().catch(() => null)
-    if (status !== null && check(status)) return status
-    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}: ${JSON.stringify(status?.groups.filter((g) => g.group === 'meta'))}`)
-    await new Promise((resolve) => setTimeout(resolve, 250))
-  }
-}
+const waitFor = async (client: Client, what: string, check: (status: ClusterStatus) => boolean): Promise<ClusterStatus> => await waitForStatus(client, what, check, WAIT_MS)
 
 const metaVoters = (status: ClusterStatus): string[] => [...(status.groups.find((g) => g.group === 'meta' && g.role === 'leader')?.voters ?? [])].sort()
 

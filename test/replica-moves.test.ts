@@ -8,9 +8,10 @@
 // acknowledged message at the ID its send reported. The longest publish latency while replicas
 // moved is printed (a figure for the operator, not a pass/fail check).
 import t from 'tap'
-import { Client, type ClusterStatus, type Message } from '@blazar/client'
+import { Client, type ClusterStatus } from '@blazar/client'
 import type { MessageId } from '@blazar/protocol'
 import { startTestCluster } from './support/broker-nodes.ts'
+import { readIds, waitForStatus } from './support/cluster-wait.ts'
 
 const TOPIC = 'persistent://public/default/moving'
 const PARTITIONS = 3
@@ -24,15 +25,7 @@ interface Outcome { text: string, sentAt: number, id: MessageId | null, error: s
 
 const sleep = async (ms: number): Promise<void> => { await new Promise((resolve) => setTimeout(resolve, ms)) }
 
-async function waitFor (client: Client, what: string, check: (status: ClusterStatus) => boolean): Promise<ClusterStatus> {
-  const deadline = Date.now() + WAIT_MS
-  for (;;) {
-    const status = await client.admin.cluster.status().catch(() => null)
-    if (status !== null && check(status)) return status
-    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}: ${JSON.stringify({ moves: status?.moves, groups: status?.groups.filter((g) => g.role === 'leader') })}`)
-    await sleep(250)
-  }
-}
+const waitFor = async (client: Client, what: string, check: (status: ClusterStatus) => boolean): Promise<ClusterStatus> => await waitForStatus(client, what, check, WAIT_MS)
 
 /** Each partition's voters as its leader reports them (undefined while a partition has no leader row). */
 function partitionVoters (status: ClusterStatus): Map<string, string[] | undefined> {
@@ -128,23 +121,7 @@ t.test('a dead node\'s replicas are re-replicated, a drained node is emptied and
 
   const consumer = await admin.subscribe({ topic: TOPIC, subscription: 'audit', subscriptionType: 'Exclusive', subscriptionInitialPosition: 'Earliest' })
   const expected = new Map(acknowledged.map((o) => [(o.id as MessageId).toString(), o.text]))
-  const seen = new Map<string, string>()
-  const deadline = Date.now() + CONSUME_TIMEOUT_MS
-  let missing = expected.size
-  while (missing > 0 && Date.now() < deadline) {
-    let message: Message
-    try {
-      message = await consumer.receive(Math.min(5_000, Math.max(1, deadline - Date.now())))
-    } catch {
-      continue
-    }
-    const id = message.messageId.toString()
-    if (!seen.has(id)) {
-      seen.set(id, new TextDecoder().decode(message.data))
-      if (expected.has(id)) missing--
-    }
-    await consumer.acknowledge(message)
-  }
+  const seen = await readIds(consumer, new Set(expected.keys()), CONSUME_TIMEOUT_MS)
   const lost = [...expected].filter(([id, text]) => seen.get(id) !== text)
   t.same(lost.slice(0, 5), [], `every acknowledged message is read at its ID (${lost.length} not)`)
 })
