@@ -5,7 +5,7 @@
 // the consumer. The real-process check of the CLI is in consumer-delayed-leader-kill.test.ts.
 import t, { type Test } from 'tap'
 import { SeededRandom, VirtualClock, silentLogger, type Env } from '../packages/env/src/index.ts'
-import { CompressionCodecs, encodeBatch, encodePartitionEntry, type DispatchBlockReason, type PartitionEntry } from '@blazar/protocol'
+import { CompressionCodecs, encodeBatch, encodePartitionEntry, parseClientReply, type DispatchBlockReason, type PartitionEntry } from '@blazar/protocol'
 import type { TopicStats } from '@blazar/client'
 import {
   PartitionReplica, PartitionStateMachine, exclusiveDispatcher, keySharedDispatcher, sharedDispatcher,
@@ -49,8 +49,17 @@ function partition<D extends SubscriptionDispatcher> (make: (options: Dispatcher
   return { sm, publish, dispatcher, run }
 }
 
-/** The `topics-stats` answer for one subscription, its dispatch fields as the node fills them from the dispatcher's stats. */
+/**
+ * The `topics-stats` answer for one subscription, its dispatch fields as the node fills them
+ * from the dispatcher's stats, validated by the wire schema the client decodes it with.
+ */
 function topicStats (dispatch: DispatchStats, backlog: number): TopicStats {
+  const reply = parseClientReply({ ok: true, result: topicStatsRow(dispatch, backlog) }, 'topics-stats')
+  if (!reply.ok) throw new Error('not an answer')
+  return reply.result as TopicStats
+}
+
+function topicStatsRow (dispatch: DispatchStats, backlog: number): TopicStats {
   return {
     topic: TOPIC, partitions: 0, messagesIn: backlog, bytesIn: 0,
     subscriptions: [{
