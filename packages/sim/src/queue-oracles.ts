@@ -183,13 +183,14 @@ export class QueueOracles {
   /**
    * A seek of an Exclusive subscription was answered: the cursor is reset to deliver again
    * from the stored batch `from` (the first at or after it). What was delivered from there on
-   * must be delivered again, in order, and what was acknowledged from there on is no longer.
+   * must be delivered again, in order, and what was acknowledged from there on is no longer;
+   * everything below it is acknowledged by the reset, as a cumulative ack would.
    */
   seekAnswered (subscription: SubscriptionRecord, from: number): void {
     subscription.seekFloor = from
     for (const index of [...subscription.delivered]) if (index >= from) subscription.delivered.delete(index)
     for (const index of [...subscription.acked]) if (index >= from) subscription.acked.delete(index)
-    subscription.cumulativeTo = Math.min(subscription.cumulativeTo, from - 1)
+    subscription.cumulativeTo = from - 1
     subscription.highestFirstDelivery = Math.min(subscription.highestFirstDelivery, from - 1)
     let position = 0
     while (position < this.storedIndexes.length && this.storedIndexes[position] < from) position++
