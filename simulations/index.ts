@@ -4,9 +4,11 @@
 // file here and list it below. A scenario's `kind` names its workload: the KV registers
 // (default) or one broker partition (`blazar sim ... --workload broker`).
 import type { Scenario } from '../packages/sim/src/index.ts'
+import { brokerDeadLetter } from './broker-dead-letter.ts'
 import { brokerDelayed } from './broker-delayed.ts'
 import { brokerPauseKill } from './broker-pause-kill.ts'
 import { brokerRandom } from './broker-random.ts'
+import { brokerSeek } from './broker-seek.ts'
 import { brokerSnapshotCatchup } from './broker-snapshot-catchup.ts'
 import { brokerSnapshotRestart } from './broker-snapshot-restart.ts'
 import { crashBoundaries } from './crash-boundaries.ts'
@@ -26,5 +28,5 @@ export const scenarios: Scenario[] = [
   random, figure7, figure8, voteCrash, crashBoundaries, messageChaos, pauseOldLeader, partialPartitions,
   membership, snapshots, disruptiveRejoin, pauseKill,
   // The broker workload (`kind: 'broker'`: `blazar sim ... --workload broker`).
-  brokerRandom, brokerPauseKill, brokerSnapshotRestart, brokerSnapshotCatchup, brokerDelayed
+  brokerRandom, brokerPauseKill, brokerSnapshotRestart, brokerSnapshotCatchup, brokerDelayed, brokerDeadLetter, brokerSeek
 ]

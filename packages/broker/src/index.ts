@@ -39,7 +39,7 @@ export { ReplayQueue, type WaitingBatch } from './dispatch/replay-queue.ts'
 export { CursorTracker, type CursorTrackerOptions } from './dispatch/cursor-tracker.ts'
 export { UnackedEntries } from './dispatch/unacked-entries.ts'
 export { MAX_TRACKED_REDELIVERIES, RedeliveryCounts } from './dispatch/redelivery-counts.ts'
-export { lifecycleDiagramMermaid } from './dispatch/lifecycle-diagram.ts'
+export { lifecycleDiagramForType, lifecycleDiagramMermaid } from './dispatch/lifecycle-diagram.ts'
 export { HashRing, NONE_KEY_HASH, POINTS_PER_CONSUMER } from './dispatch/hash-ring.ts'
 export { admitBatch, proposalError, sendResultOf } from './partition/produce.ts'
 export {

@@ -13,7 +13,8 @@ import { Admin } from './admin.ts'
 import { ConnectionPool } from './connection-pool.ts'
 import { Consumer, type ConsumerBehaviour } from './consumer.ts'
 import type { ClientContext } from './context.ts'
-import { DEFAULT_MAX_RECONSUME_TIMES, DeadLetters, resolveDeadLetterPolicy } from './dead-letter.ts'
+import { DeadLetters } from './dead-letter.ts'
+import { DEFAULT_MAX_RECONSUME_TIMES, resolveDeadLetterPolicy } from './dead-letter-policy.ts'
 import { ClientClosedError } from './errors.ts'
 import { TopicLookup } from './lookup.ts'
 import { NegativeAcks } from './negative-acks.ts'
@@ -191,7 +192,7 @@ export class Client {
     }
     const consumer = this.newConsumer(options.topic, settings, behaviour)
     await this.addTopics(consumer, [options.topic], start.point)
-    return new Reader({ topic: parseTopicName(options.topic).full, consumer, queuedMessages: () => consumer.queuedMessages })
+    return new Reader({ topic: parseTopicName(options.topic).full, consumer, queuedMessages: () => consumer.queuedMessages, start: start.point })
   }
 
   private newConsumer (topic: string, settings: ConsumerSettings, behaviour: ConsumerBehaviour): Consumer {

@@ -322,6 +322,12 @@ export class Consumer {
     }).catch(() => {})
   }
 
+  /** GET_LAST_MESSAGE_ID of every partition this consumer reads, by partition topic. */
+  async lastMessageIds (): Promise<Array<{ topic: string, lastMessageId: MessageId, markDeletePosition: MessageId }>> {
+    if (this.closing !== undefined) throw this.closedError()
+    return await Promise.all([...this.byTopic.values()].map(async (member) => ({ topic: member.topic, ...await member.lastMessageId() })))
+  }
+
   private async seekAll (position: CursorPosition): Promise<void> {
     await Promise.all([...this.byTopic.values()].map((member) => member.seek(position, undefined)))
   }

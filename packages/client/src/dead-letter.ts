@@ -5,7 +5,8 @@
 // the dead-letter topic once RECONSUMETIMES passes maxRedeliverCount) and acknowledges the
 // original. Copies carry the original topic and message ID in properties, as Pulsar's do.
 // Owns the held messages (at most MAX_HELD_DEAD_LETTERS) and the two lazily created producers.
-import { InvalidArgumentError, parseTopicName, validateEntityName, type MessageId } from '@blazar/protocol'
+import type { MessageId } from '@blazar/protocol'
+import { deadLetterDue, type ResolvedDeadLetterPolicy } from './dead-letter-policy.ts'
 import { messageKey, type Message } from './message.ts'
 import type { Producer } from './producer.ts'
 
@@ -14,51 +15,8 @@ export const REAL_TOPIC = 'REAL_TOPIC'
 export const ORIGIN_MESSAGE_ID = 'ORIGIN_MESSAGE_ID'
 export const RECONSUMETIMES = 'RECONSUMETIMES'
 export const DELAY_TIME = 'DELAY_TIME'
-/** Pulsar's RetryMessageUtil.MAX_RECONSUMETIMES: maxRedeliverCount when retryEnable comes without a deadLetterPolicy. */
-export const DEFAULT_MAX_RECONSUME_TIMES = 16
-export const DLQ_SUFFIX = '-DLQ'
-export const RETRY_SUFFIX = '-RETRY'
 /** Messages held for the dead-letter topic per consumer; the oldest are forgotten beyond it (and redelivered once more). */
 export const MAX_HELD_DEAD_LETTERS = 100_000
-
-export interface DeadLetterPolicy {
-  /** Redeliveries after which the next one goes to the dead-letter topic instead. */
-  maxRedeliverCount: number
-  /** Default `<topic>-<subscription>-DLQ` (the consumer's first topic). */
-  deadLetterTopic?: string
-  /** Default `<topic>-<subscription>-RETRY`. */
-  retryLetterTopic?: string
-  /** A subscription created on the dead-letter topic before the first message goes there, so none is lost to retention. */
-  initialSubscriptionName?: string
-}
-
-export interface ResolvedDeadLetterPolicy {
-  maxRedeliverCount: number
-  deadLetterTopic: string
-  retryLetterTopic: string
-  initialSubscriptionName: string | undefined
-}
-
-/**
- * The policy with Pulsar's default topic names, from the consumer's first topic and
- * subscription; a pattern consumer (no first topic) must name both topics.
- */
-export function resolveDeadLetterPolicy (policy: DeadLetterPolicy, topic: string | undefined, subscription: string): ResolvedDeadLetterPolicy {
-  const defaultName = (suffix: string): string => {
-    if (topic === undefined) throw new InvalidArgumentError({ argument: 'deadLetterPolicy', reason: 'a topicsPattern consumer needs deadLetterTopic and retryLetterTopic' })
-    return `${parseTopicName(topic).base}-${subscription}${suffix}`
-  }
-  if (!Number.isSafeInteger(policy.maxRedeliverCount) || policy.maxRedeliverCount < 1) {
-    throw new InvalidArgumentError({ argument: 'deadLetterPolicy.maxRedeliverCount', reason: 'must be a positive integer' })
-  }
-  if (policy.initialSubscriptionName !== undefined) validateEntityName('subscription', policy.initialSubscriptionName)
-  return {
-    maxRedeliverCount: policy.maxRedeliverCount,
-    deadLetterTopic: parseTopicName(policy.deadLetterTopic ?? defaultName(DLQ_SUFFIX)).full,
-    retryLetterTopic: parseTopicName(policy.retryLetterTopic ?? defaultName(RETRY_SUFFIX)).full,
-    initialSubscriptionName: policy.initialSubscriptionName
-  }
-}
 
 export interface DeadLetterDeps {
   createProducer: (topic: string) => Promise<Producer>
@@ -84,7 +42,7 @@ export class DeadLetters {
 
   /** Whether a message delivered with this redelivery count goes to the dead-letter topic when redelivered. */
   exhausted (redeliveryCount: number): boolean {
-    return redeliveryCount >= this.policy.maxRedeliverCount
+    return deadLetterDue(redeliveryCount, this.policy)
   }
 
   hold (message: Message): void {

@@ -15,9 +15,8 @@ export {
 } from './options.ts'
 export { DEFAULT_ACKNOWLEDGEMENTS_GROUP_TIME_MS, MAX_ACK_GROUP_SIZE, MAX_PENDING_ACKS } from './ack-grouping.ts'
 export { DEFAULT_ACK_TIMEOUT_TICK_TIME_MS, MAX_TRACKED_UNACKED, MIN_ACK_TIMEOUT_MS } from './ack-timeout.ts'
-export {
-  DEFAULT_MAX_RECONSUME_TIMES, DELAY_TIME, MAX_HELD_DEAD_LETTERS, ORIGIN_MESSAGE_ID, REAL_TOPIC, RECONSUMETIMES, type DeadLetterPolicy
-} from './dead-letter.ts'
+export { DELAY_TIME, MAX_HELD_DEAD_LETTERS, ORIGIN_MESSAGE_ID, REAL_TOPIC, RECONSUMETIMES } from './dead-letter.ts'
+export { DEFAULT_MAX_RECONSUME_TIMES, deadLetterDue, type DeadLetterPolicy } from './dead-letter-policy.ts'
 export { MAX_TRACKED_REDELIVERIES } from './redelivery-counts.ts'
 export {
   DEFAULT_BACKOFF_MAX_DELAY_MS, DEFAULT_BACKOFF_MIN_DELAY_MS, DEFAULT_BACKOFF_MULTIPLIER, multiplierRedeliveryBackoff,

@@ -6,7 +6,7 @@ import {
   parseTopicName, validateEntityName, type CompressionCodec, type CompressionType, type InitialPosition, type MessageId, type SubscriptionType
 } from '@blazar/protocol'
 import type { Transport, TransportSettings } from '@blazar/transport'
-import type { DeadLetterPolicy } from './dead-letter.ts'
+import type { DeadLetterPolicy } from './dead-letter-policy.ts'
 import type { SubscriptionSettings } from './partition-consumer.ts'
 import type { RedeliveryBackoff } from './redelivery-backoff.ts'
 import type { MessageRoutingMode } from './routing.ts'

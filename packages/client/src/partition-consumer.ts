@@ -6,7 +6,7 @@
 // A flow the node refuses with CONSUMER_CLOSED is treated like that push.
 // A seek or a reader's start point drops what arrives before it (see start-point.ts).
 import {
-  ConsumerClosedError, type CursorPosition, type DeliveredEntry, type InitialPosition, type MessageId, type SubscriptionType
+  ConsumerClosedError, MessageId, type CursorPosition, type DeliveredEntry, type InitialPosition, type SubscriptionType
 } from '@blazar/protocol'
 import type { ClientConnection } from '@blazar/transport'
 import type { ClientContext } from './context.ts'
@@ -173,6 +173,26 @@ export class PartitionConsumer implements QueueOwner {
     const dropped = this.queue.removeOwner(this)
     if (dropped > 0) this.took(dropped)
     await this.context.pool.request(connection, { type: 'seek', consumerId: this.consumerId, position }, this.context.operationTimeoutMs)
+  }
+
+  /**
+   * Pulsar GET_LAST_MESSAGE_ID: the partition's last stored message ((partition, 0, -1) when it
+   * has none) and the subscription's mark-delete position at the leader. Waits for a
+   * re-subscribe in progress; retried on NOT_LEADER and the like until operationTimeoutMs.
+   */
+  async lastMessageId (): Promise<{ lastMessageId: MessageId, markDeletePosition: MessageId }> {
+    const timeoutMs = this.context.operationTimeoutMs
+    return await withRetries({
+      operation: `get the last message id of ${this.topic}`, scope: 'read', timers: this.context.timers,
+      deadline: this.context.timers.now() + timeoutMs, timeoutMs, signal: this.context.closed
+    }, async (remainingMs) => {
+      if (this.resubscribing !== undefined) await this.resubscribing
+      const connection = this.attachedConnection()
+      if (connection === undefined) throw new ConsumerClosedError({ topic: this.topic, subscription: this.settings.subscription })
+      const reply = await this.context.pool.request(connection, { type: 'get-last-message-id', consumerId: this.consumerId }, remainingMs)
+      const id = (data: { index: number, batchIndex: number }): MessageId => new MessageId(this.partition, data.index, data.batchIndex)
+      return { lastMessageId: id(reply.lastMessageId), markDeletePosition: id(reply.markDeletePosition) }
+    })
   }
 
   async close (kind: 'close-consumer' | 'unsubscribe'): Promise<void> {

@@ -117,3 +117,32 @@ t.test('consumer.seek: to a message inside a batch, to a publish time, to the ea
   t.equal(text((await consumer.receive(5_000)).data), 'a0')
   await t.rejects(consumer.seek(-1), InvalidArgumentError)
 })
+
+t.test('hasMessageAvailable asks the node for the last message ID: a stored message not pushed yet counts', async (t) => {
+  const cluster = await FakeCluster.start(t)
+  cluster.createTopic('peek')
+  cluster.createTopic('void')
+  const client = await startClient(t, cluster)
+  const empty = await client.createReader({ topic: 'void', startMessageId: MessageId.earliest() })
+  t.equal(await empty.hasMessageAvailable(), false, 'an empty topic')
+  const ids = await publish(client, 'peek', [['a'], ['b']])
+  const reader = await client.createReader({ topic: 'peek', startMessageId: MessageId.earliest() })
+  t.same(await readAll(reader, 2), ['a', 'b'])
+  t.equal(await reader.hasMessageAvailable(), false, 'everything read')
+  // A batch the node holds but has not pushed (as when the reader has no permits left).
+  const entries = cluster.entries('peek')
+  const last = entries[entries.length - 1]
+  entries.push({ ...last, index: last.index + 1 })
+  const asked = cluster.requestsOf('get-last-message-id').length
+  t.equal(await reader.hasMessageAvailable(), true, 'the node holds a message beyond the last one read')
+  t.equal(cluster.requestsOf('get-last-message-id').length, asked + 1, 'asked the node')
+  entries.pop()
+  const after = await client.createReader({ topic: 'peek', startMessageId: ids[1][0] })
+  t.equal(await after.hasMessageAvailable(), false, 'nothing after the last message (start exclusive)')
+  const at = await client.createReader({ topic: 'peek', startMessageId: ids[1][0], startMessageIdInclusive: true })
+  t.equal(await at.hasMessageAvailable(), true, 'the last message itself (start inclusive)')
+  const tail = await client.createReader({ topic: 'peek', startMessageId: MessageId.latest() })
+  t.equal(await tail.hasMessageAvailable(), false, 'a reader from the latest message')
+  await publish(client, 'peek', [['c']])
+  t.equal(await tail.hasMessageAvailable(), true, 'until a message is published')
+})

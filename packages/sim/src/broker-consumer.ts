@@ -6,11 +6,18 @@
 // ack, now and then). When the broker closes its consumer (leadership moved) or the connection
 // drops (the node crashed), it drops what it holds and subscribes again. Pushes to an earlier
 // session are ignored. Everything it receives goes to the queue oracles.
+// Two features for their scenarios: with a dead-letter topic, a batch it would negatively
+// acknowledge (a poison message always) goes to the dead-letter topic once the client's policy
+// says its redeliveries are exhausted, and is acknowledged; with a seek interval (Exclusive), it
+// now and then seeks back to a batch it received (inclusive of it or not), retries the seek
+// until it is answered (the same position: an unanswered seek may still have been applied),
+// then closes its consumer and subscribes again, as Pulsar's broker closes consumers on a seek.
 import type { NodeId, Random, VirtualClock } from '@blazar/env'
 import type { DeliveredEntry, MessageIdData, SubscriptionType } from '@blazar/protocol'
 import type { BrokerHost } from './broker-host.ts'
+import type { DeadLetterTopic } from './dead-letter-oracle.ts'
 import type { QueueOracles } from './queue-oracles.ts'
-import type { SubscriptionRecord } from './queue-records.ts'
+import { sendKey, type SubscriptionRecord } from './queue-records.ts'
 
 /** What the simulated clients share: the clock, the hosting layer, the oracles, the trace. */
 export interface BrokerClients {
@@ -37,6 +44,26 @@ export interface ConsumerOptions {
   negativeAckRatio: number
 }
 
+/** What one consumer does beyond consuming (the dead-letter and seek scenarios). */
+export interface ConsumerFeatures {
+  deadLetters?: DeadLetterTopic
+  /** Pause between two seeks, uniform in [min, max) ms (Exclusive). */
+  seekIntervalMs?: [number, number]
+}
+
+/**
+ * How far back a seek goes, at most, in batches received: replaying more than the consumer can
+ * catch up with between seeks would keep it behind for good (and past the drain bound).
+ */
+export const MAX_SEEK_BACK_BATCHES = 30
+
+/** A seek back to batch `index`: delivery starts there (`inclusive`) or after it. */
+interface Seek {
+  index: number
+  inclusive: boolean
+  inFlight: boolean
+}
+
 interface Session {
   consumerId: number
   node: NodeId
@@ -56,16 +83,21 @@ export class Consumer {
   private leaderHint: NodeId | null = null
   private readonly inbox: DeliveredEntry[] = []
   private processing = false
+  private readonly features: ConsumerFeatures
+  /** The seek not answered yet, if any: nothing is consumed meanwhile. */
+  private pendingSeek: Seek | null = null
+  private seeksStopped = false
   /** Subscribed at least once (the subscription exists in the log). */
   subscribedOnce = false
 
-  constructor (name: string, subscription: SubscriptionRecord, clients: BrokerClients, random: Random, options: ConsumerOptions) {
+  constructor (name: string, subscription: SubscriptionRecord, clients: BrokerClients, random: Random, options: ConsumerOptions, features: ConsumerFeatures = {}) {
     this.name = name
     this.subscription = subscription
     this.type = subscription.type
     this.clients = clients
     this.random = random
     this.options = options
+    this.features = features
   }
 
   get connectedTo (): NodeId | null {
@@ -74,6 +106,12 @@ export class Consumer {
 
   start (): void {
     this.subscribe()
+    this.scheduleSeek()
+  }
+
+  /** No new seeks (the recovery phase); one not answered yet is still retried. */
+  stopSeeking (): void {
+    this.seeksStopped = true
   }
 
   /** The node crashed: a session there is gone. */
@@ -116,7 +154,8 @@ export class Consumer {
       this.leaderHint = target
       this.session = { consumerId, node: target, processedSinceFlow: 0 }
       clients.record(`subscribed ${this.name} c${consumerId} @${target}`)
-      this.call((partition) => partition.replica.flow(consumerId, this.options.receiverQueue))
+      if (this.pendingSeek !== null) this.seek(this.pendingSeek)
+      else this.call((partition) => partition.replica.flow(consumerId, this.options.receiverQueue))
     }, (error: unknown) => {
       if (answered) return
       answered = true
@@ -156,8 +195,8 @@ export class Consumer {
   }
 
   private received (consumerId: number, node: NodeId, entries: DeliveredEntry[]): void {
-    if (this.session?.consumerId !== consumerId) {
-      this.clients.record(`stale push to ${this.name} c${consumerId} from ${node}`)
+    if (this.session?.consumerId !== consumerId || this.pendingSeek !== null) {
+      this.clients.record(`${this.pendingSeek === null ? 'stale' : 'seeking:'} push to ${this.name} c${consumerId} from ${node}`)
       return
     }
     for (const entry of entries) {
@@ -186,7 +225,18 @@ export class Consumer {
     const count = entry.batch.messageCount
     const consumerId = session.consumerId
     const draw = this.random.next()
-    if (draw < this.options.negativeAckRatio) {
+    const deadLetters = this.features.deadLetters
+    const rejected = draw < this.options.negativeAckRatio || (deadLetters !== undefined && this.isPoison(entry))
+    if (rejected && deadLetters?.due(entry) === true) {
+      // The client's dead-letter path: published to the dead-letter topic, then acknowledged.
+      this.clients.record(`dead-letter ${this.name} c${consumerId} ${index} r${entry.redeliveryCount}`)
+      const cursor = this.clients.host.partition(session.node)?.sm.cursor(this.subscription.name)
+      const acknowledgedInLog = cursor !== undefined && (index <= cursor.markDelete || cursor.ackedRanges.some(([from, to]) => from <= index && index <= to))
+      deadLetters.publish(this.subscription.name, this.name, entry, acknowledgedInLog)
+      this.subscription.acked.add(index)
+      const ids: MessageIdData[] = Array.from({ length: count }, (_, batchIndex) => ({ partition: 0, index, batchIndex }))
+      this.call((partition) => partition.replica.acknowledge(consumerId, 'Individual', ids))
+    } else if (rejected) {
       this.clients.record(`nack ${this.name} c${consumerId} ${index}`)
       const ids = [entry.messageId]
       this.call((partition) => partition.replica.redeliver(consumerId, this.type === 'Shared' ? ids : undefined))
@@ -207,6 +257,65 @@ export class Consumer {
       session.processedSinceFlow = 0
       this.call((partition) => partition.replica.flow(consumerId, permits))
     }
+  }
+
+  private isPoison (entry: DeliveredEntry): boolean {
+    return this.clients.oracles.sends.get(sendKey(entry.batch.producerName, entry.batch.firstSequenceId))?.poison === true
+  }
+
+  private scheduleSeek (): void {
+    const interval = this.features.seekIntervalMs
+    if (interval === undefined || this.seeksStopped) return
+    this.clients.clock.setTimer(this.random.int(interval[0], interval[1]), () => {
+      const received = this.subscription.highestFirstDelivery
+      // Back to a batch already received: everything below it was received too.
+      const candidates = this.clients.oracles.storedIndexes.filter((index) => index <= received && this.subscription.delivered.has(index)).slice(-MAX_SEEK_BACK_BATCHES)
+      if (this.seeksStopped) return
+      if (this.session === null || this.pendingSeek !== null || candidates.length === 0) {
+        this.scheduleSeek()
+        return
+      }
+      this.seek({ index: candidates[this.random.int(0, candidates.length)], inclusive: this.random.chance(0.5), inFlight: false })
+    })
+  }
+
+  /** Sends the seek on the current session; answered, the consumer subscribes again from the reset cursor. */
+  private seek (seek: Seek): void {
+    const session = this.session
+    this.pendingSeek = seek
+    this.inbox.length = 0
+    if (session === null || seek.inFlight) return
+    seek.inFlight = true
+    const { consumerId, node } = session
+    this.clients.record(`seek ${this.name} c${consumerId} ${seek.inclusive ? 'to' : 'after'} ${seek.index}`)
+    const position = { at: 'message' as const, index: seek.index, batchIndex: -1, inclusive: seek.inclusive }
+    this.clients.host.request(node, (partition) => partition.replica.seek(consumerId, position)).then(() => {
+      seek.inFlight = false
+      if (this.pendingSeek !== seek) return
+      this.pendingSeek = null
+      this.clients.record(`seek ${this.name} c${consumerId} done`)
+      this.clients.oracles.seekAnswered(this.subscription, seek.inclusive ? seek.index : seek.index + 1)
+      // Whichever session is open (it may be a later one, waiting for the seek) starts over.
+      const current = this.session
+      if (current !== null) {
+        this.abandon(current.consumerId, current.node)
+        this.sessionEnded('seek done')
+      }
+      this.scheduleSeek()
+    }, (error: unknown) => {
+      seek.inFlight = false
+      this.clients.record(`seek ${this.name} c${consumerId} ${(error as { code?: string } | null)?.code ?? 'ERROR'}`)
+      if (this.pendingSeek !== seek) return
+      const current = this.session
+      // No session: the next subscribe sends it again; a later session (waiting for it): sent there.
+      if (current === null) return
+      if (current.consumerId !== consumerId) {
+        this.seek(seek)
+        return
+      }
+      this.abandon(consumerId, node)
+      this.sessionEnded('seek failed')
+    })
   }
 
   /** A fire-and-forget request on the current session (acks, flow, redeliver). */

@@ -75,6 +75,8 @@ export class BrokerHost {
   private clusterRef: Cluster | null = null
   private readonly hosted = new Map<NodeId, HostedPartition>()
   private readonly sessions = new Map<number, SessionHandler>()
+  /** Every consumer id's subscription, kept after its session ends: the oracles count pushes to sessions gone too. */
+  private readonly subscriptionOf = new Map<number, { subscription: string, type: SubscriptionType }>()
   private readonly dispatchOracles: DispatchOracles
   private sampling = false
   /** Called when a node crashes: its client connections are gone. */
@@ -123,6 +125,7 @@ export class BrokerHost {
 
   registerSession (consumerId: number, handler: SessionHandler): void {
     this.sessions.set(consumerId, handler)
+    this.subscriptionOf.set(consumerId, { subscription: handler.subscription, type: handler.type })
   }
 
   forgetSession (consumerId: number): void {
@@ -146,7 +149,7 @@ export class BrokerHost {
       leader: () => raft.status().leader,
       deliver: (consumer, entries) => {
         if (!context.live()) return
-        const session = this.sessions.get(consumer.consumerId)
+        const session = this.subscriptionOf.get(consumer.consumerId)
         if (session !== undefined) this.dispatchOracles.pushed(id, session.subscription, session.type, entries, context.env.clock.now())
         this.push(id, consumer, (receiver) => receiver.messages(id, entries))
       },

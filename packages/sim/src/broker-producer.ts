@@ -25,6 +25,8 @@ export interface ProducerOptions {
   delayedRatio?: number
   /** A delayed message is due this long after it is sent, uniform in [min, max) ms. */
   delayMs?: [number, number]
+  /** Share of sends that are one poison message, which the dead-letter consumers never accept (negative ack until the dead-letter topic); 0 = none. */
+  poisonRatio?: number
 }
 
 /** Errors raised before anything was proposed: the attempt definitely did nothing. */
@@ -74,7 +76,8 @@ export class Producer {
   private sendNext (): void {
     if (!this.running || this.current !== null) return
     const delayed = (this.options.delayedRatio ?? 0) > 0 && this.random.chance(this.options.delayedRatio ?? 0)
-    const count = delayed ? 1 : this.random.int(1, this.options.maxBatchMessages + 1)
+    const poison = !delayed && (this.options.poisonRatio ?? 0) > 0 && this.random.chance(this.options.poisonRatio ?? 0)
+    const count = delayed || poison ? 1 : this.random.int(1, this.options.maxBatchMessages + 1)
     const first = this.nextSequenceId
     this.nextSequenceId += count
     const now = this.clients.clock.now()
@@ -88,7 +91,8 @@ export class Producer {
     const batch: BatchEnvelope = encodeBatch(messages, { producerName: this.name }, codecs)
     const send: SendRecord = {
       key: sendKey(this.name, first), producer: this.name, firstSequenceId: first, lastSequenceId: first + count - 1, messageCount: count,
-      bodyHash: hashBytes(batch.body), status: 'pending', definite: true, attempts: 0, messageIndex: null, invokedTime: now, completedTime: null
+      bodyHash: hashBytes(batch.body), status: 'pending', definite: true, attempts: 0, messageIndex: null, invokedTime: now, completedTime: null,
+      ...(poison ? { poison } : {})
     }
     this.current = send
     this.clients.oracles.sendStarted(send)

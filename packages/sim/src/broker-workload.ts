@@ -4,11 +4,13 @@
 // optionally turns deduplication on (a replicated config entry), subscribes the consumers and
 // starts the producers once both subscriptions exist. drain() is the recovery-phase liveness
 // check: after healing, every send settles and everything stored is delivered to and
-// acknowledged by every subscription within a bound.
+// acknowledged by every subscription within a bound. Optional: a dead-letter policy for the
+// Shared consumers (dead-letter-oracle.ts) and seeks by the Exclusive one.
 import type { NodeId, Random, SeededRandom } from '@blazar/env'
 import { DEFAULT_PARTITION_CONFIG, encodePartitionEntry } from '@blazar/protocol'
 import type { Cluster } from './cluster.ts'
 import { Consumer, type BrokerClients, type ConsumerOptions } from './broker-consumer.ts'
+import { DeadLetterTopic, type SimDeadLetterPolicy } from './dead-letter-oracle.ts'
 import type { BrokerHost } from './broker-host.ts'
 import { Producer, type ProducerOptions } from './broker-producer.ts'
 import type { InvariantName } from './oracles.ts'
@@ -24,6 +26,10 @@ export interface BrokerWorkloadOptions {
   deduplicationRatio: number
   /** How often the leader proposes retention trims (Pulsar: 120 s). */
   retentionCheckIntervalMs: number
+  /** The Shared consumers' dead-letter policy (`broker-dead-letter`); none by default. */
+  deadLetterPolicy?: SimDeadLetterPolicy
+  /** The Exclusive consumer seeks back every [min, max) ms (`broker-seek`); never by default. */
+  seekIntervalMs?: [number, number]
 }
 
 export const defaultBrokerWorkload: BrokerWorkloadOptions = {
@@ -44,6 +50,8 @@ export class BrokerWorkload {
   readonly host: BrokerHost
   readonly oracles: QueueOracles
   readonly deduplication: boolean
+  /** The dead-letter topic of the Shared consumers, when they have a policy. */
+  readonly deadLetters: DeadLetterTopic | null
   private readonly cluster: Cluster
   private readonly random: SeededRandom
   private readonly options: BrokerWorkloadOptions
@@ -77,9 +85,13 @@ export class BrokerWorkload {
     }
     const exclusive = this.oracles.subscription(EXCLUSIVE_SUBSCRIPTION, 'Exclusive')
     const shared = this.oracles.subscription(SHARED_SUBSCRIPTION, 'Shared')
-    this.consumers.push(new Consumer('ex-1', exclusive, this.clients, this.random.fork(), this.options.consumer))
+    const policy = this.options.deadLetterPolicy
+    this.deadLetters = policy === undefined ? null : new DeadLetterTopic(policy, this.oracles.report)
+    const seekIntervalMs = this.options.seekIntervalMs
+    if (seekIntervalMs !== undefined) this.oracles.allowSeeks(EXCLUSIVE_SUBSCRIPTION)
+    this.consumers.push(new Consumer('ex-1', exclusive, this.clients, this.random.fork(), this.options.consumer, seekIntervalMs === undefined ? {} : { seekIntervalMs }))
     for (let i = 1; i <= this.options.sharedConsumers; i++) {
-      this.consumers.push(new Consumer(`sh-${i}`, shared, this.clients, this.random.fork(), this.options.consumer))
+      this.consumers.push(new Consumer(`sh-${i}`, shared, this.clients, this.random.fork(), this.options.consumer, this.deadLetters === null ? {} : { deadLetters: this.deadLetters }))
     }
     for (let i = 1; i <= this.options.producers; i++) {
       this.producers.push(new Producer(`p${i}`, this.clients, this.random.fork(), this.options.producer))
@@ -101,10 +113,11 @@ export class BrokerWorkload {
     this.startProducersWhenReady()
   }
 
-  /** Producers send nothing new; consumers carry on. */
+  /** Producers send nothing new and consumers seek no more; consumers carry on. */
   stop (): void {
     this.running = false
     for (const producer of this.producers) producer.stop()
+    for (const consumer of this.consumers) consumer.stopSeeking()
   }
 
   /** Sends not settled yet. */
@@ -127,7 +140,8 @@ export class BrokerWorkload {
   finalCheck (leader: NodeId | null): [InvariantName, string] | null {
     const partition = leader === null ? undefined : this.host.partition(leader)
     if (partition === undefined) return ['queue-liveness', 'no leader to read the final cursors from']
-    return this.oracles.finalCheck((subscription) => partition.sm.cursor(subscription))
+    if (this.deadLetters !== null) this.cluster.record(`dead-letter topic: ${this.deadLetters.size} messages, ${this.deadLetters.duplicates} duplicates after lost acknowledgements`)
+    return this.oracles.finalCheck((subscription) => partition.sm.cursor(subscription)) ?? this.deadLetters?.finalCheck(this.oracles) ?? null
   }
 
   describeConsumers (): string {

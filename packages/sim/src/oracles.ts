@@ -17,7 +17,7 @@ export type InvariantName =
   | 'state-machine-safety' | 'liveness-leader' | 'liveness-pending-operations' | 'liveness-term-stable'
   | 'linearizability' | 'node-error' | 'determinism'
   | 'queue-lost-message' | 'queue-phantom-message' | 'queue-order' | 'queue-cursor-regression' | 'queue-liveness'
-  | 'queue-delayed-delivery' | 'queue-dispatch-liveness'
+  | 'queue-delayed-delivery' | 'queue-dispatch-liveness' | 'queue-redelivery-count' | 'queue-dead-letter' | 'queue-seek'
 
 export interface Violation {
   invariant: InvariantName

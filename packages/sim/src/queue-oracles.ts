@@ -12,7 +12,12 @@
 //                       skip no committed batch; one producer's acknowledged MessageIds grow
 //                       with its sequence ids; with deduplication on, no batch is stored twice;
 //   cursors             on every replica, a subscription's replicated mark-delete never moves
-//                       back and its generation never changes (the workload never seeks);
+//                       back and its generation never changes, except by a seek of a
+//                       subscription whose consumer seeks (`allowSeeks`);
+//   seek                once a seek to S is answered, the subscription's consumers receive
+//                       nothing below S, and the first deliveries from then on are the stored
+//                       batches from S in index order, none skipped (the Exclusive order check,
+//                       restarted at S), until all are delivered again;
 //   liveness            (BrokerWorkload.drain) after healing, everything stored is delivered
 //                       and acknowledged within a bound.
 import type { LogEntry } from '@blazar/env'
@@ -25,7 +30,7 @@ import { describeEntry, sendKey, type LoggedEntry, type SendRecord, type Subscri
 export type Report = (invariant: InvariantName, message: string) => void
 
 export class QueueOracles {
-  private readonly report: Report
+  readonly report: Report
   readonly sends = new Map<string, SendRecord>()
   readonly subscriptions = new Map<string, SubscriptionRecord>()
   private readonly log = new Map<number, LoggedEntry>()
@@ -39,6 +44,8 @@ export class QueueOracles {
   private deduplication = false
   /** Per node (live incarnation): subscription -> last cursor seen after an apply. */
   private readonly replicaCursors = new Map<string, Map<string, { generation: number, markDelete: number }>>()
+  /** Subscriptions whose consumers seek: their cursors may be reset. */
+  private readonly seeking = new Set<string>()
 
   constructor (report: Report) {
     this.report = report
@@ -51,6 +58,16 @@ export class QueueOracles {
       this.subscriptions.set(name, record)
     }
     return record
+  }
+
+  /** The subscription's consumer seeks: a reset of its cursor is no regression. */
+  allowSeeks (name: string): void {
+    this.seeking.add(name)
+  }
+
+  /** The committed batch at `index`, as first applied. */
+  loggedBatch (index: number): LoggedEntry['batch'] | undefined {
+    return this.log.get(index)?.batch ?? undefined
   }
 
   // ---- the replicas ----------------------------------------------------------------------
@@ -114,7 +131,7 @@ export class QueueOracles {
       const previous = seen.get(cursor.subscription)
       if (previous !== undefined) {
         if (cursor.generation !== previous.generation) {
-          this.report('queue-cursor-regression', `${node}: subscription ${cursor.subscription} was reset (generation ${previous.generation} -> ${cursor.generation}) at ${index}, but no client asked for a seek`)
+          if (!this.seeking.has(cursor.subscription)) this.report('queue-cursor-regression', `${node}: subscription ${cursor.subscription} was reset (generation ${previous.generation} -> ${cursor.generation}) at ${index}, but no client asked for a seek`)
         } else if (cursor.markDelete < previous.markDelete) {
           this.report('queue-cursor-regression', `${node}: the mark-delete of ${cursor.subscription} moved back from ${previous.markDelete} to ${cursor.markDelete} at ${index}`)
         }
@@ -163,6 +180,23 @@ export class QueueOracles {
     }
   }
 
+  /**
+   * A seek of an Exclusive subscription was answered: the cursor is reset to deliver again
+   * from the stored batch `from` (the first at or after it). What was delivered from there on
+   * must be delivered again, in order, and what was acknowledged from there on is no longer;
+   * everything below it is acknowledged by the reset, as a cumulative ack would.
+   */
+  seekAnswered (subscription: SubscriptionRecord, from: number): void {
+    subscription.seekFloor = from
+    for (const index of [...subscription.delivered]) if (index >= from) subscription.delivered.delete(index)
+    for (const index of [...subscription.acked]) if (index >= from) subscription.acked.delete(index)
+    subscription.cumulativeTo = from - 1
+    subscription.highestFirstDelivery = Math.min(subscription.highestFirstDelivery, from - 1)
+    let position = 0
+    while (position < this.storedIndexes.length && this.storedIndexes[position] < from) position++
+    subscription.undeliveredFrom = Math.min(subscription.undeliveredFrom, position)
+  }
+
   /** A consumer's current session received `entry`. */
   delivered (subscription: SubscriptionRecord, consumer: string, entry: DeliveredEntry): void {
     const index = entry.messageId.index
@@ -180,6 +214,10 @@ export class QueueOracles {
     }
     if (send.status === 'failed' && send.definite) {
       this.report('queue-phantom-message', `${consumer} (${subscription.name}) received ${key}, whose send failed definitely (every attempt refused before proposing)`)
+      return
+    }
+    if (subscription.seekFloor !== undefined && index < subscription.seekFloor) {
+      this.report('queue-seek', `${consumer} (${subscription.name}) received ${key} at ${index} after a seek to ${subscription.seekFloor} was answered`)
       return
     }
     if (subscription.delivered.has(index)) return

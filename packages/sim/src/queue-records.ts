@@ -27,6 +27,8 @@ export interface SendRecord {
   messageIndex: number | null
   invokedTime: number
   completedTime: number | null
+  /** A poison message (one message): the dead-letter consumers never accept it. */
+  poison?: boolean
 }
 
 /** A committed log entry as the oracles saw it first applied. */
@@ -50,6 +52,8 @@ export interface SubscriptionRecord {
   acked: Set<number>
   /** Highest cumulative acknowledgement (everything at or below is acknowledged). */
   cumulativeTo: number
+  /** Set by an answered seek: nothing below it may be delivered any more. */
+  seekFloor?: number
 }
 
 export function sendKey (producer: string, firstSequenceId: number): string {

@@ -3,7 +3,7 @@
 import t from 'tap'
 import type { DispatchStats } from '@blazar/broker'
 import type { DeliveredEntry } from '@blazar/protocol'
-import { DISPATCH_PROGRESS_BOUND_MS, DispatchOracles } from '../src/dispatch-oracles.ts'
+import { DELAYED_RELEASE_BOUND_MS, DISPATCH_PROGRESS_BOUND_MS, DispatchOracles } from '../src/dispatch-oracles.ts'
 
 const entry = (deliverAtTime?: number): DeliveredEntry => ({
   messageId: { partition: 0, index: 7, batchIndex: 0 },
@@ -13,7 +13,7 @@ const entry = (deliverAtTime?: number): DeliveredEntry => ({
 })
 
 const stats = (over: Partial<DispatchStats>): DispatchStats => ({
-  type: 'Shared', reason: null, pendingMessages: 3, redeliveryQueueMessages: 0, delayedMessages: 0, unackedMessages: 0, deliveredBatches: 5, oldestUnacked: null,
+  type: 'Shared', reason: null, pendingMessages: 3, redeliveryQueueMessages: 0, delayedMessages: 0, nextDelayedDeliveryAt: null, unackedMessages: 0, deliveredBatches: 5, oldestUnacked: null,
   consumers: [{ consumerId: 1, consumerName: 'c', permits: 10, unackedMessages: 0, blockedConsumerOnUnackedMsgs: false, blockedKeyHashes: [], blockedKeyHashCount: 0, reason: null, oldestUnacked: null }],
   ...over
 })
@@ -45,4 +45,31 @@ t.test('dispatch liveness: work, permits and no reason must lead to a delivery w
   t.same(reports, [], 'a leader change forgets the watch')
   oracles.sampled('n1', 's', stats({ deliveredBatches: 6 }), 30_000 + DISPATCH_PROGRESS_BOUND_MS + 1)
   t.match(reports, [/^queue-dispatch-liveness: n1: s has 3 undelivered messages, permits \(c:10\) and no reason code/])
+})
+
+t.test('a delayed batch a running leader keeps in its index past its time for longer than the bound is a violation', async (t) => {
+  const reports: string[] = []
+  const oracles = new DispatchOracles((invariant, message) => { reports.push(`${invariant}: ${message}`) })
+  const delayed = stats({ pendingMessages: 0, reason: 'ALL_DELAYED', delayedMessages: 1, nextDelayedDeliveryAt: 5_000 })
+  oracles.sampled('n1', 's', delayed, 9_000)
+  t.same(reports, [], 'first seen overdue (a resumed process has not run its timers yet)')
+  oracles.forget('n1')
+  oracles.sampled('n1', 's', delayed, 12_000)
+  oracles.sampled('n1', 's', delayed, 12_000 + DELAYED_RELEASE_BOUND_MS)
+  t.same(reports, [], 'paused in between: seen again from scratch, within the bound')
+  oracles.sampled('n1', 's', delayed, 12_001 + DELAYED_RELEASE_BOUND_MS)
+  t.match(reports, [/^queue-delayed-delivery: n1\/s: a delayed batch due at 5000 still waits in the delayed index at 13001 \(overdue since 12000\)/])
+})
+
+t.test('a redelivery count above the pushes before it is a violation, whichever leader pushed', async (t) => {
+  const reports: string[] = []
+  const oracles = new DispatchOracles((invariant, message) => { reports.push(`${invariant}: ${message}`) })
+  const pushed = (redeliveryCount: number): DeliveredEntry => ({ ...entry(), redeliveryCount })
+  oracles.pushed('n1', 's', 'Shared', [pushed(0)], 0)
+  oracles.pushed('n1', 's', 'Shared', [pushed(1)], 1)
+  oracles.pushed('n2', 's', 'Shared', [pushed(0)], 2)
+  oracles.pushed('n2', 's', 'Shared', [pushed(3)], 3)
+  t.same(reports, [], 'at most the pushes before (a new leader starts again at 0)')
+  oracles.pushed('n2', 'other', 'Exclusive', [pushed(1)], 4)
+  t.match(reports, [/^queue-redelivery-count: n2 pushed 0:7 of other with redeliveryCount 1, but it was pushed only 0 times before/])
 })

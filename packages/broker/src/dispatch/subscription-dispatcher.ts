@@ -50,6 +50,8 @@ export interface DispatchStats {
   pendingMessages: number
   redeliveryQueueMessages: number
   delayedMessages: number
+  /** The earliest deliverAtTime waiting in the delayed index (leader clock), null when none waits. */
+  nextDelayedDeliveryAt: number | null
   unackedMessages: number
   deliveredBatches: number
   oldestUnacked: { messageId: MessageIdData, ageMs: number } | null
@@ -321,6 +323,7 @@ export class SubscriptionDispatcher<P extends DispatchPolicy = DispatchPolicy> {
       pendingMessages,
       redeliveryQueueMessages: this.replay.messageCount,
       delayedMessages: this.delayed.size,
+      nextDelayedDeliveryAt: this.delayed.nextDeliverAt ?? null,
       unackedMessages: this.unackedMessages,
       deliveredBatches: this.delivered,
       oldestUnacked: oldest,

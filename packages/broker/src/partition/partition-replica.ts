@@ -264,6 +264,7 @@ export class PartitionReplica {
       pendingMessages,
       redeliveryQueueMessages: 0,
       delayedMessages: 0,
+      nextDelayedDeliveryAt: null,
       unackedMessages: 0,
       deliveredBatches: 0,
       oldestUnacked: null,
