@@ -22,6 +22,8 @@ const MAX_ACK_PENDING = 20_000
 const REQUEST_TIMEOUT_MS = 10_000
 const STREAM_CREATE_ATTEMPTS = 20
 const STREAM_CREATE_RETRY_MS = 500
+/** How often the core publisher fails sends whose PubAck has not come within REQUEST_TIMEOUT_MS. */
+const PUBACK_WATCHDOG_MS = 1000
 
 interface Stream {
   name: string
@@ -44,9 +46,23 @@ async function createStream (admin: NatsConnection, name: string, subject: strin
   }
 }
 
-/** Publishes with a reply subject per message; one wildcard subscription settles them. */
+/**
+ * Publishes with a reply subject per message; one wildcard subscription settles them, and a
+ * watchdog fails those without a PubAck after REQUEST_TIMEOUT_MS (as js.publish would), so a
+ * send never waits forever.
+ */
 function corePublisher (streams: readonly Stream[]): Publisher {
-  const waiting = new Map<string, { resolve: () => void, reject: (error: Error) => void }>()
+  const waiting = new Map<string, { sentAt: number, resolve: () => void, reject: (error: Error) => void }>()
+  const watchdog = setInterval(() => {
+    const expired = performance.now() - REQUEST_TIMEOUT_MS
+    // A Map iterates in insertion order, i.e. in send order: stop at the first one still in time.
+    for (const [reply, settle] of waiting) {
+      if (settle.sentAt > expired) break
+      waiting.delete(reply)
+      settle.reject(new Error(`no PubAck for ${reply} within ${REQUEST_TIMEOUT_MS} ms`))
+    }
+  }, PUBACK_WATCHDOG_MS)
+  watchdog.unref()
   const inboxes = new Map<NatsConnection, string>()
   const subscriptions: Subscription[] = []
   for (const connection of new Set(streams.map((stream) => stream.connection))) {
@@ -69,11 +85,14 @@ function corePublisher (streams: readonly Stream[]): Publisher {
       const stream = streams[next++ % streams.length]
       const reply = `${inboxes.get(stream.connection)}.${next}`
       await new Promise<void>((resolve, reject) => {
-        waiting.set(reply, { resolve, reject })
+        waiting.set(reply, { sentAt: performance.now(), resolve, reject })
         stream.connection.publish(stream.subject, payload, { reply })
       })
     },
-    close: async () => { for (const subscription of subscriptions) subscription.unsubscribe() }
+    close: async () => {
+      clearInterval(watchdog)
+      for (const subscription of subscriptions) subscription.unsubscribe()
+    }
   }
 }
 
