@@ -7,7 +7,6 @@ import { silentLogger } from '@blazar/env'
 import type { Clock, Logger, NodeId, Random } from '@blazar/env'
 import type { Libp2p, PeerId, Stream } from '@libp2p/interface'
 import { peerIdFromString } from '@libp2p/peer-id'
-import { tcp } from '@libp2p/tcp'
 import { multiaddr } from '@multiformats/multiaddr'
 import type { Multiaddr } from '@multiformats/multiaddr'
 import { createLibp2p } from 'libp2p'
@@ -24,6 +23,7 @@ import type { JoinHandler } from './join-protocol.ts'
 import { CLIENT_PROTOCOL, JOIN_PROTOCOL, RAFT_PROTOCOL } from './protocols.ts'
 import { RaftNetwork } from './raft-network.ts'
 import { resolveSettings } from './settings.ts'
+import { singleWriteTcp } from './single-write-tcp.ts'
 import type { TransportSettings } from './settings.ts'
 import { MathRandom, SystemClock } from './system-clock.ts'
 
@@ -88,7 +88,7 @@ export class Transport {
     const libp2p = await createLibp2p({
       privateKey: identity.privateKey,
       addresses: { listen: options.listen ?? ['/ip4/127.0.0.1/tcp/0'] },
-      transports: [tcp()],
+      transports: [singleWriteTcp()],
       connectionEncrypters: [noise()],
       streamMuxers: [yamux()],
       connectionManager: { allow: options.allowRanges ?? ['/ip4/127.0.0.0/ipcidr/8'] }

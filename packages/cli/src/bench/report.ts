@@ -4,7 +4,8 @@ import { cpus, totalmem, platform, release } from 'node:os'
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 
-export type BenchFigures = Record<string, number | string | boolean | Record<string, number | string | boolean>>
+export type JsonValue = number | string | boolean | null | JsonValue[] | { [key: string]: JsonValue }
+export type BenchFigures = Record<string, JsonValue>
 
 export interface BenchReport {
   /** Short name of the bench, e.g. `storage`; the results file is named after it. */
@@ -15,6 +16,9 @@ export interface BenchReport {
   /** Lines shown to a person before the JSON. */
   summary: string[]
 }
+
+/** bench/results/ in the checkout. */
+export const RESULTS_DIR = join(import.meta.dirname, '..', '..', '..', '..', 'bench', 'results')
 
 export function machineDescription (): Record<string, string | number> {
   const cpu = cpus()
@@ -30,7 +34,7 @@ export function machineDescription (): Record<string, string | number> {
 export function writeBenchReport (report: BenchReport, options: { json: boolean, resultsDir?: string }): string {
   const date = new Date().toISOString()
   const record = { bench: report.bench, date, machine: machineDescription(), runs: report.runs, figures: report.figures }
-  const dir = options.resultsDir ?? join(import.meta.dirname, '..', '..', '..', '..', 'bench', 'results')
+  const dir = options.resultsDir ?? RESULTS_DIR
   mkdirSync(dir, { recursive: true })
   const file = join(dir, `${report.bench}-${date.slice(0, 10)}.json`)
   writeFileSync(file, JSON.stringify(record, null, 2) + '\n')

@@ -8,29 +8,20 @@
 // has a leader, then idle CPU per node (/proc/<pid>/stat) and RSS per hosted partition
 // (/proc/<pid>/status). Each part starts its own cluster in a temp dir; every node started is
 // stopped by PID, and the dir removed, also on failure.
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
-import { createServer } from 'node:net'
+import { readFileSync } from 'node:fs'
 import { availableParallelism, loadavg, tmpdir } from 'node:os'
-import { join } from 'node:path'
 import { Client, type Producer } from '@blazar/client'
 import { parseTopicName } from '@blazar/protocol'
-import { build as buildHistogram, type Histogram } from 'hdr-histogram-js'
+import type { Histogram } from 'hdr-histogram-js'
 import type { BenchRegistration } from './bench.ts'
 import { median, writeBenchReport } from '../bench/report.ts'
 import type { BenchFigures } from '../bench/report.ts'
-import { localNodes, runningPid, startNode, stopNodes, waitForNode, type LocalNode } from '../local-cluster/node-processes.ts'
-import { waitForCluster } from '../local-cluster/round-trip.ts'
+import { ELECTION_TIMEOUT_MS, withCluster } from '../bench/blazar-cluster.ts'
+import { newLatencyHistogram as newHistogram, percentileMs, recordSince } from '../bench/latency.ts'
+import { withCpu } from '../bench/process-cpu.ts'
 
-const SECRET = 'bench-produce-secret'
-/** The node's own default (config.ts); the bench measures the broker as shipped. */
-const ELECTION_TIMEOUT_MS = 1000
-const START_TIMEOUT_MS = 60_000
-const STOP_TIMEOUT_MS = 15_000
 /** The client's defaults (packages/client/README.md), spelled out so the record says what ran. */
 const BATCHING = { batchingEnabled: true, batchingMaxMessages: 1000, batchingMaxBytes: 128 * 1024, batchingMaxPublishDelayMs: 10 }
-/** Latencies are recorded in µs; anything up to this is tracked (sends time out at 30 s). */
-const HISTOGRAM_MAX_MICROS = 120_000_000
-
 interface ProduceOptions {
   json?: boolean
   runs: string
@@ -47,67 +38,6 @@ interface ProduceOptions {
   skipPartitions?: boolean
 }
 
-interface BenchCluster {
-  nodes: LocalNode[]
-  addresses: string[]
-  pids: number[]
-}
-
-/** Whether `port` can be bound on 127.0.0.1 now. */
-async function portFree (port: number): Promise<boolean> {
-  return await new Promise((resolve) => {
-    const server = createServer()
-    server.once('error', () => { resolve(false) })
-    server.listen(port, '127.0.0.1', () => { server.close(() => { resolve(true) }) })
-  })
-}
-
-/** A base with 6 consecutive free ports (3 libp2p, 3 HTTP), above the test fixtures' range. */
-async function freePortBase (): Promise<number> {
-  for (let attempt = 0; attempt < 50; attempt++) {
-    const base = 52_000 + Math.floor(Math.random() * 850) * 9
-    const ports = Array.from({ length: 9 }, (_, i) => base + i)
-    if ((await Promise.all(ports.map(portFree))).every(Boolean)) return base
-  }
-  throw new Error('no 9 consecutive free ports found in 52000-59650')
-}
-
-/** Node 1 with --init, then 2 and 3 joining it (as test/support/broker-nodes.ts does). */
-async function startCluster (nodes: LocalNode[]): Promise<BenchCluster> {
-  const [first, ...others] = nodes
-  await startNode(first, { init: true, join: null, secret: SECRET, electionTimeoutMs: ELECTION_TIMEOUT_MS })
-  const addresses = [await waitForNode(first, START_TIMEOUT_MS)]
-  for (const node of others) await startNode(node, { init: false, join: addresses[0], secret: SECRET, electionTimeoutMs: ELECTION_TIMEOUT_MS })
-  for (const node of others) addresses.push(await waitForNode(node, START_TIMEOUT_MS))
-  await waitForCluster(addresses[0], nodes.length, START_TIMEOUT_MS)
-  const pids: number[] = []
-  for (const node of nodes) {
-    const pid = await runningPid(node)
-    if (pid === null) throw new Error(`node${node.index} exited; see ${node.dir}.log`)
-    pids.push(pid)
-  }
-  return { nodes, addresses, pids }
-}
-
-/** A fresh 3-node cluster for `use`; its nodes are stopped (by PID) and its dir removed afterwards. */
-async function withCluster<T> (label: string, use: (cluster: BenchCluster) => Promise<T>): Promise<T> {
-  const dir = mkdtempSync(join(tmpdir(), `blazar-bench-produce-${label}-`))
-  const base = await freePortBase()
-  const nodes = localNodes(dir, 3, { base, http: base + 3, pulsar: base + 6 })
-  try {
-    return await use(await startCluster(nodes))
-  } finally {
-    await stopNodes(nodes, STOP_TIMEOUT_MS)
-    rmSync(dir, { recursive: true, force: true })
-  }
-}
-
-/** User + system CPU time of a process so far, in seconds (Linux /proc, 100 ticks/s). */
-function cpuSeconds (pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ')
-  return (Number(fields[11]) + Number(fields[12])) / 100
-}
-
 function rssBytes (pid: number): number {
   const line = /^VmRSS:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))
   if (line === null) throw new Error(`no VmRSS for process ${pid}`)
@@ -115,27 +45,18 @@ function rssBytes (pid: number): number {
 }
 
 /** CPU of each node process and of this one while `measure` runs, as % of one core. */
-async function withCpu<T> (pids: number[], measure: () => Promise<T>): Promise<{ result: T, nodePercent: number[], clientPercent: number, seconds: number }> {
-  const nodesBefore = pids.map(cpuSeconds)
-  const clientBefore = process.cpuUsage()
-  const start = performance.now()
-  const result = await measure()
-  const seconds = (performance.now() - start) / 1000
-  const client = process.cpuUsage(clientBefore)
+async function withCpuPercent<T> (pids: number[], measure: () => Promise<T>): Promise<{ result: T, nodePercent: number[], clientPercent: number, seconds: number }> {
+  const { result, spent } = await withCpu(pids, measure)
   return {
     result,
-    nodePercent: pids.map((pid, i) => (cpuSeconds(pid) - nodesBefore[i]) / seconds * 100),
-    clientPercent: (client.user + client.system) / 1e6 / seconds * 100,
-    seconds
+    nodePercent: spent.serverCpuSeconds.map((cpu) => cpu / spent.seconds * 100),
+    clientPercent: spent.clientCpuSeconds / spent.seconds * 100,
+    seconds: spent.seconds
   }
 }
 
-function newHistogram (): Histogram {
-  return buildHistogram({ lowestDiscernibleValue: 1, highestTrackableValue: HISTOGRAM_MAX_MICROS, numberOfSignificantValueDigits: 3 })
-}
-
 function millis (histogram: Histogram, percentile: number): number {
-  return round(histogram.getValueAtPercentile(percentile) / 1000, 2)
+  return round(percentileMs(histogram, percentile), 2)
 }
 
 function round (value: number, digits = 1): number {
@@ -164,7 +85,7 @@ async function publish (producer: Producer, payload: Uint8Array, count: number, 
       started++
       const at = performance.now()
       const id = await producer.send({ data: payload })
-      histogram.recordValue(Math.max(1, Math.round((performance.now() - at) * 1000)))
+      recordSince(histogram, at)
       entries.add(id.index)
     }
   }
@@ -193,7 +114,7 @@ async function throughputRun (options: ProduceOptions, run: number): Promise<Run
       const leader = (await client.admin.topics.lookup(topic)).leaders[0]?.leader ?? null
       const leaderIndex = cluster.addresses.findIndex((address) => leader !== null && address.endsWith(`/p2p/${leader}`))
       const windowed = newHistogram()
-      const loaded = await withCpu(cluster.pids, async () => await publish(producer, payload, count, window, maxSeconds, windowed))
+      const loaded = await withCpuPercent(cluster.pids, async () => await publish(producer, payload, count, window, maxSeconds, windowed))
       const batchedOneByOne = newHistogram()
       await publish(producer, payload, sequential, 1, maxSeconds, batchedOneByOne)
       await producer.close()
@@ -267,7 +188,7 @@ async function partitionsRun (options: ProduceOptions, run: number): Promise<Run
       if (led < partitions) throw new Error(`${led} of ${partitions} partitions had a leader after ${options.leaderWaitSeconds} s`)
       // Preferred-leader hand-offs (2 s after each election) and quiescence end before the idle window.
       await new Promise((resolve) => { setTimeout(resolve, settleSeconds * 1000) })
-      const idle = await withCpu(cluster.pids, async () => { await new Promise((resolve) => { setTimeout(resolve, idleSeconds * 1000) }) })
+      const idle = await withCpuPercent(cluster.pids, async () => { await new Promise((resolve) => { setTimeout(resolve, idleSeconds * 1000) }) })
       const rssAfter = cluster.pids.map(rssBytes)
       const status = await client.admin.cluster.status()
       const rows = status.groups.filter((row) => row.group.startsWith(prefix))

@@ -5,11 +5,12 @@ import { registerProduceBench } from './bench-produce.ts'
 import { registerRaftBench } from './bench-raft.ts'
 import { registerStorageBench } from './bench-storage.ts'
 import { registerTransportBench } from './bench-transport.ts'
+import { registerWorkloadsBench } from './bench-workloads.ts'
 
 /** A bench registers itself as a subcommand of `bench` through one of these. */
 export type BenchRegistration = (bench: Command) => void
 
-const registrations: BenchRegistration[] = [registerTransportBench, registerRaftBench, registerStorageBench, registerProduceBench]
+const registrations: BenchRegistration[] = [registerTransportBench, registerRaftBench, registerStorageBench, registerProduceBench, registerWorkloadsBench]
 
 export function registerBench (program: Command): void {
   const bench = program.command('bench').description('run a benchmark and record its figures under bench/results/')

@@ -72,11 +72,15 @@ export async function runningPid (node: LocalNode): Promise<number | null> {
   return pid
 }
 
-/** Starts `node` detached; `join` is the first node's address for a node with a fresh data dir. */
-export async function startNode (node: LocalNode, options: { init: boolean, join: string | null, secret: string, electionTimeoutMs: number }): Promise<number> {
+/**
+ * Starts `node` detached; `join` is the first node's address for a node with a fresh data dir.
+ * `nodeArgs` are options for Node.js itself (before the script), e.g. `--cpu-prof`.
+ */
+export async function startNode (node: LocalNode, options: { init: boolean, join: string | null, secret: string, electionTimeoutMs: number, nodeArgs?: readonly string[] }): Promise<number> {
   await mkdir(node.dir, { recursive: true })
   await rm(join(node.dir, 'addresses'), { force: true })
   const args = [
+    ...(options.nodeArgs ?? []),
     CLI_MAIN, 'node', 'start',
     '--data-dir', node.dir,
     '--listen', `/ip4/${hostOf(node)}/tcp/${node.port}`,
