@@ -238,16 +238,8 @@ export class PulsarSession implements GatewaySession {
 
   private async producer (command: CommandOf<'PRODUCER'>): Promise<void> {
     const body = bodyOf(command, 'PRODUCER')
-    const refusal = schemaRefusal(body.schema)
-    if (refusal !== null) {
-      this.replyError(body.request_id, 'IncompatibleSchema', refusal)
-      return
-    }
-    let state = this.producers.get(body.producer_id)
-    if (state === undefined) {
-      if (this.refusedForHandles(body.request_id)) return
-      state = this.producers.add(body.producer_id, { handle: this.nextHandle++, ready: false, epoch: 0, chain: Promise.resolve() })
-    }
+    const state = this.handleFor(this.producers, body.producer_id, body.request_id, body.schema, (handle) => ({ handle, ready: false, epoch: 0, chain: Promise.resolve() }))
+    if (state === null) return
     const reply = await this.options.serve(this, {
       type: 'create-producer',
       topic: body.topic,
@@ -349,26 +341,31 @@ export class PulsarSession implements GatewaySession {
     return state
   }
 
-  /** Refuses a new producer or consumer beyond maxHandlesPerConnection (answered on `requestId`). */
-  private refusedForHandles (requestId: bigint): boolean {
+  /**
+   * The handle a PRODUCER or SUBSCRIBE names: the existing one on a retry, else a new one; null
+   * (refused, answered on `requestId`) for a schema Blazar cannot serve or beyond
+   * maxHandlesPerConnection.
+   */
+  private handleFor<S extends { handle: number }> (table: HandleTable<S>, clientId: bigint, requestId: bigint, schema: Schema | undefined, make: (handle: number) => S): S | null {
+    const refusal = schemaRefusal(schema)
+    if (refusal !== null) {
+      this.replyError(requestId, 'IncompatibleSchema', refusal)
+      return null
+    }
+    const existing = table.get(clientId)
+    if (existing !== undefined) return existing
     const limit = this.options.settings.maxHandlesPerConnection
-    if (this.handles < limit) return false
-    this.replyError(requestId, 'TooManyRequests', `at most ${limit} producers and consumers per connection`)
-    return true
+    if (this.handles >= limit) {
+      this.replyError(requestId, 'TooManyRequests', `at most ${limit} producers and consumers per connection`)
+      return null
+    }
+    return table.add(clientId, make(this.nextHandle++))
   }
 
   private async subscribe (command: CommandOf<'SUBSCRIBE'>): Promise<void> {
     const body = bodyOf(command, 'SUBSCRIBE')
-    const refusal = schemaRefusal(body.schema)
-    if (refusal !== null) {
-      this.replyError(body.request_id, 'IncompatibleSchema', refusal)
-      return
-    }
-    let state = this.consumers.get(body.consumer_id)
-    if (state === undefined) {
-      if (this.refusedForHandles(body.request_id)) return
-      state = this.consumers.add(body.consumer_id, { handle: this.nextHandle++ })
-    }
+    const state = this.handleFor(this.consumers, body.consumer_id, body.request_id, body.schema, (handle) => ({ handle }))
+    if (state === null) return
     // A reader (non-durable) names where it starts. Delivery starts at that message: the
     // official clients skip it themselves unless the reader is inclusive.
     const start = body.durable || body.start_message_id === undefined ? null : positionOf(body.start_message_id)
