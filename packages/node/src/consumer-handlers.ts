@@ -136,8 +136,10 @@ export async function consumerRequest (registry: ConsumerRegistry, state: Sessio
   return ok()
 }
 
-export function closeConsumer (registry: ConsumerRegistry, state: SessionState, body: Body<'close-consumer'>): ClientReply {
+export function closeConsumer (context: GatewayContext, registry: ConsumerRegistry, state: SessionState, body: Body<'close-consumer'>): ClientReply {
   const attempt = state.subscribeAttempts.get(body.consumerId)
+  // The deliberate bug `attachCancelledSubscribe` (test-only): the close of a subscribe in flight is lost.
+  if (attempt !== undefined && context.faults?.attachCancelledSubscribe === true) return ok()
   if (attempt !== undefined) attempt.closedReason ??= 'closed by the client'
   const record = state.consumers.get(body.consumerId)
   if (record !== undefined) forgetConsumer(registry, state, record)

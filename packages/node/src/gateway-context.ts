@@ -15,7 +15,7 @@ import { UpstreamUnavailableError, type UpstreamPool } from './upstreams.ts'
 export interface NodeFaults {
   /** A forwarded send is answered as stored as soon as it is forwarded, before the leader answered. */
   ackForwardedSendEarly?: boolean
-  /** A subscribe the client cancelled (close-consumer) while it was in flight still answers ok and stays attached. */
+  /** A close-consumer for a subscribe in flight is lost: the subscribe the client cancelled still attaches and stays attached. */
   attachCancelledSubscribe?: boolean
 }
 

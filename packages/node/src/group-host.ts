@@ -22,6 +22,8 @@ export interface GroupEvents {
   snapshotRestored: (group: string) => void
   /** Every entry a group's state machine applied (the simulator's oracles watch them). */
   applied?: (group: string, entry: LogEntry) => void
+  /** A group's RaftNode stopped on a failure (a storage error: fsync failures are never retried). */
+  failed?: (group: string, error: unknown) => void
 }
 
 export class GroupHost {
@@ -97,6 +99,10 @@ export class GroupHost {
           onRoleChange: (event) => {
             events.roleChanged(options.group, event)
             options.observer?.onRoleChange?.(event)
+          },
+          onFailure: (error) => {
+            events.failed?.(options.group, error)
+            options.observer?.onFailure?.(error)
           }
         }
     node = new RaftNode({
