@@ -79,6 +79,16 @@ export class ClientLinks {
 /** Errors answered before anything was proposed: the attempt definitely did nothing. */
 const REFUSED_BEFORE_PROPOSING = new Set(['NOT_LEADER', 'BACKPRESSURE', 'NODE_DOWN', 'NO_HANDLER', 'UNKNOWN_TOPIC', 'METADATA_UNAVAILABLE', 'PRODUCER_CLOSED'])
 
+/** The producer gave up on an attempt before its send left: nothing was sent. */
+class AttemptAbandonedError extends Error {
+  static readonly code = 'ATTEMPT_ABANDONED'
+  readonly code = AttemptAbandonedError.code
+  constructor () {
+    super('the attempt was given up before its send left')
+    this.name = 'AttemptAbandonedError'
+  }
+}
+
 const codecs = new CompressionCodecs()
 const encoder = new TextEncoder()
 
@@ -166,7 +176,12 @@ export class NodeProducer {
       clock.clearTimer(timer)
       outcome()
     }
-    this.sendOn(target, batch, () => { sent = true }).then((reply) => settle(() => {
+    this.sendOn(target, batch, () => {
+      // An attempt given up while its create-producer was in flight sends nothing afterwards.
+      if (answered) return false
+      sent = true
+      return true
+    }).then((reply) => settle(() => {
       if (reply.ok) {
         this.leaderHint = target
         const result = reply.result as { duplicate: boolean, messageId: MessageIdData }
@@ -190,15 +205,15 @@ export class NodeProducer {
     }))
   }
 
-  /** Creates the producer on `node`'s connection if needed, then sends; `sent` marks the send request leaving. */
-  private async sendOn (node: NodeId, batch: BatchEnvelope, sent: () => void): Promise<ClientReply> {
+  /** Creates the producer on `node`'s connection if needed, then sends if `leaving()` still allows it. */
+  private async sendOn (node: NodeId, batch: BatchEnvelope, leaving: () => boolean): Promise<ClientReply> {
     const end = await this.links.link(node)
     if (this.created.get(node) !== end) {
       const reply = await end.request({ type: 'create-producer', topic: this.clients.topic, producerId: 1, producerName: this.name, accessMode: 'Shared' }) as ClientReply
       if (!reply.ok) return reply
       if (end.open) this.created.set(node, end)
     }
-    sent()
+    if (!leaving()) throw new AttemptAbandonedError()
     return await end.request({ type: 'send', producerId: 1, batch }) as ClientReply
   }
 
