@@ -15,6 +15,7 @@ import { disruptiveRejoin } from './disruptive-rejoin.ts'
 import { figure7 } from './figure7.ts'
 import { figure8 } from './figure8.ts'
 import { membership } from './membership.ts'
+import { nodeCorruption } from './node-corruption.ts'
 import { nodePauses } from './node-pauses.ts'
 import { nodeRandom } from './node-random.ts'
 import { messageChaos } from './message-chaos.ts'
@@ -31,5 +32,5 @@ export const scenarios: Scenario[] = [
   // The broker workload (`kind: 'broker'`: `blazar sim ... --workload broker`).
   brokerRandom, brokerPauseKill, brokerSnapshotRestart, brokerSnapshotCatchup, brokerDelayed,
   // The production nodes (`kind: 'node'`: `blazar sim ... --workload node`).
-  nodeRandom, nodePauses
+  nodeRandom, nodePauses, nodeCorruption
 ]

@@ -3,7 +3,9 @@
 // nemesis has them (isolate a node, a minority/majority split, crash + restart, pause +
 // resume, lossy and clogged peer links), and the storage faults SimDisk makes possible: a
 // crash that loses the unsynced writes (power loss) or tears the last one, a failed fsync
-// (the node must stop; it restarts when the fault heals), a slow disk and a full disk.
+// (the node must stop; it restarts when the fault heals), a slow disk, a full disk, and a
+// bit flipped at rest in a journal or segment file of one node while it is down (`corruption`,
+// on one node per run; off in the default weights: see docs/broker-simulation.md).
 import type { NodeId, Random } from '@blazar/env'
 import type { CrashMode } from '@blazar/storage'
 import { calmNetwork } from './network.ts'
@@ -11,6 +13,7 @@ import type { NodeWorld } from './node-world.ts'
 
 export type NodeFaultKind =
   | 'isolate' | 'split' | 'crash' | 'power-loss' | 'torn-write' | 'pause' | 'lossy' | 'clog' | 'slow-disk' | 'fsync-failure' | 'full-disk'
+  | 'corruption'
 
 export interface NodeNemesisOptions {
   intervalMs: [number, number]
@@ -38,6 +41,8 @@ export class NodeNemesis {
   private readonly active = new Map<number, { heal: () => void, timer: number }>()
   private readonly busy = new Set<NodeId>()
   private nextId = 1
+  /** The one node whose files the `corruption` fault damages. */
+  private rotting: NodeId | null = null
   private timer: number | null = null
   private running = false
   injected = 0
@@ -143,6 +148,24 @@ export class NodeNemesis {
         return done(() => {
           if (world.process(node).runtime.state === 'crashed') world.restart(node)
         })
+      case 'corruption': {
+        // Only one node of a run rots (a damaged majority cannot be repaired from peers).
+        this.rotting ??= node
+        if (node !== this.rotting) return null
+        world.crash(node, 'process')
+        const disk = world.process(node).disk
+        const files = disk.paths().filter((path) => path.endsWith('.jnl') || path.endsWith('.log'))
+        const sizes = files.map((path) => disk.peek(path)?.length ?? 0)
+        const candidates = files.filter((_, i) => sizes[i] > 0)
+        if (candidates.length > 0) {
+          const path = candidates[this.random.int(0, candidates.length)]
+          const offset = this.random.int(0, disk.peek(path)?.length ?? 1)
+          const bit = this.random.int(0, 8)
+          world.record(`corrupt ${node} ${path}@${offset}.${bit}`)
+          disk.flipBit(path, offset, bit)
+        }
+        return done(() => { world.restart(node) })
+      }
       case 'full-disk':
         world.process(node).disk.full = true
         return done(() => {

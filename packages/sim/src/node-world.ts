@@ -91,6 +91,11 @@ export class NodeWorld {
     }
   }
 
+  /** Adds a line to the run's trace. */
+  record (line: string): void {
+    this.options.record(line)
+  }
+
   ids (): NodeId[] {
     return [...this.processes.keys()]
   }
