@@ -6,7 +6,9 @@
 // workload's (broker-producer.ts, broker-consumer.ts): one batch in flight with bounded
 // retries; a consumer that subscribes where it believes the leader is, grants permits,
 // acknowledges (individually, cumulatively) or negatively acknowledges, and subscribes again
-// when its consumer is closed or its connection drops.
+// when its consumer is closed or its connection drops, also when the consumer-closed push
+// overtook its subscribe's answer (in the simulator an event can run between the gateway's
+// answer and the connection's write of it).
 import type { NodeId, Random, VirtualClock } from '@blazar/env'
 import {
   CompressionCodecs, encodeBatch, parseServerPush, type BatchEnvelope, type ClientReply, type ClientRequestBody, type DeliveredEntry,
@@ -253,6 +255,8 @@ export class NodeConsumer {
   private session: ConsumerSession | null = null
   /** The consumer id of the subscribe in flight, if any. */
   private subscribing: number | null = null
+  /** A consumer-closed push that arrived for the subscribe in flight (before its answer). */
+  private closedWhileSubscribing: number | null = null
   private nextConsumerId = 0
   private leaderHint: NodeId | null = null
   private readonly inbox: DeliveredEntry[] = []
@@ -305,6 +309,11 @@ export class NodeConsumer {
       type: 'subscribe', topic: clients.topic, subscription: this.subscription.name, consumerId, consumerName: this.name,
       subscriptionType: this.type, initialPosition: 'Earliest', durable: true
     }).then((reply) => settle(() => {
+      if (reply.ok && this.closedWhileSubscribing === consumerId) {
+        clients.record(`subscribe ${this.name} c${consumerId} answered after its close`)
+        this.retrySubscribe()
+        return
+      }
       if (reply.ok) {
         this.subscribing = null
         this.subscribedOnce = true
@@ -350,6 +359,12 @@ export class NodeConsumer {
   private pushed (node: NodeId, push: ServerPush): void {
     const session = this.session
     if (push.type !== 'messages' && push.type !== 'consumer-closed') return
+    if (push.type === 'consumer-closed' && push.consumerId === this.subscribing) {
+      // The close overtook the subscribe's answer: the answer, when it comes, is already void.
+      this.closedWhileSubscribing = push.consumerId
+      this.clients.record(`consumer-closed to ${this.name} c${push.consumerId} from ${node} before its subscribe answer`)
+      return
+    }
     if (session === null || session.node !== node || session.consumerId !== push.consumerId) {
       this.clients.record(`stale ${push.type} to ${this.name} c${push.consumerId} from ${node}`)
       return
