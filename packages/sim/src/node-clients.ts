@@ -72,7 +72,7 @@ export class ClientLinks {
     return await end.request(body) as ClientReply
   }
 
-  /** Whether the connection `end` is still the one to `node`. */
+  /** The connection to `node` open or being opened, if any (undefined: it closed). */
   current (node: NodeId): Promise<SimClientEnd> | undefined {
     return this.links.get(node)
   }

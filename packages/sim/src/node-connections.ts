@@ -110,7 +110,7 @@ export class SimConnection {
     tell(this.to, this.toIncarnation, () => { this.server.closed(reason) }, seenAtOnceBy === 'server')
   }
 
-  /** Whether `node`'s current incarnation is one of the ends. */
+  /** Whether `node` is one of the ends. */
   touches (node: string): boolean {
     return this.from.id === node || this.to.id === node
   }
