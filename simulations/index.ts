@@ -2,7 +2,8 @@
 // workload, a fault schedule and the invariants to check (the simulator's oracles run on every
 // event; a scenario adds its own expectations with sim.fail). Add one: write a Scenario in a
 // file here and list it below. A scenario's `kind` names its workload: the KV registers
-// (default) or one broker partition (`blazar sim ... --workload broker`).
+// (default), one broker partition (`blazar sim ... --workload broker`) or the production nodes
+// (`--workload node`).
 import type { Scenario } from '../packages/sim/src/index.ts'
 import { brokerDeadLetter } from './broker-dead-letter.ts'
 import { brokerDelayed } from './broker-delayed.ts'
@@ -16,6 +17,9 @@ import { disruptiveRejoin } from './disruptive-rejoin.ts'
 import { figure7 } from './figure7.ts'
 import { figure8 } from './figure8.ts'
 import { membership } from './membership.ts'
+import { nodeCorruption } from './node-corruption.ts'
+import { nodePauses } from './node-pauses.ts'
+import { nodeRandom } from './node-random.ts'
 import { messageChaos } from './message-chaos.ts'
 import { partialPartitions } from './partial-partitions.ts'
 import { pauseKill } from './pause-kill.ts'
@@ -28,5 +32,7 @@ export const scenarios: Scenario[] = [
   random, figure7, figure8, voteCrash, crashBoundaries, messageChaos, pauseOldLeader, partialPartitions,
   membership, snapshots, disruptiveRejoin, pauseKill,
   // The broker workload (`kind: 'broker'`: `blazar sim ... --workload broker`).
-  brokerRandom, brokerPauseKill, brokerSnapshotRestart, brokerSnapshotCatchup, brokerDelayed, brokerDeadLetter, brokerSeek
+  brokerRandom, brokerPauseKill, brokerSnapshotRestart, brokerSnapshotCatchup, brokerDelayed, brokerDeadLetter, brokerSeek,
+  // The production nodes (`kind: 'node'`: `blazar sim ... --workload node`).
+  nodeRandom, nodePauses, nodeCorruption
 ]

@@ -1,39 +1,31 @@
-// One Blazar node process, wired from its parts: the libp2p transport, the node-wide log
-// store, the metadata replica, the hosted partitions, the client gateway (which forwards to
-// leaders on other nodes), the Pulsar protocol listener (served by the same gateway) and the
-// HTTP endpoint. Handles creating a cluster (--init), joining
-// one (--join, with the cluster secret), restarting from the data dir, keeping the raft
-// allowlist equal to the cluster's members, and a clean shutdown that hands leadership off.
+// One Blazar node process: the NodeCore (metadata replica, hosted partitions, client gateway
+// with forwarding) on its real edges: the libp2p transport (peer Raft links with liveness,
+// client connections, joins), the node-wide log store on the real disk, the Pulsar protocol
+// listener (served by the same gateway) and the HTTP endpoint. Handles creating a cluster
+// (--init), joining one (--join, with the cluster secret), restarting from the data dir,
+// keeping the raft allowlist equal to the cluster's members, and a clean shutdown that hands
+// leadership off.
 import { mkdir, writeFile } from 'node:fs/promises'
 import { join as joinPath } from 'node:path'
-import type { Env, MembershipConfig, NodeId, TimerHandle } from '@blazar/env'
-import { DEFAULT_NAMESPACE, DEFAULT_TENANT, errorFromWire } from '@blazar/protocol'
+import type { Env, NodeId } from '@blazar/env'
+import { errorFromWire } from '@blazar/protocol'
 import type { RaftMessage } from '@blazar/raft'
 import { LogStore, NodeDisk } from '@blazar/storage'
-import { GroupRouter, MathRandom, Transport } from '@blazar/transport'
+import { MathRandom, Transport } from '@blazar/transport'
 import type { FastifyInstance } from 'fastify'
 import { nodeStatus } from './admin-handlers.ts'
 import { ClusterFileWriter, readClusterFile, type ClusterFile } from './cluster-file.ts'
 import type { NodeConfig } from './config.ts'
-import { Gateway } from './gateway.ts'
-import type { GatewayContext } from './gateway-context.ts'
-import { GroupHost } from './group-host.ts'
 import { startHttpServer } from './http-server.ts'
-import { LeaderRouter } from './leader-router.ts'
-import { MetadataService } from './metadata-service.ts'
 import { metadataWrite } from './metadata-writes.ts'
-import { PartitionService } from './partition-service.ts'
+import { NodeCore } from './node-core.ts'
 import type { PinoLogger } from './pino-logger.ts'
 import { NodeMetrics } from './metrics/node-metrics.ts'
 import { TimedDisk } from './metrics/timed-disk.ts'
 import { PulsarListener } from './pulsar/pulsar-listener.ts'
-import { UpstreamPool } from './upstreams.ts'
 import { WallClock } from './wall-clock.ts'
 
-/** How often a node checks that it is registered in the metadata with its current addresses. */
-export const REGISTRATION_CHECK_MS = 500
-/** How long shutdown waits for each leadership hand-off. */
-export const SHUTDOWN_TRANSFER_TIMEOUT_MS = 3000
+export { REGISTRATION_CHECK_MS, SHUTDOWN_TRANSFER_TIMEOUT_MS } from './node-core.ts'
 /** The file in the data dir listing the node's multiaddrs, one per line (for scripts). */
 export const ADDRESSES_FILE = 'addresses'
 
@@ -49,15 +41,9 @@ interface Parts {
   config: NodeConfig
   logger: PinoLogger
   clock: WallClock
-  env: Env
   transport: Transport
   store: LogStore
-  host: GroupHost
-  metadata: MetadataService
-  partitions: PartitionService
-  upstreams: UpstreamPool
-  gateway: Gateway
-  context: GatewayContext
+  core: NodeCore
 }
 
 export class BlazarNode {
@@ -67,16 +53,13 @@ export class BlazarNode {
   private readonly clusterFile: ClusterFileWriter
   private http: FastifyInstance | undefined
   private pulsar: PulsarListener | undefined
-  private registrationTimer: TimerHandle | null = null
-  private createDefaults: boolean
   private stopping: Promise<void> | undefined
 
-  private constructor (parts: Parts, cluster: ClusterFile, clusterFile: ClusterFileWriter, createDefaults: boolean) {
+  private constructor (parts: Parts, cluster: ClusterFile, clusterFile: ClusterFileWriter) {
     this.parts = parts
     this.id = parts.transport.id
     this.cluster = cluster
     this.clusterFile = clusterFile
-    this.createDefaults = createDefaults
   }
 
   static async start (config: NodeConfig, logger: PinoLogger): Promise<BlazarNode> {
@@ -109,79 +92,61 @@ export class BlazarNode {
     } else if (config.init || config.join.length > 0) {
       logger.info('data dir already holds a cluster; --init/--join ignored', { dataDir: config.dataDir })
     }
-    let host: GroupHost | undefined
-    let partitions: PartitionService | undefined
+    let core: NodeCore | undefined
     const metrics = new NodeMetrics({
       clusterName: config.clusterName,
       maxTopicSeries: config.metricsMaxTopics,
-      partitions: () => partitions as PartitionService,
-      host: () => host as GroupHost,
+      partitions: () => (core as NodeCore).partitions,
+      host: () => (core as NodeCore).host,
       store: () => store,
       transport: () => transport.counters()
     })
     const disk = new TimedDisk(new NodeDisk(joinPath(config.dataDir, 'raft')), (kind, seconds) => { metrics.fsyncSeconds.observe({ kind }, seconds) })
     const store = await LogStore.open(disk, { settings: { segmentBytes: config.segmentBytes } })
-    const network = transport.raftNetwork<RaftMessage>()
-    const router = new GroupRouter(network)
-    host = new GroupHost({
-      self,
+    let node: BlazarNode | undefined
+    const known = cluster
+    core = new NodeCore({
       env,
+      self,
       store,
-      router,
-      network,
+      network: transport.raftNetwork<RaftMessage>(),
+      clients: transport,
       raftConfig: { electionTimeoutMs: config.electionTimeoutMs, heartbeatIntervalMs: config.heartbeatIntervalMs, quiesce: true },
-      events: metrics.groupEvents
-    })
-    const metadata = new MetadataService({ env, self, isPeerLive: (peer) => network.isPeerLive(peer), reReplicationDelayMs: config.reReplicationDelayMs })
-    let gateway: Gateway | undefined
-    partitions = new PartitionService({
-      env,
-      self,
-      host,
-      metadata,
-      isPeerLive: (peer) => network.isPeerLive(peer),
-      deliver: (consumer, entries) => { gateway?.consumers.deliver(consumer, entries) },
-      consumerClosed: (consumer, reason) => { gateway?.consumers.closed(consumer, reason) },
+      addresses: () => transport.addresses(),
+      zone: config.zone,
+      knowsMember: (peer) => node?.knowsMember(peer) ?? known.members.some((member) => member.id === peer),
+      createDefaults,
+      bootstrap: cluster.bootstrapVoters === null ? undefined : { voters: cluster.bootstrapVoters, learners: [] },
+      membersChanged: () => { node?.membersChanged() },
+      events: metrics.groupEvents,
+      onForward: (type) => { metrics.forwarded.inc({ type }) },
+      reReplicationDelayMs: config.reReplicationDelayMs,
       policies: {
         retentionCheckIntervalMs: config.retentionCheckIntervalMs,
         messageExpiryCheckIntervalMs: config.messageExpiryCheckIntervalMs,
         backlogQuotaCheckIntervalMs: config.backlogQuotaCheckIntervalMs,
         backlogQuotaHoldMs: config.backlogQuotaHoldMs,
         snapshotAfterTrimmedBytes: config.segmentBytes
-      },
-      reportMoveMatched: async (group, to) => {
-        const reply = await metadataWrite(context, true, { type: 'placements-complete-move', group, to })
-        if (!reply.ok) throw errorFromWire(reply.error)
       }
     })
-    const upstreams = new UpstreamPool(transport)
-    network.onPeerLiveness((peer, live) => { if (live) partitions.peerLive(); else upstreams.peerDown(peer) })
-    const context: GatewayContext = {
-      env, self, host, metadata, partitions, router: new LeaderRouter({ self, metadata, partitions }), upstreams, onForward: (type) => { metrics.forwarded.inc({ type }) }
-    }
-    let node: BlazarNode | undefined
-    gateway = new Gateway(context, (peer) => metadata.sm.node(peer) !== undefined || node?.knowsMember(peer) === true)
-    node = new BlazarNode({ config, logger, clock, env, transport, store, host, metadata, partitions, upstreams, gateway, context }, cluster, clusterFile, createDefaults)
-    await node.applyMembers()
-    const bootstrap: MembershipConfig | undefined = cluster.bootstrapVoters === null ? undefined : { voters: cluster.bootstrapVoters, learners: [] }
-    metadata.onChange(() => { node.membersChanged() })
-    await metadata.start(host, bootstrap)
-    const serving = gateway
-    transport.onClientRequest(async (request) => await serving.handle(request))
-    transport.onJoin(async ({ peer, body }) => await node.admit(peer, body))
-    partitions.reconcile()
-    node.scheduleRegistrationCheck(0)
+    const started = core
+    node = new BlazarNode({ config, logger, clock, transport, store, core: started }, cluster, clusterFile)
+    const running = node
+    await running.applyMembers()
+    await started.start()
+    transport.onClientRequest(async (request) => await started.serve(request.session, request.body))
+    transport.onJoin(async ({ peer, body }) => await running.admit(peer, body))
     if (config.pulsarPort !== 0) {
       try {
-        node.pulsar = await PulsarListener.start({
+        running.pulsar = await PulsarListener.start({
           host: config.pulsarHost,
           port: config.pulsarPort,
-          serve: async (session, body) => await serving.serve(session, body),
+          serve: async (session, body) => await started.serve(session, body),
           clock,
           logger: logger.child({ component: 'pulsar' })
         })
       } catch (error) {
-        await node.stop()
+        await running.stop()
         throw new NodeStartError(`cannot listen for Pulsar clients on ${config.pulsarHost}:${config.pulsarPort}: ${String(error)}`, { cause: error })
       }
     }
@@ -189,21 +154,21 @@ export class BlazarNode {
       const http = await startHttpServer({
         host: config.httpHost,
         port: config.httpPort,
-        health: () => ({ id: self, name: config.nodeName, metadataLeader: metadata.leader() }),
-        status: () => ({ ...nodeStatus(context), pulsar: node.pulsar?.counters.snapshot() ?? null }),
+        health: () => ({ id: self, name: config.nodeName, metadataLeader: started.metadata.leader() }),
+        status: () => ({ ...nodeStatus(started.context), pulsar: running.pulsar?.counters.snapshot() ?? null }),
         admin: {
-          serve: async (body) => await serving.serveAdmin(body),
+          serve: async (body) => await started.serveAdmin(body),
           clusterName: config.clusterName,
-          nodes: () => metadata.sm.nodes().map((record) => record.id),
+          nodes: () => started.metadata.sm.nodes().map((record) => record.id),
           serviceUrl: () => `http://${config.httpHost}:${config.httpPort}`
         },
         metrics: async () => await metrics.scrape()
       })
-      node.http = http.server
+      running.http = http.server
     }
     await writeFile(joinPath(config.dataDir, ADDRESSES_FILE), transport.addresses().join('\n') + '\n')
-    logger.info('node started', { id: self, name: config.nodeName, addresses: transport.addresses(), pulsarPort: node.pulsar?.port ?? null, dataDir: config.dataDir })
-    return node
+    logger.info('node started', { id: self, name: config.nodeName, addresses: transport.addresses(), pulsarPort: running.pulsar?.port ?? null, dataDir: config.dataDir })
+    return running
   }
 
   addresses (): string[] {
@@ -222,15 +187,11 @@ export class BlazarNode {
   }
 
   private async shutdown (): Promise<void> {
-    const { clock, logger, transport, store, host, metadata, partitions, upstreams } = this.parts
-    if (this.registrationTimer !== null) clock.clearTimer(this.registrationTimer)
-    await this.handOffLeadership()
+    const { clock, logger, transport, store, core } = this.parts
+    await core.handOffLeadership()
     await this.pulsar?.stop()
     await this.http?.close()
-    partitions.stop()
-    metadata.stop()
-    host.stopAll()
-    await upstreams.closeAll()
+    await core.stop()
     await store.close()
     await transport.stop()
     clock.stop()
@@ -238,36 +199,18 @@ export class BlazarNode {
     logger.flush()
   }
 
-  private async handOffLeadership (): Promise<void> {
-    const { host, transport, logger } = this.parts
-    const network = transport.raftNetwork<RaftMessage>()
-    await Promise.all(host.statuses().filter((status) => status.role === 'leader').map(async (status) => {
-      const target = status.config.voters.find((voter) => voter !== this.id && network.isPeerLive(voter))
-      const raft = host.get(status.group)
-      if (target === undefined || raft === undefined) return
-      try {
-        await Promise.race([
-          raft.transferLeader(target),
-          new Promise((_resolve, reject) => { setTimeout(() => { reject(new Error('timed out')) }, SHUTDOWN_TRANSFER_TIMEOUT_MS).unref() })
-        ])
-      } catch (error) {
-        logger.warn('leadership hand-off failed', { group: status.group, to: target, error: String(error) })
-      }
-    }))
-  }
-
   /** A node asked to join with the right secret: record it in the metadata, answer the members. */
   private async admit (peer: NodeId, body: unknown): Promise<{ accepted: true, body: unknown } | { accepted: false, reason: string }> {
     const request = body as { addresses?: unknown, zone?: unknown } | null
     const addresses = Array.isArray(request?.addresses) ? request.addresses.filter((a): a is string => typeof a === 'string') : []
     const zone = typeof request?.zone === 'string' ? request.zone : null
-    const reply = await metadataWrite(this.parts.context, true, { type: 'nodes-register', id: peer, addresses, zone })
+    const reply = await metadataWrite(this.parts.core.context, true, { type: 'nodes-register', id: peer, addresses, zone })
     if (!reply.ok) return { accepted: false, reason: errorFromWire(reply.error).message }
-    await this.parts.metadata.barrier().catch(() => {})
+    await this.parts.core.metadata.barrier().catch(() => {})
     // This node may not be in the metadata yet (a join right after --init), so it names itself
     // and every member it knows of: the joiner must be able to reach someone to catch up.
     const members = new Map(this.cluster.members.map((member) => [member.id, member.addresses]))
-    for (const node of this.parts.metadata.sm.nodes()) members.set(node.id, node.addresses)
+    for (const node of this.parts.core.metadata.sm.nodes()) members.set(node.id, node.addresses)
     members.set(this.id, this.parts.transport.addresses())
     if (!members.has(peer)) members.set(peer, addresses)
     this.parts.logger.info('node admitted', { peer, addresses })
@@ -280,7 +223,8 @@ export class BlazarNode {
   }
 
   private async applyMembers (): Promise<void> {
-    const { transport, metadata } = this.parts
+    const { transport, core } = this.parts
+    const metadata = core.metadata
     const known = new Map(this.cluster.members.map((member) => [member.id, member.addresses]))
     for (const node of metadata.sm.nodes()) known.set(node.id, node.addresses)
     transport.setMembers(known.keys())
@@ -297,44 +241,6 @@ export class BlazarNode {
     await Promise.all([saved, addressed])
   }
 
-
-  private scheduleRegistrationCheck (delayMs: number): void {
-    this.registrationTimer = this.parts.clock.setTimer(delayMs, () => {
-      this.registrationTimer = null
-      this.checkRegistration().then((done) => {
-        if (!done && this.stopping === undefined) this.scheduleRegistrationCheck(REGISTRATION_CHECK_MS)
-      }, (error: unknown) => {
-        this.parts.logger.debug('registration check failed', { error: String(error) })
-        if (this.stopping === undefined) this.scheduleRegistrationCheck(REGISTRATION_CHECK_MS)
-      })
-    })
-  }
-
-  /** Registers this node (and, on a new cluster, the default tenant and namespace); true when nothing is left to do. */
-  private async checkRegistration (): Promise<boolean> {
-    const { metadata, transport, config, context } = this.parts
-    if (metadata.leader() === null) return false
-    await metadata.barrier()
-    const addresses = transport.addresses()
-    const record = metadata.sm.node(this.id)
-    if (record === undefined || JSON.stringify(record.addresses) !== JSON.stringify(addresses) || record.zone !== config.zone) {
-      const reply = await metadataWrite(context, true, { type: 'nodes-register', id: this.id, addresses, zone: config.zone })
-      if (!reply.ok) throw errorFromWire(reply.error)
-    }
-    if (this.createDefaults) {
-      if (!metadata.sm.tenants().includes(DEFAULT_TENANT)) {
-        const reply = await metadataWrite(context, true, { type: 'tenants-create', tenant: DEFAULT_TENANT, adminRoles: [], allowedClusters: [] })
-        if (!reply.ok && reply.error.code !== 'TENANT_ALREADY_EXISTS') throw errorFromWire(reply.error)
-      }
-      const namespace = `${DEFAULT_TENANT}/${DEFAULT_NAMESPACE}`
-      if (!metadata.sm.namespaces(DEFAULT_TENANT).includes(namespace)) {
-        const reply = await metadataWrite(context, true, { type: 'namespaces-create', namespace })
-        if (!reply.ok && reply.error.code !== 'NAMESPACE_ALREADY_EXISTS') throw errorFromWire(reply.error)
-      }
-      this.createDefaults = false
-    }
-    return true
-  }
 }
 
 /** Asks each given member in turn to admit this node; answers the cluster file to start from. */

@@ -20,7 +20,7 @@ type ConsumerBody = Body<'flow' | 'ack' | 'redeliver' | 'seek' | 'unsubscribe' |
 let consumerNames = 0
 
 export async function subscribe (context: GatewayContext, registry: ConsumerRegistry, state: SessionState, body: Body<'subscribe'>): Promise<ClientReply> {
-  const attempt: SubscribeAttempt = { closedReason: null }
+  const attempt: SubscribeAttempt = { closedReason: null, record: null }
   state.subscribeAttempts.set(body.consumerId, attempt)
   let reply: ClientReply
   try {
@@ -30,13 +30,14 @@ export async function subscribe (context: GatewayContext, registry: ConsumerRegi
   } finally {
     if (state.subscribeAttempts.get(body.consumerId) === attempt) state.subscribeAttempts.delete(body.consumerId)
   }
-  const current = state.consumers.get(body.consumerId)
-  const record = current?.attempt === attempt ? current : undefined
-  if (record !== undefined) record.attempt = null
-  if (reply.ok && attempt.closedReason !== null) {
-    reply = { ok: false, error: errorToWire(new ConsumerClosedError({ topic: record?.group ?? body.topic, subscription: body.subscription }, `closed while subscribing: ${attempt.closedReason}`)) }
+  const record = attempt.record
+  if (record?.attempt === attempt) record.attempt = null
+  // A record the session no longer holds was closed (or replaced) while this attempt ran.
+  const closedReason = attempt.closedReason ?? (record !== null && state.consumers.get(body.consumerId) !== record ? 'replaced by a later subscribe' : null)
+  if (reply.ok && closedReason !== null) {
+    reply = { ok: false, error: errorToWire(new ConsumerClosedError({ topic: record?.group ?? body.topic, subscription: body.subscription }, `closed while subscribing: ${closedReason}`)) }
   }
-  if (!reply.ok && record !== undefined) forgetConsumer(registry, state, record)
+  if (!reply.ok && record !== null) forgetConsumer(registry, state, record)
   return reply
 }
 
@@ -60,6 +61,7 @@ async function attachConsumer (context: GatewayContext, registry: ConsumerRegist
     attachment: null,
     attempt
   }
+  attempt.record = record
   state.consumers.set(body.consumerId, record)
   return await atLeader(context, state, group, {
     local: async (partition) => {
@@ -136,8 +138,10 @@ export async function consumerRequest (registry: ConsumerRegistry, state: Sessio
   return ok()
 }
 
-export function closeConsumer (registry: ConsumerRegistry, state: SessionState, body: Body<'close-consumer'>): ClientReply {
+export function closeConsumer (context: GatewayContext, registry: ConsumerRegistry, state: SessionState, body: Body<'close-consumer'>): ClientReply {
   const attempt = state.subscribeAttempts.get(body.consumerId)
+  // The deliberate bug `attachCancelledSubscribe` (test-only): the close of a subscribe in flight is lost.
+  if (attempt !== undefined && context.faults?.attachCancelledSubscribe === true) return ok()
   if (attempt !== undefined) attempt.closedReason ??= 'closed by the client'
   const record = state.consumers.get(body.consumerId)
   if (record !== undefined) forgetConsumer(registry, state, record)

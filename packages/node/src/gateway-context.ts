@@ -11,6 +11,14 @@ import type { HostedPartition, PartitionService } from './partition-service.ts'
 import type { SessionState } from './session-state.ts'
 import { UpstreamUnavailableError, type UpstreamPool } from './upstreams.ts'
 
+/** Test-only deliberate gateway bugs: each must be caught by the simulator's node workload. */
+export interface NodeFaults {
+  /** A forwarded send is answered as stored as soon as it is forwarded, before the leader answered. */
+  ackForwardedSendEarly?: boolean
+  /** A close-consumer for a subscribe in flight is lost: the subscribe the client cancelled still attaches and stays attached. */
+  attachCancelledSubscribe?: boolean
+}
+
 export interface GatewayContext {
   env: Env
   self: NodeId
@@ -21,6 +29,7 @@ export interface GatewayContext {
   upstreams: UpstreamPool
   /** Called for every request forwarded to another node (metrics). */
   onForward?: (type: ClientRequestBody['type']) => void
+  faults?: NodeFaults
 }
 
 export function ok (result: object = {}): ClientReply {

@@ -95,7 +95,7 @@ export class Gateway {
       case 'unsubscribe':
       case 'get-last-message-id':
         return await consumerRequest(this.consumers, state, body)
-      case 'close-consumer': return closeConsumer(this.consumers, state, body)
+      case 'close-consumer': return closeConsumer(context, this.consumers, state, body)
       case 'tenants-list':
       case 'tenants-get':
       case 'namespaces-list':

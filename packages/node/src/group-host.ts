@@ -1,10 +1,11 @@
 // The Raft groups this node hosts: for each one a RaftNode on its LogStore group, reached over
 // the shared multi-raft network (GroupRouter). Node-level peer liveness (one heartbeat per
 // peer pair) wakes quiesced groups when a peer goes silent.
-import type { Env, MembershipConfig, NodeId, RaftStorage } from '@blazar/env'
+import type { Env, LogEntry, MembershipConfig, NodeId, RaftStorage } from '@blazar/env'
 import { RaftNode, type RaftConfig, type RaftMessage, type RaftObserver, type RaftStatus, type StateMachine } from '@blazar/raft'
 import type { LogStore } from '@blazar/storage'
-import type { GroupRouter, RaftNetwork } from '@blazar/transport'
+import type { GroupRouter } from '@blazar/transport'
+import type { PeerNetwork } from './node-edges.ts'
 
 export interface HostedGroupOptions {
   group: string
@@ -19,6 +20,10 @@ export interface HostedGroupOptions {
 export interface GroupEvents {
   roleChanged: (group: string, event: { role: string, leader: NodeId | null }) => void
   snapshotRestored: (group: string) => void
+  /** Every entry a group's state machine applied (the simulator's oracles watch them). */
+  applied?: (group: string, entry: LogEntry) => void
+  /** A group's RaftNode stopped on a failure (a storage error: fsync failures are never retried). */
+  failed?: (group: string, error: unknown) => void
 }
 
 export class GroupHost {
@@ -31,7 +36,7 @@ export class GroupHost {
   private readonly opening = new Map<string, Promise<RaftNode>>()
   private readonly events: GroupEvents | undefined
 
-  constructor (options: { self: NodeId, env: Env, store: LogStore, router: GroupRouter<RaftMessage>, network: RaftNetwork<RaftMessage>, raftConfig: Partial<RaftConfig>, events?: GroupEvents }) {
+  constructor (options: { self: NodeId, env: Env, store: LogStore, router: GroupRouter<RaftMessage>, network: PeerNetwork, raftConfig: Partial<RaftConfig>, events?: GroupEvents }) {
     this.events = options.events
     this.self = options.self
     this.env = options.env
@@ -86,7 +91,7 @@ export class GroupHost {
     let node: RaftNode | undefined
     const send = this.router.register(options.group, (from, message) => { node?.step(from, message) })
     const events = this.events
-    const stateMachine = events === undefined ? options.stateMachine(storage) : reportingRestores(options.stateMachine(storage), () => { events.snapshotRestored(options.group) })
+    const stateMachine = events === undefined ? options.stateMachine(storage) : reporting(options.stateMachine(storage), options.group, events)
     const observer: RaftObserver | undefined = events === undefined
       ? options.observer
       : {
@@ -94,6 +99,10 @@ export class GroupHost {
           onRoleChange: (event) => {
             events.roleChanged(options.group, event)
             options.observer?.onRoleChange?.(event)
+          },
+          onFailure: (error) => {
+            events.failed?.(options.group, error)
+            options.observer?.onFailure?.(error)
           }
         }
     node = new RaftNode({
@@ -113,14 +122,20 @@ export class GroupHost {
   }
 }
 
-/** The same state machine, telling `restored` after every snapshot restore. */
-function reportingRestores (inner: StateMachine, restored: () => void): StateMachine {
+/** The same state machine, telling `events` after every applied entry and snapshot restore. */
+function reporting (inner: StateMachine, group: string, events: GroupEvents): StateMachine {
+  const applied = events.applied
   return {
-    apply: (entry) => { inner.apply(entry) },
+    apply: applied === undefined
+      ? (entry) => { inner.apply(entry) }
+      : (entry) => {
+          inner.apply(entry)
+          applied(group, entry)
+        },
     snapshot: () => inner.snapshot(),
     restore: (data, meta) => {
       inner.restore(data, meta)
-      restored()
+      events.snapshotRestored(group)
     },
     ...(inner.compactableIndex === undefined ? {} : { compactableIndex: () => inner.compactableIndex!() }),
     ...(inner.snapshotWanted === undefined ? {} : { snapshotWanted: () => inner.snapshotWanted!() })

@@ -58,9 +58,21 @@ export async function send (context: GatewayContext, state: SessionState, body: 
       const bound = await bindUpstream(context, record, node, false)
       if (!bound.ok) return bound
       const id = record.upstreams.get(node)?.id as number
-      return await forward(context, node, { ...body, producerId: id })
+      const forwarded = forward(context, node, { ...body, producerId: id })
+      if (context.faults?.ackForwardedSendEarly === true) return answeredEarly(context, record.group, body, forwarded)
+      return await forwarded
     }
   })
+}
+
+/**
+ * The deliberate bug `ackForwardedSendEarly` (test-only): answers a forwarded send as stored
+ * at the index this node's replica would give it next, without waiting for the leader.
+ */
+function answeredEarly (context: GatewayContext, group: string, body: Body<'send'>, forwarded: Promise<ClientReply>): ClientReply {
+  forwarded.catch(() => {})
+  const index = (context.partitions.get(group)?.raft.status().lastIndex ?? 0) + 1
+  return ok({ firstSequenceId: body.batch.firstSequenceId, lastSequenceId: body.batch.lastSequenceId, messageId: { partition: -1, index, batchIndex: -1 }, duplicate: false })
 }
 
 export function closeProducer (state: SessionState, body: Body<'close-producer'>): ClientReply {

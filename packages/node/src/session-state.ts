@@ -48,6 +48,12 @@ export interface ConsumerRecord {
  */
 export interface SubscribeAttempt {
   closedReason: string | null
+  /**
+   * The record this attempt created (null until then). The attempt ends it whatever the
+   * session holds by then: a close may have removed it from the session before the attempt
+   * attached it (while dialling the leader's node, or between forwarding hops).
+   */
+  record: ConsumerRecord | null
 }
 
 /**

@@ -4,9 +4,9 @@
 // and consumers are allocated per connection. Pushes arriving on a connection go to the
 // listener of their consumer handle, and a push permit is given back once the listener has
 // passed the push on (so a slow downstream consumer slows its upstream, nothing piles up).
-import type { NodeId } from '@blazar/env'
+import type { Clock, NodeId } from '@blazar/env'
 import { parseClientReply, parseServerPush, type ClientReply, type ClientRequestBody, type ServerPush } from '@blazar/protocol'
-import type { ClientConnection, Transport } from '@blazar/transport'
+import type { ClientDialer, UpstreamConnection } from './node-edges.ts'
 
 /** Push permits granted to each upstream node up front. */
 export const UPSTREAM_PUSH_PERMITS = 256
@@ -31,7 +31,7 @@ export type PushListener = (push: ServerPush) => Promise<void>
 
 export interface Upstream {
   node: NodeId
-  connection: ClientConnection
+  connection: UpstreamConnection
   /** Sends a request and validates the reply; rejects on transport failure or after `timeoutMs` (resetting the connection). */
   request (body: ClientRequestBody, timeoutMs?: number): Promise<ClientReply>
   /** A fresh handle for a producer or consumer forwarded on this connection. */
@@ -45,11 +45,13 @@ export interface Upstream {
 }
 
 export class UpstreamPool {
-  private readonly transport: Transport
+  private readonly dialer: ClientDialer
+  private readonly clock: Clock
   private readonly upstreams = new Map<NodeId, Promise<Upstream>>()
 
-  constructor (transport: Transport) {
-    this.transport = transport
+  constructor (dialer: ClientDialer, clock: Clock) {
+    this.dialer = dialer
+    this.clock = clock
   }
 
   /** The connection to `node`, dialling it if there is none (a closed or failed one is forgotten at once). */
@@ -82,9 +84,9 @@ export class UpstreamPool {
   }
 
   private async open (node: NodeId): Promise<Upstream> {
-    let connection: ClientConnection
+    let connection: UpstreamConnection
     try {
-      connection = await this.transport.connectClient(node)
+      connection = await this.dialer.connectClient(node)
     } catch (error) {
       throw new UpstreamUnavailableError(node, error)
     }
@@ -112,12 +114,17 @@ export class UpstreamPool {
       node,
       connection,
       request: async (body, timeoutMs = FORWARD_TIMEOUT_MS) => {
-        const signal = AbortSignal.timeout(timeoutMs)
+        // The timeout runs on the node's clock (virtual in the simulator), not AbortSignal.timeout.
+        const abort = new AbortController()
+        const timer = this.clock.setTimer(timeoutMs, () => { abort.abort(new Error(`no answer to a ${body.type} within ${timeoutMs} ms`)) })
+        const signal = abort.signal
         try {
           return parseClientReply(await connection.request(body, { signal }), body.type)
         } catch (error) {
           if (signal.aborted && connection.open) connection.abort(new Error(`node ${node} did not answer a ${body.type} within ${timeoutMs} ms`))
           throw error
+        } finally {
+          this.clock.clearTimer(timer)
         }
       },
       allocateHandle: () => nextHandle++,
@@ -127,6 +134,6 @@ export class UpstreamPool {
   }
 }
 
-function grantOne (connection: ClientConnection): void {
+function grantOne (connection: UpstreamConnection): void {
   if (connection.open) connection.grantPermits(1)
 }

@@ -3,7 +3,7 @@ import { attachmentEnded, type ConsumerRecord } from '../src/session-state.ts'
 
 const record = (subscribing: boolean): ConsumerRecord => ({
   clientId: 1, group: 'g', subscription: 's', type: 'Exclusive', initialPosition: 'Latest', durable: true, startMessageId: undefined, startMessageIdInclusive: undefined, consumerName: 'c',
-  attachment: null, attempt: subscribing ? { closedReason: null } : null
+  attachment: null, attempt: subscribing ? { closedReason: null, record: null } : null
 })
 
 t.test('a close while the subscribe is in flight fails the subscribe instead of racing it with a push', async (t) => {

@@ -4,7 +4,7 @@
 // queues' worth must arrive (issue 15, bug 3: consumers stopped after their first queue).
 import t from 'tap'
 import { CompressionCodecs, encodeBatch, parseClientRequestBody, type ClientReply, type DeliveredEntry } from '@blazar/protocol'
-import { Transport } from '@blazar/transport'
+import { SystemClock, Transport } from '@blazar/transport'
 import { UPSTREAM_PUSH_PERMITS, UpstreamPool } from '../src/upstreams.ts'
 
 const RECEIVER_QUEUE = 400
@@ -13,8 +13,10 @@ const ROUNDS = 3
 t.test('flow top-ups through a forwarded handle are acted on while the leader pushes; relayed pushes give their permits back', async (t) => {
   const leader = await Transport.start({})
   const relay = await Transport.start({})
-  const pool = new UpstreamPool(relay)
+  const clock = new SystemClock()
+  const pool = new UpstreamPool(relay, clock)
   t.teardown(async () => {
+    clock.stop()
     await pool.closeAll()
     await relay.stop()
     await leader.stop()

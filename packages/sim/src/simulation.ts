@@ -16,6 +16,9 @@ import { Oracles, type InvariantName, type Violation } from './oracles.ts'
 import { QueueOracles } from './queue-oracles.ts'
 import { Trace } from './trace.ts'
 import { installTripwires } from './tripwires.ts'
+import type { NodeFaults } from '@blazar/node/core'
+import type { NodeNemesisOptions } from './node-nemesis.ts'
+import type { NodeSimulation } from './node-simulation.ts'
 import { Workload, defaultWorkload, type WorkloadOptions } from './workload.ts'
 
 /** Raft timing used by the simulator unless a scenario overrides it. */
@@ -35,8 +38,8 @@ export const BROKER_DRAIN_TIMEOUTS = 20
 /** Events one run may process, at most: beyond it the run is a runaway (a livelock or a loop). */
 export const MAX_EVENTS_PER_RUN = 20_000_000
 
-/** What the cluster replicates and the clients do: KV registers, or one broker partition. */
-export type WorkloadKind = 'kv' | 'broker'
+/** What the cluster replicates and the clients do: KV registers, one broker partition, or the production nodes (node-simulation.ts). */
+export type WorkloadKind = 'kv' | 'broker' | 'node'
 
 export interface Scenario {
   name: string
@@ -53,7 +56,11 @@ export interface Scenario {
   workload?: Partial<WorkloadOptions>
   broker?: Partial<BrokerWorkloadOptions>
   nemesis?: Partial<NemesisOptions>
-  run (sim: Simulation): Promise<void>
+  /** The script of a kv or broker scenario. */
+  run?: (sim: Simulation) => Promise<void>
+  /** The script of a node scenario (default: NodeSimulation.chaos). */
+  runNode?: (sim: NodeSimulation) => Promise<void>
+  nodeNemesis?: Partial<NodeNemesisOptions>
 }
 
 export interface SimulationOptions {
@@ -68,6 +75,8 @@ export interface SimulationOptions {
   faultMs?: number
   /** Deliberate broker bugs (broker scenarios). */
   brokerFaults?: BrokerFaults
+  /** Deliberate gateway bugs (node scenarios). */
+  nodeFaults?: NodeFaults
 }
 
 export interface SimulationResult {
@@ -435,6 +444,13 @@ export class Simulation {
 
 /** Runs `scenario` for one seed and returns the verdict. */
 export async function runSimulation (scenario: Scenario, options: SimulationOptions): Promise<SimulationResult> {
+  if (scenario.kind === 'node') {
+    // Loaded on use: the production node's modules stay out of the kv and broker runs.
+    const { runNodeSimulation } = await import('./node-simulation.ts')
+    return await runNodeSimulation(scenario, options)
+  }
+  const script = scenario.run
+  if (script === undefined) throw new Error(`scenario ${scenario.name} has no script`)
   const nodes = options.nodes ?? scenario.nodesForSeed?.(options.seed) ?? scenario.nodes ?? 5
   const sim = new Simulation({
     seed: options.seed,
@@ -461,7 +477,7 @@ export async function runSimulation (scenario: Scenario, options: SimulationOpti
   process.on('uncaughtException', onUncaught)
   process.on('unhandledRejection', onUncaught)
   try {
-    await scenario.run(sim)
+    await script(sim)
   } catch (error) {
     if (!(error instanceof SimulationStopped)) {
       const message = error instanceof Error ? `${error.name}: ${error.message}` : String(error)

@@ -10,7 +10,7 @@ const scenario = module.scenarios.find((candidate) => candidate.name === data.sc
 if (scenario === undefined) throw new Error(`no scenario named ${data.scenario}`)
 for (const seed of data.seeds) {
   const result = await runSimulation(scenario, {
-    seed, nodes: data.nodes, faults: data.faults, brokerFaults: data.brokerFaults, faultMs: data.faultMs, tripwires: true
+    seed, nodes: data.nodes, faults: data.faults, brokerFaults: data.brokerFaults, nodeFaults: data.nodeFaults, faultMs: data.faultMs, tripwires: true
   })
   const verdict: SeedVerdict = {
     seed,

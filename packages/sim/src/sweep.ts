@@ -5,6 +5,7 @@
 import { Worker } from 'node:worker_threads'
 import { availableParallelism } from 'node:os'
 import type { RaftFaults } from '@blazar/raft'
+import type { NodeFaults } from '@blazar/node/core'
 import type { BrokerFaults } from './broker-host.ts'
 import type { InvariantName } from './oracles.ts'
 import type { WorkloadKind } from './simulation.ts'
@@ -21,6 +22,7 @@ export interface SweepOptions {
   nodes?: number
   faults?: RaftFaults
   brokerFaults?: BrokerFaults
+  nodeFaults?: NodeFaults
   faultMs?: number
   /** Worker threads at once (default: min(2, cores)). */
   workers?: number
@@ -62,6 +64,7 @@ export interface SweepWorkerData {
   nodes?: number
   faults?: RaftFaults
   brokerFaults?: BrokerFaults
+  nodeFaults?: NodeFaults
   faultMs?: number
 }
 
@@ -69,14 +72,15 @@ export interface SweepWorkerData {
 export const MAX_SWEEP_SEEDS = 1_000_000
 
 export function replayCommand (options: {
-  scenario: string, seed: number, workload?: WorkloadKind, nodes?: number, faults?: RaftFaults, brokerFaults?: BrokerFaults, faultMs?: number
+  scenario: string, seed: number, workload?: WorkloadKind, nodes?: number, faults?: RaftFaults, brokerFaults?: BrokerFaults, nodeFaults?: NodeFaults, faultMs?: number
 }): string {
-  const workload = options.workload === 'broker' ? ' --workload broker' : ''
+  const workload = options.workload === 'broker' || options.workload === 'node' ? ` --workload ${options.workload}` : ''
   let command = `scripts/blazar sim run${workload} --scenario ${options.scenario} --seed ${options.seed}`
   if (options.nodes !== undefined) command += ` --nodes ${options.nodes}`
   if (options.faultMs !== undefined) command += ` --fault-ms ${options.faultMs}`
   for (const [fault, on] of Object.entries(options.faults ?? {})) if (on === true) command += ` --raft-fault ${fault}`
   for (const [fault, on] of Object.entries(options.brokerFaults ?? {})) if (on === true) command += ` --broker-fault ${fault}`
+  for (const [fault, on] of Object.entries(options.nodeFaults ?? {})) if (on === true) command += ` --node-fault ${fault}`
   return command
 }
 
@@ -115,7 +119,8 @@ export async function runSweep (options: SweepOptions): Promise<SweepSummary> {
     invariant: v.invariant ?? 'unknown',
     message: v.message ?? '',
     replay: replayCommand({
-      scenario: options.scenario, seed: v.seed, workload: options.workload, nodes: options.nodes, faults: options.faults, brokerFaults: options.brokerFaults, faultMs: options.faultMs
+      scenario: options.scenario, seed: v.seed, workload: options.workload, nodes: options.nodes, faults: options.faults, brokerFaults: options.brokerFaults, nodeFaults: options.nodeFaults,
+      faultMs: options.faultMs
     })
   }))
   return {
@@ -130,7 +135,7 @@ export async function runSweep (options: SweepOptions): Promise<SweepSummary> {
 function runBatch (options: SweepOptions, seeds: number[], onVerdict: (verdict: SeedVerdict) => void): Promise<void> {
   const data: SweepWorkerData = {
     scenarioModule: options.scenarioModule, scenario: options.scenario, seeds, nodes: options.nodes, faults: options.faults,
-    brokerFaults: options.brokerFaults, faultMs: options.faultMs
+    brokerFaults: options.brokerFaults, nodeFaults: options.nodeFaults, faultMs: options.faultMs
   }
   return new Promise((resolve, reject) => {
     const worker = new Worker(new URL('./sweep-worker.ts', import.meta.url), { workerData: data })

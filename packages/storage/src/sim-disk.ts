@@ -1,6 +1,7 @@
 // The simulator's disk: files in memory with a durable image per file and per directory, and
 // the fault model of DESIGN.md §9 / research §2.8 F: unsynced writes lost on crash, a torn last
-// write, a flipped bit in synced data, a slow disk (latency on an injected Clock), failing fsync.
+// write, a flipped bit in synced data, a slow disk (latency on an injected Clock), failing fsync,
+// a full disk (ENOSPC).
 import type { Clock, Random } from '@blazar/env'
 import type { Disk, DiskFile } from './disk.ts'
 import { parentDir } from './disk.ts'
@@ -80,6 +81,7 @@ class SimState {
   durableDirs = new Set<string>([''])
   epoch = 0
   failingSyncs = 0
+  full = false
   syncs = 0
 
   constructor (options: SimDiskOptions) {
@@ -110,6 +112,15 @@ export class SimDisk implements Disk {
 
   set latencyMs (value: number) {
     this.state.latencyMs = value
+  }
+
+  /** A full disk: while set, every write and every growing truncate fails with ENOSPC (nothing is written). */
+  get full (): boolean {
+    return this.state.full
+  }
+
+  set full (value: boolean) {
+    this.state.full = value
   }
 
   /** Makes the next `count` file syncs fail with EIO (and lose the data they should have made durable). */
@@ -287,12 +298,14 @@ class SimFile implements DiskFile {
 
   async write (position: number, data: Uint8Array): Promise<void> {
     await this.disk.enter()
+    if (this.disk.full && data.length > 0) throw new DiskFaultError(`ENOSPC: no space left to write ${this.path}`)
     this.inode.write(position, data)
     this.inode.pending.push({ position, data: data.slice() })
   }
 
   async truncate (size: number): Promise<void> {
     await this.disk.enter()
+    if (this.disk.full && size > this.inode.size) throw new DiskFaultError(`ENOSPC: no space left to grow ${this.path}`)
     this.inode.truncate(size)
   }
 

@@ -1,5 +1,5 @@
 // The simulated disk's fault model against the store: failing fsync, bit rot in synced data,
-// torn journal tails, a corrupted journal, a slow disk on the virtual clock.
+// torn journal tails, a corrupted journal, a slow disk on the virtual clock, a full disk.
 import t from 'tap'
 import { SeededRandom, StorageFatalError, VirtualClock } from '@blazar/env'
 import { SimDisk } from '../src/sim-disk.ts'
@@ -128,4 +128,20 @@ t.test('a slow disk: sync resolves only when the virtual clock has covered the l
   t.equal(synced, 20)
   t.ok(clock.now() - start >= 10, `took ${clock.now() - start} virtual ms (a write and an fsync of 5 ms each)`)
   t.equal(store.stats().journalFsyncs - before, 1, 'one journal fsync for the 20 groups')
+})
+
+t.test('a full disk is fatal like a failed fsync: nothing more is written, the synced data survives', async (t) => {
+  const disk = new SimDisk()
+  const store = await LogStore.open(disk)
+  const log = await store.openGroup('g')
+  log.append([entry(1, 1)])
+  await log.sync()
+  disk.full = true
+  const sizes = disk.paths().map((path) => disk.peek(path)?.length)
+  log.append([entry(2, 1)])
+  await t.rejects(log.sync(), StorageFatalError)
+  t.same(disk.paths().map((path) => disk.peek(path)?.length), sizes, 'no file grew')
+  disk.full = false
+  const reopened = await (await LogStore.open(disk.crash('power'))).openGroup('g')
+  t.equal(reopened.lastIndex(), 1, 'the synced entry survives')
 })

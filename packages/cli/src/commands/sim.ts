@@ -1,12 +1,13 @@
 // `blazar sim`: the deterministic simulator from the command line. `run` replays one seed of a
 // named scenario (optionally writing its trace), `sweep` runs many seeds in worker threads and
 // prints, with --json, one summary object as its last line, `list` names the scenarios.
-// `--workload kv|broker` picks the workload: the KV registers (default) or one broker
-// partition with producers and consumers (scenarios of `kind: 'broker'`).
+// `--workload kv|broker|node` picks the workload: the KV registers (default), one broker
+// partition with producers and consumers (scenarios of `kind: 'broker'`), or the production
+// nodes with their gateway and LogStore on simulated disks (`kind: 'node'`).
 import { writeFileSync } from 'node:fs'
 import type { Command } from 'commander'
 import type { RaftFaults } from '@blazar/raft'
-import type { BrokerFaults, Scenario, WorkloadKind } from '@blazar/sim'
+import type { BrokerFaults, NodeFaults, Scenario, WorkloadKind } from '@blazar/sim'
 
 const scenarioModule = new URL('../../../../simulations/index.ts', import.meta.url).href
 
@@ -15,9 +16,10 @@ const simulator = () => import('@blazar/sim')
 
 const RAFT_FAULTS = ['skipVotePersist', 'commitPreviousTermByCounting', 'skipConflictTruncation', 'grantVoteWithoutLogCheck'] as const
 const BROKER_FAULTS = ['ackBeforeCommit'] as const
-const WORKLOADS: readonly WorkloadKind[] = ['kv', 'broker']
+const NODE_FAULTS = ['ackForwardedSendEarly', 'attachCancelledSubscribe'] as const
+const WORKLOADS: readonly WorkloadKind[] = ['kv', 'broker', 'node']
 /** The scenario a sweep runs when none is named. */
-const DEFAULT_SCENARIO: Record<WorkloadKind, string> = { kv: 'random', broker: 'broker-random' }
+const DEFAULT_SCENARIO: Record<WorkloadKind, string> = { kv: 'random', broker: 'broker-random', node: 'node-random' }
 
 async function loadScenarios (): Promise<Scenario[]> {
   const module = await import(scenarioModule) as { scenarios: Scenario[] }
@@ -54,6 +56,18 @@ function brokerFaultsFrom (names: string[]): BrokerFaults | undefined {
   return faults
 }
 
+function collectNodeFault (value: string, previous: string[]): string[] {
+  if (!(NODE_FAULTS as readonly string[]).includes(value)) throw new Error(`unknown node fault ${value}; one of ${NODE_FAULTS.join(', ')}`)
+  return [...previous, value]
+}
+
+function nodeFaultsFrom (names: string[]): NodeFaults | undefined {
+  if (names.length === 0) return undefined
+  const faults: NodeFaults = {}
+  for (const name of names) faults[name as keyof NodeFaults] = true
+  return faults
+}
+
 function parseWorkload (value: string): WorkloadKind {
   if (!(WORKLOADS as readonly string[]).includes(value)) throw new Error(`unknown workload ${value}; one of ${WORKLOADS.join(', ')}`)
   return value as WorkloadKind
@@ -72,7 +86,7 @@ export function registerSim (program: Command): void {
   const sim = program.command('sim').description('deterministic simulation of a Raft group (KV registers or a broker partition) under faults')
 
   sim.command('list').description('list the named scenarios')
-    .option('--workload <kind>', 'only the scenarios of this workload (kv, broker)', parseWorkload)
+    .option('--workload <kind>', 'only the scenarios of this workload (kv, broker, node)', parseWorkload)
     .action(async (options: { workload?: WorkloadKind }) => {
       for (const scenario of await loadScenarios()) {
         const kind = scenario.kind ?? 'kv'
@@ -85,22 +99,25 @@ export function registerSim (program: Command): void {
     .description('run one seed of a scenario; a failure prints the command that replays it')
     .requiredOption('--scenario <name>', 'scenario name (see `blazar sim list`)')
     .requiredOption('--seed <n>', 'seed', parseInteger)
-    .option('--workload <kind>', 'the scenario\'s workload: kv or broker (default: the scenario\'s)', parseWorkload)
+    .option('--workload <kind>', 'the scenario\'s workload: kv, broker or node (default: the scenario\'s)', parseWorkload)
     .option('--nodes <n>', 'cluster size (default: the scenario\'s)', parseInteger)
     .option('--fault-ms <ms>', 'virtual ms of random faults for chaos scenarios', parseInteger)
     .option('--raft-fault <name>', 'turn on a deliberate Raft bug (repeatable)', collectFault, [])
     .option('--broker-fault <name>', 'turn on a deliberate broker bug (repeatable): ackBeforeCommit', collectBrokerFault, [])
+    .option('--node-fault <name>', `turn on a deliberate gateway bug (repeatable): ${NODE_FAULTS.join(', ')}`, collectNodeFault, [])
     .option('--trace <file>', 'write the event trace to this file')
     .option('--json', 'print the result as one JSON object on the last line')
     .action(async (options: {
-      scenario: string, seed: number, workload?: WorkloadKind, nodes?: number, faultMs?: number, raftFault: string[], brokerFault: string[], trace?: string, json?: boolean
+      scenario: string, seed: number, workload?: WorkloadKind, nodes?: number, faultMs?: number, raftFault: string[], brokerFault: string[], nodeFault: string[],
+      trace?: string, json?: boolean
     }) => {
       const scenario = await findScenario(options.scenario, options.workload)
       const faults = faultsFrom(options.raftFault)
       const brokerFaults = brokerFaultsFrom(options.brokerFault)
+      const nodeFaults = nodeFaultsFrom(options.nodeFault)
       const { runSimulation, replayCommand } = await simulator()
       const result = await runSimulation(scenario, {
-        seed: options.seed, nodes: options.nodes, faults, brokerFaults, faultMs: options.faultMs, keepTrace: options.trace !== undefined, tripwires: true
+        seed: options.seed, nodes: options.nodes, faults, brokerFaults, nodeFaults, faultMs: options.faultMs, keepTrace: options.trace !== undefined, tripwires: true
       })
       if (options.trace !== undefined) writeFileSync(options.trace, result.traceLines.join('\n') + '\n')
       const ops = result.operations
@@ -111,7 +128,7 @@ export function registerSim (program: Command): void {
       console.log(`trace hash ${result.traceHash}`)
       if (result.violation !== null) {
         console.log(`violation ${result.violation.invariant} at t=${result.violation.time}ms: ${result.violation.message}`)
-        console.log(`replay: ${replayCommand({ scenario: result.scenario, seed: result.seed, workload: scenario.kind, nodes: options.nodes, faults, brokerFaults, faultMs: options.faultMs })}`)
+        console.log(`replay: ${replayCommand({ scenario: result.scenario, seed: result.seed, workload: scenario.kind, nodes: options.nodes, faults, brokerFaults, nodeFaults, faultMs: options.faultMs })}`)
         process.exitCode = 1
       }
       if (options.json === true) {
@@ -124,17 +141,18 @@ export function registerSim (program: Command): void {
     .description('run seeds [from, from + seeds) in parallel worker threads')
     .option('--from <n>', 'first seed', parseInteger, 1)
     .requiredOption('--seeds <n>', 'number of seeds', parseInteger)
-    .option('--workload <kind>', 'kv or broker (default: the scenario\'s; kv when no scenario is named)', parseWorkload)
-    .option('--scenario <name>', 'scenario name (default: random, or broker-random with --workload broker)')
+    .option('--workload <kind>', 'kv, broker or node (default: the scenario\'s; kv when no scenario is named)', parseWorkload)
+    .option('--scenario <name>', 'scenario name (default: random, broker-random with --workload broker, node-random with --workload node)')
     .option('--nodes <n>', 'cluster size', parseInteger)
     .option('--fault-ms <ms>', 'virtual ms of random faults for chaos scenarios', parseInteger)
     .option('--raft-fault <name>', 'turn on a deliberate Raft bug (repeatable)', collectFault, [])
     .option('--broker-fault <name>', 'turn on a deliberate broker bug (repeatable): ackBeforeCommit', collectBrokerFault, [])
+    .option('--node-fault <name>', `turn on a deliberate gateway bug (repeatable): ${NODE_FAULTS.join(', ')}`, collectNodeFault, [])
     .option('--workers <n>', 'worker threads (default: min(2, cores))', parseInteger)
     .option('--json', 'print the summary as one JSON object on the last line')
     .action(async (options: {
       from: number, seeds: number, workload?: WorkloadKind, scenario?: string, nodes?: number, faultMs?: number, raftFault: string[], brokerFault: string[],
-      workers?: number, json?: boolean
+      nodeFault: string[], workers?: number, json?: boolean
     }) => {
       const started = process.hrtime.bigint()
       let done = 0
@@ -149,6 +167,7 @@ export function registerSim (program: Command): void {
         nodes: options.nodes,
         faults: faultsFrom(options.raftFault),
         brokerFaults: brokerFaultsFrom(options.brokerFault),
+        nodeFaults: nodeFaultsFrom(options.nodeFault),
         faultMs: options.faultMs,
         workers: options.workers,
         onSeed: (verdict) => {

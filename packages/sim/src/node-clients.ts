@@ -1,0 +1,429 @@
+// The node workload's simulated clients, speaking the client protocol (packages/protocol
+// client-messages) to any node over simulated connections, so every request goes through the
+// production gateway and, from a node that does not lead the partition, its forwarding. A
+// client keeps one connection per node (opened on first use, forgotten when it closes) and
+// tells its owner about pushes and closes. The producer and consumer follow the broker
+// workload's (broker-producer.ts, broker-consumer.ts): one batch in flight with bounded
+// retries; a consumer that subscribes where it believes the leader is, grants permits,
+// acknowledges (individually, cumulatively) or negatively acknowledges, and subscribes again
+// when its consumer is closed or its connection drops, also when the consumer-closed push
+// overtook its subscribe's answer (in the simulator an event can run between the gateway's
+// answer and the connection's write of it).
+import type { NodeId, Random, VirtualClock } from '@blazar/env'
+import {
+  CompressionCodecs, encodeBatch, parseServerPush, type BatchEnvelope, type ClientReply, type ClientRequestBody, type DeliveredEntry,
+  type MessageIdData, type ServerPush, type SubscriptionType
+} from '@blazar/protocol'
+import { hashBytes } from './hash.ts'
+import type { ConsumerOptions } from './broker-consumer.ts'
+import type { ProducerOptions } from './broker-producer.ts'
+import type { SimClientEnd } from './node-connections.ts'
+import type { NodeWorld } from './node-world.ts'
+import type { QueueOracles } from './queue-oracles.ts'
+import { sendKey, type SendRecord, type SubscriptionRecord } from './queue-records.ts'
+
+/** What the simulated clients share. */
+export interface NodeClients {
+  clock: VirtualClock
+  world: NodeWorld
+  oracles: QueueOracles
+  topic: string
+  record: (line: string) => void
+  anyNode: (random: Random) => NodeId
+}
+
+/** One client's connections, one per node. */
+export class ClientLinks {
+  private readonly clients: NodeClients
+  private readonly name: string
+  private readonly links = new Map<NodeId, Promise<SimClientEnd>>()
+  private readonly onPush: (node: NodeId, push: ServerPush) => void
+  private readonly onClosed: (node: NodeId) => void
+
+  constructor (clients: NodeClients, name: string, onPush: (node: NodeId, push: ServerPush) => void, onClosed: (node: NodeId) => void) {
+    this.clients = clients
+    this.name = name
+    this.onPush = onPush
+    this.onClosed = onClosed
+  }
+
+  /** The open connection to `node`, connecting if there is none. */
+  async link (node: NodeId): Promise<SimClientEnd> {
+    let opening = this.links.get(node)
+    if (opening === undefined) {
+      opening = this.clients.world.connect({ id: this.name, runtime: null }, node)
+      const dialled = opening
+      this.links.set(node, dialled)
+      dialled.then((end) => {
+        end.grantPermits(1_000_000)
+        end.onPush((body) => { this.onPush(node, parseServerPush(body)) })
+        end.onClose(() => {
+          if (this.links.get(node) === dialled) this.links.delete(node)
+          this.onClosed(node)
+        })
+      }, () => { if (this.links.get(node) === dialled) this.links.delete(node) })
+    }
+    return await opening
+  }
+
+  /** Sends a request on the connection to `node`. */
+  async request (node: NodeId, body: ClientRequestBody): Promise<ClientReply> {
+    const end = await this.link(node)
+    return await end.request(body) as ClientReply
+  }
+
+  /** The connection to `node` open or being opened, if any (undefined: it closed). */
+  current (node: NodeId): Promise<SimClientEnd> | undefined {
+    return this.links.get(node)
+  }
+}
+
+/** Errors answered before anything was proposed: the attempt definitely did nothing. */
+const REFUSED_BEFORE_PROPOSING = new Set(['NOT_LEADER', 'BACKPRESSURE', 'NODE_DOWN', 'NO_HANDLER', 'UNKNOWN_TOPIC', 'METADATA_UNAVAILABLE', 'PRODUCER_CLOSED'])
+
+/** The producer gave up on an attempt before its send left: nothing was sent. */
+class AttemptAbandonedError extends Error {
+  static readonly code = 'ATTEMPT_ABANDONED'
+  readonly code = AttemptAbandonedError.code
+  constructor () {
+    super('the attempt was given up before its send left')
+    this.name = 'AttemptAbandonedError'
+  }
+}
+
+const codecs = new CompressionCodecs()
+const encoder = new TextEncoder()
+
+function leaderHintOf (reply: ClientReply, world: NodeWorld): NodeId | null {
+  if (reply.ok) return null
+  const hint = (reply.error.details as { leaderHint?: unknown } | undefined)?.leaderHint
+  return typeof hint === 'string' && world.processes.has(hint) ? hint : null
+}
+
+export class NodeProducer {
+  readonly name: string
+  private readonly clients: NodeClients
+  private readonly random: Random
+  private readonly options: ProducerOptions
+  private readonly links: ClientLinks
+  /** Connections on which this producer exists (create-producer answered ok), by node. */
+  private readonly created = new Map<NodeId, SimClientEnd>()
+  private running = false
+  private nextSequenceId = 0
+  private leaderHint: NodeId | null = null
+  private current: SendRecord | null = null
+
+  constructor (name: string, clients: NodeClients, random: Random, options: ProducerOptions) {
+    this.name = name
+    this.clients = clients
+    this.random = random
+    this.options = options
+    this.links = new ClientLinks(clients, `client-${name}`, () => {}, (node) => { this.created.delete(node) })
+  }
+
+  get busy (): boolean {
+    return this.current !== null
+  }
+
+  start (): void {
+    if (this.running) return
+    this.running = true
+    this.schedule()
+  }
+
+  stop (): void {
+    this.running = false
+  }
+
+  private schedule (): void {
+    const [min, max] = this.options.thinkMs
+    this.clients.clock.setTimer(this.random.int(min, max), () => this.sendNext())
+  }
+
+  private sendNext (): void {
+    if (!this.running || this.current !== null) return
+    const count = this.random.int(1, this.options.maxBatchMessages + 1)
+    const first = this.nextSequenceId
+    this.nextSequenceId += count
+    const now = this.clients.clock.now()
+    const messages = Array.from({ length: count }, (_, i) => ({ properties: {}, payload: encoder.encode(`${this.name}.${first + i}`), eventTime: 0, sequenceId: first + i }))
+    const batch = encodeBatch(messages, { producerName: this.name }, codecs)
+    const send: SendRecord = {
+      key: sendKey(this.name, first), producer: this.name, firstSequenceId: first, lastSequenceId: first + count - 1, messageCount: count,
+      bodyHash: hashBytes(batch.body), status: 'pending', definite: true, attempts: 0, messageIndex: null, invokedTime: now, completedTime: null
+    }
+    this.current = send
+    this.clients.oracles.sendStarted(send)
+    this.attempt(send, batch, now + this.options.sendTimeoutMs)
+  }
+
+  private attempt (send: SendRecord, batch: BatchEnvelope, deadline: number): void {
+    const clock = this.clients.clock
+    const target = this.leaderHint ?? this.clients.anyNode(this.random)
+    send.attempts++
+    this.clients.record(`send ${send.key}+${send.messageCount} a${send.attempts} @${target}`)
+    let answered = false
+    let sent = false
+    const timer = clock.setTimer(this.options.attemptTimeoutMs, () => {
+      if (answered) return
+      answered = true
+      if (sent) send.definite = false
+      this.clients.record(`send ${send.key} a${send.attempts} timeout`)
+      this.leaderHint = null
+      this.retry(send, batch, deadline)
+    })
+    const settle = (outcome: () => void): void => {
+      if (answered) return
+      answered = true
+      clock.clearTimer(timer)
+      outcome()
+    }
+    this.sendOn(target, batch, () => {
+      // An attempt given up while its create-producer was in flight sends nothing afterwards.
+      if (answered) return false
+      sent = true
+      return true
+    }).then((reply) => settle(() => {
+      if (reply.ok) {
+        this.leaderHint = target
+        const result = reply.result as { duplicate: boolean, messageId: MessageIdData }
+        const index = result.duplicate ? null : result.messageId.index
+        this.clients.record(`send ${send.key} ok ${index ?? 'duplicate'}`)
+        this.clients.oracles.sendAcked(send, index, clock.now())
+        this.finish()
+        return
+      }
+      const code = reply.error.code
+      if (!REFUSED_BEFORE_PROPOSING.has(code)) send.definite = false
+      this.leaderHint = leaderHintOf(reply, this.clients.world)
+      this.clients.record(`send ${send.key} a${send.attempts} ${code}${this.leaderHint === null ? '' : ` -> ${this.leaderHint}`}`)
+      this.retry(send, batch, deadline)
+    }), (error: unknown) => settle(() => {
+      const code = (error as { code?: string } | null)?.code ?? 'ERROR'
+      if (sent && !REFUSED_BEFORE_PROPOSING.has(code)) send.definite = false
+      this.leaderHint = null
+      this.clients.record(`send ${send.key} a${send.attempts} ${code}`)
+      this.retry(send, batch, deadline)
+    }))
+  }
+
+  /** Creates the producer on `node`'s connection if needed, then sends if `leaving()` still allows it. */
+  private async sendOn (node: NodeId, batch: BatchEnvelope, leaving: () => boolean): Promise<ClientReply> {
+    const end = await this.links.link(node)
+    if (this.created.get(node) !== end) {
+      const reply = await end.request({ type: 'create-producer', topic: this.clients.topic, producerId: 1, producerName: this.name, accessMode: 'Shared' }) as ClientReply
+      if (!reply.ok) return reply
+      if (end.open) this.created.set(node, end)
+    }
+    if (!leaving()) throw new AttemptAbandonedError()
+    return await end.request({ type: 'send', producerId: 1, batch }) as ClientReply
+  }
+
+  private retry (send: SendRecord, batch: BatchEnvelope, deadline: number): void {
+    const clock = this.clients.clock
+    const [min, max] = this.options.retryBackoffMs
+    const backoff = this.random.int(min, max)
+    if (clock.now() + backoff >= deadline) {
+      this.clients.record(`send ${send.key} failed ${send.definite ? 'definite' : 'unknown'} after ${send.attempts} attempts`)
+      this.clients.oracles.sendFailed(send, clock.now())
+      this.finish()
+      return
+    }
+    clock.setTimer(backoff, () => this.attempt(send, batch, deadline))
+  }
+
+  private finish (): void {
+    this.current = null
+    if (this.running) this.schedule()
+  }
+}
+
+interface ConsumerSession {
+  consumerId: number
+  node: NodeId
+  processedSinceFlow: number
+}
+
+export class NodeConsumer {
+  readonly name: string
+  readonly subscription: SubscriptionRecord
+  private readonly type: SubscriptionType
+  private readonly clients: NodeClients
+  private readonly random: Random
+  private readonly options: ConsumerOptions
+  private readonly links: ClientLinks
+  private session: ConsumerSession | null = null
+  /** The consumer id of the subscribe in flight, if any. */
+  private subscribing: number | null = null
+  /** A consumer-closed push that arrived for the subscribe in flight (before its answer). */
+  private closedWhileSubscribing: number | null = null
+  private nextConsumerId = 0
+  private leaderHint: NodeId | null = null
+  private readonly inbox: DeliveredEntry[] = []
+  private processing = false
+  subscribedOnce = false
+
+  constructor (name: string, subscription: SubscriptionRecord, clients: NodeClients, random: Random, options: ConsumerOptions) {
+    this.name = name
+    this.subscription = subscription
+    this.type = subscription.type
+    this.clients = clients
+    this.random = random
+    this.options = options
+    this.links = new ClientLinks(clients, `client-${name}`, (node, push) => this.pushed(node, push), (node) => {
+      if (this.session?.node === node) this.sessionEnded('connection closed')
+    })
+  }
+
+  get connectedTo (): NodeId | null {
+    return this.session?.node ?? null
+  }
+
+  start (): void {
+    this.subscribe()
+  }
+
+  private subscribe (): void {
+    if (this.subscribing !== null || this.session !== null) return
+    const clients = this.clients
+    const consumerId = ++this.nextConsumerId
+    this.subscribing = consumerId
+    const target = this.leaderHint ?? clients.anyNode(this.random)
+    clients.record(`subscribe ${this.name} c${consumerId} @${target}`)
+    let answered = false
+    const timer = clients.clock.setTimer(this.options.subscribeTimeoutMs, () => {
+      if (answered) return
+      answered = true
+      clients.record(`subscribe ${this.name} c${consumerId} timeout`)
+      this.abandon(consumerId, target)
+      this.leaderHint = null
+      this.retrySubscribe()
+    })
+    const settle = (outcome: () => void): void => {
+      if (answered) return
+      answered = true
+      clients.clock.clearTimer(timer)
+      outcome()
+    }
+    this.links.request(target, {
+      type: 'subscribe', topic: clients.topic, subscription: this.subscription.name, consumerId, consumerName: this.name,
+      subscriptionType: this.type, initialPosition: 'Earliest', durable: true
+    }).then((reply) => settle(() => {
+      if (reply.ok && this.closedWhileSubscribing === consumerId) {
+        clients.record(`subscribe ${this.name} c${consumerId} answered after its close`)
+        this.retrySubscribe()
+        return
+      }
+      if (reply.ok) {
+        this.subscribing = null
+        this.subscribedOnce = true
+        this.leaderHint = target
+        this.session = { consumerId, node: target, processedSinceFlow: 0 }
+        clients.record(`subscribed ${this.name} c${consumerId} @${target}`)
+        this.call({ type: 'flow', consumerId, permits: this.options.receiverQueue })
+        return
+      }
+      this.leaderHint = leaderHintOf(reply, clients.world)
+      clients.record(`subscribe ${this.name} c${consumerId} ${reply.error.code}${this.leaderHint === null ? '' : ` -> ${this.leaderHint}`}`)
+      this.retrySubscribe()
+    }), (error: unknown) => settle(() => {
+      clients.record(`subscribe ${this.name} c${consumerId} ${(error as { code?: string } | null)?.code ?? 'ERROR'}`)
+      this.leaderHint = null
+      this.abandon(consumerId, target)
+      this.retrySubscribe()
+    }))
+  }
+
+  private retrySubscribe (): void {
+    this.subscribing = null
+    const [min, max] = this.options.retryBackoffMs
+    this.clients.clock.setTimer(this.random.int(min, max), () => this.subscribe())
+  }
+
+  /** Gives up on a consumer id: its pushes are ignored and the node is told to close it. */
+  private abandon (consumerId: number, node: NodeId): void {
+    if (this.links.current(node) === undefined) return
+    this.links.request(node, { type: 'close-consumer', consumerId }).catch(() => {})
+  }
+
+  private sessionEnded (why: string): void {
+    const session = this.session
+    if (session === null) return
+    this.clients.record(`session ${this.name} c${session.consumerId} ended: ${why}`)
+    this.session = null
+    this.inbox.length = 0
+    this.leaderHint = null
+    this.retrySubscribe()
+  }
+
+  private pushed (node: NodeId, push: ServerPush): void {
+    const session = this.session
+    if (push.type !== 'messages' && push.type !== 'consumer-closed') return
+    if (push.type === 'consumer-closed' && push.consumerId === this.subscribing) {
+      // The close overtook the subscribe's answer: the answer, when it comes, is already void.
+      this.closedWhileSubscribing = push.consumerId
+      this.clients.record(`consumer-closed to ${this.name} c${push.consumerId} from ${node} before its subscribe answer`)
+      return
+    }
+    if (session === null || session.node !== node || session.consumerId !== push.consumerId) {
+      this.clients.record(`stale ${push.type} to ${this.name} c${push.consumerId} from ${node}`)
+      return
+    }
+    if (push.type === 'consumer-closed') {
+      this.sessionEnded(`closed by ${node}: ${push.reason}`)
+      return
+    }
+    for (const entry of push.entries) {
+      this.clients.record(`recv ${this.name} c${session.consumerId} ${entry.messageId.index} ${entry.batch.producerName}#${entry.batch.firstSequenceId} r${entry.redeliveryCount}`)
+      this.clients.oracles.delivered(this.subscription, this.name, entry)
+      this.inbox.push(entry)
+    }
+    this.processNext()
+  }
+
+  private processNext (): void {
+    if (this.processing || this.inbox.length === 0) return
+    this.processing = true
+    const [min, max] = this.options.processMs
+    this.clients.clock.setTimer(this.random.int(min, max), () => {
+      this.processing = false
+      const entry = this.inbox.shift()
+      const session = this.session
+      if (entry !== undefined && session !== null) this.settle(session, entry)
+      this.processNext()
+    })
+  }
+
+  private settle (session: ConsumerSession, entry: DeliveredEntry): void {
+    const { index, partition } = entry.messageId
+    const count = entry.batch.messageCount
+    const consumerId = session.consumerId
+    const draw = this.random.next()
+    if (draw < this.options.negativeAckRatio) {
+      this.clients.record(`nack ${this.name} c${consumerId} ${index}`)
+      this.call({ type: 'redeliver', consumerId, ...(this.type === 'Shared' ? { messageIds: [entry.messageId] } : {}) })
+    } else if (this.type === 'Exclusive' && draw < this.options.negativeAckRatio + this.options.cumulativeAckRatio) {
+      this.clients.record(`ack-cumulative ${this.name} c${consumerId} ${index}`)
+      this.subscription.cumulativeTo = Math.max(this.subscription.cumulativeTo, index)
+      this.call({ type: 'ack', consumerId, ackType: 'Cumulative', messageIds: [{ partition, index, batchIndex: count - 1 }] })
+    } else {
+      this.clients.record(`ack ${this.name} c${consumerId} ${index}`)
+      this.subscription.acked.add(index)
+      const messageIds = Array.from({ length: count }, (_, batchIndex) => ({ partition, index, batchIndex }))
+      this.call({ type: 'ack', consumerId, ackType: 'Individual', messageIds })
+    }
+    session.processedSinceFlow += count
+    if (session.processedSinceFlow >= this.options.receiverQueue / 2) {
+      const permits = session.processedSinceFlow
+      session.processedSinceFlow = 0
+      this.call({ type: 'flow', consumerId, permits })
+    }
+  }
+
+  /** A fire-and-forget request on the current session (acks, flow, redeliver). */
+  private call (body: ClientRequestBody): void {
+    const session = this.session
+    if (session === null) return
+    this.links.request(session.node, body).catch(() => {})
+  }
+}

@@ -1,0 +1,210 @@
+// One seeded run of the node workload (`kind: 'node'` scenarios): the production nodes of
+// node-world.ts, the clients of node-workload.ts and the node nemesis on one virtual clock,
+// run event by event like Simulation (promise continuations settled between events, oracles
+// consulted after each), then the recovery phase: every fault heals, a leader of the
+// partition must appear, and everything stored must be delivered and acknowledged within a
+// bound; then the final queue checks. Returns the same SimulationResult as the other workloads.
+import { SeededRandom, VirtualClock, type NodeId } from '@blazar/env'
+import type { NodeFaults } from '@blazar/node/core'
+import type { RaftConfig } from '@blazar/raft'
+import { calmNetwork } from './network.ts'
+import { NodeNemesis, defaultNodeNemesis, type NodeNemesisOptions } from './node-nemesis.ts'
+import { NODE_TOPIC, NodeWorkload } from './node-workload.ts'
+import { NodeWorld } from './node-world.ts'
+import { Oracles, type InvariantName } from './oracles.ts'
+import { QueueOracles } from './queue-oracles.ts'
+import { Trace } from './trace.ts'
+import { installTripwires } from './tripwires.ts'
+import type { Scenario, SimulationOptions, SimulationResult } from './simulation.ts'
+import { BROKER_DRAIN_TIMEOUTS, FULL_DRAIN_EVENTS, MAX_EVENTS_PER_RUN, MICROTASK_TURNS, simRaftConfig } from './simulation.ts'
+
+/** Virtual ms the nodes get to elect the metadata leader and register before the clients start. */
+export const NODE_STARTUP_MS = 2_000
+
+class NodeSimulationStopped extends Error {
+  static readonly code = 'SIMULATION_STOPPED'
+  readonly code = NodeSimulationStopped.code
+  constructor () {
+    super('simulation stopped at a violation')
+    this.name = 'NodeSimulationStopped'
+  }
+}
+
+const settle = (): Promise<void> => new Promise((resolve) => { setImmediate(resolve) })
+
+export class NodeSimulation {
+  readonly seed: number
+  readonly clock = new VirtualClock()
+  readonly trace: Trace
+  readonly oracles: Oracles
+  readonly queue: QueueOracles
+  readonly world: NodeWorld
+  readonly workload: NodeWorkload
+  readonly nemesis: NodeNemesis
+  readonly raftConfig: Partial<RaftConfig>
+  readonly faultMs: number
+  events = 0
+  private sinceDrain = 0
+
+  constructor (options: { seed: number, nodes: number, raftConfig: Partial<RaftConfig>, keepTrace: boolean, faultMs: number, faults?: NodeFaults, nemesis?: NodeNemesisOptions }) {
+    this.seed = options.seed
+    this.faultMs = options.faultMs
+    this.raftConfig = options.raftConfig
+    const root = new SeededRandom(options.seed)
+    const worldRandom = root.fork()
+    const workloadRandom = root.fork()
+    const nemesisRandom = root.fork()
+    this.trace = new Trace({ keepLines: options.keepTrace })
+    this.oracles = new Oracles(() => this.clock.now())
+    this.queue = new QueueOracles((invariant, message) => this.oracles.report(invariant, message))
+    const nodeIds: NodeId[] = []
+    for (let i = 1; i <= options.nodes; i++) nodeIds.push(`n${i}`)
+    const record = (line: string): void => { this.record(line) }
+    this.world = new NodeWorld({
+      clock: this.clock, random: worldRandom, nodeIds, raftConfig: options.raftConfig, faults: options.faults, oracles: this.queue, group: NODE_TOPIC, record
+    })
+    this.workload = new NodeWorkload({ world: this.world, oracles: this.queue, random: workloadRandom, record })
+    this.nemesis = new NodeNemesis(this.world, nemesisRandom, options.nemesis ?? defaultNodeNemesis)
+  }
+
+  record (line: string): void {
+    this.trace.record(this.clock.now(), line)
+  }
+
+  get electionTimeoutMs (): number {
+    return this.raftConfig.electionTimeoutMs ?? 1_000
+  }
+
+  async runFor (ms: number): Promise<void> {
+    const until = this.clock.now() + ms
+    await settle()
+    while (this.clock.step(until)) await this.afterEvent()
+    this.clock.runUntilSync(until)
+  }
+
+  async runUntil (done: () => boolean, maxMs: number): Promise<boolean> {
+    const until = this.clock.now() + maxMs
+    await settle()
+    if (done()) return true
+    while (this.clock.step(until)) {
+      await this.afterEvent()
+      if (done()) return true
+    }
+    this.clock.runUntilSync(until)
+    return done()
+  }
+
+  fail (invariant: InvariantName, message: string): never {
+    this.oracles.report(invariant, message)
+    throw new NodeSimulationStopped()
+  }
+
+  /** The standard run: start, clients, random faults for faultMs, then recovery and the final queue checks. */
+  async chaos (): Promise<void> {
+    this.world.start()
+    await this.runFor(NODE_STARTUP_MS)
+    this.workload.start()
+    await this.runFor(1_000)
+    this.nemesis.start()
+    await this.runFor(this.faultMs)
+    await this.recover()
+  }
+
+  /** Heals everything, then: a partition leader within 10 election timeouts, the queue drained within the broker bound, the final checks. */
+  async recover (): Promise<void> {
+    const world = this.world
+    this.nemesis.healAll()
+    world.network.healAll()
+    world.network.profile = calmNetwork
+    for (const id of world.ids()) {
+      const process = world.process(id)
+      process.disk.latencyMs = 0
+      process.disk.full = false
+      if (process.runtime.state === 'paused') world.resume(id)
+      if (process.runtime.state === 'crashed') world.restart(id)
+    }
+    this.workload.stop()
+    this.record('recovery')
+    const leaderBound = 10 * this.electionTimeoutMs + 5_000
+    if (!await this.runUntil(() => world.leaderOf(NODE_TOPIC) !== null, leaderBound)) {
+      this.fail('liveness-leader', `no leader of ${NODE_TOPIC} within ${leaderBound}ms of healing (max term ${world.maxTerm(NODE_TOPIC)})`)
+    }
+    const bound = BROKER_DRAIN_TIMEOUTS * this.electionTimeoutMs + 10_000
+    const drained = await this.runUntil(() => this.workload.drained(world.leaderOf(NODE_TOPIC)), bound)
+    this.record(`node drain ${drained ? 'done' : 'incomplete'} consumers ${this.workload.describeConsumers()}`)
+    const problem = this.workload.finalCheck(world.leaderOf(NODE_TOPIC))
+    if (problem !== null) this.fail(problem[0], problem[1])
+    if (!drained) {
+      const stats = this.queue.stats()
+      this.fail('queue-liveness', `${bound}ms after healing not everything stored (${stats.stored} batches) is delivered and acknowledged by every subscription; ${this.workload.sendsInFlight} sends unsettled; consumers ${this.workload.describeConsumers()}`)
+    }
+  }
+
+  private async afterEvent (): Promise<void> {
+    for (let i = 0; i < MICROTASK_TURNS; i++) await null
+    const next = this.clock.nextDeadline()
+    if (++this.sinceDrain >= FULL_DRAIN_EVENTS && (next === undefined || next > this.clock.now())) {
+      this.sinceDrain = 0
+      await settle()
+    }
+    this.events++
+    this.oracles.endOfEvent()
+    if (this.world.nodeErrors.length > 0) this.oracles.report('node-error', this.world.nodeErrors[0])
+    if (this.oracles.violation !== null) throw new NodeSimulationStopped()
+    if (this.events > MAX_EVENTS_PER_RUN) this.fail('liveness-leader', `more than ${MAX_EVENTS_PER_RUN} events: runaway simulation`)
+  }
+}
+
+/** Runs a node scenario for one seed and returns the verdict. */
+export async function runNodeSimulation (scenario: Scenario, options: SimulationOptions): Promise<SimulationResult> {
+  const nodes = options.nodes ?? scenario.nodesForSeed?.(options.seed) ?? scenario.nodes ?? 3
+  const sim = new NodeSimulation({
+    seed: options.seed,
+    nodes,
+    raftConfig: { ...simRaftConfig, ...scenario.raftConfig },
+    keepTrace: options.keepTrace ?? false,
+    faultMs: options.faultMs ?? 30_000,
+    faults: options.nodeFaults,
+    nemesis: scenario.nodeNemesis === undefined ? undefined : { ...defaultNodeNemesis, ...scenario.nodeNemesis }
+  })
+  sim.record(`seed ${options.seed} scenario ${scenario.name} nodes ${nodes}`)
+  const restore = options.tripwires === true ? installTripwires() : null
+  const onUncaught = (error: unknown): void => {
+    const message = error instanceof Error ? `${error.name}: ${error.message}` : String(error)
+    sim.oracles.report('node-error', `uncaught ${message}`)
+  }
+  process.on('uncaughtException', onUncaught)
+  process.on('unhandledRejection', onUncaught)
+  try {
+    await (scenario.runNode ?? ((run) => run.chaos()))(sim)
+  } catch (error) {
+    if (!(error instanceof NodeSimulationStopped)) {
+      const message = error instanceof Error ? `${error.name}: ${error.message}` : String(error)
+      sim.oracles.report('node-error', `scenario threw ${message}`)
+    }
+  } finally {
+    restore?.()
+    process.off('uncaughtException', onUncaught)
+    process.off('unhandledRejection', onUncaught)
+  }
+  const violation = sim.oracles.violation
+  if (violation !== null) sim.record(`violation ${violation.invariant}: ${violation.message}`)
+  const queue = sim.queue.stats()
+  return {
+    scenario: scenario.name,
+    seed: options.seed,
+    nodes,
+    ok: violation === null,
+    violation,
+    traceHash: sim.trace.hash(),
+    traceLines: sim.trace.lines(),
+    virtualMs: sim.clock.now(),
+    events: sim.events,
+    messages: sim.world.network.delivered,
+    faultsInjected: sim.nemesis.injected,
+    operations: { ok: queue.acked, fail: queue.failedDefinite, info: queue.sends - queue.acked - queue.failedDefinite },
+    maxTerm: sim.world.maxTerm(NODE_TOPIC),
+    committed: 0,
+    queue
+  }
+}

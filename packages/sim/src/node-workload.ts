@@ -1,0 +1,137 @@
+// The node workload's clients: an admin client that (on some seeds) turns deduplication on for
+// namespace public/default and creates the topic, an Exclusive subscription with one consumer,
+// a Shared one with two, and producers that start once both subscriptions exist; all of them
+// talk to any node through the production gateway. drained() and finalCheck() are the
+// recovery phase's queue checks, read from the partition's leader.
+import type { NodeId, Random, SeededRandom } from '@blazar/env'
+import type { ClientReply, ClientRequestBody } from '@blazar/protocol'
+import { defaultBrokerWorkload, EXCLUSIVE_SUBSCRIPTION, SHARED_SUBSCRIPTION, type BrokerWorkloadOptions } from './broker-workload.ts'
+import { ClientLinks, NodeConsumer, NodeProducer, type NodeClients } from './node-clients.ts'
+import type { NodeWorld } from './node-world.ts'
+import type { InvariantName } from './oracles.ts'
+import type { QueueOracles } from './queue-oracles.ts'
+
+export const NODE_TOPIC = 'persistent://public/default/sim-node'
+export const NODE_NAMESPACE = 'public/default'
+/** Pause between two attempts of an admin request, ms. */
+export const ADMIN_RETRY_MS = 200
+/** An admin request not answered within this is tried again elsewhere, ms. */
+export const ADMIN_TIMEOUT_MS = 3_000
+
+export class NodeWorkload {
+  readonly oracles: QueueOracles
+  readonly deduplication: boolean
+  private readonly world: NodeWorld
+  private readonly random: SeededRandom
+  private readonly clients: NodeClients
+  private readonly admin: ClientLinks
+  private readonly producers: NodeProducer[] = []
+  private readonly consumers: NodeConsumer[] = []
+  private topicReady = false
+  private running = false
+
+  constructor (options: { world: NodeWorld, oracles: QueueOracles, random: SeededRandom, workload?: BrokerWorkloadOptions, record: (line: string) => void }) {
+    this.world = options.world
+    this.oracles = options.oracles
+    this.random = options.random
+    const workload = options.workload ?? defaultBrokerWorkload
+    this.deduplication = this.random.chance(workload.deduplicationRatio)
+    this.clients = {
+      clock: this.world.clock,
+      world: this.world,
+      oracles: this.oracles,
+      topic: NODE_TOPIC,
+      record: options.record,
+      anyNode: (random: Random) => {
+        const ids = this.world.ids()
+        return ids[random.int(0, ids.length)]
+      }
+    }
+    this.admin = new ClientLinks(this.clients, 'client-admin', () => {}, () => {})
+    const exclusive = this.oracles.subscription(EXCLUSIVE_SUBSCRIPTION, 'Exclusive')
+    const shared = this.oracles.subscription(SHARED_SUBSCRIPTION, 'Shared')
+    this.consumers.push(new NodeConsumer('ex-1', exclusive, this.clients, this.random.fork(), workload.consumer))
+    for (let i = 1; i <= workload.sharedConsumers; i++) this.consumers.push(new NodeConsumer(`sh-${i}`, shared, this.clients, this.random.fork(), workload.consumer))
+    for (let i = 1; i <= workload.producers; i++) this.producers.push(new NodeProducer(`p${i}`, this.clients, this.random.fork(), workload.producer))
+  }
+
+  /** Sets the namespace up, creates the topic, subscribes the consumers, then starts the producers. */
+  start (): void {
+    if (this.running) return
+    this.running = true
+    this.clients.record(`node workload dedup=${this.deduplication ? 'on' : 'off'}`)
+    const createTopic = (): void => {
+      this.adminRequest({ type: 'topics-create', topic: NODE_TOPIC, partitions: 0 }, ['TOPIC_ALREADY_EXISTS'], () => {
+        this.topicReady = true
+        for (const consumer of this.consumers) consumer.start()
+        this.startProducersWhenReady()
+      })
+    }
+    if (this.deduplication) this.adminRequest({ type: 'namespaces-set-policies', namespace: NODE_NAMESPACE, policies: { deduplication: true } }, [], createTopic)
+    else createTopic()
+  }
+
+  stop (): void {
+    this.running = false
+    for (const producer of this.producers) producer.stop()
+  }
+
+  get sendsInFlight (): number {
+    return this.producers.filter((producer) => producer.busy).length
+  }
+
+  /** Everything stored is delivered to every subscription and acknowledged in the leader's cursors. */
+  drained (leader: NodeId | null): boolean {
+    if (!this.topicReady || this.sendsInFlight > 0 || !this.oracles.allDelivered()) return false
+    const partition = leader === null ? undefined : this.world.partitionOn(leader, NODE_TOPIC)
+    if (partition === undefined) return false
+    for (const subscription of this.oracles.subscriptions.keys()) {
+      if (partition.sm.cursor(subscription) === undefined || partition.sm.backlog(subscription) > 0) return false
+    }
+    return true
+  }
+
+  finalCheck (leader: NodeId | null): [InvariantName, string] | null {
+    if (!this.topicReady) return ['queue-liveness', 'the topic was never created']
+    const partition = leader === null ? undefined : this.world.partitionOn(leader, NODE_TOPIC)
+    if (partition === undefined) return ['queue-liveness', 'no leader to read the final cursors from']
+    return this.oracles.finalCheck((subscription) => partition.sm.cursor(subscription))
+  }
+
+  describeConsumers (): string {
+    return this.consumers.map((consumer) => `${consumer.name}@${consumer.connectedTo ?? '-'}`).join(' ')
+  }
+
+  private startProducersWhenReady (): void {
+    if (!this.running) return
+    if (this.consumers.every((consumer) => consumer.subscribedOnce)) {
+      this.clients.record('node producers start')
+      for (const producer of this.producers) producer.start()
+      return
+    }
+    this.world.clock.setTimer(50, () => this.startProducersWhenReady())
+  }
+
+  /** Sends an admin request to random nodes until it succeeds (or answers one of `accepted`), then `done`. */
+  private adminRequest (body: ClientRequestBody, accepted: string[], done: () => void): void {
+    const node = this.clients.anyNode(this.random)
+    const clock = this.world.clock
+    let answered = false
+    const retry = (why: string): void => {
+      if (answered) return
+      answered = true
+      clock.clearTimer(timer)
+      this.clients.record(`admin ${body.type} @${node}: ${why}`)
+      clock.setTimer(ADMIN_RETRY_MS, () => this.adminRequest(body, accepted, done))
+    }
+    const timer = clock.setTimer(ADMIN_TIMEOUT_MS, () => { retry('timeout') })
+    this.admin.request(node, body).then((reply: ClientReply) => {
+      if (answered) return
+      if (!reply.ok && !accepted.includes(reply.error.code)) { retry(reply.error.code); return }
+      answered = true
+      clock.clearTimer(timer)
+      this.clients.record(`admin ${body.type} done @${node}`)
+      done()
+    }, (error: unknown) => { retry((error as { code?: string } | null)?.code ?? 'ERROR') })
+  }
+}

@@ -1,0 +1,69 @@
+// The node workload (the production NodeCore on every simulated node, LogStore on SimDisk,
+// clients through the real gateway): a bounded sweep of node-random passes with the queue
+// oracles on, one seed replays to the same trace hash, and the deliberate gateway bug
+// "answer a forwarded send before the leader did" (NodeFaults.ackForwardedSendEarly) is caught
+// within BUG_SEEDS seeds, and "attach a consumer whose subscribe was cancelled"
+// (NodeFaults.attachCancelledSubscribe) within PAUSE_SEEDS seeds of node-pauses (which pass
+// without it), each failure naming the command that replays it; a bit flipped at rest
+// (node-corruption) is detected and survived.
+import t from 'tap'
+import { runSimulation, runSweep } from '../src/index.ts'
+import { scenarios } from '../../../simulations/index.ts'
+
+const scenarioModule = new URL('../../../simulations/index.ts', import.meta.url).href
+const SEEDS = 20
+const FAULT_MS = 8_000
+const BUG_SEEDS = 6
+const PAUSE_SEEDS = 8
+
+t.test(`node-random: ${SEEDS} seeds pass with the queue oracles`, async (t) => {
+  const summary = await runSweep({ scenarioModule, scenario: 'node-random', workload: 'node', from: 1, seeds: SEEDS, faultMs: FAULT_MS })
+  for (const failure of summary.failures) t.comment(`seed ${failure.seed}: ${failure.invariant}: ${failure.message}\nreplay: ${failure.replay}`)
+  t.equal(summary.failed, 0, `${summary.failed} of ${SEEDS} seeds failed`)
+})
+
+t.test('node-random: the same seed twice gives the same trace hash', async (t) => {
+  const scenario = scenarios.find((candidate) => candidate.name === 'node-random')
+  if (scenario === undefined) throw new Error('node-random is not listed')
+  const first = await runSimulation(scenario, { seed: 2, faultMs: FAULT_MS, tripwires: true })
+  const second = await runSimulation(scenario, { seed: 2, faultMs: FAULT_MS, tripwires: true })
+  t.ok(first.ok, first.violation?.message ?? 'passed')
+  t.ok((first.queue?.acked ?? 0) > 0, `${first.queue?.acked} sends acknowledged through the gateways`)
+  t.equal(first.traceHash, second.traceHash)
+  t.equal(first.events, second.events)
+})
+
+t.test(`ackForwardedSendEarly is caught by a sweep of ${BUG_SEEDS} seeds of node-random`, async (t) => {
+  const summary = await runSweep({
+    scenarioModule, scenario: 'node-random', workload: 'node', from: 1, seeds: BUG_SEEDS, faultMs: FAULT_MS, nodeFaults: { ackForwardedSendEarly: true }
+  })
+  t.ok(summary.failed > 0, `${summary.failed} of ${BUG_SEEDS} seeds failed`)
+  for (const failure of summary.failures) {
+    t.ok(['queue-lost-message', 'queue-order'].includes(failure.invariant), `seed ${failure.seed}: ${failure.invariant}: ${failure.message}`)
+    t.equal(failure.replay, `scripts/blazar sim run --workload node --scenario node-random --seed ${failure.seed} --fault-ms ${FAULT_MS} --node-fault ackForwardedSendEarly`)
+  }
+  t.comment(`replay: ${summary.failures[0]?.replay}`)
+})
+
+t.test(`attachCancelledSubscribe is caught by a sweep of ${PAUSE_SEEDS} seeds of node-pauses, which pass without it`, async (t) => {
+  const clean = await runSweep({ scenarioModule, scenario: 'node-pauses', workload: 'node', from: 1, seeds: PAUSE_SEEDS })
+  t.equal(clean.failed, 0, `without the fault: ${clean.failures.map((failure) => `${failure.seed} ${failure.invariant}: ${failure.message}`).join('; ')}`)
+  const summary = await runSweep({
+    scenarioModule, scenario: 'node-pauses', workload: 'node', from: 1, seeds: PAUSE_SEEDS, nodeFaults: { attachCancelledSubscribe: true }
+  })
+  t.ok(summary.failed > 0, `${summary.failed} of ${PAUSE_SEEDS} seeds failed`)
+  for (const failure of summary.failures) {
+    t.equal(failure.invariant, 'queue-liveness', `seed ${failure.seed}: ${failure.message}`)
+    t.equal(failure.replay, `scripts/blazar sim run --workload node --scenario node-pauses --seed ${failure.seed} --node-fault attachCancelledSubscribe`)
+  }
+  t.comment(`replay: ${summary.failures[0]?.replay}`)
+})
+
+t.test('node-corruption: a bit flipped at rest in a journal is detected (the node refuses to vote or lead) and the cluster stays live', async (t) => {
+  const scenario = scenarios.find((candidate) => candidate.name === 'node-corruption')
+  if (scenario === undefined) throw new Error('node-corruption is not listed')
+  const result = await runSimulation(scenario, { seed: 2, keepTrace: true, tripwires: true })
+  t.ok(result.ok, result.violation?.message ?? 'passed')
+  t.ok(result.traceLines.some((line) => line.includes(' corrupt n')), 'a bit was flipped')
+  t.ok(result.traceLines.some((line) => line.includes('storage corrupted: refusing to vote or lead')), 'the damaged node noticed at restart')
+})
