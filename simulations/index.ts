@@ -19,6 +19,7 @@ import { figure8 } from './figure8.ts'
 import { membership } from './membership.ts'
 import { nodeCorruption } from './node-corruption.ts'
 import { nodePauses } from './node-pauses.ts'
+import { nodeMoves } from './node-moves.ts'
 import { nodeRandom } from './node-random.ts'
 import { messageChaos } from './message-chaos.ts'
 import { partialPartitions } from './partial-partitions.ts'
@@ -34,5 +35,5 @@ export const scenarios: Scenario[] = [
   // The broker workload (`kind: 'broker'`: `blazar sim ... --workload broker`).
   brokerRandom, brokerPauseKill, brokerSnapshotRestart, brokerSnapshotCatchup, brokerDelayed, brokerDeadLetter, brokerSeek,
   // The production nodes (`kind: 'node'`: `blazar sim ... --workload node`).
-  nodeRandom, nodePauses, nodeCorruption
+  nodeRandom, nodePauses, nodeCorruption, nodeMoves
 ]

@@ -46,7 +46,9 @@ export class NodeSimulation {
   events = 0
   private sinceDrain = 0
 
-  constructor (options: { seed: number, nodes: number, raftConfig: Partial<RaftConfig>, keepTrace: boolean, faultMs: number, faults?: NodeFaults, nemesis?: NodeNemesisOptions }) {
+  constructor (options: {
+    seed: number, nodes: number, raftConfig: Partial<RaftConfig>, keepTrace: boolean, faultMs: number, faults?: NodeFaults, nemesis?: NodeNemesisOptions, reReplicationDelayMs?: number
+  }) {
     this.seed = options.seed
     this.faultMs = options.faultMs
     this.raftConfig = options.raftConfig
@@ -61,7 +63,8 @@ export class NodeSimulation {
     for (let i = 1; i <= options.nodes; i++) nodeIds.push(`n${i}`)
     const record = (line: string): void => { this.record(line) }
     this.world = new NodeWorld({
-      clock: this.clock, random: worldRandom, nodeIds, raftConfig: options.raftConfig, faults: options.faults, oracles: this.queue, group: NODE_TOPIC, record
+      clock: this.clock, random: worldRandom, nodeIds, raftConfig: options.raftConfig, faults: options.faults, oracles: this.queue, group: NODE_TOPIC, record,
+      ...(options.reReplicationDelayMs === undefined ? {} : { reReplicationDelayMs: options.reReplicationDelayMs })
     })
     this.workload = new NodeWorkload({ world: this.world, oracles: this.queue, random: workloadRandom, record })
     this.nemesis = new NodeNemesis(this.world, nemesisRandom, options.nemesis ?? defaultNodeNemesis)
@@ -99,13 +102,17 @@ export class NodeSimulation {
     throw new NodeSimulationStopped()
   }
 
-  /** The standard run: start, clients, random faults for faultMs, then recovery and the final queue checks. */
-  async chaos (): Promise<void> {
+  /**
+   * The standard run: start, clients, random faults for faultMs (with `during` started alongside
+   * the nemesis, e.g. an operator's admin requests), then recovery and the final queue checks.
+   */
+  async chaos (during?: () => void): Promise<void> {
     this.world.start()
     await this.runFor(NODE_STARTUP_MS)
     this.workload.start()
     await this.runFor(1_000)
     this.nemesis.start()
+    during?.()
     await this.runFor(this.faultMs)
     await this.recover()
   }
@@ -165,7 +172,8 @@ export async function runNodeSimulation (scenario: Scenario, options: Simulation
     keepTrace: options.keepTrace ?? false,
     faultMs: options.faultMs ?? 30_000,
     faults: options.nodeFaults,
-    nemesis: scenario.nodeNemesis === undefined ? undefined : { ...defaultNodeNemesis, ...scenario.nodeNemesis }
+    nemesis: scenario.nodeNemesis === undefined ? undefined : { ...defaultNodeNemesis, ...scenario.nodeNemesis },
+    ...(scenario.reReplicationDelayMs === undefined ? {} : { reReplicationDelayMs: scenario.reReplicationDelayMs })
   })
   sim.record(`seed ${options.seed} scenario ${scenario.name} nodes ${nodes}`)
   const restore = options.tripwires === true ? installTripwires() : null

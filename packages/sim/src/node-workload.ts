@@ -113,7 +113,7 @@ export class NodeWorkload {
   }
 
   /** Sends an admin request to random nodes until it succeeds (or answers one of `accepted`), then `done`. */
-  private adminRequest (body: ClientRequestBody, accepted: string[], done: () => void): void {
+  adminRequest (body: ClientRequestBody, accepted: string[], done: () => void): void {
     const node = this.clients.anyNode(this.random)
     const clock = this.world.clock
     let answered = false

@@ -237,6 +237,9 @@ export class NodeWorld {
     const oracles = this.options.oracles
     oracles.replicaReset(id)
     const group = this.options.group
+    // The group's replica on this node: a new one (the group closed after a replica move off this
+    // node, then opened again when one moved back) replays its log from the start.
+    let replica: HostedPartition | undefined
     const events: GroupEvents = {
       roleChanged: (changed, event) => { if (live() && changed === group) this.options.record(`role ${id} ${event.role} ${event.leader ?? '-'}`) },
       snapshotRestored: (restored) => { if (live() && restored === group) oracles.replicaReset(id) },
@@ -245,7 +248,10 @@ export class NodeWorld {
         oracles.entryApplied(entry)
         if (entry.kind !== PartitionEntryKind.cursor && entry.kind !== PartitionEntryKind.subscription) return
         const hosted = process.core?.partitions.get(group)
-        if (hosted !== undefined) oracles.cursorsApplied(id, entry.index, hosted.sm.subscriptions())
+        if (hosted === undefined) return
+        if (replica !== undefined && replica !== hosted) oracles.replicaReset(id)
+        replica = hosted
+        oracles.cursorsApplied(id, entry.index, hosted.sm.subscriptions())
       },
       failed: (failed, error) => { if (live()) this.stopOnStorageFailure(process, `group ${failed} failed: ${String(error)}`) }
     }

@@ -61,6 +61,8 @@ export interface Scenario {
   /** The script of a node scenario (default: NodeSimulation.chaos). */
   runNode?: (sim: NodeSimulation) => Promise<void>
   nodeNemesis?: Partial<NodeNemesisOptions>
+  /** Node workload: how long a node must be marked down before its replicas move (default: the production setting). */
+  reReplicationDelayMs?: number
 }
 
 export interface SimulationOptions {
