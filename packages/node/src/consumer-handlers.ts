@@ -9,7 +9,7 @@ import {
 } from '@blazar/protocol'
 import type { ConsumerRegistry } from './consumer-registry.ts'
 import { pushTo } from './consumer-registry.ts'
-import { atLeader, ok, type GatewayContext } from './gateway-context.ts'
+import { atLeader, ok, type GatewayContext, type NodeFaults } from './gateway-context.ts'
 import { MAX_HANDLES_PER_SESSION, attachmentEnded, type ConsumerRecord, type SessionState, type SubscribeAttempt } from './session-state.ts'
 import { groupForClient } from './topic-resolution.ts'
 import type { Upstream } from './upstreams.ts'
@@ -111,13 +111,14 @@ async function attachConsumer (context: GatewayContext, registry: ConsumerRegist
 }
 
 /** flow, ack, redeliver, seek, unsubscribe and get-last-message-id: applied where the consumer is attached. */
-export async function consumerRequest (registry: ConsumerRegistry, state: SessionState, body: ConsumerBody): Promise<ClientReply> {
+export async function consumerRequest (registry: ConsumerRegistry, state: SessionState, body: ConsumerBody, faults?: NodeFaults): Promise<ClientReply> {
   const record = state.consumers.get(body.consumerId)
   const attachment = record?.attachment
   if (record === undefined || attachment === null || attachment === undefined) {
     throw new ConsumerClosedError({ topic: record?.group ?? '', subscription: record?.subscription ?? `handle ${body.consumerId}` })
   }
   if (attachment.kind === 'remote') {
+    if (body.type === 'flow' && faults?.dropForwardedFlow === true) return ok()
     const reply = await attachment.upstream.request({ ...body, consumerId: attachment.upstreamId })
     if (reply.ok && body.type === 'unsubscribe') forgetConsumer(registry, state, record)
     return reply

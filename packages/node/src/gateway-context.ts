@@ -17,6 +17,10 @@ export interface NodeFaults {
   ackForwardedSendEarly?: boolean
   /** A close-consumer for a subscribe in flight is lost: the subscribe the client cancelled still attaches and stays attached. */
   attachCancelledSubscribe?: boolean
+  /** Issue 15 bug 4 put back: a topic lookup this node cannot check (its metadata barrier failed) answers UNKNOWN_TOPIC. */
+  unknownTopicWhenBehind?: boolean
+  /** Issue 15 bug 3 put back: flow permits of a consumer attached through this node at another node's leader are not passed on. */
+  dropForwardedFlow?: boolean
 }
 
 export interface GatewayContext {

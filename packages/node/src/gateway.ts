@@ -94,7 +94,7 @@ export class Gateway {
       case 'seek':
       case 'unsubscribe':
       case 'get-last-message-id':
-        return await consumerRequest(this.consumers, state, body)
+        return await consumerRequest(this.consumers, state, body, context.faults)
       case 'close-consumer': return closeConsumer(context, this.consumers, state, body)
       case 'tenants-list':
       case 'tenants-get':

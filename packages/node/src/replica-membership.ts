@@ -10,6 +10,12 @@ import type { MetadataService } from './metadata-service.ts'
 
 /** How often a leader re-checks a group whose membership does not match its placement yet. */
 export const MEMBERSHIP_RECHECK_MS = 250
+/**
+ * How long one step may take before the driver stops waiting for it and checks again: a step
+ * whose answer never comes must not hold the group's moves forever (node-moves seed 420: the
+ * leader that got leadership back never moved again).
+ */
+export const MEMBERSHIP_STEP_TIMEOUT_MS = 10_000
 
 export interface ReplicaMembershipOptions {
   env: Env
@@ -69,9 +75,15 @@ export class ReplicaMembership {
 
   private run (group: string, raft: RaftNode, what: string, fields: Record<string, string>, action: () => Promise<void>): void {
     this.busy.add(group)
-    action().catch((error: unknown) => {
+    const clock = this.options.env.clock
+    let timer: TimerHandle | undefined
+    const timedOut = new Promise<never>((_resolve, reject) => {
+      timer = clock.setTimer(MEMBERSHIP_STEP_TIMEOUT_MS, () => { reject(new Error(`no answer within ${MEMBERSHIP_STEP_TIMEOUT_MS} ms`)) })
+    })
+    Promise.race([action(), timedOut]).catch((error: unknown) => {
       this.options.env.logger.debug('replica membership step deferred', { group, step: what, ...fields, error: String(error) })
     }).finally(() => {
+      if (timer !== undefined) clock.clearTimer(timer)
       this.busy.delete(group)
       this.recheck(group, raft)
     })

@@ -18,12 +18,13 @@ import type { SessionState } from './session-state.ts'
  * The topic's metadata record, after a read barrier if it is not known here; undefined only
  * when the barrier succeeded. Throws MetadataUnavailableError when this node cannot tell.
  */
-export async function findTopic (context: Pick<GatewayContext, 'metadata'>, name: TopicName): Promise<TopicRecord | undefined> {
+export async function findTopic (context: Pick<GatewayContext, 'metadata' | 'faults'>, name: TopicName): Promise<TopicRecord | undefined> {
   const known = context.metadata.sm.topic(name.full)
   if (known !== undefined) return known
   try {
     await context.metadata.barrier()
   } catch (error) {
+    if (context.faults?.unknownTopicWhenBehind === true) return undefined
     throw new MetadataUnavailableError({ reason: error instanceof Error ? error.message : String(error) })
   }
   return context.metadata.sm.topic(name.full)

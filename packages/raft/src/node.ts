@@ -119,7 +119,8 @@ export class RaftNode {
   private readonly proposals = new Map<number, Pending>()
   private nextReadId = 1
   private readonly reads = new Map<number, { index: number | undefined, resolve: () => void, reject: (error: Error) => void }>()
-  private transferWaiter: { to: NodeId, resolve: () => void, reject: (error: Error) => void } | undefined
+  /** The transfer in flight and everyone waiting on it (a second caller for the same target waits on the same outcome). */
+  private transferWaiter: { to: NodeId, waiters: Array<{ resolve: () => void, reject: (error: Error) => void }> } | undefined
 
   constructor (options: RaftNodeOptions) {
     this.id = options.id
@@ -226,7 +227,8 @@ export class RaftNode {
         let done = false
         this.run(() => { done = core.transferLeader(to) })
         if (done) resolve()
-        else this.transferWaiter = { to, resolve, reject }
+        else if (this.transferWaiter?.to === to) this.transferWaiter.waiters.push({ resolve, reject })
+        else this.transferWaiter = { to, waiters: [{ resolve, reject }] }
       } catch (error) {
         reject(error)
       }
@@ -293,7 +295,7 @@ export class RaftNode {
     this.proposals.clear()
     for (const read of this.reads.values()) read.reject(error)
     this.reads.clear()
-    this.transferWaiter?.reject(error)
+    for (const waiter of this.transferWaiter?.waiters ?? []) waiter.reject(error)
     this.transferWaiter = undefined
     this.awaitingSync.length = 0
   }
@@ -471,10 +473,12 @@ export class RaftNode {
       }
     }
     if (ready.transferOutcome !== undefined && this.transferWaiter !== undefined) {
-      const waiter = this.transferWaiter
+      const { waiters } = this.transferWaiter
       this.transferWaiter = undefined
-      if (ready.transferOutcome === 'done') waiter.resolve()
-      else waiter.reject(new TransferFailedError('no TimeoutNow within an election timeout'))
+      for (const waiter of waiters) {
+        if (ready.transferOutcome === 'done') waiter.resolve()
+        else waiter.reject(new TransferFailedError('no TimeoutNow within an election timeout'))
+      }
     }
   }
 

@@ -18,6 +18,32 @@ t.test('leader transfer hands leadership to a caught-up follower', async (t) => 
   `)
 })
 
+t.test('two callers waiting on the same transfer both get its outcome', async (t) => {
+  // node-moves seed 420: the replica mover and the preferred-leader hand-off both asked for the
+  // same transfer; the second call replaced the first's waiter, whose promise never settled.
+  await scenario(t, `
+    add-nodes 3
+    campaign 1
+    stabilize
+    partition 1 2 | 3
+    propose 1 behind
+    stabilize
+    transfer 1 3
+    transfer-again 1 3
+    run 1200
+    expect result transfer-3 TRANSFER_FAILED
+    expect result transfer-again-3 TRANSFER_FAILED
+    heal
+    stabilize
+    transfer 1 3
+    transfer-again 1 3
+    stabilize
+    expect result transfer-3 ok
+    expect result transfer-again-3 ok
+    expect leader 3
+  `)
+})
+
 t.test('proposals are refused during a transfer, and a transfer to an unreachable node aborts', async (t) => {
   await scenario(t, `
     add-nodes 3

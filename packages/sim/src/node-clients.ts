@@ -81,6 +81,14 @@ export class ClientLinks {
 /** Errors answered before anything was proposed: the attempt definitely did nothing. */
 const REFUSED_BEFORE_PROPOSING = new Set(['NOT_LEADER', 'BACKPRESSURE', 'NODE_DOWN', 'NO_HANDLER', 'UNKNOWN_TOPIC', 'METADATA_UNAVAILABLE', 'PRODUCER_CLOSED'])
 
+/**
+ * The workload's clients start only once its topic exists, and it exists to the end: a node
+ * answering UNKNOWN_TOPIC for it said "no such topic" when it could not tell (issue 15, bug 4).
+ */
+function checkTopicKnown (clients: NodeClients, who: string, node: NodeId, code: string): void {
+  if (code === 'UNKNOWN_TOPIC') clients.oracles.report('queue-unknown-topic', `${who} was told by ${node} that ${clients.topic}, which exists, is unknown`)
+}
+
 /** The producer gave up on an attempt before its send left: nothing was sent. */
 class AttemptAbandonedError extends Error {
   static readonly code = 'ATTEMPT_ABANDONED'
@@ -194,6 +202,7 @@ export class NodeProducer {
         return
       }
       const code = reply.error.code
+      checkTopicKnown(this.clients, this.name, target, code)
       if (!REFUSED_BEFORE_PROPOSING.has(code)) send.definite = false
       this.leaderHint = leaderHintOf(reply, this.clients.world)
       this.clients.record(`send ${send.key} a${send.attempts} ${code}${this.leaderHint === null ? '' : ` -> ${this.leaderHint}`}`)
@@ -323,6 +332,7 @@ export class NodeConsumer {
         this.call({ type: 'flow', consumerId, permits: this.options.receiverQueue })
         return
       }
+      checkTopicKnown(clients, this.name, target, reply.error.code)
       this.leaderHint = leaderHintOf(reply, clients.world)
       clients.record(`subscribe ${this.name} c${consumerId} ${reply.error.code}${this.leaderHint === null ? '' : ` -> ${this.leaderHint}`}`)
       this.retrySubscribe()

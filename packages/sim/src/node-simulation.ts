@@ -45,6 +45,7 @@ export class NodeSimulation {
   readonly faultMs: number
   events = 0
   private sinceDrain = 0
+  private over = false
 
   constructor (options: {
     seed: number, nodes: number, raftConfig: Partial<RaftConfig>, keepTrace: boolean, faultMs: number, faults?: NodeFaults, nemesis?: NodeNemesisOptions, reReplicationDelayMs?: number
@@ -71,7 +72,16 @@ export class NodeSimulation {
   }
 
   record (line: string): void {
+    if (this.over) return
     this.trace.record(this.clock.now(), line)
+  }
+
+  /**
+   * The verdict is in: nothing more is recorded. A run stopped by a violation leaves promise
+   * continuations of its nodes behind; what they log after the trace's hash is not the run's.
+   */
+  end (): void {
+    this.over = true
   }
 
   get electionTimeoutMs (): number {
@@ -197,6 +207,8 @@ export async function runNodeSimulation (scenario: Scenario, options: Simulation
   }
   const violation = sim.oracles.violation
   if (violation !== null) sim.record(`violation ${violation.invariant}: ${violation.message}`)
+  const traceHash = sim.trace.hash()
+  sim.end()
   const queue = sim.queue.stats()
   return {
     scenario: scenario.name,
@@ -204,7 +216,7 @@ export async function runNodeSimulation (scenario: Scenario, options: Simulation
     nodes,
     ok: violation === null,
     violation,
-    traceHash: sim.trace.hash(),
+    traceHash,
     traceLines: sim.trace.lines(),
     virtualMs: sim.clock.now(),
     events: sim.events,

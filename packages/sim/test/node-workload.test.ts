@@ -15,6 +15,7 @@ const SEEDS = 20
 const FAULT_MS = 8_000
 const BUG_SEEDS = 6
 const PAUSE_SEEDS = 8
+const REGRESSION_SEEDS = 8
 
 t.test(`node-random: ${SEEDS} seeds pass with the queue oracles`, async (t) => {
   const summary = await runSweep({ scenarioModule, scenario: 'node-random', workload: 'node', from: 1, seeds: SEEDS, faultMs: FAULT_MS })
@@ -67,3 +68,18 @@ t.test('node-corruption: a bit flipped at rest in a journal is detected (the nod
   t.ok(result.traceLines.some((line) => line.includes(' corrupt n')), 'a bit was flipped')
   t.ok(result.traceLines.some((line) => line.includes('storage corrupted: refusing to vote or lead')), 'the damaged node noticed at restart')
 })
+
+// Issue 15's bugs 3 and 4, put back as switches: the node sweep finds each (a consumer attached
+// through a non-leader stalls after its first receiver queue: queue-liveness; a node whose
+// metadata lags says "no such topic" for the topic in use: queue-unknown-topic).
+for (const [fault, invariant] of [['dropForwardedFlow', 'queue-liveness'], ['unknownTopicWhenBehind', 'queue-unknown-topic']] as const) {
+  t.test(`${fault} (issue 15) is caught by a sweep of ${REGRESSION_SEEDS} seeds of node-random`, async (t) => {
+    const summary = await runSweep({ scenarioModule, scenario: 'node-random', workload: 'node', from: 1, seeds: REGRESSION_SEEDS, nodeFaults: { [fault]: true } })
+    t.ok(summary.failed > 0, `${summary.failed} of ${REGRESSION_SEEDS} seeds failed`)
+    for (const failure of summary.failures) {
+      t.equal(failure.invariant, invariant, `seed ${failure.seed}: ${failure.message}`)
+      t.equal(failure.replay, `scripts/blazar sim run --workload node --scenario node-random --seed ${failure.seed} --node-fault ${fault}`)
+    }
+    t.comment(`replay: ${summary.failures[0]?.replay}`)
+  })
+}

@@ -91,6 +91,7 @@ export class ScriptRunner {
       }
       case 'read': this.track(args[1], c.get(args[0]).node.readIndex()); await c.run(0); return
       case 'transfer': this.track(`transfer-${args[1]}`, c.get(args[0]).node.transferLeader(args[1])); await c.run(0); return
+      case 'transfer-again': this.track(`transfer-again-${args[1]}`, c.get(args[0]).node.transferLeader(args[1])); await c.run(0); return
       case 'add-learner': this.track(`add-${args[1]}`, c.get(args[0]).node.addLearner(args[1])); await c.run(0); return
       case 'promote': this.track(`promote-${args[1]}`, c.get(args[0]).node.promoteLearner(args[1])); await c.run(0); return
       case 'remove': this.track(`remove-${args[1]}`, c.get(args[0]).node.removeMember(args[1])); await c.run(0); return
