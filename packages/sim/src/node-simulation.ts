@@ -7,6 +7,7 @@
 import { SeededRandom, VirtualClock, type NodeId } from '@blazar/env'
 import type { NodeFaults } from '@blazar/node/core'
 import type { RaftConfig } from '@blazar/raft'
+import { settle, stepUntil } from './event-loop.ts'
 import { calmNetwork } from './network.ts'
 import { NodeNemesis, defaultNodeNemesis, type NodeNemesisOptions } from './node-nemesis.ts'
 import { NODE_TOPIC, NodeWorkload } from './node-workload.ts'
@@ -30,7 +31,6 @@ class NodeSimulationStopped extends Error {
   }
 }
 
-const settle = (): Promise<void> => new Promise((resolve) => { setImmediate(resolve) })
 
 export class NodeSimulation {
   readonly seed: number
@@ -89,22 +89,11 @@ export class NodeSimulation {
   }
 
   async runFor (ms: number): Promise<void> {
-    const until = this.clock.now() + ms
-    await settle()
-    while (this.clock.step(until)) await this.afterEvent()
-    this.clock.runUntilSync(until)
+    await stepUntil(this.clock, this.clock.now() + ms, () => this.afterEvent())
   }
 
   async runUntil (done: () => boolean, maxMs: number): Promise<boolean> {
-    const until = this.clock.now() + maxMs
-    await settle()
-    if (done()) return true
-    while (this.clock.step(until)) {
-      await this.afterEvent()
-      if (done()) return true
-    }
-    this.clock.runUntilSync(until)
-    return done()
+    return await stepUntil(this.clock, this.clock.now() + maxMs, () => this.afterEvent(), done)
   }
 
   fail (invariant: InvariantName, message: string): never {

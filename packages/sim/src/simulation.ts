@@ -3,6 +3,7 @@
 // continuations settled between events, the oracles consulted after each), then checks
 // liveness and the workload's history (linearizability of the KV registers, or the queue
 // oracles of the broker workload) and returns the verdict with the trace hash.
+import { settle, stepUntil } from './event-loop.ts'
 import { SeededRandom, VirtualClock, type NodeId } from '@blazar/env'
 import type { RaftConfig, RaftFaults } from '@blazar/raft'
 import { BrokerHost, type BrokerFaults } from './broker-host.ts'
@@ -110,8 +111,6 @@ class SimulationStopped extends Error {
   }
 }
 
-const settle = (): Promise<void> => new Promise((resolve) => { setImmediate(resolve) })
-
 export class Simulation {
   readonly seed: number
   readonly clock = new VirtualClock()
@@ -201,23 +200,12 @@ export class Simulation {
   }
 
   async runUntilTime (until: number): Promise<void> {
-    // Let continuations of what the caller just did (e.g. a node's async start) run first.
-    await settle()
-    while (this.clock.step(until)) await this.afterEvent()
-    this.clock.runUntilSync(until)
+    await stepUntil(this.clock, until, () => this.afterEvent())
   }
 
   /** Runs until `done()` holds (checked after every event) or `maxMs` pass; returns whether it held. */
   async runUntil (done: () => boolean, maxMs: number): Promise<boolean> {
-    const until = this.clock.now() + maxMs
-    await settle()
-    if (done()) return true
-    while (this.clock.step(until)) {
-      await this.afterEvent()
-      if (done()) return true
-    }
-    this.clock.runUntilSync(until)
-    return done()
+    return await stepUntil(this.clock, this.clock.now() + maxMs, () => this.afterEvent(), done)
   }
 
   fail (invariant: InvariantName, message: string): never {
