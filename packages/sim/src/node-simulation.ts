@@ -17,19 +17,10 @@ import { QueueOracles } from './queue-oracles.ts'
 import { Trace } from './trace.ts'
 import { installTripwires } from './tripwires.ts'
 import type { Scenario, SimulationOptions, SimulationResult } from './simulation.ts'
-import { BROKER_DRAIN_TIMEOUTS, FULL_DRAIN_EVENTS, MAX_EVENTS_PER_RUN, MICROTASK_TURNS, simRaftConfig } from './simulation.ts'
+import { BROKER_DRAIN_TIMEOUTS, FULL_DRAIN_EVENTS, MAX_EVENTS_PER_RUN, MICROTASK_TURNS, SimulationStopped, simRaftConfig } from './simulation.ts'
 
 /** Virtual ms the nodes get to elect the metadata leader and register before the clients start. */
 export const NODE_STARTUP_MS = 2_000
-
-class NodeSimulationStopped extends Error {
-  static readonly code = 'SIMULATION_STOPPED'
-  readonly code = NodeSimulationStopped.code
-  constructor () {
-    super('simulation stopped at a violation')
-    this.name = 'NodeSimulationStopped'
-  }
-}
 
 
 export class NodeSimulation {
@@ -98,7 +89,7 @@ export class NodeSimulation {
 
   fail (invariant: InvariantName, message: string): never {
     this.oracles.report(invariant, message)
-    throw new NodeSimulationStopped()
+    throw new SimulationStopped()
   }
 
   /**
@@ -156,7 +147,7 @@ export class NodeSimulation {
     this.events++
     this.oracles.endOfEvent()
     if (this.world.nodeErrors.length > 0) this.oracles.report('node-error', this.world.nodeErrors[0])
-    if (this.oracles.violation !== null) throw new NodeSimulationStopped()
+    if (this.oracles.violation !== null) throw new SimulationStopped()
     if (this.events > MAX_EVENTS_PER_RUN) this.fail('liveness-leader', `more than ${MAX_EVENTS_PER_RUN} events: runaway simulation`)
   }
 }
@@ -185,7 +176,7 @@ export async function runNodeSimulation (scenario: Scenario, options: Simulation
   try {
     await (scenario.runNode ?? ((run) => run.chaos()))(sim)
   } catch (error) {
-    if (!(error instanceof NodeSimulationStopped)) {
+    if (!(error instanceof SimulationStopped)) {
       const message = error instanceof Error ? `${error.name}: ${error.message}` : String(error)
       sim.oracles.report('node-error', `scenario threw ${message}`)
     }

@@ -101,8 +101,8 @@ export interface SimulationResult {
   queue?: { sends: number, acked: number, failedDefinite: number, failedUnknown: number, stored: number }
 }
 
-/** Thrown through a scenario script to stop it at the first violation. */
-class SimulationStopped extends Error {
+/** Thrown through a scenario script (either workload's) to stop it at the first violation. */
+export class SimulationStopped extends Error {
   static readonly code = 'SIMULATION_STOPPED'
   readonly code = SimulationStopped.code
   constructor () {
