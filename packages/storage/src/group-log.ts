@@ -2,6 +2,7 @@
 // log up to `cut`, followed by `tail`, the entries appended (or rewritten after a truncation)
 // that the commit pipeline has not applied to segments yet. Terms live in memory (TermRuns).
 // Every write becomes an operation for the node-wide journal; sync() waits for its round.
+import type { EntryStamp } from './journal-format.ts'
 import type {
   CorruptionReport, HardState, LogEntry, RaftStorage, RecoveredState, SnapshotMeta
 } from '@blazar/env'
@@ -54,6 +55,12 @@ export class GroupLog implements RaftStorage {
   journaledLogOps = false
   /** Bytes appended straight to segments by rounds with no journal record since this group was last journaled. */
   unjournaledBytes = 0
+  /**
+   * Stamps of those entries: the group's next journal record starts with them (as an appendRef),
+   * so the journal names every entry appended since the checkpoint before a later operation
+   * that needs them (recovery replays the journal over the segments, and a gap is corruption).
+   */
+  unjournaledStamps: EntryStamp[] = []
   /** Segment files written since the last checkpoint (synced by it, or by a direct write). */
   readonly dirtyFiles = new Set<string>()
   /** Bytes of the write queue reserved for entries not yet appended (the next write takes them over). */

@@ -374,7 +374,7 @@ export class LogStore {
     let roundBytes: Uint8Array = new Uint8Array(0)
     if (journalFree) {
       for (const part of parts.values()) {
-        this.encodeDirect(part)
+        part.group.unjournaledStamps.push(...this.encodeDirect(part))
         part.group.unjournaledBytes += this.partBytes(part)
       }
     } else {
@@ -466,6 +466,10 @@ export class LogStore {
     }
     const ref = group.journalRef.ref
     group.unjournaledBytes = 0
+    if (group.unjournaledStamps.length > 0) {
+      writer.appendRef(ref, group.unjournaledStamps)
+      group.unjournaledStamps = []
+    }
     if (this.isDirect(part)) {
       writer.appendRef(ref, this.encodeDirect(part))
       return
@@ -566,7 +570,12 @@ export class LogStore {
     await this.inParallel(dirs, (dir) => this.syncDir(dir))
     const old = this.journal
     await this.startJournal(old.seq + 1)
-    for (const group of this.groups.values()) group.journaledLogOps = false
+    // The checkpoint records every group's last index: direct appends need no journal record now.
+    for (const group of this.groups.values()) {
+      group.journaledLogOps = false
+      group.unjournaledStamps = []
+      group.unjournaledBytes = 0
+    }
     await old.file.close()
     await this.writeCheckpointFile([joinPath('journal', journalFileName(old.seq))])
     this.counters.checkpoints++
