@@ -3,6 +3,7 @@
 // each in its own network namespace (`placement`, see net-namespaces.ts), with kill -9, pause
 // and restart of one node. Every process it starts is stopped at teardown, by PID.
 import { mkdtempSync, rmSync } from 'node:fs'
+import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import {
@@ -34,6 +35,36 @@ export interface TestCluster {
   stop (): Promise<void>
 }
 
+/**
+ * Each test cluster takes a block of PORT_BLOCK loopback ports (libp2p base+0..4, Pulsar +5..9,
+ * HTTP +10..14, up to 5 nodes) between PORT_FLOOR and PORT_CEILING: below Linux's ephemeral range
+ * (32768–60999), so no outgoing connection of a concurrently running test can hold one. The first
+ * block tried is derived from the PID (concurrent test files start apart); a block with any port
+ * already bound is skipped.
+ */
+const PORT_BLOCK = 20
+const PORT_FLOOR = 10_000
+const PORT_CEILING = 32_000
+const PORT_BLOCKS = Math.floor((PORT_CEILING - PORT_FLOOR) / PORT_BLOCK)
+
+async function freePortBlock (): Promise<number> {
+  for (let attempt = 0; attempt < PORT_BLOCKS; attempt++) {
+    const base = PORT_FLOOR + ((process.pid + attempt * 7) % PORT_BLOCKS) * PORT_BLOCK
+    let free = true
+    for (let port = base; port < base + PORT_BLOCK && free; port++) free = await canBind(port)
+    if (free) return base
+  }
+  throw new Error(`no free block of ${PORT_BLOCK} ports between ${PORT_FLOOR} and ${PORT_CEILING}`)
+}
+
+function canBind (port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = createServer()
+    server.once('error', () => { resolve(false) })
+    server.listen(port, '127.0.0.1', () => { server.close(() => { resolve(true) }) })
+  })
+}
+
 /** Node PIDs started by this test process: killed when it exits, whatever ended it early. */
 const started = new Set<number>()
 process.on('exit', () => {
@@ -50,7 +81,7 @@ async function launch (node: LocalNode, options: Parameters<typeof startNode>[1]
 export async function startTestCluster (label: string, count = 3, placement?: readonly NodeNetwork[]): Promise<TestCluster> {
   if (placement !== undefined && placement.length !== count) throw new Error(`placement has ${placement.length} entries for ${count} nodes`)
   const dir = mkdtempSync(join(tmpdir(), `blazar-${label}-`))
-  const base = 21_000 + (process.pid % 1_500) * 20
+  const base = await freePortBlock()
   const nodes = localNodes(dir, count, { base, http: base + 10, pulsar: base + 5 }).map((node, i) => {
     const network = placement?.[i]
     return network === undefined ? node : { ...node, ...network, port: NAMESPACED_PORT, httpPort: NAMESPACED_HTTP_PORT, pulsarPort: NAMESPACED_PULSAR_PORT }

@@ -120,9 +120,20 @@ export async function waitForNode (node: LocalNode, timeoutMs: number): Promise<
     } catch {
       // not up yet
     }
-    if (await runningPid(node) === null) throw new Error(`node${node.index} exited; see ${node.dir}.log`)
-    if (Date.now() >= deadline) throw new Error(`node${node.index} did not come up within ${timeoutMs} ms; see ${node.dir}.log`)
+    if (await runningPid(node) === null) throw new Error(`node${node.index} exited; the end of ${node.dir}.log:\n${await logTail(node)}`)
+    if (Date.now() >= deadline) throw new Error(`node${node.index} did not come up within ${timeoutMs} ms; the end of ${node.dir}.log:\n${await logTail(node)}`)
     await new Promise((resolve) => setTimeout(resolve, 100))
+  }
+}
+
+/** Lines of a node's log shown when it fails to come up (the log itself goes with the test's temp dir). */
+const LOG_TAIL_LINES = 30
+
+async function logTail (node: LocalNode): Promise<string> {
+  try {
+    return (await readFile(`${node.dir}.log`, 'utf8')).trimEnd().split('\n').slice(-LOG_TAIL_LINES).join('\n')
+  } catch (error) {
+    return `(no log: ${(error as Error).message})`
   }
 }
 
