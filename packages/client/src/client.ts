@@ -1,7 +1,6 @@
 // The Client: one transport (an ephemeral libp2p identity unless one is given), one
 // connection pool, and every producer and consumer created from it. It routes server pushes
 // to the producer or consumer they name and tells them when their connection is lost.
-import { randomBytes } from 'node:crypto'
 import {
   CompressionCodecs, InvalidArgumentError, NON_PARTITIONED, PRODUCER_ACCESS_MODES, PULSAR_DEFAULTS,
   parseTopicName, partitionTopicName, validateEntityName, type ServerPush
@@ -10,6 +9,7 @@ import { Transport } from '@blazar/transport'
 import { DEFAULT_ACKNOWLEDGEMENTS_GROUP_TIME_MS } from './ack-grouping.ts'
 import { AckTimeoutTracker, DEFAULT_ACK_TIMEOUT_TICK_TIME_MS, MIN_ACK_TIMEOUT_MS } from './ack-timeout.ts'
 import { Admin } from './admin.ts'
+import type { ClientTransport } from './client-transport.ts'
 import { ConnectionPool } from './connection-pool.ts'
 import { Consumer, type ConsumerBehaviour } from './consumer.ts'
 import type { ClientContext } from './context.ts'
@@ -38,10 +38,13 @@ import { TopicDiscovery, parseTopicsPattern } from './topic-discovery.ts'
 import { zlibCodec } from './zlib-codec.ts'
 import { zstdCodec } from './zstd-codec.ts'
 
+/** Reader subscription names end in 10 random hex digits. */
+const READER_NAME_SPACE = 16 ** 10
+
 export class Client {
   readonly admin: Admin
   private readonly context: ClientContext
-  private readonly transport: Transport
+  private readonly transport: ClientTransport
   private readonly ownsTransport: boolean
   private readonly closeController: AbortController
   private readonly producers = new Map<number, PartitionProducer>()
@@ -50,7 +53,7 @@ export class Client {
   private readonly openConsumers = new Set<Consumer>()
   private closing: Promise<void> | undefined
 
-  private constructor (init: { context: ClientContext, transport: Transport, ownsTransport: boolean, closeController: AbortController }) {
+  private constructor (init: { context: ClientContext, transport: ClientTransport, ownsTransport: boolean, closeController: AbortController }) {
     this.context = init.context
     this.transport = init.transport
     this.ownsTransport = init.ownsTransport
@@ -76,6 +79,8 @@ export class Client {
       pool,
       lookup: new TopicLookup(pool),
       timers,
+      random: options.random ?? Math.random,
+      ...(options.faults === undefined ? {} : { faults: options.faults }),
       codecs: new CompressionCodecs([zlibCodec, lz4Codec, zstdCodec, snappyCodec, ...(options.compressionCodecs ?? [])]),
       operationTimeoutMs,
       nextHandle: () => handles++ % 0x1_0000_0000,
@@ -131,7 +136,7 @@ export class Client {
       throw error
     }
     const producer: Producer = new Producer({
-      topic, partitions: producers, router: new MessageRouter(producers.length, routingMode),
+      topic, partitions: producers, router: new MessageRouter(producers.length, routingMode, Math.floor(this.context.random() * producers.length)),
       onClose: () => { forget(); this.openProducers.delete(producer) },
       now: () => this.context.timers.now()
     })
@@ -177,7 +182,7 @@ export class Client {
   async createReader (options: ReaderOptions): Promise<Reader> {
     this.checkOpen('createReader')
     const prefix = options.subscriptionRolePrefix ?? 'reader'
-    const subscription = `${prefix}-${randomBytes(5).toString('hex')}`
+    const subscription = `${prefix}-${Math.floor(this.context.random() * READER_NAME_SPACE).toString(16).padStart(10, '0')}`
     const start = readerStart(options)
     const settings = consumerSettings({
       subscription, subscriptionType: 'Exclusive',

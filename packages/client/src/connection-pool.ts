@@ -6,7 +6,7 @@ import {
   TimeoutError, errorFromWire, parseClientReply, parseServerPush,
   type ClientRequestBody, type ClientRequestType, type ClientResult, type ServerPush
 } from '@blazar/protocol'
-import type { ClientConnection, Transport } from '@blazar/transport'
+import type { ClientLink, ClientTransport } from './client-transport.ts'
 import { ConnectionFailedError } from './errors.ts'
 import { timeoutSignal, type Timers } from './timers.ts'
 
@@ -20,7 +20,7 @@ export const MAX_CONNECTIONS = 1_024
 export type RequestBody<K extends ClientRequestType> = Extract<ClientRequestBody, { type: K }>
 
 export interface ConnectionPoolOptions {
-  transport: Transport
+  transport: ClientTransport
   bootstrap: readonly string[]
   timers: Timers
   onPush: (peer: string, push: ServerPush) => void
@@ -29,8 +29,8 @@ export interface ConnectionPoolOptions {
 
 export class ConnectionPool {
   private readonly options: ConnectionPoolOptions
-  private readonly connections = new Map<string, ClientConnection>()
-  private readonly dialing = new Map<string, Promise<ClientConnection>>()
+  private readonly connections = new Map<string, ClientLink>()
+  private readonly dialing = new Map<string, Promise<ClientLink>>()
   private readonly unreachableUntil = new Map<string, number>()
   private readonly spentPushes = new Map<string, number>()
   private closed = false
@@ -48,7 +48,7 @@ export class ConnectionPool {
   }
 
   /** An open connection: any connected node, else a bootstrap node dialled again. */
-  async any (): Promise<ClientConnection> {
+  async any (): Promise<ClientLink> {
     for (const connection of this.connections.values()) if (connection.open) return connection
     let lastError: unknown = new ConnectionFailedError({ addresses: 0, reason: 'no service URL' })
     for (const address of this.options.bootstrap) {
@@ -65,7 +65,7 @@ export class ConnectionPool {
    * The connection to `peer` (a partition leader), dialling `addresses` if needed; null when
    * it cannot be reached now (the caller then goes through any node, which forwards).
    */
-  async toPeer (peer: string, addresses: readonly string[]): Promise<ClientConnection | null> {
+  async toPeer (peer: string, addresses: readonly string[]): Promise<ClientLink | null> {
     const existing = this.connections.get(peer)
     if (existing?.open === true) return existing
     if ((this.unreachableUntil.get(peer) ?? 0) > this.options.timers.now() || addresses.length === 0) return null
@@ -79,7 +79,7 @@ export class ConnectionPool {
   }
 
   /** Sends one request and returns its validated result; a broker error is thrown as its typed class. */
-  async request<K extends ClientRequestType> (connection: ClientConnection, body: RequestBody<K>, timeoutMs: number): Promise<ClientResult<K>> {
+  async request<K extends ClientRequestType> (connection: ClientLink, body: RequestBody<K>, timeoutMs: number): Promise<ClientResult<K>> {
     const timeout = timeoutSignal(this.options.timers, timeoutMs, () => new TimeoutError({ operation: body.type, timeoutMs }))
     let raw: unknown
     try {
@@ -107,7 +107,7 @@ export class ConnectionPool {
     await Promise.all(connections.map((connection) => connection.close()))
   }
 
-  private async dial (address: string): Promise<ClientConnection> {
+  private async dial (address: string): Promise<ClientLink> {
     const pending = this.dialing.get(address)
     if (pending !== undefined) return await pending
     const dialing = this.connect(address)
@@ -119,7 +119,7 @@ export class ConnectionPool {
     }
   }
 
-  private async connect (address: string): Promise<ClientConnection> {
+  private async connect (address: string): Promise<ClientLink> {
     if (this.connections.size >= MAX_CONNECTIONS) {
       throw new ConnectionFailedError({ addresses: 1, reason: `the pool already holds ${MAX_CONNECTIONS} connections` })
     }
@@ -143,7 +143,7 @@ export class ConnectionPool {
     return connection
   }
 
-  private received (connection: ClientConnection, body: unknown): void {
+  private received (connection: ClientLink, body: unknown): void {
     const spent = (this.spentPushes.get(connection.peer) ?? 0) + 1
     if (spent >= PUSH_PERMIT_WINDOW / 2 && connection.open) {
       connection.grantPermits(spent)

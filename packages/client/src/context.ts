@@ -3,12 +3,16 @@
 import type { CompressionCodecs } from '@blazar/protocol'
 import type { ConnectionPool } from './connection-pool.ts'
 import type { TopicLookup } from './lookup.ts'
+import type { ClientFaults } from './options.ts'
 import type { Timers } from './timers.ts'
 
 export interface ClientContext {
   pool: ConnectionPool
   lookup: TopicLookup
   timers: Timers
+  /** Uniform in [0, 1): every random choice the client makes (seeded in the simulator). */
+  random: () => number
+  faults?: ClientFaults
   codecs: CompressionCodecs
   operationTimeoutMs: number
   /** A handle unique within the client (so unique per connection, as the contract requires). */

@@ -3,6 +3,7 @@
 // class comes from @blazar/protocol (re-exported here for convenience). See README.md.
 export { Client } from './client.ts'
 export { Producer, type ProducerMessageInput } from './producer.ts'
+export type { ClientLink, ClientTransport } from './client-transport.ts'
 export { Consumer, type MessageOrId } from './consumer.ts'
 export { Reader } from './reader.ts'
 export { TopicMessageId, type Message } from './message.ts'
@@ -11,7 +12,7 @@ export { ClientClosedError, ConnectionFailedError, isRetryable, type RetryScope 
 export {
   DEFAULT_BATCHING_MAX_PUBLISH_DELAY_MS, DEFAULT_MAX_PENDING_MESSAGES, DEFAULT_OPERATION_TIMEOUT_MS,
   DEFAULT_PATTERN_AUTO_DISCOVERY_PERIOD_MS, MAX_TOPICS_PER_CONSUMER, MAX_TOTAL_RECEIVER_QUEUE_SIZE_ACROSS_PARTITIONS, serviceUrls,
-  type ClientOptions, type ConsumerOptions, type ProducerOptions, type ReaderOptions
+  type ClientFaults, type ClientOptions, type ConsumerOptions, type ProducerOptions, type ReaderOptions
 } from './options.ts'
 export { DEFAULT_ACKNOWLEDGEMENTS_GROUP_TIME_MS, MAX_ACK_GROUP_SIZE, MAX_PENDING_ACKS } from './ack-grouping.ts'
 export { DEFAULT_ACK_TIMEOUT_TICK_TIME_MS, MAX_TRACKED_UNACKED, MIN_ACK_TIMEOUT_MS } from './ack-timeout.ts'

@@ -2,7 +2,7 @@
 // addresses; the client uses a direct connection to that leader when it can reach it and any
 // connected node otherwise (which forwards, "publish via any node").
 import type { ClientResult } from '@blazar/protocol'
-import type { ClientConnection } from '@blazar/transport'
+import type { ClientLink } from './client-transport.ts'
 import type { ConnectionPool } from './connection-pool.ts'
 
 export type LookupResult = ClientResult<'lookup'>
@@ -23,7 +23,7 @@ export class TopicLookup {
    * A fresh lookup of `topic` (the partitioned topic itself, never a `-partition-N` name),
    * then the connection to use for `partition` (-1 for a non-partitioned topic).
    */
-  async connectionFor (topic: string, partition: number, timeoutMs: number): Promise<ClientConnection> {
+  async connectionFor (topic: string, partition: number, timeoutMs: number): Promise<ClientLink> {
     const result = await this.lookup(topic, timeoutMs)
     const leader = result.leaders.find((entry) => entry.partition === partition)
     if (leader?.leader != null) {

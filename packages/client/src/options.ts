@@ -5,7 +5,8 @@ import {
   INITIAL_POSITIONS, InvalidArgumentError, MAX_FLOW_PERMITS, MAX_MESSAGES_PER_BATCH, PULSAR_DEFAULTS, SUBSCRIPTION_TYPES,
   parseTopicName, validateEntityName, type CompressionCodec, type CompressionType, type InitialPosition, type MessageId, type SubscriptionType
 } from '@blazar/protocol'
-import type { Transport, TransportSettings } from '@blazar/transport'
+import type { TransportSettings } from '@blazar/transport'
+import type { ClientTransport } from './client-transport.ts'
 import type { DeadLetterPolicy } from './dead-letter-policy.ts'
 import type { SubscriptionSettings } from './partition-consumer.ts'
 import type { RedeliveryBackoff } from './redelivery-backoff.ts'
@@ -28,8 +29,17 @@ export interface ClientOptions {
   compressionCodecs?: readonly CompressionCodec[]
   transportSettings?: Partial<TransportSettings>
   /** A started transport to use (not stopped by close()); by default the client starts its own, with an ephemeral identity. */
-  transport?: Transport
+  transport?: ClientTransport
   timers?: Timers
+  /** Uniform in [0, 1): the source of the client's random choices (reader names, the first round-robin partition); Math.random by default. */
+  random?: () => number
+  /** Test-only deliberate bugs: the simulator's node workload must catch each. */
+  faults?: ClientFaults
+}
+
+export interface ClientFaults {
+  /** Issue 15 bug 2 put back: a producer reports a stored batch as soon as its answer arrives, ahead of earlier batches whose outcome is open. */
+  releaseAcksOnArrival?: boolean
 }
 
 export interface ProducerOptions {

@@ -8,7 +8,7 @@
 import {
   ConsumerClosedError, MessageId, type CursorPosition, type DeliveredEntry, type InitialPosition, type SubscriptionType
 } from '@blazar/protocol'
-import type { ClientConnection } from '@blazar/transport'
+import type { ClientLink } from './client-transport.ts'
 import type { ClientContext } from './context.ts'
 import { messagesOf, type Message } from './message.ts'
 import { PermitTracker } from './permits.ts'
@@ -40,7 +40,7 @@ export class PartitionConsumer implements QueueOwner {
   private readonly lookupTopic: string
   private readonly queue: ReceiverQueue
   private readonly permits: PermitTracker
-  private connection: ClientConnection | undefined
+  private connection: ClientLink | undefined
   private state: State = 'detached'
   private resubscribing: Promise<void> | undefined
   /** Messages before it are dropped on arrival; a non-durable subscription starts there. */
@@ -207,7 +207,7 @@ export class PartitionConsumer implements QueueOwner {
     }
   }
 
-  private attachedConnection (): ClientConnection | undefined {
+  private attachedConnection (): ClientLink | undefined {
     return this.state === 'attached' ? this.connection : undefined
   }
 

@@ -12,10 +12,10 @@
 // after it, so an acknowledged id never precedes the id of a batch sent before it (with
 // deduplication off the first copies stay in the log as duplicates: at-least-once).
 import {
-  BackpressureError, MessageId, MessageTooLargeError, NotLeaderError, OutOfOrderSequenceError, ProducerClosedError, TimeoutError, encodeBatch,
+  BackpressureError, InvalidArgumentError, MessageId, MessageTooLargeError, NotLeaderError, OutOfOrderSequenceError, ProducerClosedError, TimeoutError, encodeBatch,
   type BatchEnvelope, type ClientResult, type CompressionType, type ProducerMessage
 } from '@blazar/protocol'
-import type { ClientConnection } from '@blazar/transport'
+import type { ClientLink } from './client-transport.ts'
 import { BatchBuilder, messageBytes, type PendingMessage } from './batch-builder.ts'
 import type { ClientContext } from './context.ts'
 import { isRetryable } from './errors.ts'
@@ -56,6 +56,8 @@ export interface OutgoingMessage {
   eventTime: number
   /** Delayed delivery (ms since the epoch): such a message travels as a batch of one, as in Pulsar. */
   deliverAtTime?: number
+  /** Set by the application (Pulsar `sequenceId`): above every id used before. */
+  sequenceId?: number
 }
 
 interface PendingBatch {
@@ -88,7 +90,7 @@ export class PartitionProducer {
   private readonly batches: PendingBatch[] = []
   private readonly idle: Array<() => void> = []
   private state: State = 'ready'
-  private connection: ClientConnection | undefined
+  private connection: ClientLink | undefined
   private name: string | undefined
   private maxMessageSize = 0
   private nextSequenceId = 0
@@ -139,13 +141,17 @@ export class PartitionProducer {
     if (this.state !== 'ready') return Promise.reject(this.closedError())
     const bytes = messageBytes(message)
     if (bytes > this.maxMessageSize) return Promise.reject(new MessageTooLargeError({ size: bytes, maxMessageSize: this.maxMessageSize }))
+    if (message.sequenceId !== undefined && message.sequenceId < this.nextSequenceId) {
+      return Promise.reject(new InvalidArgumentError({ argument: 'sequenceId', reason: `${message.sequenceId} is not above the last sequence id this producer used (${this.nextSequenceId - 1})` }))
+    }
     if (this.pendingMessages >= this.settings.maxPendingMessages) {
       return Promise.reject(new BackpressureError({ resource: `producer ${this.producerName} pending messages`, limit: this.settings.maxPendingMessages }))
     }
     if (this.builder.wouldOverflow(bytes) || this.builder.bytes + bytes > this.maxMessageSize || message.deliverAtTime !== undefined) this.flushBatch()
     this.pendingMessages++
     return new Promise<MessageId>((resolve, reject) => {
-      const sequenceId = this.nextSequenceId++
+      const sequenceId = message.sequenceId ?? this.nextSequenceId
+      this.nextSequenceId = sequenceId + 1
       // A delayed message travels alone: deliverAtTime is batch-wide in Pulsar's metadata.
       const full: ProducerMessage = { ...message, sequenceId }
       this.builder.add({ message: full, bytes, enqueuedAt: this.context.timers.now(), resolve, reject })
@@ -286,20 +292,30 @@ export class PartitionProducer {
   private hold (batch: PendingBatch, index: number): void {
     if (!this.batches.includes(batch) || batch.storedAt !== undefined) return
     batch.storedAt = index
+    if (this.context.faults?.releaseAcksOnArrival === true) {
+      // Issue 15 bug 2 put back: reported at once, ahead of earlier batches still open.
+      this.remove(batch)
+      this.resolveStored(batch, index)
+      return
+    }
     this.releaseStored()
   }
 
   /** Reports the stored batches at the head of the queue, in send order. */
   private releaseStored (): void {
     for (let head = this.batches[0]; head?.storedAt !== undefined; head = this.batches[0]) {
-      const index = head.storedAt
       this.batches.shift()
-      head.messages.forEach((pending, batchIndex) => {
-        pending.resolve(new MessageId(this.partition, index, batchIndex))
-      })
-      this.pendingMessages -= head.messages.length
-      head.settle()
+      this.resolveStored(head, head.storedAt)
     }
+  }
+
+  /** Reports a batch taken off the queue as stored at log `index`. */
+  private resolveStored (batch: PendingBatch, index: number): void {
+    batch.messages.forEach((pending, batchIndex) => {
+      pending.resolve(new MessageId(this.partition, index, batchIndex))
+    })
+    this.pendingMessages -= batch.messages.length
+    batch.settle()
   }
 
   /**

@@ -20,6 +20,11 @@ export interface ProducerMessageInput {
   deliverAt?: number
   /** Pulsar `deliverAfter`: `deliverAt` = now + this (ms). */
   deliverAfterMs?: number
+  /**
+   * Pulsar `sequenceId`: this message's sequence id instead of the next one (a non-negative
+   * integer, above every id this producer used before; later messages continue from it).
+   */
+  sequenceId?: number
 }
 
 const encoder = new TextEncoder()
@@ -100,6 +105,10 @@ function outgoing (input: ProducerMessageInput, now: number): OutgoingMessage {
   }
   // Checked per message so that one bad message never fails the batch it would have joined.
   const message: OutgoingMessage = { payload, properties, eventTime }
+  if (input.sequenceId !== undefined) {
+    if (!Number.isSafeInteger(input.sequenceId) || input.sequenceId < 0) throw new InvalidArgumentError({ argument: 'sequenceId', reason: 'must be a non-negative integer' })
+    message.sequenceId = input.sequenceId
+  }
   if (input.key !== undefined) message.key = input.key
   if (input.orderingKey !== undefined) message.orderingKey = input.orderingKey
   const deliverAtTime = deliveryTime(input, now)

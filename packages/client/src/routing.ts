@@ -12,8 +12,8 @@ export class MessageRouter {
   private readonly mode: MessageRoutingMode
   private next: number
 
-  /** `start` is the first round-robin / the single partition (random by default). */
-  constructor (partitions: number, mode: MessageRoutingMode, start = Math.floor(Math.random() * partitions)) {
+  /** `start` is the first round-robin / the single partition (the client picks it at random). */
+  constructor (partitions: number, mode: MessageRoutingMode, start: number) {
     this.partitions = partitions
     this.mode = mode
     this.next = start % partitions

@@ -50,6 +50,19 @@ t.test('batching: a full batch goes at once, the rest after the delay or on flus
   t.same((await both).map((id) => id.index), [3, 4])
 })
 
+t.test('sequenceId given by the application: used as is, later messages continue from it, a lower one is refused', async (t) => {
+  const cluster = await FakeCluster.start(t)
+  cluster.createTopic('sequenced')
+  const client = await startClient(t, cluster)
+  const producer = await client.createProducer({ topic: 'sequenced', batchingEnabled: false })
+  await producer.send({ data: 'a', sequenceId: 10 })
+  await producer.send({ data: 'b' })
+  await t.rejects(producer.send({ data: 'c', sequenceId: 11 }), { name: 'InvalidArgumentError' }, 'not above the last one used')
+  await t.rejects(producer.send({ data: 'd', sequenceId: -1 }), { name: 'InvalidArgumentError' })
+  await producer.send({ data: 'e', sequenceId: 20 })
+  t.same(cluster.requestsOf('send').map((r) => r.body.type === 'send' ? r.body.batch.firstSequenceId : -1), [10, 11, 20])
+})
+
 t.test('batchingMaxPublishDelayMs on a manual clock: the batch leaves exactly when the delay is up', async (t) => {
   const cluster = await FakeCluster.start(t)
   cluster.createTopic('timed')
