@@ -1,26 +1,21 @@
-// The node workload's simulated clients, speaking the client protocol (packages/protocol
-// client-messages) to any node over simulated connections, so every request goes through the
-// production gateway and, from a node that does not lead the partition, its forwarding. A
-// client keeps one connection per node (opened on first use, forgotten when it closes) and
-// tells its owner about pushes and closes. The producer and consumer follow the broker
-// workload's (broker-producer.ts, broker-consumer.ts): one batch in flight with bounded
-// retries; a consumer that subscribes where it believes the leader is, grants permits,
+// The node workload's simulated consumers and admin client, speaking the client protocol
+// (packages/protocol client-messages) to any node over simulated connections, so every request
+// goes through the production gateway and, from a node that does not lead the partition, its
+// forwarding (the producers are the production client: node-producer.ts). A client keeps one
+// connection per node (opened on first use, forgotten when it closes) and tells its owner about
+// pushes and closes. The consumer follows the broker workload's (broker-consumer.ts): it
+// subscribes where it believes the leader is, grants permits,
 // acknowledges (individually, cumulatively) or negatively acknowledges, and subscribes again
 // when its consumer is closed or its connection drops, also when the consumer-closed push
 // overtook its subscribe's answer (in the simulator an event can run between the gateway's
 // answer and the connection's write of it).
 import type { NodeId, Random, VirtualClock } from '@blazar/env'
-import {
-  CompressionCodecs, encodeBatch, parseServerPush, type BatchEnvelope, type ClientReply, type ClientRequestBody, type DeliveredEntry,
-  type MessageIdData, type ServerPush, type SubscriptionType
-} from '@blazar/protocol'
-import { hashBytes } from './hash.ts'
+import { parseServerPush, type ClientReply, type ClientRequestBody, type DeliveredEntry, type ServerPush, type SubscriptionType } from '@blazar/protocol'
 import type { ConsumerOptions } from './broker-consumer.ts'
-import type { ProducerOptions } from './broker-producer.ts'
 import type { SimClientEnd } from './node-connections.ts'
 import type { NodeWorld } from './node-world.ts'
 import type { QueueOracles } from './queue-oracles.ts'
-import { sendKey, type SendRecord, type SubscriptionRecord } from './queue-records.ts'
+import type { SubscriptionRecord } from './queue-records.ts'
 
 /** What the simulated clients share. */
 export interface NodeClients {
@@ -78,173 +73,18 @@ export class ClientLinks {
   }
 }
 
-/** Errors answered before anything was proposed: the attempt definitely did nothing. */
-const REFUSED_BEFORE_PROPOSING = new Set(['NOT_LEADER', 'BACKPRESSURE', 'NODE_DOWN', 'NO_HANDLER', 'UNKNOWN_TOPIC', 'METADATA_UNAVAILABLE', 'PRODUCER_CLOSED'])
-
 /**
  * The workload's clients start only once its topic exists, and it exists to the end: a node
  * answering UNKNOWN_TOPIC for it said "no such topic" when it could not tell (issue 15, bug 4).
  */
-function checkTopicKnown (clients: NodeClients, who: string, node: NodeId, code: string): void {
+export function checkTopicKnown (clients: NodeClients, who: string, node: NodeId, code: string): void {
   if (code === 'UNKNOWN_TOPIC') clients.oracles.report('queue-unknown-topic', `${who} was told by ${node} that ${clients.topic}, which exists, is unknown`)
 }
-
-/** The producer gave up on an attempt before its send left: nothing was sent. */
-class AttemptAbandonedError extends Error {
-  static readonly code = 'ATTEMPT_ABANDONED'
-  readonly code = AttemptAbandonedError.code
-  constructor () {
-    super('the attempt was given up before its send left')
-    this.name = 'AttemptAbandonedError'
-  }
-}
-
-const codecs = new CompressionCodecs()
-const encoder = new TextEncoder()
 
 function leaderHintOf (reply: ClientReply, world: NodeWorld): NodeId | null {
   if (reply.ok) return null
   const hint = (reply.error.details as { leaderHint?: unknown } | undefined)?.leaderHint
   return typeof hint === 'string' && world.processes.has(hint) ? hint : null
-}
-
-export class NodeProducer {
-  readonly name: string
-  private readonly clients: NodeClients
-  private readonly random: Random
-  private readonly options: ProducerOptions
-  private readonly links: ClientLinks
-  /** Connections on which this producer exists (create-producer answered ok), by node. */
-  private readonly created = new Map<NodeId, SimClientEnd>()
-  private running = false
-  private nextSequenceId = 0
-  private leaderHint: NodeId | null = null
-  private current: SendRecord | null = null
-
-  constructor (name: string, clients: NodeClients, random: Random, options: ProducerOptions) {
-    this.name = name
-    this.clients = clients
-    this.random = random
-    this.options = options
-    this.links = new ClientLinks(clients, `client-${name}`, () => {}, (node) => { this.created.delete(node) })
-  }
-
-  get busy (): boolean {
-    return this.current !== null
-  }
-
-  start (): void {
-    if (this.running) return
-    this.running = true
-    this.schedule()
-  }
-
-  stop (): void {
-    this.running = false
-  }
-
-  private schedule (): void {
-    const [min, max] = this.options.thinkMs
-    this.clients.clock.setTimer(this.random.int(min, max), () => this.sendNext())
-  }
-
-  private sendNext (): void {
-    if (!this.running || this.current !== null) return
-    const count = this.random.int(1, this.options.maxBatchMessages + 1)
-    const first = this.nextSequenceId
-    this.nextSequenceId += count
-    const now = this.clients.clock.now()
-    const messages = Array.from({ length: count }, (_, i) => ({ properties: {}, payload: encoder.encode(`${this.name}.${first + i}`), eventTime: 0, sequenceId: first + i }))
-    const batch = encodeBatch(messages, { producerName: this.name }, codecs)
-    const send: SendRecord = {
-      key: sendKey(this.name, first), producer: this.name, firstSequenceId: first, lastSequenceId: first + count - 1, messageCount: count,
-      bodyHash: hashBytes(batch.body), status: 'pending', definite: true, attempts: 0, messageIndex: null, invokedTime: now, completedTime: null
-    }
-    this.current = send
-    this.clients.oracles.sendStarted(send)
-    this.attempt(send, batch, now + this.options.sendTimeoutMs)
-  }
-
-  private attempt (send: SendRecord, batch: BatchEnvelope, deadline: number): void {
-    const clock = this.clients.clock
-    const target = this.leaderHint ?? this.clients.anyNode(this.random)
-    send.attempts++
-    this.clients.record(`send ${send.key}+${send.messageCount} a${send.attempts} @${target}`)
-    let answered = false
-    let sent = false
-    const timer = clock.setTimer(this.options.attemptTimeoutMs, () => {
-      if (answered) return
-      answered = true
-      if (sent) send.definite = false
-      this.clients.record(`send ${send.key} a${send.attempts} timeout`)
-      this.leaderHint = null
-      this.retry(send, batch, deadline)
-    })
-    const settle = (outcome: () => void): void => {
-      if (answered) return
-      answered = true
-      clock.clearTimer(timer)
-      outcome()
-    }
-    this.sendOn(target, batch, () => {
-      // An attempt given up while its create-producer was in flight sends nothing afterwards.
-      if (answered) return false
-      sent = true
-      return true
-    }).then((reply) => settle(() => {
-      if (reply.ok) {
-        this.leaderHint = target
-        const result = reply.result as { duplicate: boolean, messageId: MessageIdData }
-        const index = result.duplicate ? null : result.messageId.index
-        this.clients.record(`send ${send.key} ok ${index ?? 'duplicate'}`)
-        this.clients.oracles.sendAcked(send, index, clock.now())
-        this.finish()
-        return
-      }
-      const code = reply.error.code
-      checkTopicKnown(this.clients, this.name, target, code)
-      if (!REFUSED_BEFORE_PROPOSING.has(code)) send.definite = false
-      this.leaderHint = leaderHintOf(reply, this.clients.world)
-      this.clients.record(`send ${send.key} a${send.attempts} ${code}${this.leaderHint === null ? '' : ` -> ${this.leaderHint}`}`)
-      this.retry(send, batch, deadline)
-    }), (error: unknown) => settle(() => {
-      const code = (error as { code?: string } | null)?.code ?? 'ERROR'
-      if (sent && !REFUSED_BEFORE_PROPOSING.has(code)) send.definite = false
-      this.leaderHint = null
-      this.clients.record(`send ${send.key} a${send.attempts} ${code}`)
-      this.retry(send, batch, deadline)
-    }))
-  }
-
-  /** Creates the producer on `node`'s connection if needed, then sends if `leaving()` still allows it. */
-  private async sendOn (node: NodeId, batch: BatchEnvelope, leaving: () => boolean): Promise<ClientReply> {
-    const end = await this.links.link(node)
-    if (this.created.get(node) !== end) {
-      const reply = await end.request({ type: 'create-producer', topic: this.clients.topic, producerId: 1, producerName: this.name, accessMode: 'Shared' }) as ClientReply
-      if (!reply.ok) return reply
-      if (end.open) this.created.set(node, end)
-    }
-    if (!leaving()) throw new AttemptAbandonedError()
-    return await end.request({ type: 'send', producerId: 1, batch }) as ClientReply
-  }
-
-  private retry (send: SendRecord, batch: BatchEnvelope, deadline: number): void {
-    const clock = this.clients.clock
-    const [min, max] = this.options.retryBackoffMs
-    const backoff = this.random.int(min, max)
-    if (clock.now() + backoff >= deadline) {
-      this.clients.record(`send ${send.key} failed ${send.definite ? 'definite' : 'unknown'} after ${send.attempts} attempts`)
-      this.clients.oracles.sendFailed(send, clock.now())
-      this.finish()
-      return
-    }
-    clock.setTimer(backoff, () => this.attempt(send, batch, deadline))
-  }
-
-  private finish (): void {
-    this.current = null
-    if (this.running) this.schedule()
-  }
 }
 
 interface ConsumerSession {

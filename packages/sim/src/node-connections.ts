@@ -9,6 +9,7 @@
 import type { NodeId, VirtualClock } from '@blazar/env'
 import type { GatewaySession, UpstreamConnection } from '@blazar/node/core'
 import type { ServerPush } from '@blazar/protocol'
+import { RemoteRequestError } from '@blazar/transport'
 import type { NodeRuntime } from './node-runtime.ts'
 
 /** One-way latency of a client connection frame, in virtual ms. */
@@ -122,6 +123,8 @@ interface PendingRequest {
 }
 
 export class SimClientEnd implements UpstreamConnection {
+  /** The node at the server end (a node's PeerId is its id in the simulator). */
+  readonly peer: string
   private readonly connection: SimConnection
   private readonly pending = new Map<number, PendingRequest>()
   private readonly pushListeners: Array<(body: unknown) => void> = []
@@ -131,6 +134,7 @@ export class SimClientEnd implements UpstreamConnection {
 
   constructor (connection: SimConnection) {
     this.connection = connection
+    this.peer = connection.to.id
   }
 
   get open (): boolean {
@@ -236,13 +240,17 @@ export class SimServerEnd implements GatewaySession {
     const answer = (outcome: { body: unknown } | { error: Error }): void => {
       this.connection.transmit(false, () => { this.connection.client.answered(id, outcome) })
     }
+    // A failed handler reaches the client as the transport reports it (client-server.ts): a
+    // RemoteRequestError carrying the handler's code.
+    const failed = (error: unknown): void => {
+      const code = (error as { code?: unknown } | null)?.code
+      answer({ error: new RemoteRequestError(typeof code === 'string' ? code : 'HANDLER_ERROR', String((error as Error | null)?.message ?? error)) })
+    }
     if (serve === null) {
-      answer({ error: new NoHandlerError(this.node) })
+      failed(new NoHandlerError(this.node))
       return
     }
-    serve(this, body).then((reply) => { answer({ body: reply }) }, (error: unknown) => {
-      answer({ error: error instanceof Error ? error : new Error(String(error)) })
-    })
+    serve(this, body).then((reply) => { answer({ body: reply }) }, failed)
   }
 
   grant (n: number): void {

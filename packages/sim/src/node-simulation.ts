@@ -5,10 +5,10 @@
 // partition must appear, and everything stored must be delivered and acknowledged within a
 // bound; then the final queue checks. Returns the same SimulationResult as the other workloads.
 import { SeededRandom, VirtualClock, type NodeId } from '@blazar/env'
-import type { NodeFaults } from '@blazar/node/core'
 import type { RaftConfig } from '@blazar/raft'
 import { settle, stepUntil } from './event-loop.ts'
 import { calmNetwork } from './network.ts'
+import { splitNodeFaults, type SimNodeFaults } from './node-faults.ts'
 import { NodeNemesis, defaultNodeNemesis, type NodeNemesisOptions } from './node-nemesis.ts'
 import { NODE_TOPIC, NodeWorkload } from './node-workload.ts'
 import { NodeWorld } from './node-world.ts'
@@ -39,7 +39,7 @@ export class NodeSimulation {
   private over = false
 
   constructor (options: {
-    seed: number, nodes: number, raftConfig: Partial<RaftConfig>, keepTrace: boolean, faultMs: number, faults?: NodeFaults, nemesis?: NodeNemesisOptions, reReplicationDelayMs?: number
+    seed: number, nodes: number, raftConfig: Partial<RaftConfig>, keepTrace: boolean, faultMs: number, faults?: SimNodeFaults, nemesis?: NodeNemesisOptions, reReplicationDelayMs?: number
   }) {
     this.seed = options.seed
     this.faultMs = options.faultMs
@@ -54,11 +54,12 @@ export class NodeSimulation {
     const nodeIds: NodeId[] = []
     for (let i = 1; i <= options.nodes; i++) nodeIds.push(`n${i}`)
     const record = (line: string): void => { this.record(line) }
+    const faults = splitNodeFaults(options.faults)
     this.world = new NodeWorld({
-      clock: this.clock, random: worldRandom, nodeIds, raftConfig: options.raftConfig, faults: options.faults, oracles: this.queue, group: NODE_TOPIC, record,
+      clock: this.clock, random: worldRandom, nodeIds, raftConfig: options.raftConfig, faults: faults.node, oracles: this.queue, group: NODE_TOPIC, record,
       ...(options.reReplicationDelayMs === undefined ? {} : { reReplicationDelayMs: options.reReplicationDelayMs })
     })
-    this.workload = new NodeWorkload({ world: this.world, oracles: this.queue, random: workloadRandom, record })
+    this.workload = new NodeWorkload({ world: this.world, oracles: this.queue, random: workloadRandom, record, clientFaults: faults.client })
     this.nemesis = new NodeNemesis(this.world, nemesisRandom, options.nemesis ?? defaultNodeNemesis)
   }
 

@@ -6,7 +6,9 @@
 import type { NodeId, Random, SeededRandom } from '@blazar/env'
 import type { ClientReply, ClientRequestBody } from '@blazar/protocol'
 import { defaultBrokerWorkload, EXCLUSIVE_SUBSCRIPTION, SHARED_SUBSCRIPTION, type BrokerWorkloadOptions } from './broker-workload.ts'
-import { ClientLinks, NodeConsumer, NodeProducer, type NodeClients } from './node-clients.ts'
+import type { ClientFaults } from '@blazar/client'
+import { ClientLinks, NodeConsumer, type NodeClients } from './node-clients.ts'
+import { NodeProducer } from './node-producer.ts'
 import type { NodeWorld } from './node-world.ts'
 import type { InvariantName } from './oracles.ts'
 import type { QueueOracles } from './queue-oracles.ts'
@@ -17,6 +19,8 @@ export const NODE_NAMESPACE = 'public/default'
 export const ADMIN_RETRY_MS = 200
 /** An admin request not answered within this is tried again elsewhere, ms. */
 export const ADMIN_TIMEOUT_MS = 3_000
+/** Sends each producer keeps open at once, like a production client's pipeline (it allows 64 batches). */
+export const NODE_PRODUCER_IN_FLIGHT_SENDS = 8
 
 export class NodeWorkload {
   readonly oracles: QueueOracles
@@ -30,7 +34,7 @@ export class NodeWorkload {
   private topicReady = false
   private running = false
 
-  constructor (options: { world: NodeWorld, oracles: QueueOracles, random: SeededRandom, workload?: BrokerWorkloadOptions, record: (line: string) => void }) {
+  constructor (options: { world: NodeWorld, oracles: QueueOracles, random: SeededRandom, workload?: BrokerWorkloadOptions, record: (line: string) => void, clientFaults?: ClientFaults }) {
     this.world = options.world
     this.oracles = options.oracles
     this.random = options.random
@@ -52,7 +56,8 @@ export class NodeWorkload {
     const shared = this.oracles.subscription(SHARED_SUBSCRIPTION, 'Shared')
     this.consumers.push(new NodeConsumer('ex-1', exclusive, this.clients, this.random.fork(), workload.consumer))
     for (let i = 1; i <= workload.sharedConsumers; i++) this.consumers.push(new NodeConsumer(`sh-${i}`, shared, this.clients, this.random.fork(), workload.consumer))
-    for (let i = 1; i <= workload.producers; i++) this.producers.push(new NodeProducer(`p${i}`, this.clients, this.random.fork(), workload.producer))
+    const producer = { maxInFlightSends: NODE_PRODUCER_IN_FLIGHT_SENDS, ...workload.producer }
+    for (let i = 1; i <= workload.producers; i++) this.producers.push(new NodeProducer(`p${i}`, this.clients, this.random.fork(), producer, options.clientFaults))
   }
 
   /** Sets the namespace up, creates the topic, subscribes the consumers, then starts the producers. */

@@ -40,7 +40,8 @@ export class QueueOracles {
   private readonly storedBySend = new Map<string, number[]>()
   private readonly ackedAt = new Map<number, SendRecord>()
   private readonly highestStoredSequence = new Map<string, number>()
-  private readonly lastAck = new Map<string, SendRecord>()
+  /** Per producer, its acknowledged sends (with an index) in sequence order. */
+  private readonly ackedInSendOrder = new Map<string, SendRecord[]>()
   private deduplication = false
   /** Per node (live incarnation): subscription -> last cursor seen after an apply. */
   private readonly replicaCursors = new Map<string, Map<string, { generation: number, markDelete: number }>>()
@@ -87,7 +88,9 @@ export class QueueOracles {
         const body = decoded.body
         const key = sendKey(body.producerName, body.firstSequenceId)
         const highest = this.highestStoredSequence.get(body.producerName) ?? -1
-        const stored = !this.deduplication || body.lastSequenceId > highest
+        // A batch naming a predecessor the partition has not stored is refused when applied (OUT_OF_ORDER_SEQUENCE).
+        const outOfOrder = body.previousSequenceId !== undefined && highest < body.previousSequenceId
+        const stored = !outOfOrder && (!this.deduplication || body.lastSequenceId > highest)
         logged.batch = { key, producer: body.producerName, firstSequenceId: body.firstSequenceId, lastSequenceId: body.lastSequenceId, bodyHash: hashBytes(body.body), stored }
         if (stored) this.batchStored(entry.index, logged.batch)
       }
@@ -155,11 +158,7 @@ export class QueueOracles {
       if (!this.deduplication) this.report('queue-phantom-message', `send ${send.key} was answered as a duplicate with deduplication off`)
       return
     }
-    const previous = this.lastAck.get(send.producer)
-    if (previous !== undefined && previous.messageIndex !== null && previous.messageIndex >= messageIndex) {
-      this.report('queue-order', `producer ${send.producer}: send ${send.key} was acknowledged at ${messageIndex}, not after its earlier send ${previous.key} at ${previous.messageIndex}`)
-    }
-    this.lastAck.set(send.producer, send)
+    this.checkSendOrder(send, messageIndex)
     if (messageIndex <= this.highestSeen) {
       const logged = this.log.get(messageIndex)
       if (logged?.batch?.key !== send.key) {
@@ -168,6 +167,27 @@ export class QueueOracles {
     } else {
       this.ackedAt.set(messageIndex, send)
     }
+  }
+
+  /**
+   * Per producer, acknowledged sends are stored in send order (Pulsar's guarantee): compared
+   * with the acknowledged sends just before and after it in sequence order, whatever order the
+   * answers came in (a pipelining producer has several sends open at once).
+   */
+  private checkSendOrder (send: SendRecord, messageIndex: number): void {
+    let acked = this.ackedInSendOrder.get(send.producer)
+    if (acked === undefined) this.ackedInSendOrder.set(send.producer, acked = [])
+    let at = acked.length
+    while (at > 0 && acked[at - 1].firstSequenceId > send.firstSequenceId) at--
+    const before = acked[at - 1]
+    const after = acked[at]
+    if (before !== undefined && before.messageIndex !== null && before.messageIndex >= messageIndex) {
+      this.report('queue-order', `producer ${send.producer}: send ${send.key} was acknowledged at ${messageIndex}, not after its earlier send ${before.key} at ${before.messageIndex}`)
+    }
+    if (after !== undefined && after.messageIndex !== null && after.messageIndex <= messageIndex) {
+      this.report('queue-order', `producer ${send.producer}: send ${send.key} was acknowledged at ${messageIndex}, not before its later send ${after.key} at ${after.messageIndex}`)
+    }
+    acked.splice(at, 0, send)
   }
 
   /** The producer gave up on a send after its send timeout. */

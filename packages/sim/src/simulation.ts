@@ -17,7 +17,7 @@ import { Oracles, type InvariantName, type Violation } from './oracles.ts'
 import { QueueOracles } from './queue-oracles.ts'
 import { Trace } from './trace.ts'
 import { installTripwires } from './tripwires.ts'
-import type { NodeFaults } from '@blazar/node/core'
+import type { SimNodeFaults } from './node-faults.ts'
 import type { NodeNemesisOptions } from './node-nemesis.ts'
 import type { NodeSimulation } from './node-simulation.ts'
 import { Workload, defaultWorkload, type WorkloadOptions } from './workload.ts'
@@ -79,7 +79,7 @@ export interface SimulationOptions {
   /** Deliberate broker bugs (broker scenarios). */
   brokerFaults?: BrokerFaults
   /** Deliberate gateway bugs (node scenarios). */
-  nodeFaults?: NodeFaults
+  nodeFaults?: SimNodeFaults
 }
 
 export interface SimulationResult {

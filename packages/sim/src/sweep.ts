@@ -5,7 +5,7 @@
 import { Worker } from 'node:worker_threads'
 import { availableParallelism } from 'node:os'
 import type { RaftFaults } from '@blazar/raft'
-import type { NodeFaults } from '@blazar/node/core'
+import type { SimNodeFaults } from './node-faults.ts'
 import type { BrokerFaults } from './broker-host.ts'
 import type { InvariantName } from './oracles.ts'
 import type { WorkloadKind } from './simulation.ts'
@@ -22,7 +22,7 @@ export interface SweepOptions {
   nodes?: number
   faults?: RaftFaults
   brokerFaults?: BrokerFaults
-  nodeFaults?: NodeFaults
+  nodeFaults?: SimNodeFaults
   faultMs?: number
   /** Worker threads at once (default: min(2, cores)). */
   workers?: number
@@ -64,7 +64,7 @@ export interface SweepWorkerData {
   nodes?: number
   faults?: RaftFaults
   brokerFaults?: BrokerFaults
-  nodeFaults?: NodeFaults
+  nodeFaults?: SimNodeFaults
   faultMs?: number
 }
 
@@ -72,7 +72,7 @@ export interface SweepWorkerData {
 export const MAX_SWEEP_SEEDS = 1_000_000
 
 export function replayCommand (options: {
-  scenario: string, seed: number, workload?: WorkloadKind, nodes?: number, faults?: RaftFaults, brokerFaults?: BrokerFaults, nodeFaults?: NodeFaults, faultMs?: number
+  scenario: string, seed: number, workload?: WorkloadKind, nodes?: number, faults?: RaftFaults, brokerFaults?: BrokerFaults, nodeFaults?: SimNodeFaults, faultMs?: number
 }): string {
   const workload = options.workload === 'broker' || options.workload === 'node' ? ` --workload ${options.workload}` : ''
   let command = `scripts/blazar sim run${workload} --scenario ${options.scenario} --seed ${options.seed}`

@@ -16,7 +16,7 @@ const simulator = () => import('@blazar/sim')
 
 const RAFT_FAULTS = ['skipVotePersist', 'commitPreviousTermByCounting', 'skipConflictTruncation', 'grantVoteWithoutLogCheck'] as const
 const BROKER_FAULTS = ['ackBeforeCommit'] as const
-const NODE_FAULTS = ['ackForwardedSendEarly', 'attachCancelledSubscribe', 'unknownTopicWhenBehind', 'dropForwardedFlow'] as const
+const NODE_FAULTS = ['ackForwardedSendEarly', 'attachCancelledSubscribe', 'unknownTopicWhenBehind', 'dropForwardedFlow', 'releaseAcksOnArrival'] as const
 const WORKLOADS: readonly WorkloadKind[] = ['kv', 'broker', 'node']
 /** The scenario a sweep runs when none is named. */
 const DEFAULT_SCENARIO: Record<WorkloadKind, string> = { kv: 'random', broker: 'broker-random', node: 'node-random' }
