@@ -21,6 +21,8 @@ export interface ProducerOptions {
   sendTimeoutMs: number
   /** Pause before a retry, uniform in [min, max) ms. */
   retryBackoffMs: [number, number]
+  /** Each send carries one of this many keys (`k0`, `k1`, ...), all its messages the same one; none by default. */
+  keys?: number
   /** Sends open at once (the node workload's producers, which are the production client, pipeline); 1 by default. */
   maxInFlightSends?: number
   /** Share of sends that are one delayed message (deliverAtTime; Pulsar never batches delayed messages); 0 = none. */

@@ -251,7 +251,7 @@ export class NodeConsumer {
     const draw = this.random.next()
     if (draw < this.options.negativeAckRatio) {
       this.clients.record(`nack ${this.name} c${consumerId} ${index}`)
-      this.call({ type: 'redeliver', consumerId, ...(this.type === 'Shared' ? { messageIds: [entry.messageId] } : {}) })
+      this.call({ type: 'redeliver', consumerId, ...(this.type === 'Shared' || this.type === 'Key_Shared' ? { messageIds: [entry.messageId] } : {}) })
     } else if (this.type === 'Exclusive' && draw < this.options.negativeAckRatio + this.options.cumulativeAckRatio) {
       this.clients.record(`ack-cumulative ${this.name} c${consumerId} ${index}`)
       this.subscription.cumulativeTo = Math.max(this.subscription.cumulativeTo, index)

@@ -105,6 +105,8 @@ export class NodeProducer {
   private sendNext (producer: Producer): void {
     const clients = this.clients
     const count = this.random.int(1, this.options.maxBatchMessages + 1)
+    const keys = this.options.keys ?? 0
+    const key = keys > 0 ? `k${this.random.int(0, keys)}` : undefined
     const first = this.nextSequenceId
     this.nextSequenceId += count
     const send: SendRecord = {
@@ -113,9 +115,9 @@ export class NodeProducer {
     }
     this.sends.set(send.key, send)
     clients.oracles.sendStarted(send)
-    clients.record(`send ${send.key}+${count}`)
+    clients.record(`send ${send.key}+${count}${key === undefined ? '' : ` key ${key}`}`)
     this.open++
-    const sent = Array.from({ length: count }, (_, i) => producer.send({ data: encoder.encode(`${this.name}.${first + i}`), sequenceId: first + i }))
+    const sent = Array.from({ length: count }, (_, i) => producer.send({ data: encoder.encode(`${this.name}.${first + i}`), sequenceId: first + i, ...(key === undefined ? {} : { key }) }))
     // Every message of the send goes in one batch: the last fills it, or the flush sends it.
     producer.flush().catch(() => {})
     Promise.all(sent).then((ids) => {

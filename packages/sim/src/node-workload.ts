@@ -1,6 +1,7 @@
 // The node workload's clients: an admin client that (on some seeds) turns deduplication on for
 // namespace public/default and creates the topic, an Exclusive subscription with one consumer,
-// a Shared one with two, and producers that start once both subscriptions exist; all of them
+// a Shared one with two, a Key_Shared one with two, and producers (the production client,
+// sends keyed k0..k3) that start once every subscription exists; all of them
 // talk to any node through the production gateway. drained() and finalCheck() are the
 // recovery phase's queue checks, read from the partition's leader.
 import type { NodeId, Random, SeededRandom } from '@blazar/env'
@@ -21,6 +22,11 @@ export const ADMIN_RETRY_MS = 200
 export const ADMIN_TIMEOUT_MS = 3_000
 /** Sends each producer keeps open at once, like a production client's pipeline (it allows 64 batches). */
 export const NODE_PRODUCER_IN_FLIGHT_SENDS = 8
+/** Keys the producers' sends carry (per-key order on the Key_Shared subscription). */
+export const NODE_KEYS = 4
+export const KEY_SHARED_SUBSCRIPTION = 'key-shared-sub'
+/** Consumers of the Key_Shared subscription. */
+export const KEY_SHARED_CONSUMERS = 2
 
 export class NodeWorkload {
   readonly oracles: QueueOracles
@@ -56,7 +62,9 @@ export class NodeWorkload {
     const shared = this.oracles.subscription(SHARED_SUBSCRIPTION, 'Shared')
     this.consumers.push(new NodeConsumer('ex-1', exclusive, this.clients, this.random.fork(), workload.consumer))
     for (let i = 1; i <= workload.sharedConsumers; i++) this.consumers.push(new NodeConsumer(`sh-${i}`, shared, this.clients, this.random.fork(), workload.consumer))
-    const producer = { maxInFlightSends: NODE_PRODUCER_IN_FLIGHT_SENDS, ...workload.producer }
+    const keyShared = this.oracles.subscription(KEY_SHARED_SUBSCRIPTION, 'Key_Shared')
+    for (let i = 1; i <= KEY_SHARED_CONSUMERS; i++) this.consumers.push(new NodeConsumer(`ks-${i}`, keyShared, this.clients, this.random.fork(), workload.consumer))
+    const producer = { maxInFlightSends: NODE_PRODUCER_IN_FLIGHT_SENDS, keys: NODE_KEYS, ...workload.producer }
     for (let i = 1; i <= workload.producers; i++) this.producers.push(new NodeProducer(`p${i}`, this.clients, this.random.fork(), producer, options.clientFaults))
   }
 

@@ -55,7 +55,7 @@ export class QueueOracles {
   subscription (name: string, type: SubscriptionType): SubscriptionRecord {
     let record = this.subscriptions.get(name)
     if (record === undefined) {
-      record = { name, type, delivered: new Set(), undeliveredFrom: 0, highestFirstDelivery: 0, acked: new Set(), cumulativeTo: 0 }
+      record = { name, type, delivered: new Set(), undeliveredFrom: 0, highestFirstDelivery: 0, acked: new Set(), cumulativeTo: 0, highestFirstByKey: new Map() }
       this.subscriptions.set(name, record)
     }
     return record
@@ -251,6 +251,12 @@ export class QueueOracles {
       if (skipped !== undefined && skipped < index) {
         this.report('queue-order', `${consumer} (${subscription.name}) first received ${index} before the committed batch at ${skipped}`)
       }
+    }
+    if (subscription.type === 'Key_Shared' && batch.key !== undefined) {
+      // Per key, Key_Shared delivers in log order: a key's batch is never first delivered after a later one of that key.
+      const highest = subscription.highestFirstByKey.get(batch.key) ?? 0
+      if (index < highest) this.report('queue-order', `${consumer} (${subscription.name}) first received ${index} of key ${batch.key} after ${highest} of that key`)
+      subscription.highestFirstByKey.set(batch.key, Math.max(highest, index))
     }
     subscription.delivered.add(index)
     subscription.highestFirstDelivery = Math.max(subscription.highestFirstDelivery, index)

@@ -52,6 +52,8 @@ export interface SubscriptionRecord {
   acked: Set<number>
   /** Highest cumulative acknowledgement (everything at or below is acknowledged). */
   cumulativeTo: number
+  /** Key_Shared: per batch key, the highest index first delivered (per-key order). */
+  highestFirstByKey: Map<string, number>
   /** Set by an answered seek: nothing below it may be delivered any more. */
   seekFloor?: number
 }

@@ -1,6 +1,7 @@
 // Each queue oracle fires on a hand-made history that breaks it, and stays quiet on one that
 // does not: a lost acknowledged send, phantom deliveries (a definitely failed send, bytes no
-// producer sent), Exclusive order and skips, producer ack order, a cursor moving back, and the
+// producer sent), Exclusive order and skips, producer send order (in sequence order, whatever
+// order the answers came in), Key_Shared per-key order, a cursor moving back, and the
 // final checks (acknowledged but never stored, a cursor covering what no consumer acknowledged).
 import t from 'tap'
 import type { LogEntry } from '@blazar/env'
@@ -136,6 +137,55 @@ t.test('one producer\'s acknowledged MessageIds grow with its sequence ids', asy
   oracles.sendStarted(b)
   oracles.sendAcked(b, 7, 2)
   t.same(invariants(), ['queue-order'])
+})
+
+t.test('send order holds whatever order the answers come in: an earlier send answered later must still be stored earlier', async (t) => {
+  const inOrder = harness()
+  const a = sendOf(batch('p1', 0))
+  const b = sendOf(batch('p1', 1))
+  const c = sendOf(batch('p1', 2))
+  for (const send of [a, b, c]) inOrder.oracles.sendStarted(send)
+  inOrder.oracles.sendAcked(b, 5, 1)
+  inOrder.oracles.sendAcked(a, 4, 2)
+  inOrder.oracles.sendAcked(c, 6, 3)
+  t.same(inOrder.invariants(), [], 'answered b, a, c but stored a < b < c')
+
+  const resentAfter = harness()
+  for (const send of [a, b]) resentAfter.oracles.sendStarted(send)
+  resentAfter.oracles.sendAcked(b, 5, 1)
+  resentAfter.oracles.sendAcked(a, 7, 2)
+  t.same(resentAfter.invariants(), ['queue-order'], 'the earlier send stored after the later one (issue 15 bug 2)')
+  t.match(resentAfter.reports[0][1], /send p1#0 was acknowledged at 7, not before its later send p1#1 at 5/)
+})
+
+t.test('Key_Shared: per key, first deliveries follow the log; other keys may overtake', async (t) => {
+  const { oracles, reports, invariants } = harness()
+  const sub = oracles.subscription('ks', 'Key_Shared')
+  const keyed = (first: number, key: string): BatchEnvelope => encodeBatch([{ properties: {}, payload: new Uint8Array([first]), eventTime: 0, sequenceId: first, key }], { producerName: 'p1' }, codecs)
+  const k0a = keyed(0, 'k0')
+  const k1 = keyed(1, 'k1')
+  const k0b = keyed(2, 'k0')
+  for (const [index, envelope] of [[1, k0a], [2, k1], [3, k0b]] as const) {
+    oracles.sendStarted(sendOf(envelope))
+    oracles.entryApplied(logEntry(index, envelope))
+  }
+  oracles.delivered(sub, 'ks-1', delivery(2, k1))
+  oracles.delivered(sub, 'ks-2', delivery(1, k0a))
+  t.same(reports, [], 'k1 overtaking k0 is allowed')
+  oracles.delivered(sub, 'ks-2', delivery(3, k0b))
+  oracles.delivered(sub, 'ks-2', delivery(1, k0a))
+  t.same(reports, [], 'a redelivery is not a first delivery')
+  const late = harness()
+  const lateSub = late.oracles.subscription('ks', 'Key_Shared')
+  for (const [index, envelope] of [[1, k0a], [3, k0b]] as const) {
+    late.oracles.sendStarted(sendOf(envelope))
+    late.oracles.entryApplied(logEntry(index, envelope))
+  }
+  late.oracles.delivered(lateSub, 'ks-1', delivery(3, k0b))
+  late.oracles.delivered(lateSub, 'ks-2', delivery(1, k0a))
+  t.same(late.invariants(), ['queue-order'])
+  t.match(late.reports[0][1], /first received 1 of key k0 after 3 of that key/)
+  t.same(invariants(), [])
 })
 
 t.test('a cursor moving back or reset without a seek, per replica', async (t) => {
