@@ -6,6 +6,7 @@
 // is synced). healAll() ends every fault at once (the start of the recovery phase).
 import type { NodeId, Random } from '@blazar/env'
 import type { Cluster } from './cluster.ts'
+import { FaultSchedule, pickWeighted } from './fault-schedule.ts'
 import { calmNetwork, type LinkProfile } from './network.ts'
 
 export type FaultKind =
@@ -33,87 +34,42 @@ export const defaultNemesis: NemesisOptions = {
   maxActive: 3
 }
 
-interface ActiveFault {
-  id: number
-  kind: FaultKind
-  heal: () => void
-  timer: number
-}
-
 export class Nemesis {
   private readonly cluster: Cluster
   private readonly random: Random
   private readonly options: NemesisOptions
-  private readonly active = new Map<number, ActiveFault>()
-  private nextId = 1
-  private running = false
-  private timer: number | null = null
-  injected = 0
+  private readonly schedule: FaultSchedule
 
   constructor (cluster: Cluster, random: Random, options: NemesisOptions = defaultNemesis) {
     this.cluster = cluster
     this.random = random
     this.options = options
+    this.schedule = new FaultSchedule({
+      clock: cluster.clock, random, timing: options,
+      inject: () => {
+        const kind = pickWeighted(this.options.weights, this.random)
+        return kind === null ? null : this.apply(kind)
+      }
+    })
+  }
+
+  get injected (): number {
+    return this.schedule.injected
   }
 
   start (): void {
-    this.running = true
-    this.scheduleNext()
+    this.schedule.start()
   }
 
   /** Stops injecting and heals every active fault now. */
   healAll (): void {
-    this.running = false
-    if (this.timer !== null) this.cluster.clock.clearTimer(this.timer)
-    this.timer = null
-    for (const fault of [...this.active.values()]) this.end(fault)
-  }
-
-  private scheduleNext (): void {
-    const [min, max] = this.options.intervalMs
-    this.timer = this.cluster.clock.setTimer(this.random.int(min, max), () => {
-      this.timer = null
-      if (!this.running) return
-      if (this.active.size < this.options.maxActive) this.inject()
-      this.scheduleNext()
-    })
-  }
-
-  private inject (): void {
-    const kind = this.pickKind()
-    if (kind === null) return
-    const heal = this.apply(kind)
-    if (heal === null) return
-    this.injected++
-    const id = this.nextId++
-    const [min, max] = this.options.durationMs
-    const fault: ActiveFault = { id, kind, heal, timer: 0 }
-    fault.timer = this.cluster.clock.setTimer(this.random.int(min, max), () => this.end(fault))
-    this.active.set(id, fault)
-  }
-
-  private end (fault: ActiveFault): void {
-    if (!this.active.delete(fault.id)) return
-    this.cluster.clock.clearTimer(fault.timer)
-    fault.heal()
-  }
-
-  private pickKind (): FaultKind | null {
-    const entries = Object.entries(this.options.weights) as Array<[FaultKind, number]>
-    const total = entries.reduce((sum, [, weight]) => sum + weight, 0)
-    if (total <= 0) return null
-    let draw = this.random.next() * total
-    for (const [kind, weight] of entries) {
-      draw -= weight
-      if (draw < 0) return kind
-    }
-    return entries[entries.length - 1][0]
+    this.schedule.healAll()
   }
 
   private apply (kind: FaultKind): (() => void) | null {
     const cluster = this.cluster
     const ids = cluster.ids()
-    const name = `nemesis-${this.nextId}`
+    const name = `nemesis-${this.schedule.nextId}`
     const anyNode = (): NodeId => ids[this.random.int(0, ids.length)]
     switch (kind) {
       case 'isolate-leader': {

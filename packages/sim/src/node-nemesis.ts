@@ -8,6 +8,7 @@
 // on one node per run; off in the default weights: see docs/broker-simulation.md).
 import type { NodeId, Random } from '@blazar/env'
 import type { CrashMode } from '@blazar/storage'
+import { FaultSchedule, pickWeighted } from './fault-schedule.ts'
 import { calmNetwork } from './network.ts'
 import type { NodeWorld } from './node-world.ts'
 
@@ -38,69 +39,40 @@ export class NodeNemesis {
   private readonly world: NodeWorld
   private readonly random: Random
   private readonly options: NodeNemesisOptions
-  private readonly active = new Map<number, { heal: () => void, timer: number }>()
+  private readonly schedule: FaultSchedule
+  /** Nodes with a fault on them (one at a time per node). */
   private readonly busy = new Set<NodeId>()
-  private nextId = 1
   /** The one node whose files the `corruption` fault damages. */
   private rotting: NodeId | null = null
-  private timer: number | null = null
-  private running = false
-  injected = 0
 
   constructor (world: NodeWorld, random: Random, options: NodeNemesisOptions = defaultNodeNemesis) {
     this.world = world
     this.random = random
     this.options = options
+    this.schedule = new FaultSchedule({ clock: world.clock, random, timing: options, inject: () => this.inject() })
+  }
+
+  get injected (): number {
+    return this.schedule.injected
   }
 
   start (): void {
-    this.running = true
-    this.scheduleNext()
+    this.schedule.start()
   }
 
   healAll (): void {
-    this.running = false
-    if (this.timer !== null) this.world.clock.clearTimer(this.timer)
-    this.timer = null
-    for (const [id, fault] of [...this.active]) {
-      this.world.clock.clearTimer(fault.timer)
-      this.active.delete(id)
-      fault.heal()
-    }
+    this.schedule.healAll()
   }
 
-  private scheduleNext (): void {
-    const [min, max] = this.options.intervalMs
-    this.timer = this.world.clock.setTimer(this.random.int(min, max), () => {
-      this.timer = null
-      if (!this.running) return
-      if (this.active.size < this.options.maxActive) this.inject()
-      this.scheduleNext()
-    })
-  }
-
-  private inject (): void {
-    const kinds = Object.entries(this.options.weights).filter(([, weight]) => (weight ?? 0) > 0) as Array<[NodeFaultKind, number]>
-    let draw = this.random.next() * kinds.reduce((sum, [, weight]) => sum + weight, 0)
-    let kind = kinds[0][0]
-    for (const [candidate, weight] of kinds) {
-      draw -= weight
-      if (draw < 0) { kind = candidate; break }
-    }
+  private inject (): (() => void) | null {
+    const kind = pickWeighted(this.options.weights, this.random)
+    if (kind === null) return null
     const free = this.world.ids().filter((id) => !this.busy.has(id))
-    if (free.length === 0) return
+    if (free.length === 0) return null
     const node = free[this.random.int(0, free.length)]
     const heal = this.apply(kind, node)
-    if (heal === null) return
-    this.injected++
-    this.busy.add(node)
-    const id = this.nextId++
-    const [min, max] = this.options.durationMs
-    const timer = this.world.clock.setTimer(this.random.int(min, max), () => {
-      this.active.delete(id)
-      heal()
-    })
-    this.active.set(id, { heal, timer })
+    if (heal !== null) this.busy.add(node)
+    return heal
   }
 
   /** Starts fault `kind` on `node`; answers how to heal it. */
@@ -114,7 +86,7 @@ export class NodeNemesis {
       world.crash(node, mode)
       return done(() => { world.restart(node) })
     }
-    const name = `nemesis-${this.nextId}`
+    const name = `nemesis-${this.schedule.nextId}`
     switch (kind) {
       case 'isolate':
         world.partition(name, [node])
