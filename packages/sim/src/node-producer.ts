@@ -125,8 +125,11 @@ export class NodeProducer {
       if (ids.some((id, i) => id.index !== index || id.batchIndex !== i)) {
         clients.oracles.report('queue-lost-message', `send ${send.key} was acknowledged as ${ids.map((id) => `${id.index}:${id.batchIndex}`).join(', ')}, not as one batch`)
       }
-      clients.record(`send ${send.key} ok ${index}`)
-      clients.oracles.sendAcked(send, index, clients.clock.now())
+      // A resend the partition deduplicated, whose first copy's id the client never learned, is
+      // answered with MessageId.earliest (index 0, no Raft entry has it), as Pulsar answers -1:-1.
+      const deduplicated = index === 0
+      clients.record(`send ${send.key} ok ${deduplicated ? 'duplicate' : index}`)
+      clients.oracles.sendAcked(send, deduplicated ? null : index, clients.clock.now())
     }, (error: unknown) => {
       clients.record(`send ${send.key} failed ${send.definite ? 'definite' : 'unknown'} after ${send.attempts} attempts: ${codeOf(error)}`)
       clients.oracles.sendFailed(send, clients.clock.now())
