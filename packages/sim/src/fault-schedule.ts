@@ -1,6 +1,6 @@
 // When faults start and end, for every nemesis: every [intervalMs] a new fault is tried (while
 // fewer than maxActive are active), each one healed after a random duration in durationMs, all
-// of them at once by healAll(). What a fault is, and how it heals, is the nemesis's own
+// of them at once by healAll(). Each nemesis extends it with what a fault is and how it heals
 // (`inject`); a weighted pick of its kind is shared too. Draws come from the nemesis's stream.
 import type { Random, VirtualClock } from '@blazar/env'
 
@@ -10,28 +10,26 @@ export interface FaultTiming {
   maxActive: number
 }
 
-/** Starts one fault, answering how to heal it, or null when none could start now. */
-export type InjectFault = () => (() => void) | null
-
-export class FaultSchedule {
+export abstract class FaultSchedule {
+  protected readonly random: Random
   private readonly clock: VirtualClock
-  private readonly random: Random
   private readonly timing: FaultTiming
-  private readonly inject: InjectFault
   private readonly active = new Map<number, { heal: () => void, timer: number }>()
   private timer: number | null = null
   private running = false
   /** The id the next fault gets (nemeses name network cuts after it). */
-  nextId = 1
+  protected nextId = 1
   /** Faults started so far. */
   injected = 0
 
-  constructor (options: { clock: VirtualClock, random: Random, timing: FaultTiming, inject: InjectFault }) {
-    this.clock = options.clock
-    this.random = options.random
-    this.timing = options.timing
-    this.inject = options.inject
+  constructor (clock: VirtualClock, random: Random, timing: FaultTiming) {
+    this.clock = clock
+    this.random = random
+    this.timing = timing
   }
+
+  /** Starts one fault, answering how to heal it, or null when none could start now. */
+  protected abstract inject (): (() => void) | null
 
   start (): void {
     this.running = true

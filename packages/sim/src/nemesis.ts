@@ -34,42 +34,25 @@ export const defaultNemesis: NemesisOptions = {
   maxActive: 3
 }
 
-export class Nemesis {
+export class Nemesis extends FaultSchedule {
   private readonly cluster: Cluster
-  private readonly random: Random
   private readonly options: NemesisOptions
-  private readonly schedule: FaultSchedule
 
   constructor (cluster: Cluster, random: Random, options: NemesisOptions = defaultNemesis) {
+    super(cluster.clock, random, options)
     this.cluster = cluster
-    this.random = random
     this.options = options
-    this.schedule = new FaultSchedule({
-      clock: cluster.clock, random, timing: options,
-      inject: () => {
-        const kind = pickWeighted(this.options.weights, this.random)
-        return kind === null ? null : this.apply(kind)
-      }
-    })
   }
 
-  get injected (): number {
-    return this.schedule.injected
-  }
-
-  start (): void {
-    this.schedule.start()
-  }
-
-  /** Stops injecting and heals every active fault now. */
-  healAll (): void {
-    this.schedule.healAll()
+  protected inject (): (() => void) | null {
+    const kind = pickWeighted(this.options.weights, this.random)
+    return kind === null ? null : this.apply(kind)
   }
 
   private apply (kind: FaultKind): (() => void) | null {
     const cluster = this.cluster
     const ids = cluster.ids()
-    const name = `nemesis-${this.schedule.nextId}`
+    const name = `nemesis-${this.nextId}`
     const anyNode = (): NodeId => ids[this.random.int(0, ids.length)]
     switch (kind) {
       case 'isolate-leader': {

@@ -35,36 +35,21 @@ export const defaultNodeNemesis: NodeNemesisOptions = {
 /** Latency of a slow disk's every operation, ms. */
 export const SLOW_DISK_LATENCY_MS: [number, number] = [5, 60]
 
-export class NodeNemesis {
+export class NodeNemesis extends FaultSchedule {
   private readonly world: NodeWorld
-  private readonly random: Random
   private readonly options: NodeNemesisOptions
-  private readonly schedule: FaultSchedule
   /** Nodes with a fault on them (one at a time per node). */
   private readonly busy = new Set<NodeId>()
   /** The one node whose files the `corruption` fault damages. */
   private rotting: NodeId | null = null
 
   constructor (world: NodeWorld, random: Random, options: NodeNemesisOptions = defaultNodeNemesis) {
+    super(world.clock, random, options)
     this.world = world
-    this.random = random
     this.options = options
-    this.schedule = new FaultSchedule({ clock: world.clock, random, timing: options, inject: () => this.inject() })
   }
 
-  get injected (): number {
-    return this.schedule.injected
-  }
-
-  start (): void {
-    this.schedule.start()
-  }
-
-  healAll (): void {
-    this.schedule.healAll()
-  }
-
-  private inject (): (() => void) | null {
+  protected inject (): (() => void) | null {
     const kind = pickWeighted(this.options.weights, this.random)
     if (kind === null) return null
     const free = this.world.ids().filter((id) => !this.busy.has(id))
@@ -86,7 +71,7 @@ export class NodeNemesis {
       world.crash(node, mode)
       return done(() => { world.restart(node) })
     }
-    const name = `nemesis-${this.schedule.nextId}`
+    const name = `nemesis-${this.nextId}`
     switch (kind) {
       case 'isolate':
         world.partition(name, [node])
