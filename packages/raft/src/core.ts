@@ -247,6 +247,8 @@ export class RaftCore {
     this.term += 1
     this.vote = this.id
     this.leader = null
+    // A forced campaign (force-recovery, a transfer's timeoutNow) may start from a quiesced follower.
+    this.quiesced = false
     this.hardStateDirty = true
     this.resetElectionTimer(true)
     // The self-vote counts once the term and vote are durable (onPersisted).

@@ -76,3 +76,24 @@ t.test('without quiesce the leader keeps heart-beating', async (t) => {
     expect quiesced 2 false
   `)
 })
+
+t.test('force-recovery of a quiesced follower: its campaign leaves quiescence (core and role machine agree)', async (t) => {
+  // test/force-recover.test.ts once failed so: "role machine quiesced: false, core: true".
+  await scenario(t, `
+    add-nodes 3 quiesce=true
+    campaign 1
+    stabilize
+    propose 1 a=1
+    stabilize 300
+    expect quiesced 2
+    crash 1
+    crash 3
+    force-recover 2
+    stabilize
+    expect result recover-2 ok
+    expect role 2 leader
+    expect voters 2 2
+    expect value 2 a 1
+    expect no-violations
+  `)
+})
