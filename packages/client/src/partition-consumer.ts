@@ -6,7 +6,7 @@
 // A flow the node refuses with CONSUMER_CLOSED is treated like that push.
 // A seek or a reader's start point drops what arrives before it (see start-point.ts).
 import {
-  ConsumerClosedError, MessageId, type CursorPosition, type DeliveredEntry, type InitialPosition, type SubscriptionType
+  ConsumerClosedError, MessageId, TimeoutError, type CursorPosition, type DeliveredEntry, type InitialPosition, type SubscriptionType
 } from '@blazar/protocol'
 import type { ClientLink } from './client-transport.ts'
 import type { ClientContext } from './context.ts'
@@ -236,6 +236,14 @@ export class PartitionConsumer implements QueueOwner {
         ...(settings.consumerName === undefined ? {} : { consumerName: settings.consumerName }),
         ...(settings.durable || this.start === undefined ? {} : { startMessageId: this.start.id.toData(), startMessageIdInclusive: this.start.inclusive })
       }, timeoutMs)
+    } catch (error) {
+      // As Pulsar's Java client does: a subscribe left unanswered may still attach at the node,
+      // where it would hold permits and messages nobody reads. Close the handle there (awaited,
+      // so the close is handled before a retry subscribes it again).
+      if (error instanceof TimeoutError && connection.open) {
+        await this.context.pool.request(connection, { type: 'close-consumer', consumerId: this.consumerId }, this.context.operationTimeoutMs).catch(() => {})
+      }
+      throw error
     } finally {
       this.subscribingOn = undefined
     }

@@ -4,6 +4,7 @@ import t from 'tap'
 import { ConsumerClosedError, MessageId, TimeoutError } from '@blazar/protocol'
 import { FakeCluster } from './fixtures/fake-cluster.ts'
 import { startClient, text } from './fixtures/helpers.ts'
+import { ManualTimers } from './fixtures/manual-timers.ts'
 
 t.test('a round trip: every field of a message, in order, and acknowledgements', async (t) => {
   const cluster = await FakeCluster.start(t)
@@ -233,4 +234,21 @@ t.test('a flow refused with CONSUMER_CLOSED (the consumer-closed push was lost) 
   }
   t.equal(cluster.requestsOf('subscribe').length, 2, 'subscribed again after the refused top-up')
   t.equal(received.size, 8, 'and received everything')
+})
+
+t.test('a subscribe left unanswered is closed at the node it went to (as Pulsar\'s Java client does), so it cannot attach later and hold messages', async (t) => {
+  const cluster = await FakeCluster.start(t)
+  cluster.createTopic('silent')
+  const timers = new ManualTimers()
+  const client = await startClient(t, cluster, { timers })
+  cluster.unansweredSubscribes = 1
+  const subscribing = client.subscribe({ topic: 'silent', subscription: 's' })
+  const [subscribe] = await cluster.waitForRequests((r) => r.body.type === 'subscribe')
+  timers.advance(5_000)
+  await t.rejects(subscribing, TimeoutError)
+  const closes = cluster.requestsOf('close-consumer')
+  const consumerId = subscribe.body.type === 'subscribe' ? subscribe.body.consumerId : -1
+  t.same(closes.map((r) => r.body.type === 'close-consumer' ? r.body.consumerId : -1), [consumerId], 'the unanswered subscribe\'s handle was closed')
+  const consumer = await client.subscribe({ topic: 'silent', subscription: 's' })
+  t.ok(consumer.isConnected(), 'a later subscribe works')
 })
