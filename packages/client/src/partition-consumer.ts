@@ -48,6 +48,8 @@ export class PartitionConsumer implements QueueOwner {
   /** The connection a subscribe is in flight on, and whether the node closed the handle meanwhile. */
   private subscribingOn: string | undefined
   private closedWhileSubscribing = false
+  /** The subscribe in flight and its connection: answered = whether the node attached the handle. */
+  private attaching: { connection: ClientLink, answered: Promise<boolean> } | undefined
   /** Entries that did not decode (skipped; their permits are granted again). */
   undecodable = 0
   /** Times this consumer subscribed again after a server close or a lost connection. */
@@ -201,10 +203,20 @@ export class PartitionConsumer implements QueueOwner {
       if (connection === undefined) throw new ConsumerClosedError({ topic: this.topic, subscription: this.settings.subscription })
       await this.context.pool.request(connection, { type: 'unsubscribe', consumerId: this.consumerId }, this.context.operationTimeoutMs)
     }
+    const attaching = this.attaching
     this.state = 'closed'
-    if (kind === 'close-consumer' && connection !== undefined) {
-      await this.context.pool.request(connection, { type: 'close-consumer', consumerId: this.consumerId }, this.context.operationTimeoutMs).catch(() => {})
+    if (kind !== 'close-consumer') return
+    // Closed while a (re-)subscribe was in flight: once the node answers it, the handle is
+    // attached there and is closed like an attached one (a timed-out one subscribe() closes).
+    const target = connection ?? (attaching !== undefined && await attaching.answered ? attaching.connection : undefined)
+    if (target !== undefined) {
+      await this.context.pool.request(target, { type: 'close-consumer', consumerId: this.consumerId }, this.context.operationTimeoutMs).catch(() => {})
     }
+  }
+
+  /** A getter, so that a check after an await reads the state anew (close() may run meanwhile). */
+  private get isClosed (): boolean {
+    return this.state === 'closed'
   }
 
   private attachedConnection (): ClientLink | undefined {
@@ -227,15 +239,18 @@ export class PartitionConsumer implements QueueOwner {
   private async subscribe (timeoutMs: number): Promise<void> {
     const connection = await this.context.lookup.connectionFor(this.lookupTopic, this.partition, timeoutMs)
     const settings = this.settings
+    if (this.isClosed) throw new ConsumerClosedError({ topic: this.topic, subscription: settings.subscription })
     this.subscribingOn = connection.peer
     this.closedWhileSubscribing = false
     try {
-      await this.context.pool.request(connection, {
+      const request = this.context.pool.request(connection, {
         type: 'subscribe', topic: this.topic, subscription: settings.subscription, consumerId: this.consumerId,
         subscriptionType: settings.subscriptionType, initialPosition: settings.initialPosition, durable: settings.durable,
         ...(settings.consumerName === undefined ? {} : { consumerName: settings.consumerName }),
         ...(settings.durable || this.start === undefined ? {} : { startMessageId: this.start.id.toData(), startMessageIdInclusive: this.start.inclusive })
       }, timeoutMs)
+      this.attaching = { connection, answered: request.then(() => true, () => false) }
+      await request
     } catch (error) {
       // As Pulsar's Java client does: a subscribe left unanswered may still attach at the node,
       // where it would hold permits and messages nobody reads. Close the handle there (awaited,
@@ -246,9 +261,11 @@ export class PartitionConsumer implements QueueOwner {
       throw error
     } finally {
       this.subscribingOn = undefined
+      this.attaching = undefined
     }
     if (this.closedWhileSubscribing) throw new ConsumerClosedError({ topic: this.topic, subscription: settings.subscription })
-    if (this.state === 'closed') return
+    // Closed while the subscribe was in flight: close() closes the handle at the node.
+    if (this.isClosed) return
     this.connection = connection
     this.state = 'attached'
     await this.context.pool.request(connection, { type: 'flow', consumerId: this.consumerId, permits: this.permits.reset() }, timeoutMs)

@@ -1,7 +1,7 @@
 // Consumers against the fake cluster: permits, decoding, acks, negative acks, timeouts, and
 // re-subscribing after a consumer-closed push or a lost connection with the queue cleared.
 import t from 'tap'
-import { ConsumerClosedError, MessageId, TimeoutError } from '@blazar/protocol'
+import { ConsumerClosedError, MessageId, NON_PARTITIONED, TimeoutError } from '@blazar/protocol'
 import { FakeCluster } from './fixtures/fake-cluster.ts'
 import { startClient, text } from './fixtures/helpers.ts'
 import { ManualTimers } from './fixtures/manual-timers.ts'
@@ -251,4 +251,23 @@ t.test('a subscribe left unanswered is closed at the node it went to (as Pulsar\
   t.same(closes.map((r) => r.body.type === 'close-consumer' ? r.body.consumerId : -1), [consumerId], 'the unanswered subscribe\'s handle was closed')
   const consumer = await client.subscribe({ topic: 'silent', subscription: 's' })
   t.ok(consumer.isConnected(), 'a later subscribe works')
+})
+
+t.test('a consumer closed while its re-subscribe is in flight closes that subscribe at the node once it is answered (found by the node simulation with consumer churn, node-pauses seed 151: an Exclusive subscription then refused every later consumer with CONSUMER_BUSY)', async (t) => {
+  const cluster = await FakeCluster.start(t, 2)
+  cluster.createTopic('moving')
+  const client = await startClient(t, cluster)
+  const consumer = await client.subscribe({ topic: 'moving', subscription: 's', subscriptionType: 'Exclusive' })
+  cluster.lateSubscribes = 1
+  cluster.moveLeader('moving', NON_PARTITIONED, 1)
+  const subscribes = await cluster.waitForRequests((r) => r.body.type === 'subscribe', 2)
+  const handle = subscribes[1].body.type === 'subscribe' ? subscribes[1].body.consumerId : -1
+  const closing = consumer.close()
+  const released = cluster.release()
+  await closing
+  await released
+  t.equal(cluster.attachedConsumers('moving', 's'), 0, 'nothing stays attached for the closed consumer')
+  t.ok(cluster.requestsOf('close-consumer').some((r) => r.body.type === 'close-consumer' && r.body.consumerId === handle), 'the late subscribe\'s handle was closed')
+  const next = await client.subscribe({ topic: 'moving', subscription: 's', subscriptionType: 'Exclusive' })
+  t.ok(next.isConnected(), 'a new Exclusive consumer is not refused as busy')
 })
