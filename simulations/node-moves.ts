@@ -25,10 +25,10 @@ function operate (sim: NodeSimulation, random: SeededRandom, until: number): voi
   if (random.chance(0.5)) {
     const node = ids[random.int(0, ids.length)] as string
     sim.record(`operator drain ${node}`)
-    sim.workload.adminRequest({ type: 'nodes-set-state', id: node, state: 'draining' }, tolerated, () => {
+    sim.workload.adminRequest(`drain ${node}`, async (admin) => { await admin.nodes.setState(node, 'draining') }, tolerated, () => {
       sim.clock.setTimer(random.int(...DRAIN_MS), () => {
         sim.record(`operator undrain ${node}`)
-        sim.workload.adminRequest({ type: 'nodes-set-state', id: node, state: 'active' }, tolerated, next)
+        sim.workload.adminRequest(`undrain ${node}`, async (admin) => { await admin.nodes.setState(node, 'active') }, tolerated, next)
       })
     })
     return
@@ -38,7 +38,7 @@ function operate (sim: NodeSimulation, random: SeededRandom, until: number): voi
   const to = outside[random.int(0, outside.length)]
   if (to === undefined) { next(); return }
   sim.record(`operator move ${from} -> ${to}`)
-  sim.workload.adminRequest({ type: 'topics-move-replica', topic: NODE_TOPIC, from, to }, tolerated, next)
+  sim.workload.adminRequest(`move ${from} -> ${to}`, async (admin) => { await admin.topics.moveReplica(NODE_TOPIC, from, to) }, tolerated, next)
 }
 
 export const nodeMoves: Scenario = {
@@ -52,7 +52,7 @@ export const nodeMoves: Scenario = {
     const random = new SeededRandom(sim.seed * 7_919 + 17)
     await sim.chaos(() => { operate(sim, random, sim.clock.now() + sim.faultMs) })
     // Every node is back and active: the partition must settle on three voters, its placement.
-    for (const id of sim.world.ids()) sim.workload.adminRequest({ type: 'nodes-set-state', id, state: 'active' }, ['INVALID_ARGUMENT', 'UNKNOWN_NODE'], () => {})
+    for (const id of sim.world.ids()) sim.workload.adminRequest(`activate ${id}`, async (admin) => { await admin.nodes.setState(id, 'active') }, ['INVALID_ARGUMENT', 'UNKNOWN_NODE'], () => {})
     const converged = (): boolean => {
       const leader = sim.world.leaderOf(NODE_TOPIC)
       if (leader === null) return false

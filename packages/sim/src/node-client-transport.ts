@@ -10,6 +10,8 @@ import type { NodeWorld } from './node-world.ts'
 
 /** Sees each request a simulated client sends to `node`, and the promise of its outcome. */
 export type RequestObserver = (node: NodeId, body: unknown, outcome: Promise<unknown>) => void
+/** Sees each push `node` sends a simulated client, before the client does. */
+export type PushObserver = (node: NodeId, body: unknown) => void
 
 /** The node an address names. */
 export function simNodeOf (address: string): NodeId {
@@ -38,17 +40,19 @@ export class SimClientTransport implements ClientTransport {
   private readonly world: NodeWorld
   private readonly name: string
   private readonly observe: RequestObserver
+  private readonly observePush: PushObserver
 
   /** `name` is the client's end in the world's connections (it never crashes). */
-  constructor (world: NodeWorld, name: string, observe: RequestObserver) {
+  constructor (world: NodeWorld, name: string, observe: RequestObserver, observePush: PushObserver = () => {}) {
     this.world = world
     this.name = name
     this.observe = observe
+    this.observePush = observePush
   }
 
   async connectClient (address: string): Promise<ClientLink> {
     const node = simNodeOf(address)
-    return new ObservedLink(node, await this.world.connect({ id: this.name, runtime: null }, node), this.observe)
+    return new ObservedLink(node, await this.world.connect({ id: this.name, runtime: null }, node), this.observe, this.observePush)
   }
 
   async stop (): Promise<void> {}
@@ -58,11 +62,13 @@ class ObservedLink implements ClientLink {
   readonly peer: string
   private readonly end: SimClientEnd
   private readonly observe: RequestObserver
+  private readonly observePush: PushObserver
 
-  constructor (peer: string, end: SimClientEnd, observe: RequestObserver) {
+  constructor (peer: string, end: SimClientEnd, observe: RequestObserver, observePush: PushObserver) {
     this.peer = peer
     this.end = end
     this.observe = observe
+    this.observePush = observePush
   }
 
   get open (): boolean {
@@ -80,7 +86,10 @@ class ObservedLink implements ClientLink {
   }
 
   onPush (listener: (body: unknown) => void): void {
-    this.end.onPush(listener)
+    this.end.onPush((body) => {
+      this.observePush(this.peer, body)
+      listener(body)
+    })
   }
 
   onClose (listener: (error: Error) => void): void {
@@ -90,4 +99,11 @@ class ObservedLink implements ClientLink {
   async close (): Promise<void> {
     await this.end.close()
   }
+}
+
+/** A failure's code for the trace (`code/remoteCode` for a remote one). */
+export function codeOf (error: unknown): string {
+  const { code, remoteCode } = (error ?? {}) as { code?: unknown, remoteCode?: unknown }
+  if (typeof remoteCode === 'string') return `${String(code)}/${remoteCode}`
+  return typeof code === 'string' ? code : String((error as Error | null)?.message ?? error)
 }

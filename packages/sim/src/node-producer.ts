@@ -8,12 +8,12 @@
 // node proposed anything).
 import { Client, type ClientFaults, type Producer } from '@blazar/client'
 import type { NodeId, Random } from '@blazar/env'
-import { parseClientReply, type BatchEnvelope, type ClientRequestBody } from '@blazar/protocol'
+import type { BatchEnvelope, ClientRequestBody } from '@blazar/protocol'
 import { RemoteRequestError } from '@blazar/transport'
 import type { ProducerOptions } from './broker-producer.ts'
 import { hashBytes } from './hash.ts'
-import { clockTimers, simServiceUrl, SimClientTransport } from './node-client-transport.ts'
-import { checkTopicKnown, type NodeClients } from './node-clients.ts'
+import { clockTimers, codeOf, simServiceUrl, SimClientTransport } from './node-client-transport.ts'
+import { checkedReply, type NodeClients } from './node-clients.ts'
 import { sendKey, type SendRecord } from './queue-records.ts'
 
 /** Answers that say the node proposed nothing: the attempt definitely did not store the batch. */
@@ -146,10 +146,8 @@ export class NodeProducer {
     const send = batch === null ? undefined : this.sends.get(sendKey(this.name, batch.firstSequenceId))
     if (batch !== null && send !== undefined) this.sentOnWire(send, batch, node)
     outcome.then((raw) => {
-      const reply = parseClientReply(raw, request.type)
-      if (reply.ok) return
-      checkTopicKnown(this.clients, this.name, node, reply.error.code)
-      if (send === undefined) return
+      const reply = checkedReply(this.clients, this.name, node, request, raw)
+      if (reply.ok || send === undefined) return
       this.clients.record(`send ${send.key} a${send.attempts} @${node} ${reply.error.code}`)
       if (!REFUSED_BEFORE_PROPOSING.has(reply.error.code)) send.definite = false
     }, (error: unknown) => {
@@ -169,10 +167,4 @@ export class NodeProducer {
     }
     this.clients.record(`send ${send.key} a${send.attempts} -> ${node}`)
   }
-}
-
-function codeOf (error: unknown): string {
-  const { code, remoteCode } = (error ?? {}) as { code?: unknown, remoteCode?: unknown }
-  if (typeof remoteCode === 'string') return `${String(code)}/${remoteCode}`
-  return typeof code === 'string' ? code : String((error as Error | null)?.message ?? error)
 }

@@ -6,7 +6,7 @@
 // bound; then the final queue checks. Returns the same SimulationResult as the other workloads.
 import { SeededRandom, VirtualClock, type NodeId } from '@blazar/env'
 import type { RaftConfig } from '@blazar/raft'
-import { settle, stepUntil } from './event-loop.ts'
+import { EventSettler, SimulationStopped, stepUntil } from './event-loop.ts'
 import { calmNetwork } from './network.ts'
 import { splitNodeFaults, type SimNodeFaults } from './node-faults.ts'
 import { NodeNemesis, defaultNodeNemesis, type NodeNemesisOptions } from './node-nemesis.ts'
@@ -17,7 +17,7 @@ import { QueueOracles } from './queue-oracles.ts'
 import { Trace } from './trace.ts'
 import { installTripwires } from './tripwires.ts'
 import type { Scenario, SimulationOptions, SimulationResult } from './simulation.ts'
-import { BROKER_DRAIN_TIMEOUTS, FULL_DRAIN_EVENTS, MAX_EVENTS_PER_RUN, MICROTASK_TURNS, SimulationStopped, simRaftConfig } from './simulation.ts'
+import { BROKER_DRAIN_TIMEOUTS, simRaftConfig } from './simulation.ts'
 
 /** Virtual ms the nodes get to elect the metadata leader and register before the clients start. */
 export const NODE_STARTUP_MS = 2_000
@@ -34,8 +34,8 @@ export class NodeSimulation {
   readonly nemesis: NodeNemesis
   readonly raftConfig: Partial<RaftConfig>
   readonly faultMs: number
-  events = 0
-  private sinceDrain = 0
+  /** Runs after every event: continuations, the oracles, the runaway bound. */
+  readonly settler: EventSettler
   private over = false
 
   constructor (options: {
@@ -50,6 +50,7 @@ export class NodeSimulation {
     const nemesisRandom = root.fork()
     this.trace = new Trace({ keepLines: options.keepTrace })
     this.oracles = new Oracles(() => this.clock.now())
+    this.settler = new EventSettler(this.clock, this.oracles, () => this.world.nodeErrors)
     this.queue = new QueueOracles((invariant, message) => this.oracles.report(invariant, message))
     const nodeIds: NodeId[] = []
     for (let i = 1; i <= options.nodes; i++) nodeIds.push(`n${i}`)
@@ -81,11 +82,11 @@ export class NodeSimulation {
   }
 
   async runFor (ms: number): Promise<void> {
-    await stepUntil(this.clock, this.clock.now() + ms, () => this.afterEvent())
+    await stepUntil(this.clock, this.clock.now() + ms, this.settler.afterEvent)
   }
 
   async runUntil (done: () => boolean, maxMs: number): Promise<boolean> {
-    return await stepUntil(this.clock, this.clock.now() + maxMs, () => this.afterEvent(), done)
+    return await stepUntil(this.clock, this.clock.now() + maxMs, this.settler.afterEvent, done)
   }
 
   fail (invariant: InvariantName, message: string): never {
@@ -138,19 +139,6 @@ export class NodeSimulation {
     }
   }
 
-  private async afterEvent (): Promise<void> {
-    for (let i = 0; i < MICROTASK_TURNS; i++) await null
-    const next = this.clock.nextDeadline()
-    if (++this.sinceDrain >= FULL_DRAIN_EVENTS && (next === undefined || next > this.clock.now())) {
-      this.sinceDrain = 0
-      await settle()
-    }
-    this.events++
-    this.oracles.endOfEvent()
-    if (this.world.nodeErrors.length > 0) this.oracles.report('node-error', this.world.nodeErrors[0])
-    if (this.oracles.violation !== null) throw new SimulationStopped()
-    if (this.events > MAX_EVENTS_PER_RUN) this.fail('liveness-leader', `more than ${MAX_EVENTS_PER_RUN} events: runaway simulation`)
-  }
 }
 
 /** Runs a node scenario for one seed and returns the verdict. */
@@ -200,7 +188,7 @@ export async function runNodeSimulation (scenario: Scenario, options: Simulation
     traceHash,
     traceLines: sim.trace.lines(),
     virtualMs: sim.clock.now(),
-    events: sim.events,
+    events: sim.settler.events,
     messages: sim.world.network.delivered,
     faultsInjected: sim.nemesis.injected,
     operations: { ok: queue.acked, fail: queue.failedDefinite, info: queue.sends - queue.acked - queue.failedDefinite },

@@ -4,11 +4,12 @@
 // sends keyed k0..k3) that start once every subscription exists; all of them
 // talk to any node through the production gateway. drained() and finalCheck() are the
 // recovery phase's queue checks, read from the partition's leader.
-import type { NodeId, Random, SeededRandom } from '@blazar/env'
-import type { ClientReply, ClientRequestBody } from '@blazar/protocol'
+import { Client, type Admin, type ClientFaults } from '@blazar/client'
+import type { NodeId, SeededRandom } from '@blazar/env'
 import { defaultBrokerWorkload, EXCLUSIVE_SUBSCRIPTION, SHARED_SUBSCRIPTION, type BrokerWorkloadOptions } from './broker-workload.ts'
-import type { ClientFaults } from '@blazar/client'
-import { ClientLinks, NodeConsumer, type NodeClients } from './node-clients.ts'
+import { clockTimers, codeOf, simServiceUrl, SimClientTransport } from './node-client-transport.ts'
+import type { NodeClients } from './node-clients.ts'
+import { NodeConsumer } from './node-consumer.ts'
 import { NodeProducer } from './node-producer.ts'
 import type { NodeWorld } from './node-world.ts'
 import type { InvariantName } from './oracles.ts'
@@ -18,7 +19,7 @@ export const NODE_TOPIC = 'persistent://public/default/sim-node'
 export const NODE_NAMESPACE = 'public/default'
 /** Pause between two attempts of an admin request, ms. */
 export const ADMIN_RETRY_MS = 200
-/** An admin request not answered within this is tried again elsewhere, ms. */
+/** An admin request not answered within this is tried again, ms (the admin client's operation timeout). */
 export const ADMIN_TIMEOUT_MS = 3_000
 /** Sends each producer keeps open at once, like a production client's pipeline (it allows 64 batches). */
 export const NODE_PRODUCER_IN_FLIGHT_SENDS = 8
@@ -34,7 +35,7 @@ export class NodeWorkload {
   private readonly world: NodeWorld
   private readonly random: SeededRandom
   private readonly clients: NodeClients
-  private readonly admin: ClientLinks
+  private admin: Promise<Admin> | null = null
   private readonly producers: NodeProducer[] = []
   private readonly consumers: NodeConsumer[] = []
   private topicReady = false
@@ -51,13 +52,8 @@ export class NodeWorkload {
       world: this.world,
       oracles: this.oracles,
       topic: NODE_TOPIC,
-      record: options.record,
-      anyNode: (random: Random) => {
-        const ids = this.world.ids()
-        return ids[random.int(0, ids.length)]
-      }
+      record: options.record
     }
-    this.admin = new ClientLinks(this.clients, 'client-admin', () => {}, () => {})
     const exclusive = this.oracles.subscription(EXCLUSIVE_SUBSCRIPTION, 'Exclusive')
     const shared = this.oracles.subscription(SHARED_SUBSCRIPTION, 'Shared')
     this.consumers.push(new NodeConsumer('ex-1', exclusive, this.clients, this.random.fork(), workload.consumer))
@@ -74,13 +70,13 @@ export class NodeWorkload {
     this.running = true
     this.clients.record(`node workload dedup=${this.deduplication ? 'on' : 'off'}`)
     const createTopic = (): void => {
-      this.adminRequest({ type: 'topics-create', topic: NODE_TOPIC, partitions: 0 }, ['TOPIC_ALREADY_EXISTS'], () => {
+      this.adminRequest('create-topic', async (admin) => { await admin.topics.create(NODE_TOPIC) }, ['TOPIC_ALREADY_EXISTS'], () => {
         this.topicReady = true
         for (const consumer of this.consumers) consumer.start()
         this.startProducersWhenReady()
       })
     }
-    if (this.deduplication) this.adminRequest({ type: 'namespaces-set-policies', namespace: NODE_NAMESPACE, policies: { deduplication: true } }, [], createTopic)
+    if (this.deduplication) this.adminRequest('set-deduplication', async (admin) => { await admin.namespaces.setPolicies(NODE_NAMESPACE, { deduplication: true }) }, [], createTopic)
     else createTopic()
   }
 
@@ -125,26 +121,30 @@ export class NodeWorkload {
     this.world.clock.setTimer(50, () => this.startProducersWhenReady())
   }
 
-  /** Sends an admin request to random nodes until it succeeds (or answers one of `accepted`), then `done`. */
-  adminRequest (body: ClientRequestBody, accepted: string[], done: () => void): void {
-    const node = this.clients.anyNode(this.random)
-    const clock = this.world.clock
-    let answered = false
-    const retry = (why: string): void => {
-      if (answered) return
-      answered = true
-      clock.clearTimer(timer)
-      this.clients.record(`admin ${body.type} @${node}: ${why}`)
-      clock.setTimer(ADMIN_RETRY_MS, () => this.adminRequest(body, accepted, done))
-    }
-    const timer = clock.setTimer(ADMIN_TIMEOUT_MS, () => { retry('timeout') })
-    this.admin.request(node, body).then((reply: ClientReply) => {
-      if (answered) return
-      if (!reply.ok && !accepted.includes(reply.error.code)) { retry(reply.error.code); return }
-      answered = true
-      clock.clearTimer(timer)
-      this.clients.record(`admin ${body.type} done @${node}`)
+  /** Runs an admin call (the production client's Admin) until it succeeds or fails with one of `accepted`, then `done`. */
+  adminRequest (what: string, call: (admin: Admin) => Promise<void>, accepted: string[], done: () => void): void {
+    this.admin ??= Client.create({
+      serviceUrl: this.world.ids().map(simServiceUrl),
+      transport: new SimClientTransport(this.world, 'client-admin', () => {}),
+      timers: clockTimers(this.world.clock),
+      random: () => this.random.next(),
+      operationTimeoutMs: ADMIN_TIMEOUT_MS
+    }).then((client) => client.admin, (error: unknown) => {
+      this.admin = null
+      throw error
+    })
+    this.admin.then(call).then(() => {
+      this.clients.record(`admin ${what} done`)
       done()
-    }, (error: unknown) => { retry((error as { code?: string } | null)?.code ?? 'ERROR') })
+    }, (error: unknown) => {
+      const code = codeOf(error)
+      if (accepted.includes(code)) {
+        this.clients.record(`admin ${what} done: ${code}`)
+        done()
+        return
+      }
+      this.clients.record(`admin ${what}: ${code}`)
+      this.world.clock.setTimer(ADMIN_RETRY_MS, () => { this.adminRequest(what, call, accepted, done) })
+    })
   }
 }

@@ -55,7 +55,7 @@ export class QueueOracles {
   subscription (name: string, type: SubscriptionType): SubscriptionRecord {
     let record = this.subscriptions.get(name)
     if (record === undefined) {
-      record = { name, type, delivered: new Set(), undeliveredFrom: 0, highestFirstDelivery: 0, acked: new Set(), cumulativeTo: 0, highestFirstByKey: new Map() }
+      record = { name, type, delivered: new Set(), undeliveredFrom: 0, highestFirstDelivery: 0, acked: new Set(), ackedParts: new Map(), cumulativeTo: 0, highestFirstByKey: new Map() }
       this.subscriptions.set(name, record)
     }
     return record
@@ -210,11 +210,26 @@ export class QueueOracles {
     subscription.seekFloor = from
     for (const index of [...subscription.delivered]) if (index >= from) subscription.delivered.delete(index)
     for (const index of [...subscription.acked]) if (index >= from) subscription.acked.delete(index)
+    for (const index of [...subscription.ackedParts.keys()]) if (index >= from) subscription.ackedParts.delete(index)
     subscription.cumulativeTo = from - 1
     subscription.highestFirstDelivery = Math.min(subscription.highestFirstDelivery, from - 1)
     let position = 0
     while (position < this.storedIndexes.length && this.storedIndexes[position] < from) position++
     subscription.undeliveredFrom = Math.min(subscription.undeliveredFrom, position)
+  }
+
+  /**
+   * A consumer acknowledged messages `batchIndexes` of the batch at `index` (of `messageCount`
+   * messages); the batch counts as acknowledged once every message is, by whichever consumers.
+   */
+  messagesAcknowledged (subscription: SubscriptionRecord, index: number, batchIndexes: Iterable<number>, messageCount: number): void {
+    if (subscription.acked.has(index)) return
+    let parts = subscription.ackedParts.get(index)
+    if (parts === undefined) subscription.ackedParts.set(index, parts = new Set())
+    for (const batchIndex of batchIndexes) parts.add(batchIndex)
+    if (parts.size < messageCount) return
+    subscription.ackedParts.delete(index)
+    subscription.acked.add(index)
   }
 
   /** A consumer's current session received `entry`. */

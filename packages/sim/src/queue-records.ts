@@ -50,6 +50,8 @@ export interface SubscriptionRecord {
   highestFirstDelivery: number
   /** Batch indexes a consumer acknowledged whole (every message of the batch). */
   acked: Set<number>
+  /** Per batch not acknowledged whole yet, the messages (batch indexes) consumers acknowledged one by one. */
+  ackedParts: Map<number, Set<number>>
   /** Highest cumulative acknowledgement (everything at or below is acknowledged). */
   cumulativeTo: number
   /** Key_Shared: per batch key, the highest index first delivered (per-key order). */

@@ -3,7 +3,7 @@
 // continuations settled between events, the oracles consulted after each), then checks
 // liveness and the workload's history (linearizability of the KV registers, or the queue
 // oracles of the broker workload) and returns the verdict with the trace hash.
-import { settle, stepUntil } from './event-loop.ts'
+import { EventSettler, SimulationStopped, stepUntil } from './event-loop.ts'
 import { SeededRandom, VirtualClock, type NodeId } from '@blazar/env'
 import type { RaftConfig, RaftFaults } from '@blazar/raft'
 import { BrokerHost, type BrokerFaults } from './broker-host.ts'
@@ -28,16 +28,8 @@ export const simRaftConfig: Partial<RaftConfig> = {
   heartbeatIntervalMs: 150
 }
 
-/** Microtask-queue turns granted after each event before the next event at the same virtual time. */
-export const MICROTASK_TURNS = 8
-/** Events between two full drains of the microtask queue (taken when virtual time advances). */
-export const FULL_DRAIN_EVENTS = 64
-
 /** Election timeouts the recovery phase gives the broker to deliver and acknowledge everything. */
 export const BROKER_DRAIN_TIMEOUTS = 20
-
-/** Events one run may process, at most: beyond it the run is a runaway (a livelock or a loop). */
-export const MAX_EVENTS_PER_RUN = 20_000_000
 
 /** What the cluster replicates and the clients do: KV registers, one broker partition, or the production nodes (node-simulation.ts). */
 export type WorkloadKind = 'kv' | 'broker' | 'node'
@@ -101,16 +93,6 @@ export interface SimulationResult {
   queue?: { sends: number, acked: number, failedDefinite: number, failedUnknown: number, stored: number }
 }
 
-/** Thrown through a scenario script (either workload's) to stop it at the first violation. */
-export class SimulationStopped extends Error {
-  static readonly code = 'SIMULATION_STOPPED'
-  readonly code = SimulationStopped.code
-  constructor () {
-    super('simulation stopped at a violation')
-    this.name = 'SimulationStopped'
-  }
-}
-
 export class Simulation {
   readonly seed: number
   readonly clock = new VirtualClock()
@@ -126,8 +108,8 @@ export class Simulation {
   readonly faultMs: number
   private readonly brokerOptions: BrokerWorkloadOptions | null
   private readonly scenarioRandom: SeededRandom
-  events = 0
-  private sinceDrain = 0
+  /** Runs after every event: continuations, the oracles, the runaway bound. */
+  readonly settler: EventSettler
 
   constructor (options: {
     seed: number, nodes: number, raftConfig: Partial<RaftConfig>, faults?: RaftFaults, keepTrace: boolean, faultMs: number,
@@ -145,6 +127,7 @@ export class Simulation {
     this.scenarioRandom = root.fork()
     this.trace = new Trace({ keepLines: options.keepTrace })
     this.oracles = new Oracles(() => this.clock.now())
+    this.settler = new EventSettler(this.clock, this.oracles, () => this.cluster.nodeErrors)
     const nodeIds: NodeId[] = []
     for (let i = 1; i <= options.nodes; i++) nodeIds.push(`n${i}`)
     const queueOracles = options.kind === 'broker' ? new QueueOracles((invariant, message) => this.oracles.report(invariant, message)) : null
@@ -200,38 +183,17 @@ export class Simulation {
   }
 
   async runUntilTime (until: number): Promise<void> {
-    await stepUntil(this.clock, until, () => this.afterEvent())
+    await stepUntil(this.clock, until, this.settler.afterEvent)
   }
 
   /** Runs until `done()` holds (checked after every event) or `maxMs` pass; returns whether it held. */
   async runUntil (done: () => boolean, maxMs: number): Promise<boolean> {
-    return await stepUntil(this.clock, this.clock.now() + maxMs, () => this.afterEvent(), done)
+    return await stepUntil(this.clock, this.clock.now() + maxMs, this.settler.afterEvent, done)
   }
 
   fail (invariant: InvariantName, message: string): never {
     this.oracles.report(invariant, message)
     throw new SimulationStopped()
-  }
-
-  /**
-   * Lets the event's promise continuations run: MICROTASK_TURNS turns of the microtask queue
-   * after every event (enough for the nodes' async chains), and a full drain (one real
-   * setImmediate turn) before virtual time moves on, at most every FULL_DRAIN_EVENTS events
-   * (a real event-loop turn per event was most of a run's wall time). Deeper continuations
-   * run a little later in virtual time; every choice here is deterministic.
-   */
-  private async afterEvent (): Promise<void> {
-    for (let i = 0; i < MICROTASK_TURNS; i++) await null
-    const next = this.clock.nextDeadline()
-    if (++this.sinceDrain >= FULL_DRAIN_EVENTS && (next === undefined || next > this.clock.now())) {
-      this.sinceDrain = 0
-      await settle()
-    }
-    this.events++
-    this.oracles.endOfEvent()
-    if (this.cluster.nodeErrors.length > 0) this.oracles.report('node-error', this.cluster.nodeErrors[0])
-    if (this.oracles.violation !== null) throw new SimulationStopped()
-    if (this.events > MAX_EVENTS_PER_RUN) this.fail('liveness-leader', `more than ${MAX_EVENTS_PER_RUN} events: runaway simulation`)
   }
 
   /** Runs until a stable leader exists (fails liveness-leader after maxMs) and returns it. */
@@ -497,7 +459,7 @@ export async function runSimulation (scenario: Scenario, options: SimulationOpti
     traceHash: sim.trace.hash(),
     traceLines: sim.trace.lines(),
     virtualMs: sim.now(),
-    events: sim.events,
+    events: sim.settler.events,
     messages: sim.cluster.network.delivered,
     faultsInjected: sim.nemesis.injected,
     operations: counts,

@@ -2,10 +2,10 @@
 // clients through the real gateway): a bounded sweep of node-random passes with the queue
 // oracles on, one seed replays to the same trace hash, and the deliberate gateway bug
 // "answer a forwarded send before the leader did" (NodeFaults.ackForwardedSendEarly) is caught
-// within BUG_SEEDS seeds, and "attach a consumer whose subscribe was cancelled"
-// (NodeFaults.attachCancelledSubscribe) within PAUSE_SEEDS seeds of node-pauses (which pass
-// without it), each failure naming the command that replays it; a bit flipped at rest
-// (node-corruption) is detected and survived.
+// within BUG_SEEDS seeds, each failure naming the command that replays it; node-pauses passes
+// PAUSE_SEEDS seeds ("attach a consumer whose subscribe was cancelled",
+// NodeFaults.attachCancelledSubscribe, is no longer caught there: see the todo below); a bit
+// flipped at rest (node-corruption) is detected and survived.
 import t from 'tap'
 import { runSimulation, runSweep } from '../src/index.ts'
 import { scenarios } from '../../../simulations/index.ts'
@@ -15,7 +15,7 @@ const SEEDS = 20
 const FAULT_MS = 8_000
 const BUG_SEEDS = 6
 const PAUSE_SEEDS = 8
-const PAUSE_FROM = 15
+const PAUSE_FROM = 1
 const REGRESSION_SEEDS = 8
 
 t.test(`node-random: ${SEEDS} seeds pass with the queue oracles`, async (t) => {
@@ -47,21 +47,19 @@ t.test(`ackForwardedSendEarly is caught by a sweep of ${BUG_SEEDS} seeds of node
   t.comment(`replay: ${summary.failures[0]?.replay}`)
 })
 
-t.test(`attachCancelledSubscribe is caught by a sweep of ${PAUSE_SEEDS} seeds of node-pauses, which pass without it`, async (t) => {
-  // Of seeds 1–60, 18, 37 and 55 catch it (the producers are the production client since
-  // issue 15's bug 2 went into the simulator, which shifted every run); this sweeps 15..22.
+t.test(`node-pauses: ${PAUSE_SEEDS} seeds pass (nodes paused for longer than a subscribe timeout, consumers restarted meanwhile)`, async (t) => {
   const clean = await runSweep({ scenarioModule, scenario: 'node-pauses', workload: 'node', from: PAUSE_FROM, seeds: PAUSE_SEEDS })
-  t.equal(clean.failed, 0, `without the fault: ${clean.failures.map((failure) => `${failure.seed} ${failure.invariant}: ${failure.message}`).join('; ')}`)
-  const summary = await runSweep({
-    scenarioModule, scenario: 'node-pauses', workload: 'node', from: PAUSE_FROM, seeds: PAUSE_SEEDS, nodeFaults: { attachCancelledSubscribe: true }
-  })
-  t.ok(summary.failed > 0, `${summary.failed} of ${PAUSE_SEEDS} seeds failed`)
-  for (const failure of summary.failures) {
-    t.equal(failure.invariant, 'queue-liveness', `seed ${failure.seed}: ${failure.message}`)
-    t.equal(failure.replay, `scripts/blazar sim run --workload node --scenario node-pauses --seed ${failure.seed} --node-fault attachCancelledSubscribe`)
-  }
-  t.comment(`replay: ${summary.failures[0]?.replay}`)
+  t.equal(clean.failed, 0, clean.failures.map((failure) => `${failure.seed} ${failure.invariant}: ${failure.message}; replay: ${failure.replay}`).join('; '))
 })
+
+// Not caught any more: with the production client as the consumer, a subscribe that times out
+// is closed by the client and retried under the same handle on the same connection (which
+// replaces the record), and a zombie the lost close leaves at a leader ends at the next leader
+// change; `scripts/blazar sim sweep --workload node --scenario node-pauses --node-fault
+// attachCancelledSubscribe --from 41 --seeds 300` failed 0 (the one failure of an earlier sweep,
+// seed 151, was a client bug, fixed in f8a847f). A check that needs no stall (no handle the
+// client closed stays attached at a node) is what would catch it again.
+t.test('attachCancelledSubscribe is caught by a bounded sweep of node-pauses', { todo: 'not reachable with the production consumer: see above' }, () => {})
 
 t.test('node-corruption: a bit flipped at rest in a journal is detected (the node refuses to vote or lead) and the cluster stays live', async (t) => {
   const scenario = scenarios.find((candidate) => candidate.name === 'node-corruption')
@@ -74,10 +72,13 @@ t.test('node-corruption: a bit flipped at rest in a journal is detected (the nod
 
 // Issue 15's bugs 3 and 4, put back as switches: the node sweep finds each (a consumer attached
 // through a non-leader stalls after its first receiver queue: queue-liveness; a node whose
-// metadata lags says "no such topic" for the topic in use: queue-unknown-topic).
-for (const [fault, invariant] of [['dropForwardedFlow', 'queue-liveness'], ['unknownTopicWhenBehind', 'queue-unknown-topic']] as const) {
+// metadata lags says "no such topic" for the topic in use: queue-unknown-topic). With the
+// consumers the production client (restarted by their application now and then),
+// dropForwardedFlow is caught at seed 4 of 1..8 and unknownTopicWhenBehind at 26 of 19..26;
+// each sweeps 8 seeds holding at least one.
+for (const [fault, invariant, from] of [['dropForwardedFlow', 'queue-liveness', 1], ['unknownTopicWhenBehind', 'queue-unknown-topic', 19]] as const) {
   t.test(`${fault} (issue 15) is caught by a sweep of ${REGRESSION_SEEDS} seeds of node-random`, async (t) => {
-    const summary = await runSweep({ scenarioModule, scenario: 'node-random', workload: 'node', from: 1, seeds: REGRESSION_SEEDS, nodeFaults: { [fault]: true } })
+    const summary = await runSweep({ scenarioModule, scenario: 'node-random', workload: 'node', from, seeds: REGRESSION_SEEDS, nodeFaults: { [fault]: true } })
     t.ok(summary.failed > 0, `${summary.failed} of ${REGRESSION_SEEDS} seeds failed`)
     for (const failure of summary.failures) {
       t.equal(failure.invariant, invariant, `seed ${failure.seed}: ${failure.message}`)
