@@ -3,8 +3,8 @@
 // clock. A node's address here is `sim://<id>` (what nodes advertise) or any address ending in
 // `/p2p/<id>` (a service URL). Every request the client makes is shown to an observer with
 // its outcome, so the workload sees the wire: which batch went where and how each attempt ended.
-import type { ClientLink, ClientTransport, Timers } from '@blazar/client'
-import type { NodeId, VirtualClock } from '@blazar/env'
+import { Client, type ClientFaults, type ClientLink, type ClientTransport, type Timers } from '@blazar/client'
+import type { NodeId, Random, VirtualClock } from '@blazar/env'
 import type { SimClientEnd } from './node-connections.ts'
 import type { NodeWorld } from './node-world.ts'
 
@@ -14,7 +14,7 @@ export type RequestObserver = (node: NodeId, body: unknown, outcome: Promise<unk
 export type PushObserver = (node: NodeId, body: unknown) => void
 
 /** The node an address names. */
-export function simNodeOf (address: string): NodeId {
+function simNodeOf (address: string): NodeId {
   const peer = address.lastIndexOf('/p2p/')
   if (peer >= 0) return address.slice(peer + '/p2p/'.length)
   if (address.startsWith('sim://')) return address.slice('sim://'.length)
@@ -22,11 +22,11 @@ export function simNodeOf (address: string): NodeId {
 }
 
 /** A service URL naming simulated node `id` (the client wants a multiaddr ending in /p2p/<PeerId>). */
-export function simServiceUrl (id: NodeId): string {
+function simServiceUrl (id: NodeId): string {
   return `/sim/${id}/p2p/${id}`
 }
 
-export function clockTimers (clock: VirtualClock): Timers {
+function clockTimers (clock: VirtualClock): Timers {
   return {
     now: () => clock.now(),
     setTimeout: (fn, delayMs) => {
@@ -36,7 +36,27 @@ export function clockTimers (clock: VirtualClock): Timers {
   }
 }
 
-export class SimClientTransport implements ClientTransport {
+/** The production client on `world`: service URLs of every node, the virtual clock, a seeded random. */
+export async function createSimClient (world: NodeWorld, options: {
+  /** The client's end in the world's connections. */
+  name: string
+  random: Random
+  operationTimeoutMs: number
+  observe?: RequestObserver
+  observePush?: PushObserver
+  faults?: ClientFaults
+}): Promise<Client> {
+  return await Client.create({
+    serviceUrl: world.ids().map(simServiceUrl),
+    transport: new SimClientTransport(world, options.name, options.observe ?? (() => {}), options.observePush),
+    timers: clockTimers(world.clock),
+    random: () => options.random.next(),
+    operationTimeoutMs: options.operationTimeoutMs,
+    ...(options.faults === undefined ? {} : { faults: options.faults })
+  })
+}
+
+class SimClientTransport implements ClientTransport {
   private readonly world: NodeWorld
   private readonly name: string
   private readonly observe: RequestObserver

@@ -8,11 +8,11 @@
 // and closes also happen mid-run, under the nemesis. The oracles judge batches: the batch bytes come off the wire (the latest
 // push of each log index), and a batch counts as delivered when the application receives one
 // of its messages, so what the client itself drops (a stale push, a seek) is not delivered.
-import { Client, type Consumer, type Message } from '@blazar/client'
+import type { Client, Consumer, Message } from '@blazar/client'
 import type { NodeId, Random } from '@blazar/env'
 import { parseServerPush, type ClientRequestBody, type DeliveredEntry } from '@blazar/protocol'
 import type { ConsumerOptions } from './broker-consumer.ts'
-import { clockTimers, codeOf, simServiceUrl, SimClientTransport } from './node-client-transport.ts'
+import { codeOf, createSimClient } from './node-client-transport.ts'
 import { checkedReply, type NodeClients } from './node-clients.ts'
 import type { SubscriptionRecord } from './queue-records.ts'
 
@@ -60,14 +60,14 @@ export class NodeConsumer {
     this.subscribing = true
     const { clients, options } = this
     const subscribe = async (): Promise<Consumer> => {
-      this.client ??= await Client.create({
-        serviceUrl: clients.world.ids().map(simServiceUrl),
-        transport: new SimClientTransport(clients.world, `client-${this.name}`, (node, body, outcome) => {
+      this.client ??= await createSimClient(clients.world, {
+        name: `client-${this.name}`,
+        random: this.random,
+        operationTimeoutMs: options.subscribeTimeoutMs,
+        observe: (node, body, outcome) => {
           outcome.then((raw) => { checkedReply(clients, this.name, node, body as ClientRequestBody, raw) }, () => {})
-        }, (node, body) => { this.observePush(node, body) }),
-        timers: clockTimers(clients.clock),
-        random: () => this.random.next(),
-        operationTimeoutMs: options.subscribeTimeoutMs
+        },
+        observePush: (node, body) => { this.observePush(node, body) }
       })
       return await this.client.subscribe({
         topic: clients.topic, subscription: this.subscription.name, subscriptionType: this.subscription.type, consumerName: this.name,

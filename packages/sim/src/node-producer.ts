@@ -6,13 +6,13 @@
 // on the wire is read off the client's transport: the batch bytes (the oracles' body hash) and
 // how each attempt ended (a send stays definite while every attempt was refused before the
 // node proposed anything).
-import { Client, type ClientFaults, type Producer } from '@blazar/client'
+import type { Client, ClientFaults, Producer } from '@blazar/client'
 import type { NodeId, Random } from '@blazar/env'
 import type { BatchEnvelope, ClientRequestBody } from '@blazar/protocol'
 import { RemoteRequestError } from '@blazar/transport'
 import type { ProducerOptions } from './broker-producer.ts'
 import { hashBytes } from './hash.ts'
-import { clockTimers, codeOf, simServiceUrl, SimClientTransport } from './node-client-transport.ts'
+import { codeOf, createSimClient } from './node-client-transport.ts'
 import { checkedReply, type NodeClients } from './node-clients.ts'
 import { sendKey, type SendRecord } from './queue-records.ts'
 
@@ -81,12 +81,11 @@ export class NodeProducer {
     this.opening = true
     const { clients, options } = this
     const open = async (): Promise<Producer> => {
-      this.client ??= await Client.create({
-        serviceUrl: clients.world.ids().map(simServiceUrl),
-        transport: new SimClientTransport(clients.world, `client-${this.name}`, (node, body, outcome) => { this.observe(node, body, outcome) }),
-        timers: clockTimers(clients.clock),
-        random: () => this.random.next(),
+      this.client ??= await createSimClient(clients.world, {
+        name: `client-${this.name}`,
+        random: this.random,
         operationTimeoutMs: options.attemptTimeoutMs,
+        observe: (node, body, outcome) => { this.observe(node, body, outcome) },
         ...(this.faults === undefined ? {} : { faults: this.faults })
       })
       return await this.client.createProducer({

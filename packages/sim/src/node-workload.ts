@@ -4,10 +4,10 @@
 // sends keyed k0..k3) that start once every subscription exists; all of them
 // talk to any node through the production gateway. drained() and finalCheck() are the
 // recovery phase's queue checks, read from the partition's leader.
-import { Client, type Admin, type ClientFaults } from '@blazar/client'
+import type { Admin, ClientFaults } from '@blazar/client'
 import type { NodeId, SeededRandom } from '@blazar/env'
 import { defaultBrokerWorkload, EXCLUSIVE_SUBSCRIPTION, SHARED_SUBSCRIPTION, type BrokerWorkloadOptions } from './broker-workload.ts'
-import { clockTimers, codeOf, simServiceUrl, SimClientTransport } from './node-client-transport.ts'
+import { codeOf, createSimClient } from './node-client-transport.ts'
 import type { NodeClients } from './node-clients.ts'
 import { NodeConsumer } from './node-consumer.ts'
 import { NodeProducer } from './node-producer.ts'
@@ -123,13 +123,7 @@ export class NodeWorkload {
 
   /** Runs an admin call (the production client's Admin) until it succeeds or fails with one of `accepted`, then `done`. */
   adminRequest (what: string, call: (admin: Admin) => Promise<void>, accepted: string[], done: () => void): void {
-    this.admin ??= Client.create({
-      serviceUrl: this.world.ids().map(simServiceUrl),
-      transport: new SimClientTransport(this.world, 'client-admin', () => {}),
-      timers: clockTimers(this.world.clock),
-      random: () => this.random.next(),
-      operationTimeoutMs: ADMIN_TIMEOUT_MS
-    }).then((client) => client.admin, (error: unknown) => {
+    this.admin ??= createSimClient(this.world, { name: 'client-admin', random: this.random, operationTimeoutMs: ADMIN_TIMEOUT_MS }).then((client) => client.admin, (error: unknown) => {
       this.admin = null
       throw error
     })
