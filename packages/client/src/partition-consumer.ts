@@ -31,6 +31,15 @@ export interface SubscriptionSettings {
 
 type State = 'attached' | 'detached' | 'closed'
 
+/** A subscribe request in flight and what happened to its handle meanwhile. */
+interface SubscribeInFlight {
+  connection: ClientLink
+  /** Settles with whether the node attached the handle (the subscribe succeeded). */
+  answered: Promise<boolean>
+  /** A consumer-closed push came on its connection before the answer (leadership moved). */
+  closedByNode: boolean
+}
+
 export class PartitionConsumer implements QueueOwner {
   readonly topic: string
   readonly partition: number
@@ -45,11 +54,8 @@ export class PartitionConsumer implements QueueOwner {
   private resubscribing: Promise<void> | undefined
   /** Messages before it are dropped on arrival; a non-durable subscription starts there. */
   private start: StartPoint | undefined
-  /** The connection a subscribe is in flight on, and whether the node closed the handle meanwhile. */
-  private subscribingOn: string | undefined
-  private closedWhileSubscribing = false
-  /** The subscribe in flight and its connection: answered = whether the node attached the handle. */
-  private attaching: { connection: ClientLink, answered: Promise<boolean> } | undefined
+  /** The subscribe in flight, if any. */
+  private attaching: SubscribeInFlight | undefined
   /** Entries that did not decode (skipped; their permits are granted again). */
   undecodable = 0
   /** Times this consumer subscribed again after a server close or a lost connection. */
@@ -125,7 +131,7 @@ export class PartitionConsumer implements QueueOwner {
   /** A consumer-closed push on connection `peer`. */
   serverClosed (peer: string): void {
     if (peer === this.peer) this.detach()
-    else if (peer === this.subscribingOn) this.closedWhileSubscribing = true
+    else if (this.attaching !== undefined && peer === this.attaching.connection.peer) this.attaching.closedByNode = true
   }
 
   /** The node closed this consumer or its connection was lost: subscribe again (retried until closed). */
@@ -240,8 +246,7 @@ export class PartitionConsumer implements QueueOwner {
     const connection = await this.context.lookup.connectionFor(this.lookupTopic, this.partition, timeoutMs)
     const settings = this.settings
     if (this.isClosed) throw new ConsumerClosedError({ topic: this.topic, subscription: settings.subscription })
-    this.subscribingOn = connection.peer
-    this.closedWhileSubscribing = false
+    let attempt: SubscribeInFlight | undefined
     try {
       const request = this.context.pool.request(connection, {
         type: 'subscribe', topic: this.topic, subscription: settings.subscription, consumerId: this.consumerId,
@@ -249,7 +254,8 @@ export class PartitionConsumer implements QueueOwner {
         ...(settings.consumerName === undefined ? {} : { consumerName: settings.consumerName }),
         ...(settings.durable || this.start === undefined ? {} : { startMessageId: this.start.id.toData(), startMessageIdInclusive: this.start.inclusive })
       }, timeoutMs)
-      this.attaching = { connection, answered: request.then(() => true, () => false) }
+      attempt = { connection, answered: request.then(() => true, () => false), closedByNode: false }
+      this.attaching = attempt
       await request
     } catch (error) {
       // As Pulsar's Java client does: a subscribe left unanswered may still attach at the node,
@@ -260,10 +266,9 @@ export class PartitionConsumer implements QueueOwner {
       }
       throw error
     } finally {
-      this.subscribingOn = undefined
       this.attaching = undefined
     }
-    if (this.closedWhileSubscribing) throw new ConsumerClosedError({ topic: this.topic, subscription: settings.subscription })
+    if (attempt.closedByNode) throw new ConsumerClosedError({ topic: this.topic, subscription: settings.subscription })
     // Closed while the subscribe was in flight: close() closes the handle at the node.
     if (this.isClosed) return
     this.connection = connection
