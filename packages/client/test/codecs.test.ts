@@ -42,6 +42,11 @@ t.test('corrupt input and a wrong declared size are errors, never a hang or an o
   // A match length of 255 * 60,000: refused by the walk before lz4js would loop over it.
   const bomb = Uint8Array.from([0x1f, 0x00, 0x01, 0x00, ...new Array(60_000).fill(0xff), 0x00])
   t.throws(() => lz4Codec.decompress(bomb, 16))
+  // A 4-byte literal length with its top bit set: snappyjs alone walks backwards for billions
+  // of steps (fast-check seed 9 found it); the walk refuses it first.
+  t.throws(() => snappyCodec.decompress(Uint8Array.from([0x2f, 0xfc, 0xfe, 0x43, 0xe0, 0xa4, 0x70]), 47), /past the end/)
+  t.throws(() => snappyCodec.decompress(Uint8Array.from(javaHello[3][1]), 4), 'SNAPPY: a preamble that is not the declared size')
+  t.throws(() => snappyCodec.decompress(Uint8Array.from([0x05, 0x08, 0x68, 0x65, 0x6c]), 5), 'SNAPPY: a block that produces less than it declares')
 })
 
 t.test('a compressed batch decodes with the client codecs', async (t) => {
