@@ -150,6 +150,11 @@ export class SimDisk implements Disk {
     return [...this.state.files.keys()].sort()
   }
 
+  /** The current directories (for tests: a directory may exist with no file in it). */
+  directories (): string[] {
+    return [...this.state.dirs].filter((dir) => dir !== '').sort()
+  }
+
   /**
    * Crashes the machine: this handle and every file opened through it stop working; what
    * survives depends on the mode. Returns the disk as the restarted process sees it.
