@@ -8,7 +8,7 @@
 import { NODE_TOPIC, type NodeSimulation, type Scenario } from '../packages/sim/src/index.ts'
 
 /** How long a moved-away replica may keep its data after the move completed, virtual ms. */
-const CLEANUP_MS = 30_000
+export const CLEANUP_MS = 30_000
 
 /** Bytes of the partition's files on `id`'s disk (0: its directory is gone). */
 function groupBytes (sim: NodeSimulation, id: string): number {
@@ -27,7 +27,7 @@ function diskBytes (sim: NodeSimulation, id: string): number {
 }
 
 /** Whether `id`'s disk has the partition's directory (it may hold no file yet: writes go to the journal first). */
-function hasGroup (sim: NodeSimulation, id: string): boolean {
+export function hasGroup (sim: NodeSimulation, id: string): boolean {
   return sim.world.process(id).disk.directories().some((dir) => dir.startsWith('groups/') && decodeURIComponent(dir.slice('groups/'.length)) === NODE_TOPIC)
 }
 

@@ -23,18 +23,26 @@
 // has caught up from the leader, so an empty log there is safe; LogStore.openGroup waits for a
 // delete of the same name under way and then starts empty. Any failed check is retried after
 // REPLICA_CLEANUP_RETRY_MS; a group placed here again meanwhile is dropped from the candidates.
+import type { MetadataStateMachine } from '@blazar/broker'
 import type { Env, MembershipConfig, NodeId, TimerHandle } from '@blazar/env'
 import type { LogStore } from '@blazar/storage'
-import { METADATA_GROUP, type MetadataService } from './metadata-service.ts'
+import { METADATA_GROUP } from './metadata-service.ts'
 
 /** How long a group whose deletion could not be decided yet waits before it is checked again. */
 export const REPLICA_CLEANUP_RETRY_MS = 5_000
 
+/** What the cleanup reads of the metadata replica (MetadataService). */
+export interface CleanupMetadata {
+  /** Resolves once the local state holds every metadata write committed before the call. */
+  barrier (): Promise<void>
+  readonly sm: Pick<MetadataStateMachine, 'placement' | 'groupsOf' | 'move'>
+}
+
 export interface ReplicaCleanupOptions {
   env: Env
   self: NodeId
-  store: LogStore
-  metadata: MetadataService
+  store: Pick<LogStore, 'groupIds' | 'deleteGroup'>
+  metadata: CleanupMetadata
   /** Whether this node hosts (or is opening) the group's replica right now. */
   isHosted: (group: string) => boolean
   /** The group's Raft membership as its current leader reports it; null when no leader answers. */
