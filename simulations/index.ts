@@ -17,6 +17,7 @@ import { disruptiveRejoin } from './disruptive-rejoin.ts'
 import { figure7 } from './figure7.ts'
 import { figure8 } from './figure8.ts'
 import { membership } from './membership.ts'
+import { nodeCleanup } from './node-cleanup.ts'
 import { nodeCorruption } from './node-corruption.ts'
 import { nodePauses } from './node-pauses.ts'
 import { nodeMoves } from './node-moves.ts'
@@ -35,5 +36,5 @@ export const scenarios: Scenario[] = [
   // The broker workload (`kind: 'broker'`: `blazar sim ... --workload broker`).
   brokerRandom, brokerPauseKill, brokerSnapshotRestart, brokerSnapshotCatchup, brokerDelayed, brokerDeadLetter, brokerSeek,
   // The production nodes (`kind: 'node'`: `blazar sim ... --workload node`).
-  nodeRandom, nodePauses, nodeCorruption, nodeMoves
+  nodeRandom, nodePauses, nodeCorruption, nodeMoves, nodeCleanup
 ]

@@ -3,10 +3,12 @@
 // few seconds later) or moves one replica of the partition to a node outside it, while crashes
 // long enough to be marked down (10 s) and a short re-replication delay (2 s) make the
 // placement actor move replicas off dead nodes too. After healing: the queue oracles (nothing
-// acknowledged lost, no phantom, order, cursors never back), and the partition's voters must
-// converge to its placement, three live nodes, with no move left in flight.
+// acknowledged lost, no phantom, order, cursors never back), the partition's voters must
+// converge to its placement, three live nodes, with no move left in flight, and every node
+// outside the placement must then delete its copy of the partition (replica-cleanup.ts).
 import { SeededRandom } from '../packages/env/src/index.ts'
 import { NODE_TOPIC, type NodeSimulation, type Scenario } from '../packages/sim/src/index.ts'
+import { CLEANUP_MS, hasGroup } from './node-cleanup.ts'
 
 /** Pause between two operator actions, virtual ms. */
 const OPERATION_INTERVAL_MS: [number, number] = [1_500, 5_000]
@@ -67,6 +69,16 @@ export const nodeMoves: Scenario = {
       const leader = sim.world.leaderOf(NODE_TOPIC)
       const core = leader === null ? null : sim.world.process(leader).core
       sim.fail('queue-liveness', `${CONVERGE_MS}ms after healing the replica set has not converged: placement ${JSON.stringify(core?.metadata.sm.placement(NODE_TOPIC))}, move ${JSON.stringify(core?.metadata.sm.move(NODE_TOPIC))}, voters ${JSON.stringify(leader === null ? null : sim.world.partitionOn(leader, NODE_TOPIC)?.raft.status().config)}`)
+    }
+    // The nodes the replicas moved off (some while they were down) delete their copies.
+    const stale = (): string[] => {
+      const leader = sim.world.leaderOf(NODE_TOPIC)
+      const replicas = leader === null ? null : sim.world.process(leader).core?.metadata.sm.placement(NODE_TOPIC)?.replicas
+      if (replicas === null || replicas === undefined) return ['(no leader)']
+      return sim.world.ids().filter((id) => !replicas.includes(id) && hasGroup(sim, id))
+    }
+    if (!await sim.runUntil(() => stale().length === 0, CLEANUP_MS)) {
+      sim.fail('queue-liveness', `${CLEANUP_MS}ms after converging, nodes outside the placement still hold the partition: ${stale().join(', ')}`)
     }
   }
 }

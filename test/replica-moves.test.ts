@@ -6,7 +6,11 @@
 // balancer moves replicas (and preferred leaderships) to it until the counts are within one.
 // Publishing continues throughout: every send is acknowledged, and an audit read finds every
 // acknowledged message at the ID its send reported. The longest publish latency while replicas
-// moved is printed (a figure for the operator, not a pass/fail check).
+// moved is printed (a figure for the operator, not a pass/fail check). A node's copies of the
+// partitions it no longer holds leave its data dir: the drained node's, and the returned node's
+// stale ones (replica-cleanup.ts).
+import { readdirSync } from 'node:fs'
+import { join } from 'node:path'
 import t from 'tap'
 import { Client, type ClusterStatus } from '@blazar/client'
 import type { MessageId } from '@blazar/protocol'
@@ -36,6 +40,21 @@ function partitionVoters (status: ClusterStatus): Map<string, string[] | undefin
     voters.set(group, row === undefined ? undefined : [...(row.voters ?? row.replicas)].sort())
   }
   return voters
+}
+
+/** The partitions of TOPIC with a group directory in `dir`'s log store. */
+function partitionDirs (dir: string): string[] {
+  let names: string[] = []
+  try {
+    names = readdirSync(join(dir, 'raft', 'groups'))
+  } catch {}
+  return names.map((name) => decodeURIComponent(name)).filter((group) => group.startsWith(`${TOPIC}-partition-`)).sort()
+}
+
+/** Polls until `check` holds (or WAIT_MS passed); answers whether it did. */
+async function eventually (check: () => boolean): Promise<boolean> {
+  for (const deadline = Date.now() + WAIT_MS; Date.now() < deadline; await sleep(200)) if (check()) return true
+  return check()
 }
 
 const settledOn = (status: ClusterStatus, live: readonly string[]): boolean =>
@@ -95,6 +114,8 @@ t.test('a dead node\'s replicas are re-replicated, a drained node is emptied and
   await waitFor(admin, 'the drained node holds nothing', (s) => settledOn(s, remaining) && !s.groups.some((g) => g.node === drained && g.group !== 'meta'))
   const drainedAt = Date.now()
   t.pass(`drained in ${drainedAt - healedAt} ms`)
+  const drainedDir = cluster.nodes[cluster.indexOf(drained)]!.dir
+  t.ok(await eventually(() => partitionDirs(drainedDir).length === 0), `the drained node deleted its partitions' data (left: ${partitionDirs(drainedDir).join(', ') || 'none'})`)
   await waitFor(admin, 'the drained node is no metadata voter', (s) => !(s.groups.find((g) => g.group === 'meta' && g.role === 'leader')?.voters ?? [drained]).includes(drained))
   await admin.admin.nodes.remove(drained)
   const removed = await waitFor(admin, 'the drained node is gone', (s) => !s.nodes.some((n) => n.id === drained))
@@ -109,6 +130,9 @@ t.test('a dead node\'s replicas are re-replicated, a drained node is emptied and
   })
   const balancedAt = Date.now()
   t.ok(holders(balanced, victim) >= 2, `the returned node holds ${holders(balanced, victim)} partitions (${members.map((id) => holders(balanced, id)).join(', ')})`)
+  const victimDir = cluster.nodes[cluster.indexOf(victim)]!.dir
+  const heldByVictim = [...partitionVoters(balanced)].filter(([, voters]) => voters?.includes(victim)).map(([group]) => group).sort()
+  t.ok(await eventually(() => partitionDirs(victimDir).join() === heldByVictim.join()), `the returned node keeps data only of the partitions it holds (${partitionDirs(victimDir).length} dirs, ${heldByVictim.length} held)`)
 
   producing = false
   await publishing

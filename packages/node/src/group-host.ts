@@ -73,7 +73,7 @@ export class GroupHost {
     return [...this.nodes.values()].map((node) => node.status())
   }
 
-  /** Stops one group (its storage stays; deleting a topic's data is not built yet). */
+  /** Stops one group (its storage stays: replica-cleanup.ts deletes it once that is safe). */
   stopGroup (group: string): void {
     const node = this.nodes.get(group)
     if (node === undefined) return

@@ -6,18 +6,19 @@
 // the metadata (and, on a new cluster, the default tenant and namespace) and the leadership
 // hand-off before a clean stop.
 import type { Env, MembershipConfig, NodeId, TimerHandle } from '@blazar/env'
-import { DEFAULT_NAMESPACE, DEFAULT_TENANT, errorFromWire, type ClientReply, type ClientRequestBody } from '@blazar/protocol'
+import { DEFAULT_NAMESPACE, DEFAULT_TENANT, errorFromWire, type ClientReply, type ClientRequestBody, type ClientResult } from '@blazar/protocol'
 import type { RaftConfig } from '@blazar/raft'
 import type { LogStore } from '@blazar/storage'
 import { GroupRouter } from '@blazar/transport'
 import { Gateway } from './gateway.ts'
-import type { GatewayContext, NodeFaults } from './gateway-context.ts'
+import { forward, type GatewayContext, type NodeFaults } from './gateway-context.ts'
 import { GroupHost, type GroupEvents } from './group-host.ts'
 import { LeaderRouter } from './leader-router.ts'
 import { MetadataService } from './metadata-service.ts'
 import { metadataWrite } from './metadata-writes.ts'
 import type { ClientDialer, PeerNetwork } from './node-edges.ts'
 import { PartitionService, type PartitionPolicySettings } from './partition-service.ts'
+import { ReplicaCleanup } from './replica-cleanup.ts'
 import type { GatewaySession } from './session-state.ts'
 import { UpstreamPool } from './upstreams.ts'
 
@@ -59,6 +60,7 @@ export class NodeCore {
   readonly host: GroupHost
   readonly metadata: MetadataService
   readonly partitions: PartitionService
+  readonly cleanup: ReplicaCleanup
   readonly upstreams: UpstreamPool
   readonly gateway: Gateway
   readonly context: GatewayContext
@@ -85,6 +87,7 @@ export class NodeCore {
       deliver: (consumer, entries) => { this.gateway.consumers.deliver(consumer, entries) },
       consumerClosed: (consumer, reason) => { this.gateway.consumers.closed(consumer, reason) },
       ...(options.policies === undefined ? {} : { policies: options.policies }),
+      released: (group) => { this.cleanup.released(group) },
       reportMoveMatched: async (group, to) => {
         const reply = await metadataWrite(this.context, true, { type: 'placements-complete-move', group, to })
         if (!reply.ok) throw errorFromWire(reply.error)
@@ -106,6 +109,14 @@ export class NodeCore {
       faults: options.faults
     }
     this.gateway = new Gateway(this.context, (peer) => metadata.sm.node(peer) !== undefined || options.knowsMember(peer))
+    this.cleanup = new ReplicaCleanup({
+      env,
+      self,
+      store: options.store,
+      metadata,
+      isHosted: (group) => partitions.hosts(group),
+      leaderConfig: (group) => this.leaderConfigOf(group)
+    })
   }
 
   /** Starts the metadata replica, opens the hosted partitions and begins registering this node. */
@@ -114,6 +125,7 @@ export class NodeCore {
     if (membersChanged !== undefined) this.metadata.onChange(membersChanged)
     await this.metadata.start(this.host, this.options.bootstrap)
     this.partitions.reconcile()
+    this.cleanup.sweep()
     this.scheduleRegistrationCheck(0)
   }
 
@@ -153,10 +165,31 @@ export class NodeCore {
   /** Stops the partitions, the metadata replica, every group and the forwarding connections (the store stays open). */
   async stop (): Promise<void> {
     this.stopRegistering()
+    this.cleanup.stop()
     this.partitions.stop()
     this.metadata.stop()
     this.host.stopAll()
     await this.upstreams.closeAll()
+  }
+
+  /**
+   * The group's Raft membership from its leader: asks the placed replicas in turn (a request
+   * from a member is served only where the group is led, else answered NOT_LEADER).
+   */
+  private async leaderConfigOf (group: string): Promise<MembershipConfig | null> {
+    for (const node of this.metadata.sm.placement(group)?.replicas ?? []) {
+      if (node === this.self) continue
+      let reply: ClientReply
+      try {
+        reply = await forward(this.context, node, { type: 'topics-internal-stats', topic: group })
+      } catch {
+        continue
+      }
+      if (!reply.ok) continue
+      const [stats] = (reply.result as ClientResult<'topics-internal-stats'>).partitions
+      if (stats !== undefined) return { voters: stats.voters, learners: stats.learners }
+    }
+    return null
   }
 
   private stopRegistering (): void {

@@ -10,7 +10,8 @@
 // leader of a group whose placement changed (a replica move) brings its Raft membership to the
 // placement (replica-membership.ts); a node that joins a group by a move starts as a learner
 // with no membership of its own, and the node a move leaves stops hosting the group once the
-// move is reported done.
+// move is reported done (and hands it to `released`: replica-cleanup.ts deletes its data once
+// that is safe).
 import {
   PartitionReplica, PartitionStateMachine, partitionConfigOf, type ConsumerRef
 } from '@blazar/broker'
@@ -49,6 +50,8 @@ export interface PartitionServiceOptions {
   reportMoveMatched: (group: string, to: NodeId) => Promise<void>
   /** The node's policy settings (config.ts); absent ones take the broker's defaults. */
   policies?: PartitionPolicySettings
+  /** This node stopped hosting `group` because the placement no longer names it (or its topic is gone). */
+  released?: (group: string) => void
 }
 
 /** How hosted partitions run their policies: the leaders' check intervals and hold time, and the snapshot-after-trim size. */
@@ -87,6 +90,11 @@ export class PartitionService {
     return [...this.partitions.values()]
   }
 
+  /** Whether this node hosts the group or is opening it. */
+  hosts (group: string): boolean {
+    return this.partitions.has(group) || this.opening.has(group)
+  }
+
   /** Opens every placement of this node not hosted yet; stops partitions whose topic is gone. */
   reconcile (): void {
     if (this.stopped) return
@@ -100,7 +108,9 @@ export class PartitionService {
       }).finally(() => { this.opening.delete(group) })
     }
     for (const group of [...this.partitions.keys()]) {
-      if (!wanted.has(group)) this.close(group, metadata.placement(group) === undefined ? 'topic deleted' : 'replica moved off this node')
+      if (wanted.has(group)) continue
+      this.close(group, metadata.placement(group) === undefined ? 'topic deleted' : 'replica moved off this node')
+      this.options.released?.(group)
     }
     for (const partition of this.partitions.values()) {
       if (!partition.replica.isLeading) continue

@@ -17,6 +17,16 @@ export class GroupCorruptedError extends Error {
   }
 }
 
+/** The group was deleted (LogStore.deleteGroup): its handle no longer accepts calls. */
+export class GroupDeletedError extends Error {
+  static readonly code = 'GROUP_DELETED'
+  readonly code = GroupDeletedError.code
+  constructor (group: string) {
+    super(`group ${group} was deleted from this node's log store`)
+    this.name = 'GroupDeletedError'
+  }
+}
+
 /** The store was closed; its group handles no longer accept calls. */
 export class StoreClosedError extends Error {
   static readonly code = 'STORE_CLOSED'

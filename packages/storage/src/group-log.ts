@@ -7,7 +7,7 @@ import type {
   CorruptionReport, HardState, LogEntry, RaftStorage, RecoveredState, SnapshotMeta
 } from '@blazar/env'
 import { LogCompactedError } from '@blazar/env'
-import { assert, GroupCorruptedError, StorageLimitError } from './errors.ts'
+import { assert, GroupCorruptedError, GroupDeletedError, StorageLimitError } from './errors.ts'
 import type { GroupOp } from './ops.ts'
 import { cutPoint } from './ops.ts'
 import type { SegmentLog } from './segment-log.ts'
@@ -46,6 +46,7 @@ export class GroupLog implements RaftStorage {
   private snapshot: SnapshotMeta | null
   private hardState: HardState
   private corruption: CorruptionReport | null
+  private deleted = false
   /** Operations not yet applied to segments, oldest first (the first `taken` are in a journal round). */
   readonly queued: GroupOp[] = []
   lastOpSeq = 0
@@ -162,7 +163,7 @@ export class GroupLog implements RaftStorage {
   }
 
   setHardState (state: HardState): void {
-    this.host.checkWritable()
+    this.checkOpen()
     this.hardState = { ...state }
     this.host.enqueue(this, { type: 'hardState', seq: this.host.nextSeq(), lastAfter: this.last, bytes: 32 + (state.vote?.length ?? 0) * 3, state: { ...state } })
   }
@@ -213,10 +214,10 @@ export class GroupLog implements RaftStorage {
   }
 
   async saveSnapshot (meta: SnapshotMeta, data: Uint8Array): Promise<void> {
-    this.host.checkWritable()
+    this.checkOpen()
     assert(meta.index >= (this.snapshot?.index ?? 0), `snapshot at ${meta.index} is older than the current one at ${this.snapshot?.index}`)
     await this.host.writeSnapshot(this, meta, data)
-    this.host.checkWritable()
+    this.checkOpen()
     const reset = this.corruption !== null || meta.index > this.last || this.termAt(meta.index) !== meta.term
     this.host.enqueue(this, { type: 'snapshot', seq: this.host.nextSeq(), lastAfter: reset ? meta.index : this.last, bytes: 64, meta, reset })
     if (reset) {
@@ -238,6 +239,7 @@ export class GroupLog implements RaftStorage {
   }
 
   async loadSnapshot (): Promise<{ meta: SnapshotMeta, data: Uint8Array } | null> {
+    this.checkOpen()
     if (this.snapshot === null) return null
     const meta = this.snapshot
     return { meta, data: await this.host.readSnapshot(this, meta) }
@@ -245,6 +247,11 @@ export class GroupLog implements RaftStorage {
 
   compact (uptoIndex: number): void {
     assert(uptoIndex <= (this.snapshot?.index ?? 0), `compact(${uptoIndex}) beyond the snapshot at ${this.snapshot?.index ?? 0}`)
+  }
+
+  /** The store is deleting this group: every later call refuses with GroupDeletedError. */
+  markDeleted (): void {
+    this.deleted = true
   }
 
   /** Marks the group corrupted (a checksum failed on a read). */
@@ -267,8 +274,13 @@ export class GroupLog implements RaftStorage {
     assert(this.cut + this.tail.length === this.last, `group ${this.group}: cut ${this.cut} + tail ${this.tail.length} != last ${this.last}`)
   }
 
-  private checkServing (): void {
+  private checkOpen (): void {
     this.host.checkWritable()
+    if (this.deleted) throw new GroupDeletedError(this.group)
+  }
+
+  private checkServing (): void {
+    this.checkOpen()
     if (this.corruption !== null) throw new GroupCorruptedError(this.group, this.corruption)
   }
 }

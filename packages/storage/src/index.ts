@@ -7,7 +7,7 @@ export type { CrashMode, SimDiskOptions } from './sim-disk.ts'
 export type { StoreSettings } from './settings.ts'
 export { defaultStoreSettings } from './settings.ts'
 export {
-  DiskFaultError, GroupCorruptedError, StorageAssertionError, StorageBackpressureError,
+  DiskFaultError, GroupCorruptedError, GroupDeletedError, StorageAssertionError, StorageBackpressureError,
   StorageLimitError, StoreClosedError, StoreCorruptedError
 } from './errors.ts'
 export { LogStore } from './store.ts'

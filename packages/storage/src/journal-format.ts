@@ -19,7 +19,8 @@ export const RecordType = {
   appendRef: 3,
   truncate: 4,
   hardState: 5,
-  snapshot: 6
+  snapshot: 6,
+  deleteGroup: 7
 } as const
 
 /** What the journal knows of one appended entry (its record's identity). */
@@ -39,6 +40,8 @@ export type JournalRecord =
   | { type: 'hardState', ref: number, state: HardState }
   /** `reset`: the log was discarded whole (term mismatch, or a repair of a corrupted group). */
   | { type: 'snapshot', ref: number, meta: SnapshotMeta, reset: boolean }
+  /** The group was deleted: everything the journal and checkpoint said of it before is void. */
+  | { type: 'deleteGroup', ref: number }
 
 export function journalFileName (fileSeq: number): string {
   return `${String(fileSeq).padStart(16, '0')}.jnl`
@@ -98,6 +101,10 @@ export class RoundWriter {
     this.writer.u8(RecordType.snapshot).u32(ref)
     writeSnapshotMeta(this.writer, meta)
     this.writer.u8(reset ? 1 : 0)
+  }
+
+  deleteGroup (ref: number): void {
+    this.writer.u8(RecordType.deleteGroup).u32(ref)
   }
 
   finish (): Uint8Array {
@@ -188,6 +195,9 @@ export function decodeRecords (records: Uint8Array, parseStamps: (records: Uint8
         decoded.push({ type: 'snapshot', ref, meta, reset: reader.u8() === 1 })
         break
       }
+      case RecordType.deleteGroup:
+        decoded.push({ type: 'deleteGroup', ref })
+        break
       default:
         throw new RangeError(`unknown journal record type ${type}`)
     }

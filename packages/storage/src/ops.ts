@@ -16,6 +16,8 @@ export type GroupOp =
   | (OpBase & { type: 'truncate', fromIndex: number })
   | (OpBase & { type: 'hardState', state: HardState })
   | (OpBase & { type: 'snapshot', meta: SnapshotMeta, reset: boolean })
+  /** The group's last operation: once durable, its files are removed (LogStore.deleteGroup). */
+  | (OpBase & { type: 'deleteGroup' })
 
 /** Where an operation leaves the suffix of the physical log usable: entries above it are rewritten. */
 export function cutPoint (op: GroupOp): number {

@@ -2,6 +2,8 @@
 // fails its checks at the tail of the last journal file, with no valid round after it, is a torn
 // write and is cut off; any other bad round is corruption. Each group's journaled log operations
 // are then replayed over what its segment files hold, and the segments are repaired to match.
+// A deleteGroup record voids everything the checkpoint and the journal said of its group before
+// it: the group's directory is then leftovers of a removal the crash interrupted (store.ts).
 import type { CorruptionReport } from '@blazar/env'
 import { readU32 } from './codec.ts'
 import type { Disk } from './disk.ts'
@@ -27,6 +29,10 @@ export interface JournalReplay {
   nextRoundSeq: number
   /** Sequence number of the last journal file (the next one gets lastFileSeq + 1). */
   lastFileSeq: number
+  /** Groups whose last journal record is a deleteGroup: what is left of their directory is removed. */
+  deleted: Set<string>
+  /** Groups with a deleteGroup record anywhere in the journal: their checkpointed state is void. */
+  deletedInJournal: Set<string>
   /** A bad round that is not a torn tail: every group must refuse until repaired. */
   corruption: CorruptionReport | null
   /** Journal files read (removed once a new checkpoint covers them). */
@@ -56,6 +62,8 @@ export async function readJournal (disk: Disk, settings: StoreSettings, checkpoi
   const replay: JournalReplay = {
     groupOps: new Map(),
     metas: checkpoint.groups,
+    deleted: new Set(),
+    deletedInJournal: new Set(),
     nextRoundSeq: checkpoint.nextRoundSeq,
     lastFileSeq: checkpoint.journalStart - 1,
     corruption: null,
@@ -166,6 +174,15 @@ export async function lastRoundComplete (ctx: SegmentContext, replay: JournalRep
 }
 
 function applyRecord (replay: JournalReplay, group: string, record: Exclude<JournalRecord, { type: 'group' }>): void {
+  if (record.type === 'deleteGroup') {
+    replay.metas.delete(group)
+    replay.groupOps.delete(group)
+    replay.deleted.add(group)
+    replay.deletedInJournal.add(group)
+    return
+  }
+  // A record after a deleteGroup belongs to a group created again under the same name.
+  replay.deleted.delete(group)
   let meta = replay.metas.get(group)
   if (meta === undefined) {
     meta = { hardState: { term: 0, vote: null, commit: 0 }, snapshot: null, lastIndex: 0 }

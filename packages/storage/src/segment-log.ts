@@ -65,6 +65,13 @@ export interface RecordSpan {
 
 const SCAN_WINDOW_BYTES = 1 << 20
 
+/** Removes a file of a group's directory, closing it and dropping its cached blocks first. */
+export async function removeCachedFile (ctx: SegmentContext, path: string): Promise<void> {
+  await ctx.files.forget(path)
+  ctx.cache.invalidateFrom(path, 0)
+  await ctx.disk.remove(path)
+}
+
 export class SegmentLog {
   readonly dir: string
   private readonly ctx: SegmentContext
@@ -235,6 +242,14 @@ export class SegmentLog {
     await this.flushing
   }
 
+  /** Drops the write-behind buffer unwritten and waits for a write under way (the group is being deleted). */
+  async discardBuffered (): Promise<void> {
+    const pending = this.pending
+    this.pending = null
+    if (pending !== null) this.ctx.noteBuffered(this, -pending.bytes)
+    await this.flushing
+  }
+
   /** Removes every entry with index >= fromIndex. Returns the file cut short (its new length is not yet durable), if any. */
   async truncateFrom (fromIndex: number): Promise<string | null> {
     await this.flush()
@@ -381,10 +396,8 @@ export class SegmentLog {
     segment.size = offset + size
   }
 
-  private async removeFile (path: string): Promise<void> {
-    await this.ctx.files.forget(path)
-    this.ctx.cache.invalidateFrom(path, 0)
-    await this.ctx.disk.remove(path)
+  private removeFile (path: string): Promise<void> {
+    return removeCachedFile(this.ctx, path)
   }
 
   private async syncDir (): Promise<void> {

@@ -150,6 +150,11 @@ export class SimDisk implements Disk {
     return [...this.state.files.keys()].sort()
   }
 
+  /** The current directories (for tests: a directory may exist with no file in it). */
+  directories (): string[] {
+    return [...this.state.dirs].filter((dir) => dir !== '').sort()
+  }
+
   /**
    * Crashes the machine: this handle and every file opened through it stop working; what
    * survives depends on the mode. Returns the disk as the restarted process sees it.
@@ -216,6 +221,10 @@ export class SimDisk implements Disk {
 
   async removeDir (path: string): Promise<void> {
     await this.enter()
+    const prefix = path + '/'
+    if ([...this.state.files.keys(), ...this.state.dirs].some((name) => name.startsWith(prefix))) {
+      throw Object.assign(new Error(`ENOTEMPTY: ${path}`), { code: 'ENOTEMPTY' })
+    }
     this.state.dirs.delete(path)
   }
 
@@ -232,7 +241,14 @@ export class SimDisk implements Disk {
     const inDir = (name: string): boolean => parentDir(name) === path
     for (const name of [...this.state.durableFiles.keys()]) if (inDir(name) && !this.state.files.has(name)) this.state.durableFiles.delete(name)
     for (const [name, inode] of this.state.files) if (inDir(name)) this.state.durableFiles.set(name, inode)
-    for (const dir of [...this.state.durableDirs]) if (dir !== '' && inDir(dir) && !this.state.dirs.has(dir)) this.state.durableDirs.delete(dir)
+    for (const dir of [...this.state.durableDirs]) {
+      if (dir === '' || !inDir(dir) || this.state.dirs.has(dir)) continue
+      // A removed directory's inode is gone for good: a directory created later under the same
+      // name is a new one, and the old one's entries never reappear in it.
+      this.state.durableDirs.delete(dir)
+      for (const name of [...this.state.durableFiles.keys()]) if (name.startsWith(dir + '/')) this.state.durableFiles.delete(name)
+      for (const sub of [...this.state.durableDirs]) if (sub.startsWith(dir + '/')) this.state.durableDirs.delete(sub)
+    }
     for (const dir of this.state.dirs) if (dir !== '' && inDir(dir)) this.state.durableDirs.add(dir)
     this.state.syncs++
   }

@@ -5,6 +5,19 @@
 // A group whose appends in one round are large writes them straight to its segment and syncs that
 // file in the same round instead of copying them into the journal. A failed write or fsync is
 // fatal: nothing is retried, every waiting and later sync() rejects with StorageFatalError.
+//
+// Deleting a group (deleteGroup) is an operation of the pipeline like the others: a deleteGroup
+// journal record, durable in a round, is the commit point. Before it the group is intact (its
+// files are untouched); once it is durable the group's metadata is dropped and its directory
+// removed (every file, the directory, then an fsync of groups/). Recovery treats a deleteGroup
+// record as voiding everything the checkpoint and earlier journal records said of the group and
+// removes what is left of its directory, so a crash anywhere in the removal leaves the group
+// either intact or gone, never half there. A checkpoint waits for removals in flight: it trims
+// the journal, and with it the record, while a half-removed directory would still be on disk.
+// A group created again under the same name (only once the removal is done) leaves a journal
+// record before anything durable of it: its first segment file is created by a journaled round
+// (a journal-free round never starts a segment, §6 of docs/storage.md), and a snapshot is a
+// journaled operation. So recovery never takes the new group's data for the old one's leftovers.
 import type { CorruptionReport, RaftStorage, SnapshotMeta } from '@blazar/env'
 import { StorageFatalError } from '@blazar/env'
 import { ByteWriter, fromUtf8, utf8 } from './codec.ts'
@@ -23,7 +36,7 @@ import { groupDirName } from './ops.ts'
 import { ReadCache } from './read-cache.ts'
 import { applyLastRound, dropLastRound, lastRoundComplete, readJournal, reconcileGroup } from './recovery.ts'
 import type { RecordSpan, SegmentContext } from './segment-log.ts'
-import { SegmentLog } from './segment-log.ts'
+import { removeCachedFile, SegmentLog } from './segment-log.ts'
 import { writeRecord } from './segment-format.ts'
 import type { StoreSettings } from './settings.ts'
 import { resolveSettings } from './settings.ts'
@@ -37,6 +50,8 @@ export interface StoreStats {
   journalBytes: number
   directWrites: number
   checkpoints: number
+  /** Groups deleted (their directories removed) by this incarnation, including leftovers recovery removed. */
+  deletedGroups: number
   openGroups: number
   openFiles: number
   readCacheBytes: number
@@ -98,7 +113,13 @@ export class LogStore {
   private readonly buffered = new Set<SegmentLog>()
   private bufferedBytes = 0
   private readonly dirtyDirs = new Set<string>()
-  private readonly counters = { fsyncs: 0, journalFsyncs: 0, rounds: 0, journalBytes: 0, directWrites: 0, checkpoints: 0 }
+  private readonly counters = { fsyncs: 0, journalFsyncs: 0, rounds: 0, journalBytes: 0, directWrites: 0, checkpoints: 0, deletedGroups: 0 }
+  /** deleteGroup calls under way, by group: openGroup of that name waits for them. */
+  private readonly deleting = new Map<string, Promise<void>>()
+  /** Directory removals of groups whose delete record is durable; a checkpoint waits for them. */
+  private readonly removals = new Map<GroupLog, Promise<void>>()
+  /** Snapshot files being written, by group: a delete waits for them before removing the directory. */
+  private readonly snapshotWrites = new Map<GroupLog, Promise<void>>()
   private readonly host: GroupHost
 
   private constructor (disk: Disk, settings: StoreSettings, metas: Map<string, GroupMeta>) {
@@ -145,12 +166,19 @@ export class LogStore {
     store.nextRoundSeq = replay.nextRoundSeq
     store.groupDirs = new Set(await disk.list('groups'))
     if (replay.corruption === null) {
+      // Deletes whose removal a crash interrupted: the journal says the group is gone, so is the rest of it.
+      for (const group of replay.deleted) {
+        if (!store.groupDirs.has(groupDirName(group))) continue
+        await store.removeGroupDir(group)
+        store.counters.deletedGroups++
+      }
       const unsynced: string[] = []
       const dirs: string[] = []
       for (const [group, ops] of replay.groupOps) {
         const dir = store.groupDir(group)
         await store.ensureGroupDir(group)
-        const reconciled = await reconcileGroup(store.ctx, dir, ops, checkpointed.get(group) ?? { snapshotIndex: 0, lastIndex: 0 })
+        const fresh = { snapshotIndex: 0, lastIndex: 0 }
+        const reconciled = await reconcileGroup(store.ctx, dir, ops, replay.deletedInJournal.has(group) ? fresh : checkpointed.get(group) ?? fresh)
         if ('corruption' in reconciled) store.recoveredCorruption.set(group, reconciled.corruption)
         else {
           unsynced.push(...reconciled.unsynced)
@@ -179,6 +207,11 @@ export class LogStore {
   /** The RaftStorage of one group, created empty if the store has never seen it. */
   async openGroup (group: string): Promise<RaftStorage> {
     this.checkWritable()
+    const deleting = this.deleting.get(group)
+    if (deleting !== undefined) {
+      await deleting
+      return this.openGroup(group)
+    }
     const open = this.groups.get(group)
     if (open !== undefined) return open
     let opening = this.opening.get(group)
@@ -187,6 +220,77 @@ export class LogStore {
       this.opening.set(group, opening)
     }
     return opening
+  }
+
+  /**
+   * Deletes a group: its handle refuses every later call (GroupDeletedError), a deleteGroup
+   * record is made durable in the journal (the commit point), then its files and directory are
+   * removed and the groups directory synced. Resolves once the directory is gone; operations of
+   * the group not yet synced are dropped. openGroup of the same name afterwards starts an empty
+   * log. Deleting a group the store does not hold does nothing.
+   */
+  deleteGroup (group: string): Promise<void> {
+    this.checkWritable()
+    let deleting = this.deleting.get(group)
+    if (deleting === undefined) {
+      deleting = this.runDelete(group).finally(() => this.deleting.delete(group))
+      this.deleting.set(group, deleting)
+    }
+    return deleting
+  }
+
+  /** Every group the store holds a log, metadata or a directory for, open or not, in name order. */
+  groupIds (): string[] {
+    const ids = new Set([...this.metas.keys(), ...this.groups.keys()])
+    for (const name of this.groupDirs) ids.add(decodeURIComponent(name))
+    return [...ids].sort()
+  }
+
+  private async runDelete (group: string): Promise<void> {
+    await this.opening.get(group)?.catch(() => {})
+    if (!this.groups.has(group) && !this.metas.has(group) && !this.groupDirs.has(groupDirName(group))) return
+    const log = this.groups.get(group) ?? await this.loadGroup(group)
+    log.markDeleted()
+    await this.snapshotWrites.get(log)?.catch(() => {})
+    this.enqueue(log, { type: 'deleteGroup', seq: ++this.opSeq, lastAfter: 0, bytes: 16 })
+    await this.syncGroup(log)
+    const removal = this.removals.get(log)
+    assert(removal !== undefined, `group ${group}: a durable delete started no removal`)
+    try {
+      await removal
+    } finally {
+      this.removals.delete(log)
+    }
+  }
+
+  /** Starts removing the files of a group whose delete record just became durable (see the header). */
+  private startRemoval (log: GroupLog): void {
+    this.metas.delete(log.group)
+    const removal = (async () => {
+      await log.physical.discardBuffered()
+      this.dirtyGroups.delete(log)
+      this.dirtyDirs.delete(log.dir)
+      await this.removeGroupDir(log.group)
+      this.groups.delete(log.group)
+      this.recoveredCorruption.delete(log.group)
+      this.counters.deletedGroups++
+    })().catch((error: unknown) => {
+      this.fail(error)
+      throw this.fatal
+    })
+    // runDelete awaits it; a failure has made the store fatal already.
+    removal.catch(() => {})
+    this.removals.set(log, removal)
+  }
+
+  /** Removes a group's directory and everything in it, durably (the groups directory is synced). */
+  private async removeGroupDir (group: string): Promise<void> {
+    const dir = this.groupDir(group)
+    for (const name of await this.disk.list(dir)) await removeCachedFile(this.ctx, joinPath(dir, name))
+    await this.disk.removeDir(dir)
+    this.groupDirs.delete(groupDirName(group))
+    this.dirtyDirs.delete('groups')
+    await this.syncDir('groups')
   }
 
   /** Resolves once no commit round is running (every durable operation has been applied to segments). */
@@ -211,6 +315,7 @@ export class LogStore {
     if (this.closed) return
     this.closed = true
     if (this.running !== null) await this.running
+    await Promise.allSettled(this.removals.values())
     if (this.fatal === null && this.journal.size > JOURNAL_HEADER_BYTES) {
       try {
         await this.checkpoint()
@@ -412,6 +517,10 @@ export class LogStore {
     this.counters.directWrites += directParts.length
     this.durableSeq = taken[taken.length - 1].op.seq
     for (const { group, op } of taken) {
+      if (op.type === 'deleteGroup') {
+        this.startRemoval(group)
+        continue
+      }
       const meta = this.metaOf(group.group)
       meta.lastIndex = op.lastAfter
       if (op.type === 'hardState') meta.hardState = op.state
@@ -466,6 +575,12 @@ export class LogStore {
     }
     const ref = group.journalRef.ref
     group.unjournaledBytes = 0
+    if (part.ops.some((op) => op.type === 'deleteGroup')) {
+      // The delete voids the rest: the group's other operations in this round and its unjournaled stamps.
+      group.unjournaledStamps = []
+      writer.deleteGroup(ref)
+      return
+    }
     if (group.unjournaledStamps.length > 0) {
       writer.appendRef(ref, group.unjournaledStamps)
       group.unjournaledStamps = []
@@ -512,6 +627,7 @@ export class LogStore {
   private async applyPart (part: RoundPart, roundBytes: Uint8Array): Promise<void> {
     const group = part.group
     const physical = group.physical
+    if (part.ops.some((op) => op.type === 'deleteGroup')) return
     for (const op of part.ops) {
       if (op.type === 'append') {
         const batch = part.inline.get(op)
@@ -556,6 +672,8 @@ export class LogStore {
 
   /** Syncs every dirty segment file, then records a checkpoint in a new journal file and removes the old ones. */
   private async checkpoint (): Promise<void> {
+    // The journal being trimmed holds the delete records of removals still under way.
+    await Promise.all(this.removals.values())
     await this.flushBuffers()
     const groups = [...this.dirtyGroups]
     this.dirtyGroups.clear()
@@ -635,12 +753,20 @@ export class LogStore {
   }
 
   private async writeSnapshot (group: GroupLog, meta: SnapshotMeta, data: Uint8Array): Promise<void> {
+    const write = (async () => {
+      try {
+        await this.syncGroupsDir()
+        this.counters.fsyncs += await writeSnapshotFile(this.disk, group.dir, meta, data, this.settings.snapshotChunkBytes)
+      } catch (error) {
+        this.fail(error)
+        throw this.fatal
+      }
+    })()
+    this.snapshotWrites.set(group, write)
     try {
-      await this.syncGroupsDir()
-      this.counters.fsyncs += await writeSnapshotFile(this.disk, group.dir, meta, data, this.settings.snapshotChunkBytes)
-    } catch (error) {
-      this.fail(error)
-      throw this.fatal
+      await write
+    } finally {
+      if (this.snapshotWrites.get(group) === write) this.snapshotWrites.delete(group)
     }
   }
 

@@ -1,7 +1,9 @@
 // Property tests: random sequences of append / truncate / hard state / snapshot / sync /
-// checkpoint (small journal) / reopen / crash-at-a-random-point against a simple model, on the
+// checkpoint (small journal) / delete (and use again under the same name) / reopen /
+// crash-at-a-random-point (also in the middle of a delete) against a simple model, on the
 // simulated disk. After every crash each group must hold the state after some prefix of its
-// operations that includes every operation a resolved sync() covered, with no corruption.
+// operations that includes every operation a resolved sync() covered, with no corruption; a
+// group whose delete was under way is either that or empty.
 import t from 'tap'
 import fc from 'fast-check'
 import type { HardState, LogEntry, RaftStorage, SnapshotMeta } from '@blazar/env'
@@ -27,6 +29,7 @@ type Action =
   | { type: 'hardState', group: number, commit: number }
   | { type: 'snapshot', group: number, back: number, conflict: boolean }
   | { type: 'sync', group: number }
+  | { type: 'delete', group: number, crash: { mode: CrashMode, ticks: number } | null }
   | { type: 'reopen' }
   | { type: 'crash', mode: CrashMode, ticks: number }
 
@@ -37,6 +40,7 @@ const action: fc.Arbitrary<Action> = fc.oneof(
   { weight: 2, arbitrary: fc.record({ type: fc.constant('hardState' as const), group, commit: fc.nat(50) }) },
   { weight: 1, arbitrary: fc.record({ type: fc.constant('snapshot' as const), group, back: fc.integer({ min: 0, max: 8 }), conflict: fc.boolean() }) },
   { weight: 4, arbitrary: fc.record({ type: fc.constant('sync' as const), group }) },
+  { weight: 1, arbitrary: fc.record({ type: fc.constant('delete' as const), group, crash: fc.option(fc.record({ mode: fc.constantFrom<CrashMode>('process', 'power', 'torn'), ticks: fc.nat(120) })) }) },
   { weight: 1, arbitrary: fc.constant({ type: 'reopen' as const }) },
   { weight: 2, arbitrary: fc.record({ type: fc.constant('crash' as const), mode: fc.constantFrom<CrashMode>('process', 'power', 'torn'), ticks: fc.nat(40) }) }
 )
@@ -119,6 +123,25 @@ async function run (actions: Action[], seed: number): Promise<void> {
       for (let i = 0; i < step.ticks; i++) await Promise.resolve()
       disk = disk.crash(step.mode)
       await Promise.all(syncs)
+      await store.close().catch(() => {})
+      await recover()
+      continue
+    }
+    if (step.type === 'delete') {
+      const g = step.group
+      if (step.crash === null) {
+        await store.deleteGroup(names[g])
+        histories[g] = [empty()]
+        logs[g] = await store.openGroup(names[g])
+        continue
+      }
+      // Crashed at a random point of the delete: the group is as before the delete, or empty.
+      histories[g].push(empty())
+      const deleting = store.deleteGroup(names[g]).catch(() => {})
+      const syncs = logs.map((log) => log.sync().catch(() => {}))
+      for (let i = 0; i < step.crash.ticks; i++) await Promise.resolve()
+      disk = disk.crash(step.crash.mode)
+      await Promise.all([deleting, ...syncs])
       await store.close().catch(() => {})
       await recover()
       continue

@@ -177,6 +177,7 @@ export class NodeMetrics {
     stat('blazar_storage_journal_fsyncs_total', 'Journal fsyncs', (s) => s.journalFsyncs)
     stat('blazar_storage_rounds_total', 'Journal rounds (one write + one fsync for every group with something to persist)', (s) => s.rounds)
     stat('blazar_storage_journal_bytes_total', 'Bytes written to the journal', (s) => s.journalBytes)
+    stat('blazar_storage_deleted_groups_total', 'Groups whose data this node deleted (replicas moved off it, topics deleted)', (s) => s.deletedGroups)
     new Gauge({
       name: 'blazar_storage_fsyncs_per_round', help: 'Fsyncs per journal round since start (rate(fsyncs)/rate(rounds) for a window)', registers,
       collect () { const stats = store().stats(); this.set(stats.rounds === 0 ? 0 : stats.fsyncs / stats.rounds) }

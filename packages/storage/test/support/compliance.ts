@@ -224,4 +224,27 @@ export function complianceSuite (t: Test, makeFixture: () => Promise<DiskFixture
       t.throws(() => log.append([entry(2, 1)]), { code: 'STORAGE_ASSERTION' })
     })
   })
+
+  t.test('a deleted group leaves no directory, and its name opens empty again, across a reopen', async (t) => {
+    await withStore(t, { segmentBytes: 4096, directWriteBytes: 2000 }, async (reopen, fixture) => {
+      let store = await reopen()
+      const log = await store.openGroup('tenant/ns/t-0')
+      log.append(entries(1, 60, 1, 200))
+      log.setHardState({ term: 1, vote: 'n1', commit: 60 })
+      await log.sync()
+      await log.saveSnapshot({ index: 20, term: 1, config: { voters: ['n1'], learners: [] } }, new Uint8Array([9]))
+      const kept = await store.openGroup('kept')
+      kept.append(entries(1, 3, 1))
+      await kept.sync()
+      t.ok((await fixture.disk.list('groups/tenant%2Fns%2Ft-0')).length > 1)
+      await store.deleteGroup('tenant/ns/t-0')
+      t.same(await fixture.disk.list('groups'), ['kept'], 'the directory is gone')
+      t.throws(() => log.append(entries(61, 61, 1)), { code: 'GROUP_DELETED' })
+      store = await reopen()
+      t.same(store.groupIds(), ['kept'])
+      const again = await store.openGroup('tenant/ns/t-0')
+      t.same(again.recovered, { hardState: { term: 0, vote: null, commit: 0 }, snapshot: null, firstIndex: 1, lastIndex: 0, corruption: null })
+      t.equal((await store.openGroup('kept')).lastIndex(), 3)
+    })
+  })
 }
