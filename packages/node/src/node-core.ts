@@ -18,7 +18,7 @@ import { MetadataService } from './metadata-service.ts'
 import { metadataWrite } from './metadata-writes.ts'
 import type { ClientDialer, PeerNetwork } from './node-edges.ts'
 import { PartitionService, type PartitionPolicySettings } from './partition-service.ts'
-import { ReplicaCleanup } from './replica-cleanup.ts'
+import { ReplicaCleanup, type LeaderMembership } from './replica-cleanup.ts'
 import type { GatewaySession } from './session-state.ts'
 import { UpstreamPool } from './upstreams.ts'
 
@@ -176,7 +176,7 @@ export class NodeCore {
    * The group's Raft membership from its leader: asks the placed replicas in turn (a request
    * from a member is served only where the group is led, else answered NOT_LEADER).
    */
-  private async leaderConfigOf (group: string): Promise<MembershipConfig | null> {
+  private async leaderConfigOf (group: string): Promise<LeaderMembership | null> {
     for (const node of this.metadata.sm.placement(group)?.replicas ?? []) {
       if (node === this.self) continue
       let reply: ClientReply
@@ -187,7 +187,7 @@ export class NodeCore {
       }
       if (!reply.ok) continue
       const [stats] = (reply.result as ClientResult<'topics-internal-stats'>).partitions
-      if (stats !== undefined) return { voters: stats.voters, learners: stats.learners }
+      if (stats !== undefined) return { voters: stats.voters, learners: stats.learners, committed: stats.commitIndex >= stats.configIndex }
     }
     return null
   }

@@ -15,7 +15,8 @@
 //    (the placement's replicas, or a move leaving this node) and no move brings it here; and
 //    the node is not hosting or opening it.
 // 3. The topic is gone (no placement: no group runs any more), or the group's leader reports a
-//    Raft membership (voters and learners) without this node. The placement alone is not
+//    committed Raft membership (voters and learners) without this node (committed: a later
+//    leader cannot be elected under an earlier membership that still counts this node). The placement alone is not
 //    enough: it changes first, and the leader's membership steps follow it one change at a time
 //    (set-placement, or a redirected move, drop a node that may still be a voter). This node's
 //    own log cannot tell: a removed replica usually never receives the entry removing it.
@@ -46,7 +47,12 @@ export interface ReplicaCleanupOptions {
   /** Whether this node hosts (or is opening) the group's replica right now. */
   isHosted: (group: string) => boolean
   /** The group's Raft membership as its current leader reports it; null when no leader answers. */
-  leaderConfig: (group: string) => Promise<MembershipConfig | null>
+  leaderConfig: (group: string) => Promise<LeaderMembership | null>
+}
+
+/** A group's membership as its leader reports it, and whether the leader has committed it. */
+export interface LeaderMembership extends MembershipConfig {
+  committed: boolean
 }
 
 type Verdict = 'delete' | 'keep' | 'retry'
@@ -123,13 +129,13 @@ export class ReplicaCleanup {
     }
     if (this.placedHere(group)) return 'keep'
     if (metadata.sm.placement(group) === undefined) return 'delete'
-    let config: MembershipConfig | null
+    let config: LeaderMembership | null
     try {
       config = await leaderConfig(group)
     } catch {
       return 'retry'
     }
-    if (config === null || config.voters.includes(self) || config.learners.includes(self)) return 'retry'
+    if (config === null || !config.committed || config.voters.includes(self) || config.learners.includes(self)) return 'retry'
     return 'delete'
   }
 

@@ -180,6 +180,7 @@ function localInternalStats ({ group, raft, sm }: HostedPartition): ClientResult
     retainedBytes: stats.retainedBytes,
     voters: [...status.config.voters],
     learners: [...status.config.learners],
+    configIndex: status.configIndex,
     replicas: [...status.config.voters, ...status.config.learners].map((node) => {
       const matchIndex = node === status.id ? status.lastIndex : raft.matchIndex(node)
       return { node, matchIndex, lag: matchIndex === null ? null : Math.max(0, status.lastIndex - matchIndex) }

@@ -1,12 +1,11 @@
 // ReplicaCleanup's decisions on the virtual clock, with the metadata, the store and the group
 // leader's answer faked: a group is deleted only after a metadata barrier, when the committed
 // state neither places nor moves it here, and when the topic is gone or the leader's membership
-// no longer names this node; anything undecided is retried after REPLICA_CLEANUP_RETRY_MS.
+// (committed) no longer names this node; anything undecided is retried after REPLICA_CLEANUP_RETRY_MS.
 import t from 'tap'
-import type { MembershipConfig } from '@blazar/env'
 import { SeededRandom, silentLogger, VirtualClock } from '@blazar/env'
 import { METADATA_GROUP } from '../src/metadata-service.ts'
-import { REPLICA_CLEANUP_RETRY_MS, ReplicaCleanup } from '../src/replica-cleanup.ts'
+import { REPLICA_CLEANUP_RETRY_MS, ReplicaCleanup, type LeaderMembership } from '../src/replica-cleanup.ts'
 
 const GROUP = 'persistent://public/default/t-partition-0'
 
@@ -16,7 +15,7 @@ function fixture () {
     placements: new Map<string, string[]>([[GROUP, ['a', 'b', 'c']]]),
     moves: new Map<string, { from: string | null, to: string }>(),
     barrierFails: false,
-    leader: { voters: ['a', 'b', 'c'], learners: [] } as MembershipConfig | null,
+    leader: { voters: ['a', 'b', 'c'], learners: [], committed: true } as LeaderMembership | null,
     hosted: new Set<string>(),
     stored: [METADATA_GROUP, GROUP],
     deleted: [] as string[]
@@ -58,7 +57,7 @@ t.test('a replica moved off is deleted once the leader no longer counts this nod
   cleanup.released(GROUP)
   await settle()
   t.same(state.deleted, [], 'the leader still lists this node as a voter: kept')
-  state.leader = { voters: ['a', 'b', 'd'], learners: [] }
+  state.leader = { voters: ['a', 'b', 'd'], learners: [], committed: true }
   await settle(REPLICA_CLEANUP_RETRY_MS - 1)
   t.same(state.deleted, [], 'not before the retry interval')
   await settle(1)
@@ -66,9 +65,22 @@ t.test('a replica moved off is deleted once the leader no longer counts this nod
   cleanup.stop()
 })
 
+t.test('a membership without this node that the leader has not committed yet is not enough', async (t) => {
+  const { state, cleanup, settle } = fixture()
+  state.placements.set(GROUP, ['a', 'b', 'd'])
+  state.leader = { voters: ['a', 'b', 'd'], learners: [], committed: false }
+  cleanup.released(GROUP)
+  await settle(3 * REPLICA_CLEANUP_RETRY_MS)
+  t.same(state.deleted, [], 'a leader elected after this one may still count this node: kept')
+  state.leader = { voters: ['a', 'b', 'd'], learners: [], committed: true }
+  await settle(REPLICA_CLEANUP_RETRY_MS)
+  t.same(state.deleted, [GROUP], 'committed: deleted')
+  cleanup.stop()
+})
+
 t.test('never while the placement names this node, a move brings it here or it is hosted', async (t) => {
   const { state, cleanup, settle } = fixture()
-  state.leader = { voters: ['a', 'b'], learners: [] }
+  state.leader = { voters: ['a', 'b'], learners: [], committed: true }
   cleanup.released(GROUP)
   await settle()
   t.same(state.deleted, [], 'placed here')
@@ -106,7 +118,7 @@ t.test('the start-up sweep takes every stored group but the metadata group; no l
   cleanup.sweep()
   await settle(2 * REPLICA_CLEANUP_RETRY_MS)
   t.same(state.deleted, [], 'no leader answered')
-  state.leader = { voters: ['a', 'b'], learners: ['d'] }
+  state.leader = { voters: ['a', 'b'], learners: ['d'], committed: true }
   await settle(REPLICA_CLEANUP_RETRY_MS)
   t.same(state.deleted, [GROUP], 'the metadata group is never a candidate')
   cleanup.stop()

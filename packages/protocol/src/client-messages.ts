@@ -234,6 +234,8 @@ const partitionInternalStatsSchema = object({
   retainedBytes: count,
   voters: array(nodeId, { max: 16 }),
   learners: array(nodeId, { max: 16 }),
+  /** Index of the entry that set `voters` and `learners`: committed once commitIndex reaches it. */
+  configIndex: count,
   /** Each replica's replication progress as the leader knows it (lag = leader's last index - match). */
   replicas: array(replicaStatusSchema, { max: 16 }),
   subscriptions: array(object({ name, markDelete: count, ackedRanges: count, generation: count }), { max: MAX_LIST_ITEMS })

@@ -1196,4 +1196,9 @@ export class RaftCore {
   currentConfig (): MembershipConfig {
     return cloneConfig(this.membership.current())
   }
+
+  /** Index of the entry that set the current config (see RaftStatus.configIndex). */
+  configIndex (): number {
+    return this.membership.latestIndex()
+  }
 }

@@ -74,6 +74,12 @@ export interface RaftStatus {
   appliedIndex: number
   lastIndex: number
   config: MembershipConfig
+  /**
+   * Index of the log entry that set `config` (a snapshot's index, or 0, when none in the log
+   * did). The config is committed once commitIndex reaches it; before that a new leader may
+   * still be elected under the previous one.
+   */
+  configIndex: number
   corrupted: boolean
   /** Idle group with timers stopped (config.quiesce). */
   quiesced: boolean
@@ -268,6 +274,7 @@ export class RaftNode {
       appliedIndex: core?.appliedIndex ?? 0,
       lastIndex: core?.log.lastIndex() ?? this.storage.lastIndex(),
       config: core?.currentConfig() ?? { voters: [], learners: [] },
+      configIndex: core?.configIndex() ?? 0,
       corrupted: core?.corrupted ?? this.storage.recovered.corruption !== null,
       quiesced: core?.quiesced ?? false
     }
