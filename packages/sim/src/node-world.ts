@@ -18,6 +18,7 @@ import { SimPeerNetwork, type PeerFrame } from './node-peers.ts'
 import { NodeRuntime } from './node-runtime.ts'
 import { SimNetwork } from './network.ts'
 import type { QueueOracles } from './queue-oracles.ts'
+import { CancelledSubscribeOracle } from './cancelled-subscribe-oracle.ts'
 
 /** The node can no longer be reached: nothing was sent to it. */
 export class NodeUnreachableError extends Error {
@@ -71,10 +72,13 @@ export class NodeWorld {
   readonly nodeErrors: string[] = []
   private readonly options: NodeWorldOptions
   private readonly connections = new Set<SimConnection>()
+  /** Sees every request a node serves: a subscribe cancelled in flight must not attach. */
+  private readonly subscribes: CancelledSubscribeOracle
 
   constructor (options: NodeWorldOptions) {
     this.options = options
     this.clock = options.clock
+    this.subscribes = new CancelledSubscribeOracle(options.oracles)
     this.network = new SimNetwork<PeerFrame>({
       clock: this.clock,
       random: options.random.fork(),
@@ -179,7 +183,7 @@ export class NodeWorld {
       to: target.end,
       serve: () => {
         const core = target.core
-        return core === null ? null : async (session, body) => await core.serve(session, body)
+        return core === null ? null : async (session, body) => await this.subscribes.observe(to, session, body, core.serve(session, body))
       }
     })
     this.connections.add(connection)

@@ -18,7 +18,7 @@ export type InvariantName =
   | 'linearizability' | 'node-error' | 'determinism'
   | 'queue-lost-message' | 'queue-phantom-message' | 'queue-order' | 'queue-cursor-regression' | 'queue-liveness'
   | 'queue-delayed-delivery' | 'queue-dispatch-liveness' | 'queue-redelivery-count' | 'queue-dead-letter' | 'queue-seek'
-  | 'queue-unknown-topic'
+  | 'queue-unknown-topic' | 'queue-cancelled-subscribe-attached'
 
 export interface Violation {
   invariant: InvariantName

@@ -3,8 +3,8 @@
 // oracles on, one seed replays to the same trace hash, and the deliberate gateway bug
 // "answer a forwarded send before the leader did" (NodeFaults.ackForwardedSendEarly) is caught
 // within BUG_SEEDS seeds, each failure naming the command that replays it; node-pauses passes
-// PAUSE_SEEDS seeds ("attach a consumer whose subscribe was cancelled",
-// NodeFaults.attachCancelledSubscribe, is no longer caught there: see the todo below); a bit
+// PAUSE_SEEDS seeds and catches "attach a consumer whose subscribe was cancelled"
+// (NodeFaults.attachCancelledSubscribe) there, at the attach itself; a bit
 // flipped at rest (node-corruption) is detected and survived.
 import t from 'tap'
 import { runSimulation, runSweep } from '../src/index.ts'
@@ -52,14 +52,19 @@ t.test(`node-pauses: ${PAUSE_SEEDS} seeds pass (nodes paused for longer than a s
   t.equal(clean.failed, 0, clean.failures.map((failure) => `${failure.seed} ${failure.invariant}: ${failure.message}; replay: ${failure.replay}`).join('; '))
 })
 
-// Not caught any more: with the production client as the consumer, a subscribe that times out
-// is closed by the client and retried under the same handle on the same connection (which
-// replaces the record), and a zombie the lost close leaves at a leader ends at the next leader
-// change; `scripts/blazar sim sweep --workload node --scenario node-pauses --node-fault
-// attachCancelledSubscribe --from 41 --seeds 300` failed 0 (the one failure of an earlier sweep,
-// seed 151, was a client bug, fixed in f8a847f). A check that needs no stall (no handle the
-// client closed stays attached at a node) is what would catch it again.
-t.test('attachCancelledSubscribe is caught by a bounded sweep of node-pauses', { todo: 'not reachable with the production consumer: see above' }, () => {})
+// The stall this switch used to cause is masked by the production client (it retries a
+// subscribe that timed out under the same handle, which replaces the record, and a zombie ends
+// at the next leader change); the wire check at every node's server end
+// (cancelled-subscribe-oracle.ts) catches the attach itself: seeds 7 and 9 of 1..20.
+t.test(`attachCancelledSubscribe is caught by a sweep of ${PAUSE_SEEDS} seeds of node-pauses`, async (t) => {
+  const summary = await runSweep({ scenarioModule, scenario: 'node-pauses', workload: 'node', from: PAUSE_FROM, seeds: PAUSE_SEEDS, nodeFaults: { attachCancelledSubscribe: true } })
+  t.ok(summary.failed > 0, `${summary.failed} of ${PAUSE_SEEDS} seeds failed`)
+  for (const failure of summary.failures) {
+    t.equal(failure.invariant, 'queue-cancelled-subscribe-attached', `seed ${failure.seed}: ${failure.message}`)
+    t.equal(failure.replay, `scripts/blazar sim run --workload node --scenario node-pauses --seed ${failure.seed} --node-fault attachCancelledSubscribe`)
+  }
+  t.comment(`replay: ${summary.failures[0]?.replay}`)
+})
 
 t.test('node-corruption: a bit flipped at rest in a journal is detected (the node refuses to vote or lead) and the cluster stays live', async (t) => {
   const scenario = scenarios.find((candidate) => candidate.name === 'node-corruption')
@@ -74,9 +79,9 @@ t.test('node-corruption: a bit flipped at rest in a journal is detected (the nod
 // through a non-leader stalls after its first receiver queue: queue-liveness; a node whose
 // metadata lags says "no such topic" for the topic in use: queue-unknown-topic). With the
 // consumers the production client (restarted by their application now and then),
-// dropForwardedFlow is caught at seed 4 of 1..8 and unknownTopicWhenBehind at 26 of 19..26;
-// each sweeps 8 seeds holding at least one.
-for (const [fault, invariant, from] of [['dropForwardedFlow', 'queue-liveness', 1], ['unknownTopicWhenBehind', 'queue-unknown-topic', 19]] as const) {
+// dropForwardedFlow is caught within 1..8 and unknownTopicWhenBehind at seeds 9 and 11 of 1..60
+// (since the replica cleanup landed); each sweeps 8 seeds holding at least one.
+for (const [fault, invariant, from] of [['dropForwardedFlow', 'queue-liveness', 1], ['unknownTopicWhenBehind', 'queue-unknown-topic', 4]] as const) {
   t.test(`${fault} (issue 15) is caught by a sweep of ${REGRESSION_SEEDS} seeds of node-random`, async (t) => {
     const summary = await runSweep({ scenarioModule, scenario: 'node-random', workload: 'node', from, seeds: REGRESSION_SEEDS, nodeFaults: { [fault]: true } })
     t.ok(summary.failed > 0, `${summary.failed} of ${REGRESSION_SEEDS} seeds failed`)
