@@ -15,7 +15,8 @@ import type { NodeNetwork } from './net-namespaces.ts'
 
 const SECRET = 'test-cluster-secret'
 const START_TIMEOUT_MS = 30_000
-const ELECTION_TIMEOUT_MS = 500
+/** The test clusters' election timeout (the node setting electionTimeoutMs). */
+export const ELECTION_TIMEOUT_MS = 500
 /** Ports inside a node's own network namespace (nothing else listens there). */
 const NAMESPACED_PORT = 6660
 const NAMESPACED_HTTP_PORT = 8080
@@ -32,6 +33,8 @@ export interface TestCluster {
   pause (index: number): Promise<void>
   resume (index: number): Promise<void>
   restart (index: number): Promise<void>
+  /** Starts spare node `index` (never started before) joining the cluster; resolves to its address. */
+  join (index: number): Promise<string>
   stop (): Promise<void>
 }
 
@@ -77,24 +80,29 @@ async function launch (node: LocalNode, options: Parameters<typeof startNode>[1]
   started.add(await startNode(node, options))
 }
 
-/** `placement`, when given, puts node i in `placement[i]`'s namespace at its host (one entry per node). */
-export async function startTestCluster (label: string, count = 3, placement?: readonly NodeNetwork[]): Promise<TestCluster> {
+/**
+ * `placement`, when given, puts node i in `placement[i]`'s namespace at its host (one entry per
+ * node). `spare` more nodes are laid out (ports, data dirs) but not started: `join` starts one
+ * as a new member (at most 5 nodes in all, the port block's room).
+ */
+export async function startTestCluster (label: string, count = 3, placement?: readonly NodeNetwork[], spare = 0): Promise<TestCluster> {
   if (placement !== undefined && placement.length !== count) throw new Error(`placement has ${placement.length} entries for ${count} nodes`)
+  if (count + spare > 5) throw new Error(`${count + spare} nodes do not fit a block of ${PORT_BLOCK} ports`)
   const dir = mkdtempSync(join(tmpdir(), `blazar-${label}-`))
   const base = await freePortBlock()
-  const nodes = localNodes(dir, count, { base, http: base + 10, pulsar: base + 5 }).map((node, i) => {
+  const nodes = localNodes(dir, count + spare, { base, http: base + 10, pulsar: base + 5 }).map((node, i) => {
     const network = placement?.[i]
     return network === undefined ? node : { ...node, ...network, port: NAMESPACED_PORT, httpPort: NAMESPACED_HTTP_PORT, pulsarPort: NAMESPACED_PULSAR_PORT }
   })
   const options = (node: LocalNode, join: string | null) => ({ init: node.index === 1 && !hasCluster(node), join, secret: SECRET, electionTimeoutMs: ELECTION_TIMEOUT_MS })
-  const [first, ...others] = nodes as [LocalNode, ...LocalNode[]]
+  const [first, ...others] = nodes.slice(0, count) as [LocalNode, ...LocalNode[]]
   const addresses: string[] = []
   try {
     await launch(first, options(first, null))
     addresses.push(await waitForNode(first, START_TIMEOUT_MS))
     for (const node of others) await launch(node, options(node, addresses[0] as string))
     for (const node of others) addresses.push(await waitForNode(node, START_TIMEOUT_MS))
-    await waitForCluster(addresses[0] as string, nodes.length, START_TIMEOUT_MS)
+    await waitForCluster(addresses[0] as string, count, START_TIMEOUT_MS)
   } catch (error) {
     // The caller gets no cluster to stop: stop what was started here.
     await stopAll(nodes)
@@ -120,6 +128,13 @@ export async function startTestCluster (label: string, count = 3, placement?: re
       const node = nodes[index] as LocalNode
       await launch(node, options(node, null))
       await waitForNode(node, START_TIMEOUT_MS)
+    },
+    join: async (index) => {
+      if (index !== addresses.length || index >= nodes.length) throw new Error(`node ${index} is no spare to start next`)
+      const node = nodes[index] as LocalNode
+      await launch(node, options(node, addresses[0] as string))
+      addresses.push(await waitForNode(node, START_TIMEOUT_MS))
+      return addresses[index] as string
     },
     stop: async () => {
       await stopAll(nodes)
