@@ -439,9 +439,15 @@ export class RaftCore {
       (m.type === 'preVote' && m.term > this.term)
     const lastTerm = this.log.lastTerm()
     const upToDate = m.lastTerm > lastTerm || (m.lastTerm === lastTerm && m.lastIndex >= this.log.lastIndex())
+    // A replica that knows no voters has never been a member: a group joined by a replica move
+    // starts so (also on a node whose earlier copy was deleted), and waits for the leader's log.
+    // It has no vote to give. A stale candidate whose membership still names this node would
+    // otherwise win with it and lead without committed entries (node-moves seed 165: n3, down
+    // while n2 was removed and its copy deleted, was elected by the re-created, empty n2).
+    const member = this.membership.current().voters.length > 0
     // A vote reply (granted or not) may leave only once the term/vote it reflects is durable.
     const afterSync = !(this.faults.skipVotePersist === true)
-    if (canVote && (upToDate || this.faults.grantVoteWithoutLogCheck === true)) {
+    if (canVote && member && (upToDate || this.faults.grantVoteWithoutLogCheck === true)) {
       const reply: VoteResponse = { type: responseType, group: this.group, term: m.term, granted: true }
       if (m.type === 'vote') {
         this.vote = from

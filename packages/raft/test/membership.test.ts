@@ -150,3 +150,43 @@ t.test('force-recovery from a follower: the survivor of a crashed leader and fol
     expect no-violations
   `)
 })
+
+// A replica whose data was deleted after its removal (replica cleanup) comes back, placed here
+// again by a move, with no membership of its own. A voter that was down while it was removed
+// still counts it; if it voted, that stale voter would lead without entries committed meanwhile
+// (node-moves seed 165). It must refuse until a leader's log gives it a membership.
+t.test('a replica that knows no voters grants no vote to a stale voter that still counts it', async (t) => {
+  await scenario(t, `
+    add-nodes 3
+    campaign 1
+    stabilize
+    propose 1 a=1
+    stabilize
+    crash 3                                     # down from here on: it keeps voters 1 2 3
+    add-node 4
+    add-learner 1 4
+    stabilize
+    promote 1 4
+    stabilize
+    remove 1 2
+    stabilize
+    expect result remove-2 ok
+    expect voters 1 1 3 4
+    propose 1 b=2
+    stabilize
+    expect result b=2 ok                        # committed by 1 and 4
+    crash 2
+    add-node 2                                  # its copy deleted, then placed here again: empty
+    crash 1
+    crash 4
+    restart 3
+    campaign 3
+    stabilize 100
+    expect no-leader                            # 2 refused: no leader without b=2
+    restart 1
+    restart 4
+    until leader-among 1 4
+    expect value 1 b 2
+    expect no-violations
+  `)
+})
