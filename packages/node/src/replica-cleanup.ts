@@ -21,7 +21,10 @@
 //    (set-placement, or a redirected move, drop a node that may still be a voter). This node's
 //    own log cannot tell: a removed replica usually never receives the entry removing it.
 // A node placed here again later joins as a learner (a move to it) and is not counted until it
-// has caught up from the leader, so an empty log there is safe; LogStore.openGroup waits for a
+// has caught up from the leader; until a leader's log gives it a membership it grants no vote
+// either (raft core: a replica that knows no voters has none to give), so a voter that was down
+// while this node was removed, and still counts it, cannot win with it (node-moves seed 165).
+// So an empty log there is safe; LogStore.openGroup waits for a
 // delete of the same name under way and then starts empty. Any failed check is retried after
 // REPLICA_CLEANUP_RETRY_MS; a group placed here again meanwhile is dropped from the candidates.
 import type { MetadataStateMachine } from '@blazar/broker'
