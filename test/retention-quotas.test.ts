@@ -19,12 +19,19 @@ const CLI_TIMEOUT_MS = 30_000
 const SEGMENT_BYTES = 64 * 1024
 const WAIT_MS = 30_000
 
-/** Bytes of every file under `dir`. */
+/**
+ * Bytes of every file under `dir`. The node deletes segments while this reads (that is what
+ * the test waits for): a file gone between the listing and its stat counts as 0 bytes.
+ */
 function sizeOf (dir: string): number {
   let bytes = 0
   for (const entry of readdirSync(dir, { withFileTypes: true })) {
     const path = join(dir, entry.name)
-    bytes += entry.isDirectory() ? sizeOf(path) : statSync(path).size
+    try {
+      bytes += entry.isDirectory() ? sizeOf(path) : statSync(path).size
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error
+    }
   }
   return bytes
 }
