@@ -11,6 +11,7 @@ export { MAX_RECENT_OUTCOMES, type PartitionOutcome } from './partition/outcomes
 export { DedupTable, type ProducerRecord } from './partition/dedup-table.ts'
 export { SubscriptionCursor, type CursorState } from './partition/subscription-cursor.ts'
 export { RetainedIndex, type RetainedBatch } from './partition/retained-index.ts'
+export { CompactedView, MAX_COMPACTED_KEYS } from './partition/compacted-view.ts'
 export {
   MetadataStateMachine, groupsOfTopic,
   type MetadataOutcome, type MetadataState, type NamespaceRecord, type NodeRecord, type NodeState, type TenantRecord, type TopicRecord

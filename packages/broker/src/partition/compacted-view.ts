@@ -1,0 +1,99 @@
+// A partition's compacted view (Pulsar topic compaction): for the batches at or before a
+// horizon, only the latest message of each key is kept; a latest message with an empty payload
+// (Pulsar's tombstone, `null_value` or zero bytes) deletes its key, and messages without a key
+// are left out, as Pulsar's compactor does. Built by feeding stored batches in log order, so
+// every replica that feeds the same log gets the same view; raising the horizon continues from
+// the previous view (only the batches after it are read). Reads of the view say, per batch,
+// which message indexes are kept: none (skip the batch), some (the others are masked, as
+// batch-index acks are), or all.
+import { CompressionCodecs, LimitExceededError, decodeBatch, type BatchEnvelope } from '@blazar/protocol'
+import { assert } from '../state-machine.ts'
+
+/** Distinct live keys a compacted view holds (Pulsar's compactor holds its key map in memory too). */
+export const MAX_COMPACTED_KEYS = 1_000_000
+
+/** Where a key's latest message is: its batch entry's Raft index and its index in the batch. */
+interface KeyPosition {
+  index: number
+  batchIndex: number
+}
+
+export class CompactedView {
+  private readonly codecs: CompressionCodecs
+  private readonly maxKeys: number
+  /** key → its latest message at or before the horizon (tombstoned keys are absent). */
+  private readonly latest = new Map<string, KeyPosition>()
+  /** batch index → how many of its messages are kept (batches with none are absent). */
+  private readonly keptPerBatch = new Map<number, number>()
+  private fedTo = 0
+
+  /** `codecs` decompresses compressed batches (the node's; without them only uncompressed batches can be compacted). */
+  constructor (codecs: CompressionCodecs = new CompressionCodecs(), maxKeys = MAX_COMPACTED_KEYS) {
+    this.codecs = codecs
+    this.maxKeys = maxKeys
+  }
+
+  /** The highest batch index fed so far: the view covers the log up to here. */
+  get horizon (): number {
+    return this.fedTo
+  }
+
+  /** Keys the view holds. */
+  get keys (): number {
+    return this.latest.size
+  }
+
+  /**
+   * Adds the stored batch at `index` (indexes must increase). Throws MalformedMessage or
+   * UnsupportedCompression for a body it cannot decode, LimitExceeded past `maxKeys`;
+   * after a throw the view is partly fed and must be rebuilt from the log.
+   */
+  add (index: number, envelope: BatchEnvelope): void {
+    assert(index > this.fedTo, `compacted view fed ${index} after ${this.fedTo}`)
+    const messages = decodeBatch(envelope, this.codecs)
+    for (let batchIndex = 0; batchIndex < messages.length; batchIndex++) {
+      const { key, payload } = messages[batchIndex]
+      if (key === undefined) continue
+      const previous = this.latest.get(key)
+      if (previous !== undefined) this.release(previous.index)
+      if (payload.length === 0) {
+        this.latest.delete(key)
+        continue
+      }
+      if (previous === undefined && this.latest.size >= this.maxKeys) {
+        throw new LimitExceededError({ limit: 'compacted keys per partition', value: this.latest.size + 1, max: this.maxKeys })
+      }
+      this.latest.set(key, { index, batchIndex })
+      this.keptPerBatch.set(index, (this.keptPerBatch.get(index) ?? 0) + 1)
+    }
+    this.fedTo = index
+  }
+
+  /**
+   * The message indexes of the batch at `index` the view keeps, ascending: undefined when the
+   * batch is after the horizon (read it whole), empty when nothing in it is kept.
+   */
+  keptAt (index: number, messageCount: number): number[] | undefined {
+    if (index > this.fedTo) return undefined
+    const count = this.keptPerBatch.get(index) ?? 0
+    if (count === 0) return []
+    if (count === messageCount) return Array.from({ length: messageCount }, (_, i) => i)
+    const kept: number[] = []
+    for (const position of this.latest.values()) if (position.index === index) kept.push(position.batchIndex)
+    return kept.sort((a, b) => a - b)
+  }
+
+  /** The lowest batch index still holding a kept message (retention must not trim at or above it), null if none. */
+  firstKeptIndex (): number | null {
+    let first: number | null = null
+    for (const index of this.keptPerBatch.keys()) first = first === null ? index : Math.min(first, index)
+    return first
+  }
+
+  private release (index: number): void {
+    const count = this.keptPerBatch.get(index)
+    assert(count !== undefined && count > 0, `compacted view: no kept message left at ${index}`)
+    if (count === 1) this.keptPerBatch.delete(index)
+    else this.keptPerBatch.set(index, count - 1)
+  }
+}
