@@ -277,7 +277,8 @@ export class PartitionService {
 function sameConfig (a: PartitionConfig, b: PartitionConfig): boolean {
   return a.deduplication === b.deduplication && a.retentionTimeMinutes === b.retentionTimeMinutes &&
     a.retentionSizeMB === b.retentionSizeMB && a.maxMessageSize === b.maxMessageSize &&
-    (a.messageTTLSeconds ?? 0) === (b.messageTTLSeconds ?? 0) && sameQuotas(a.backlogQuotas ?? {}, b.backlogQuotas ?? {})
+    (a.messageTTLSeconds ?? 0) === (b.messageTTLSeconds ?? 0) && sameQuotas(a.backlogQuotas ?? {}, b.backlogQuotas ?? {}) &&
+    (a.compactionThreshold ?? 0) === (b.compactionThreshold ?? 0)
 }
 
 function sameQuotas (a: BacklogQuotas, b: BacklogQuotas): boolean {

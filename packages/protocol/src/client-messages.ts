@@ -8,7 +8,7 @@ import {
   MAX_FLOW_PERMITS, MAX_IDS_PER_REQUEST, MAX_KEY_LENGTH, MAX_LIST_ITEMS, MAX_MESSAGES_PER_BATCH, MAX_MESSAGE_SIZE_CEILING, MAX_NAME_LENGTH, MAX_NODE_ADDRESSES,
   MAX_PARTITIONS, MAX_PEEK_POSITION, MAX_TOPIC_NAME_LENGTH
 } from './limits.ts'
-import { INITIAL_POSITIONS, SUBSCRIPTION_TYPES, backlogQuotasSchema, cursorPositionSchema, messageTTLSecondsSchema } from './partition-entry.ts'
+import { INITIAL_POSITIONS, SUBSCRIPTION_TYPES, backlogQuotasSchema, compactionThresholdSchema, cursorPositionSchema, messageTTLSecondsSchema } from './partition-entry.ts'
 import {
   array, boolean, bytes, int, literal, nullable, number, object, optional, plainObject, string, union, type Infer, type Schema
 } from './schema.ts'
@@ -49,7 +49,9 @@ export const namespacePoliciesSchema = object({
   /** Pulsar messageTTL in seconds (0 = off, the default). */
   messageTTLSeconds: optional(messageTTLSecondsSchema),
   /** Pulsar backlog quotas by type; a set replaces the whole map (default: none). */
-  backlogQuotas: optional(backlogQuotasSchema)
+  backlogQuotas: optional(backlogQuotasSchema),
+  /** Pulsar compactionThreshold in bytes of backlog since the last compaction (0 = off, the default). */
+  compactionThreshold: optional(compactionThresholdSchema)
 })
 export type NamespacePoliciesUpdate = Infer<typeof namespacePoliciesSchema>
 
@@ -299,7 +301,8 @@ export const clientResultSchemas = {
     maxMessageSize: int({ min: 1, max: MAX_MESSAGE_SIZE_CEILING }),
     durability: literal('majority-fsync', 'majority-memory'),
     messageTTLSeconds: messageTTLSecondsSchema,
-    backlogQuotas: backlogQuotasSchema
+    backlogQuotas: backlogQuotasSchema,
+    compactionThreshold: compactionThresholdSchema
   }),
   'topics-create': object({}),
   'topics-update-partitions': object({}),

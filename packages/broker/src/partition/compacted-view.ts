@@ -5,8 +5,9 @@
 // every replica that feeds the same log gets the same view; raising the horizon continues from
 // the previous view (only the batches after it are read). Reads of the view say, per batch,
 // which message indexes are kept: none (skip the batch), some (the others are masked, as
-// batch-index acks are), or all.
-import { CompressionCodecs, LimitExceededError, decodeBatch, type BatchEnvelope } from '@blazar/protocol'
+// batch-index acks are), or all. A batch it cannot decode (malformed, or a compression the
+// host has no codec for) is left out like a keyless one, the same on every replica.
+import { CompressionCodecs, LimitExceededError, MalformedMessageError, UnsupportedCompressionError, decodeBatch, type BatchEnvelope, type DecodedMessage } from '@blazar/protocol'
 import { assert } from '../state-machine.ts'
 
 /** Distinct live keys a compacted view holds (Pulsar's compactor holds its key map in memory too). */
@@ -25,7 +26,10 @@ export class CompactedView {
   private readonly latest = new Map<string, KeyPosition>()
   /** batch index → how many of its messages are kept (batches with none are absent). */
   private readonly keptPerBatch = new Map<number, number>()
+  /** The last batch index fed. */
   private fedTo = 0
+  private coveredTo = 0
+  private undecodableBatches = 0
 
   /** `codecs` decompresses compressed batches (the node's; without them only uncompressed batches can be compacted). */
   constructor (codecs: CompressionCodecs = new CompressionCodecs(), maxKeys = MAX_COMPACTED_KEYS) {
@@ -33,9 +37,19 @@ export class CompactedView {
     this.maxKeys = maxKeys
   }
 
-  /** The highest batch index fed so far: the view covers the log up to here. */
+  /** The log index the view covers up to (every batch at or below it was fed). */
   get horizon (): number {
+    return this.coveredTo
+  }
+
+  /** The last batch index fed (at or below the horizon once `cover` ran). */
+  get fedThrough (): number {
     return this.fedTo
+  }
+
+  /** Batches left out because they could not be decoded. */
+  get undecodable (): number {
+    return this.undecodableBatches
   }
 
   /** Keys the view holds. */
@@ -44,13 +58,12 @@ export class CompactedView {
   }
 
   /**
-   * Adds the stored batch at `index` (indexes must increase). Throws MalformedMessage or
-   * UnsupportedCompression for a body it cannot decode, LimitExceeded past `maxKeys`;
-   * after a throw the view is partly fed and must be rebuilt from the log.
+   * Adds the stored batch at `index` (indexes must increase, above the horizon). Throws
+   * LimitExceeded past `maxKeys`; after a throw the view is partly fed and must be rebuilt.
    */
   add (index: number, envelope: BatchEnvelope): void {
-    assert(index > this.fedTo, `compacted view fed ${index} after ${this.fedTo}`)
-    const messages = decodeBatch(envelope, this.codecs)
+    assert(index > this.fedTo && index > this.coveredTo, `compacted view fed ${index} after ${Math.max(this.fedTo, this.coveredTo)}`)
+    const messages = this.decode(envelope)
     for (let batchIndex = 0; batchIndex < messages.length; batchIndex++) {
       const { key, payload } = messages[batchIndex]
       if (key === undefined) continue
@@ -69,12 +82,18 @@ export class CompactedView {
     this.fedTo = index
   }
 
+  /** Every batch up to `horizon` has been fed: the view now covers the log up to there. */
+  cover (horizon: number): void {
+    assert(horizon >= this.fedTo && horizon >= this.coveredTo, `compacted view covering ${horizon} below ${Math.max(this.fedTo, this.coveredTo)}`)
+    this.coveredTo = horizon
+  }
+
   /**
    * The message indexes of the batch at `index` the view keeps, ascending: undefined when the
    * batch is after the horizon (read it whole), empty when nothing in it is kept.
    */
   keptAt (index: number, messageCount: number): number[] | undefined {
-    if (index > this.fedTo) return undefined
+    if (index > this.coveredTo) return undefined
     const count = this.keptPerBatch.get(index) ?? 0
     if (count === 0) return []
     if (count === messageCount) return Array.from({ length: messageCount }, (_, i) => i)
@@ -88,6 +107,25 @@ export class CompactedView {
     let first: number | null = null
     for (const index of this.keptPerBatch.keys()) first = first === null ? index : Math.min(first, index)
     return first
+  }
+
+  /**
+   * The highest index retention may trim to without dropping anything the view keeps or will
+   * keep: below the first kept batch, and never past the horizon (later batches are not
+   * compacted yet). Never decreases as the horizon rises.
+   */
+  trimBound (): number {
+    return (this.firstKeptIndex() ?? this.coveredTo + 1) - 1
+  }
+
+  private decode (envelope: BatchEnvelope): DecodedMessage[] {
+    try {
+      return decodeBatch(envelope, this.codecs)
+    } catch (error) {
+      if (!(error instanceof MalformedMessageError) && !(error instanceof UnsupportedCompressionError)) throw error
+      this.undecodableBatches++
+      return []
+    }
   }
 
   private release (index: number): void {
