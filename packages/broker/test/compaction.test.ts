@@ -18,7 +18,7 @@ function keyed (...records: Array<[string | undefined, string]>): BatchEnvelope 
   return encodeBatch(batch, { producerName: 'p' }, codecs)
 }
 
-const compactorOf = (log: TestPartitionLog): Compactor => new Compactor({ sm: log.sm, codecs: new CompressionCodecs(), logger: silentLogger })
+const compactorOf = (log: TestPartitionLog): Compactor => new Compactor({ sm: log.sm, codecs: new CompressionCodecs(), logger: silentLogger, isLeading: () => true })
 
 /** Every batch index of the log with the message indexes the view keeps (undefined: after the horizon). */
 async function keptOf (log: TestPartitionLog, compactor: Compactor): Promise<Array<[number, number[] | undefined]>> {
@@ -69,10 +69,23 @@ t.test('the key bound fails the build with a typed error, kept in the status', a
   const log = new TestPartitionLog()
   log.publish(keyed(['a', '1'], ['b', '2']))
   log.commit({ kind: 'compaction', body: {} })
-  const compactor = new Compactor({ sm: log.sm, codecs: new CompressionCodecs(), logger: silentLogger, maxKeys: 1 })
+  const compactor = new Compactor({ sm: log.sm, codecs: new CompressionCodecs(), logger: silentLogger, isLeading: () => true, maxKeys: 1 })
   await t.rejects(compactor.current(), { name: 'LimitExceededError' })
   t.match(compactor.status(), { horizon: 2, error: /compacted keys/ })
   t.equal(await compactor.trimBound(), null, 'nothing is trimmed while the view cannot be built')
+})
+
+t.test('only a leader builds the view: after leadership went, current() is NOT_LEADER', async (t) => {
+  const log = new TestPartitionLog()
+  log.publish(keyed(['a', '1']))
+  log.commit({ kind: 'compaction', body: {} })
+  let leading = true
+  const compactor = new Compactor({ sm: log.sm, codecs: new CompressionCodecs(), logger: silentLogger, isLeading: () => leading })
+  t.equal((await compactor.current()).keys, 1)
+  leading = false
+  compactor.release()
+  await t.rejects(compactor.current(), { name: 'NotLeaderError' })
+  t.match(compactor.status(), { horizon: 2, builtTo: 0, keys: 0 }, 'the memory went with the leadership')
 })
 
 const keyedPayloads = (entries: Array<{ entry: { batch: BatchEnvelope, ackedBatchIndexes?: number[] } }>): string[] => {

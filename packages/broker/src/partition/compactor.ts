@@ -5,7 +5,7 @@
 // too; only the leader builds it (followers serve no reads). Raising the horizon continues from
 // the view already built. Its `trimBound` is what retention may trim to.
 import type { Logger } from '@blazar/env'
-import { BlazarError, type CompressionCodecs } from '@blazar/protocol'
+import { BlazarError, NotLeaderError, type CompressionCodecs } from '@blazar/protocol'
 import { CompactedView, MAX_COMPACTED_KEYS } from './compacted-view.ts'
 import type { PartitionStateMachine } from './partition-state-machine.ts'
 
@@ -19,6 +19,8 @@ export interface CompactorOptions {
   /** The host's compression codecs: a batch compressed with one it lacks is left out of the view. */
   codecs: CompressionCodecs
   logger: Logger
+  /** Whether this replica leads the partition: only a leader builds the view. */
+  isLeading: () => boolean
   maxKeys?: number
 }
 
@@ -47,10 +49,11 @@ export class Compactor {
 
   /**
    * The view built up to the current horizon (building what is missing). Throws the build's
-   * typed error (LIMIT_EXCEEDED) until a later horizon builds.
+   * typed error (LIMIT_EXCEEDED) until a later horizon builds, NotLeader once leadership went.
    */
   async current (): Promise<CompactedView> {
     for (;;) {
+      if (!this.options.isLeading()) throw new NotLeaderError({ group: this.options.sm.topic, leaderHint: null })
       const horizon = this.options.sm.compactionHorizon
       if (this.failure !== null && this.failure.horizon === horizon) throw this.failure.error
       if (this.view.horizon === horizon) return this.view

@@ -121,7 +121,7 @@ export class PartitionReplica {
       { name: 'backlog quota', intervalMs: options.backlogQuotaCheckIntervalMs ?? DEFAULT_BACKLOG_QUOTA_CHECK_INTERVAL_MS, run: async () => { await this.enforceBacklogQuotas() }, timer: null },
       { name: 'compaction threshold', intervalMs: options.compactionCheckIntervalMs ?? DEFAULT_COMPACTION_CHECK_INTERVAL_MS, run: async () => { await this.checkCompactionThreshold() }, timer: null }
     ]
-    this.compactor = new Compactor({ sm: this.sm, codecs: options.codecs ?? new CompressionCodecs(), logger: options.env.logger })
+    this.compactor = new Compactor({ sm: this.sm, codecs: options.codecs ?? new CompressionCodecs(), logger: options.env.logger, isLeading: () => this.leading })
     this.held = new HeldSends(options.env.clock, this.sm.topic, options.backlogQuotaHoldMs ?? DEFAULT_BACKLOG_QUOTA_HOLD_MS)
     // Acknowledgements, deleted subscriptions and new quotas may bring the backlog under a hold quota.
     this.sm.onBacklogChange(() => { if (this.held.size > 0) this.releaseHeldSends() })
