@@ -3,13 +3,15 @@
 // and an Exclusive subscription with readCompacted see only the latest value of each key (no
 // deleted key, no keyless message) up to the horizon and everything after it; a Shared
 // subscription with readCompacted is refused; a namespace compactionThreshold compacts on its
-// own. Waits are bounded polls for a condition, never sleeps.
+// own; Pulsar's Python client (LZ4 batches, is_read_compacted) sees the same. Waits are bounded
+// polls for a condition, never sleeps.
 import { execFile } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
 import t from 'tap'
 import { Client, MessageId, type Message, type Reader } from '@blazar/client'
 import { startTestCluster } from './support/broker-nodes.ts'
+import { pulsarPython, runScenario } from './pulsar/python-runner.ts'
 
 const CLI_MAIN = fileURLToPath(new URL('../packages/cli/src/main.ts', import.meta.url))
 const WAIT_MS = 30_000
@@ -111,6 +113,22 @@ t.test('topic compaction on real nodes', async (t) => {
     await reader.close()
     await second.close()
     t.equal((await rest(1, 'DELETE', ns)).status, 204)
+  })
+  await t.test('Pulsar\'s Python client: LZ4 batches in, is_read_compacted out', async (t) => {
+    const python = pulsarPython()
+    const pulsarTopic = 'persistent://public/default/python-compacted'
+    await client.admin.topics.create(pulsarTopic, 0)
+    const url = `pulsar://127.0.0.1:${cluster.nodes[0]!.pulsarPort}`
+    const records = [...keys.map((key) => [key, `${key}-a`]), ...keys.map((key) => [key, `${key}-b`]), ['k5', ''], [null, 'no key']]
+    const produced = await runScenario(python, 'produce_keyed', { url, topic: pulsarTopic, records, compression: 'LZ4' }, 120_000)
+    t.ok(produced.ok, produced.output)
+    await client.admin.topics.compact(pulsarTopic)
+    await waitFor('compaction SUCCESS', async () => (await client.admin.topics.compactionStatus(pulsarTopic))[0]?.status === 'SUCCESS')
+    const run = await runScenario(python, 'read_compacted', { url: `pulsar://127.0.0.1:${cluster.nodes[1]!.pulsarPort}`, topic: pulsarTopic }, 120_000)
+    t.ok(run.ok, run.output)
+    t.match(await client.admin.topics.compactionStatus(pulsarTopic), [{ status: 'SUCCESS', keys: 9 }], 'the keys inside the C++ client\'s LZ4 batch were read')
+    t.same([...((run.result?.read ?? []) as string[])].sort(), keys.filter((key) => key !== 'k5').map((key) => `${key}=${key}-b`), 'the latest value of each live key')
+    t.ok(run.result?.shared_refused !== null, `a Shared subscription with is_read_compacted is refused (${String(run.result?.shared_refused)})`)
   })
   await producer.close()
 })

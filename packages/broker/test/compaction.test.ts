@@ -127,6 +127,14 @@ t.test('on three RaftNodes: a new leader has the same horizon, its readCompacted
   await c.clock.runUntil(c.clock.now() + 500)
   t.same(keyedPayloads(c.delivered.filter((d) => d.node === next.id && d.consumer === 2)), ['a=a2', 'c=c1', 'b=', 'd=d1'],
     'a reader without readCompacted reads the retained log, the tombstone included (the first batch, with nothing kept, was trimmed)')
+
+  // The last batch compacted out: a compacted reader's last message is the last one the view keeps.
+  const d1 = c.delivered.find((d) => d.consumer === 1 && keyedPayloads([d])[0] === 'd=d1')!.entry.messageId.index
+  const tombstone = (await c.settle(next.replica.send(keyed(['a', ''])))).messageId.index
+  await c.settle(next.replica.compact())
+  await c.settle(next.replica.subscribe({ subscription: 'r2', type: 'Exclusive', initialPosition: 'Earliest', durable: false, readCompacted: true, consumer: { consumerId: 3, consumerName: 'r2' } }))
+  t.same(next.replica.lastMessageId(3).lastMessageId, { partition: 0, index: d1, batchIndex: 0 }, 'read compacted: the last kept message')
+  t.same(next.replica.lastMessageId(2).lastMessageId, { partition: 0, index: tombstone, batchIndex: 0 }, 'otherwise the last stored one')
   for (const host of c.hosts.values()) if (!c.down.has(host.id)) host.node.stop()
 })
 

@@ -102,6 +102,16 @@ export class CompactedView {
     return kept.sort((a, b) => a - b)
   }
 
+  /** The last message the view keeps (highest batch index, then message index), null if none. */
+  lastKept (): { index: number, batchIndex: number } | null {
+    let index = -1
+    for (const batch of this.keptPerBatch.keys()) index = Math.max(index, batch)
+    if (index === -1) return null
+    let batchIndex = -1
+    for (const position of this.latest.values()) if (position.index === index) batchIndex = Math.max(batchIndex, position.batchIndex)
+    return { index, batchIndex }
+  }
+
   /** The lowest batch index still holding a kept message (retention must not trim at or above it), null if none. */
   firstKeptIndex (): number | null {
     let first: number | null = null

@@ -99,6 +99,8 @@ export class PartitionReplica {
   private readonly dispatchers = new Map<string, Dispatcher>()
   /** The subscriptions in `dispatchers` that are non-durable (readers): no cursor in the log. */
   private readonly nonDurable = new Set<string>()
+  /** The subscriptions in `dispatchers` that read compacted. */
+  private readonly readingCompacted = new Set<string>()
   /** consumerId → its subscription, for the consumer's later requests. */
   private readonly consumers = new Map<number, { subscription: string, consumer: ConsumerRef }>()
   /**
@@ -256,7 +258,8 @@ export class PartitionReplica {
 
   /**
    * Pulsar GET_LAST_MESSAGE_ID: the partition's last committed message (the last message of
-   * its last batch; (partition, 0, -1) when there is none) and the consumer's subscription's
+   * its last batch; (partition, 0, -1) when there is none; reading compacted with nothing after
+   * the horizon, the last message the view keeps) and the consumer's subscription's
    * mark-delete position as the dispatcher knows it (acknowledgements not yet proposed included).
    */
   lastMessageId (consumerId: number): { lastMessageId: MessageIdData, markDeletePosition: MessageIdData } {
@@ -265,6 +268,16 @@ export class PartitionReplica {
     const last = this.sm.lastBatch
     const partition = this.sm.partition
     const markDelete = this.dispatchers.get(subscription)?.markDelete ?? this.sm.cursor(subscription)?.markDelete ?? 0
+    // Read compacted with nothing after the horizon: the last message the view keeps (as Pulsar
+    // answers from its compacted ledger), so a reader's hasMessageAvailable ends.
+    const view = this.readingCompacted.has(subscription) ? this.compactor.ready() : null
+    if (view !== null && last !== null && last.index <= view.horizon) {
+      const kept = view.lastKept()
+      return {
+        lastMessageId: kept === null ? { partition, index: 0, batchIndex: -1 } : { partition, ...kept },
+        markDeletePosition: { partition, index: markDelete, batchIndex: -1 }
+      }
+    }
     return {
       lastMessageId: last === null ? { partition, index: 0, batchIndex: -1 } : { partition, index: last.index, batchIndex: last.messageCount - 1 },
       markDeletePosition: { partition, index: markDelete, batchIndex: -1 }
@@ -608,6 +621,7 @@ export class PartitionReplica {
       limits: this.options.dispatchLimits
     }
     if (!start.durable) this.nonDurable.add(subscription)
+    if (source !== this.sm) this.readingCompacted.add(subscription)
     const dispatcher = createDispatcher(type, options)
     this.dispatchers.set(subscription, dispatcher)
     return dispatcher
@@ -618,6 +632,7 @@ export class PartitionReplica {
     if (dispatcher === undefined) return
     this.dispatchers.delete(subscription)
     this.nonDurable.delete(subscription)
+    this.readingCompacted.delete(subscription)
     dispatcher.close(reason)
     for (const [consumerId, entry] of [...this.consumers]) {
       if (entry.subscription !== subscription) continue
