@@ -24,8 +24,8 @@ export class CompactedView {
   private readonly maxKeys: number
   /** key → its latest message at or before the horizon (tombstoned keys are absent). */
   private readonly latest = new Map<string, KeyPosition>()
-  /** batch index → how many of its messages are kept (batches with none are absent). */
-  private readonly keptPerBatch = new Map<number, number>()
+  /** batch index → the message indexes of it that are kept (batches with none are absent). */
+  private readonly keptPerBatch = new Map<number, Set<number>>()
   /** The last batch index fed. */
   private fedTo = 0
   private coveredTo = 0
@@ -68,7 +68,7 @@ export class CompactedView {
       const { key, payload } = messages[batchIndex]
       if (key === undefined) continue
       const previous = this.latest.get(key)
-      if (previous !== undefined) this.release(previous.index)
+      if (previous !== undefined) this.release(previous)
       if (payload.length === 0) {
         this.latest.delete(key)
         continue
@@ -77,7 +77,9 @@ export class CompactedView {
         throw new LimitExceededError({ limit: 'compacted keys per partition', value: this.latest.size + 1, max: this.maxKeys })
       }
       this.latest.set(key, { index, batchIndex })
-      this.keptPerBatch.set(index, (this.keptPerBatch.get(index) ?? 0) + 1)
+      const kept = this.keptPerBatch.get(index)
+      if (kept === undefined) this.keptPerBatch.set(index, new Set([batchIndex]))
+      else kept.add(batchIndex)
     }
     this.fedTo = index
   }
@@ -94,12 +96,10 @@ export class CompactedView {
    */
   keptAt (index: number, messageCount: number): number[] | undefined {
     if (index > this.coveredTo) return undefined
-    const count = this.keptPerBatch.get(index) ?? 0
-    if (count === 0) return []
-    if (count === messageCount) return Array.from({ length: messageCount }, (_, i) => i)
-    const kept: number[] = []
-    for (const position of this.latest.values()) if (position.index === index) kept.push(position.batchIndex)
-    return kept.sort((a, b) => a - b)
+    const kept = this.keptPerBatch.get(index)
+    if (kept === undefined) return []
+    if (kept.size === messageCount) return Array.from({ length: messageCount }, (_, i) => i)
+    return [...kept].sort((a, b) => a - b)
   }
 
   /** The last message the view keeps (highest batch index, then message index), null if none. */
@@ -107,9 +107,7 @@ export class CompactedView {
     let index = -1
     for (const batch of this.keptPerBatch.keys()) index = Math.max(index, batch)
     if (index === -1) return null
-    let batchIndex = -1
-    for (const position of this.latest.values()) if (position.index === index) batchIndex = Math.max(batchIndex, position.batchIndex)
-    return { index, batchIndex }
+    return { index, batchIndex: Math.max(...this.keptPerBatch.get(index)!) }
   }
 
   /** The lowest batch index still holding a kept message (retention must not trim at or above it), null if none. */
@@ -138,10 +136,9 @@ export class CompactedView {
     }
   }
 
-  private release (index: number): void {
-    const count = this.keptPerBatch.get(index)
-    assert(count !== undefined && count > 0, `compacted view: no kept message left at ${index}`)
-    if (count === 1) this.keptPerBatch.delete(index)
-    else this.keptPerBatch.set(index, count - 1)
+  private release (position: KeyPosition): void {
+    const kept = this.keptPerBatch.get(position.index)
+    assert(kept?.delete(position.batchIndex) === true, `compacted view: message ${position.index}:${position.batchIndex} was not kept`)
+    if (kept.size === 0) this.keptPerBatch.delete(position.index)
   }
 }
