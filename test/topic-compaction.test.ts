@@ -3,8 +3,9 @@
 // and an Exclusive subscription with readCompacted see only the latest value of each key (no
 // deleted key, no keyless message) up to the horizon and everything after it; a Shared
 // subscription with readCompacted is refused; a namespace compactionThreshold compacts on its
-// own; Pulsar's Python client (LZ4 batches, is_read_compacted) sees the same. Waits are bounded
-// polls for a condition, never sleeps.
+// own; after the leader is killed and restarted the view is the same; Pulsar's Python client
+// (LZ4 batches, is_read_compacted) sees the same too. Waits are bounded polls for a condition,
+// never sleeps.
 import { execFile } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
@@ -94,6 +95,19 @@ t.test('topic compaction on real nodes', async (t) => {
     t.equal(got.at(-1), 'k0=k0v4')
     await consumer.close()
     await t.rejects(client.subscribe({ topic, subscription: 'shared', subscriptionType: 'Shared', readCompacted: true }), { code: 'UNSUPPORTED_OPERATION' })
+  })
+
+  await t.test('after the leader is killed and restarted, the new leader builds the same view from the log', async (t) => {
+    const leader = cluster.indexOf((await client.admin.topics.lookup(topic)).leaders[0]?.leader ?? '')
+    t.ok(leader >= 0, `the leader is node${leader + 1}`)
+    await cluster.kill9(leader)
+    await cluster.restart(leader)
+    await waitFor('the compacted view on the new leader', async () => (await client.admin.topics.compactionStatus(topic))[0]?.status === 'SUCCESS')
+    const reader = await client.createReader({ topic, startMessageId: MessageId.earliest(), readCompacted: true })
+    const read = await readAll(reader)
+    await reader.close()
+    t.same(read.slice(0, -1).sort(), latest, 'the same latest value per live key')
+    t.equal(read.at(-1), 'k0=k0v4')
   })
 
   await t.test('REST: PUT compaction; the namespace compactionThreshold compacts on the leader\'s timer', async (t) => {
