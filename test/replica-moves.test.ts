@@ -77,6 +77,12 @@ t.test('a dead node\'s replicas are re-replicated, a new node receives replicas,
 
   // The victim: a node that is not the metadata leader and holds replicas; produce through another.
   const holders = (status: ClusterStatus, id: string): number => [...partitionVoters(status).values()].filter((voters) => voters?.includes(id)).length
+  /** Every partition at 3 voters among `members`, `arrived` active, and the members' replica counts within one. */
+  const balancedOn = (status: ClusterStatus, members: readonly string[], arrived: string): boolean => {
+    if (!settledOn(status, members) || status.nodes.find((n) => n.id === arrived)?.state !== 'active') return false
+    const counts = members.map((id) => holders(status, id))
+    return Math.max(...counts) - Math.min(...counts) <= 1
+  }
   const victim = ids.filter((id) => id !== initial.leader).sort((a, b) => holders(initial, b) - holders(initial, a))[0] as string
   const producerNode = ids.findIndex((id) => id !== victim && id === initial.leader)
   const producerClient = await Client.create({ serviceUrl: cluster.addresses[producerNode] })
@@ -113,11 +119,7 @@ t.test('a dead node\'s replicas are re-replicated, a new node receives replicas,
   const newcomerAddress = await cluster.join(NODES)
   const newcomer = newcomerAddress.split('/p2p/')[1] as string
   const grown = [...live, newcomer]
-  const joined = await waitFor(admin, 'the new node receives replicas until counts are within one', (s) => {
-    if (!settledOn(s, grown) || s.nodes.find((n) => n.id === newcomer)?.state !== 'active') return false
-    const counts = grown.map((id) => holders(s, id))
-    return Math.max(...counts) - Math.min(...counts) <= 1
-  })
+  const joined = await waitFor(admin, 'the new node receives replicas until counts are within one', (s) => balancedOn(s, grown, newcomer))
   const joinedAt = Date.now()
   t.ok(holders(joined, newcomer) >= 2, `the new node holds ${holders(joined, newcomer)} partitions (${grown.map((id) => holders(joined, id)).join(', ')}) ${joinedAt - healedAt} ms after starting`)
 
@@ -138,11 +140,7 @@ t.test('a dead node\'s replicas are re-replicated, a new node receives replicas,
 
   await cluster.restart(cluster.indexOf(victim))
   const members = [...remaining, victim]
-  const balanced = await waitFor(admin, 'the returned node receives replicas until counts are within one', (s) => {
-    if (!settledOn(s, members) || s.nodes.find((n) => n.id === victim)?.state !== 'active') return false
-    const counts = members.map((id) => holders(s, id))
-    return Math.max(...counts) - Math.min(...counts) <= 1
-  })
+  const balanced = await waitFor(admin, 'the returned node receives replicas until counts are within one', (s) => balancedOn(s, members, victim))
   const balancedAt = Date.now()
   t.ok(holders(balanced, victim) >= 2, `the returned node holds ${holders(balanced, victim)} partitions (${members.map((id) => holders(balanced, id)).join(', ')})`)
   const victimDir = cluster.nodes[cluster.indexOf(victim)]!.dir

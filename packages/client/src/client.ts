@@ -35,8 +35,8 @@ import { realTimers } from './timers.ts'
 import { PULSAR_CODECS } from './pulsar-codecs.ts'
 import { TopicDiscovery, parseTopicsPattern } from './topic-discovery.ts'
 
-/** Reader subscription names end in 10 random hex digits. */
-const READER_NAME_SPACE = 16 ** 10
+/** Reader subscription names, and consumer names the application did not give, are 10 random hex digits. */
+const RANDOM_NAME_SPACE = 16 ** 10
 
 export class Client {
   readonly admin: Admin
@@ -144,7 +144,10 @@ export class Client {
   /** A consumer of one topic, a list of topics, or the topics of a namespace matching `topicsPattern`. */
   async subscribe (options: ConsumerOptions): Promise<Consumer> {
     this.checkOpen('subscribe')
-    const settings = consumerSettings(options, true)
+    // A consumer keeps one name for good, as Pulsar's clients generate it: the node's record of
+    // it ends with each leadership change, and a re-subscribe must not come back as someone else
+    // (Failover picks its active consumer by name).
+    const settings = consumerSettings({ ...options, consumerName: options.consumerName ?? this.randomName() }, true)
     const initial = initialTopics(options)
     const pattern = options.topicsPattern === undefined ? undefined : parseTopicsPattern(options.topicsPattern)
     const firstTopic = pattern === undefined ? initial[0] : undefined
@@ -172,6 +175,11 @@ export class Client {
     return consumer
   }
 
+  /** 10 random hex digits (the context's random: seeded in the simulator). */
+  private randomName (): string {
+    return Math.floor(this.context.random() * RANDOM_NAME_SPACE).toString(16).padStart(10, '0')
+  }
+
   /**
    * A Reader: an Exclusive, non-durable subscription named `<subscriptionRolePrefix>-<random>`
    * that starts at `startMessageId` and acknowledges as it reads.
@@ -179,13 +187,13 @@ export class Client {
   async createReader (options: ReaderOptions): Promise<Reader> {
     this.checkOpen('createReader')
     const prefix = options.subscriptionRolePrefix ?? 'reader'
-    const subscription = `${prefix}-${Math.floor(this.context.random() * READER_NAME_SPACE).toString(16).padStart(10, '0')}`
+    const subscription = `${prefix}-${this.randomName()}`
     const start = readerStart(options)
     const settings = consumerSettings({
       subscription, subscriptionType: 'Exclusive',
       subscriptionInitialPosition: start.initialPosition,
       ...(options.receiverQueueSize === undefined ? {} : { receiverQueueSize: options.receiverQueueSize }),
-      ...(options.readerName === undefined ? {} : { consumerName: options.readerName }),
+      consumerName: options.readerName ?? this.randomName(),
       ...(options.readCompacted === undefined ? {} : { readCompacted: options.readCompacted })
     }, false)
     const behaviour: ConsumerBehaviour = {

@@ -93,7 +93,7 @@ async function attachConsumer (context: GatewayContext, registry: ConsumerRegist
       upstream.listen(upstreamId, async (push) => { await relay(context, registry, state, record, upstream, push) }, () => {
         if (record.attachment?.kind !== 'remote' || record.attachment.upstream !== upstream) return
         const reason = `connection to the leader ${node} closed`
-        if (attachmentEnded(record, reason)) pushTo(state, { type: 'consumer-closed', consumerId: record.clientId, reason }, context.env.logger)
+        if (attachmentEnded(state, record, reason)) pushTo(state, { type: 'consumer-closed', consumerId: record.clientId, reason }, context.env.logger)
       })
       let answer: ClientReply
       try {
@@ -162,7 +162,7 @@ async function relay (context: GatewayContext, registry: ConsumerRegistry, state
   if (attachment?.kind !== 'remote' || attachment.upstream !== upstream) return
   if (push.type === 'consumer-closed') {
     upstream.unlisten(attachment.upstreamId)
-    if (attachmentEnded(record, push.reason)) await pushTo(state, { ...push, consumerId: record.clientId }, context.env.logger)
+    if (attachmentEnded(state, record, push.reason)) await pushTo(state, { ...push, consumerId: record.clientId }, context.env.logger)
     return
   }
   if (push.type === 'messages' || push.type === 'active-consumer-change') await registry.pushToConsumer(state, record, { ...push, consumerId: record.clientId })

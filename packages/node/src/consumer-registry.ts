@@ -82,7 +82,7 @@ export class ConsumerRegistry {
     this.attached.delete(consumer.consumerId)
     const { record, state } = target
     if (record.attachment?.kind !== 'local' || record.attachment.internalId !== consumer.consumerId) return
-    if (attachmentEnded(record, reason)) pushTo(state, { type: 'consumer-closed', consumerId: record.clientId, reason }, this.logger)
+    if (attachmentEnded(state, record, reason)) pushTo(state, { type: 'consumer-closed', consumerId: record.clientId, reason }, this.logger)
   }
 }
 

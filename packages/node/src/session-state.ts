@@ -61,13 +61,19 @@ export interface SubscribeAttempt {
 /**
  * The attachment of `record` ended (leadership moved, connection lost). While its subscribe is
  * in flight the client learns it from the subscribe's answer; otherwise it is told with a
- * `consumer-closed` push. Answers whether to push.
+ * `consumer-closed` push and the session forgets the record, as a Pulsar broker forgets a
+ * consumer it closes: the client subscribes again under the same handle, or, closed meanwhile,
+ * sends nothing (a record kept would hold one of the session's MAX_HANDLES_PER_SESSION for
+ * good). Answers whether to push.
  */
-export function attachmentEnded (record: ConsumerRecord, reason: string): boolean {
+export function attachmentEnded (state: SessionState, record: ConsumerRecord, reason: string): boolean {
   record.attachment = null
-  if (record.attempt === null) return true
-  record.attempt.closedReason ??= reason
-  return false
+  if (record.attempt !== null) {
+    record.attempt.closedReason ??= reason
+    return false
+  }
+  if (state.consumers.get(record.clientId) === record) state.consumers.delete(record.clientId)
+  return true
 }
 
 /** The client end of one session, as the gateway uses it. */

@@ -21,6 +21,26 @@ export class SimulationStopped extends Error {
   }
 }
 
+/**
+ * Runs one simulation's scenario script: a throw other than SimulationStopped, and node code
+ * that throws outside any call the harness made (in a microtask of its own, which would
+ * otherwise kill the process), are reported as that run's `node-error`.
+ */
+export async function runScenarioScript (report: (invariant: 'node-error', message: string) => void, script: () => Promise<void>): Promise<void> {
+  const describe = (error: unknown): string => error instanceof Error ? `${error.name}: ${error.message}` : String(error)
+  const onUncaught = (error: unknown): void => { report('node-error', `uncaught ${describe(error)}`) }
+  process.on('uncaughtException', onUncaught)
+  process.on('unhandledRejection', onUncaught)
+  try {
+    await script()
+  } catch (error) {
+    if (!(error instanceof SimulationStopped)) report('node-error', `scenario threw ${describe(error)}`)
+  } finally {
+    process.off('uncaughtException', onUncaught)
+    process.off('unhandledRejection', onUncaught)
+  }
+}
+
 /** Resolves after one real turn of the event loop: every queued promise continuation has run. */
 export const settle = (): Promise<void> => new Promise((resolve) => { setImmediate(resolve) })
 

@@ -6,7 +6,7 @@
 // bound; then the final queue checks. Returns the same SimulationResult as the other workloads.
 import { SeededRandom, VirtualClock, type NodeId } from '@blazar/env'
 import type { RaftConfig } from '@blazar/raft'
-import { EventSettler, SimulationStopped, stepUntil } from './event-loop.ts'
+import { EventSettler, runScenarioScript, SimulationStopped, stepUntil } from './event-loop.ts'
 import { calmNetwork } from './network.ts'
 import { splitNodeFaults, type SimNodeFaults } from './node-faults.ts'
 import { NodeNemesis, defaultNodeNemesis, type NodeNemesisOptions } from './node-nemesis.ts'
@@ -156,23 +156,10 @@ export async function runNodeSimulation (scenario: Scenario, options: Simulation
   })
   sim.record(`seed ${options.seed} scenario ${scenario.name} nodes ${nodes}`)
   const restore = options.tripwires === true ? installTripwires() : null
-  const onUncaught = (error: unknown): void => {
-    const message = error instanceof Error ? `${error.name}: ${error.message}` : String(error)
-    sim.oracles.report('node-error', `uncaught ${message}`)
-  }
-  process.on('uncaughtException', onUncaught)
-  process.on('unhandledRejection', onUncaught)
   try {
-    await (scenario.runNode ?? ((run) => run.chaos()))(sim)
-  } catch (error) {
-    if (!(error instanceof SimulationStopped)) {
-      const message = error instanceof Error ? `${error.name}: ${error.message}` : String(error)
-      sim.oracles.report('node-error', `scenario threw ${message}`)
-    }
+    await runScenarioScript((invariant, message) => { sim.oracles.report(invariant, message) }, async () => { await (scenario.runNode ?? ((run) => run.chaos()))(sim) })
   } finally {
     restore?.()
-    process.off('uncaughtException', onUncaught)
-    process.off('unhandledRejection', onUncaught)
   }
   const violation = sim.oracles.violation
   if (violation !== null) sim.record(`violation ${violation.invariant}: ${violation.message}`)

@@ -3,7 +3,7 @@
 // continuations settled between events, the oracles consulted after each), then checks
 // liveness and the workload's history (linearizability of the KV registers, or the queue
 // oracles of the broker workload) and returns the verdict with the trace hash.
-import { EventSettler, SimulationStopped, stepUntil } from './event-loop.ts'
+import { EventSettler, runScenarioScript, SimulationStopped, stepUntil } from './event-loop.ts'
 import { SeededRandom, VirtualClock, type NodeId } from '@blazar/env'
 import type { RaftConfig, RaftFaults } from '@blazar/raft'
 import { BrokerHost, type BrokerFaults } from './broker-host.ts'
@@ -420,25 +420,10 @@ export async function runSimulation (scenario: Scenario, options: SimulationOpti
   })
   sim.cluster.record(`seed ${options.seed} scenario ${scenario.name} nodes ${nodes}`)
   const restore = options.tripwires === true ? installTripwires() : null
-  // Node code that throws outside any call the harness made (in a microtask of its own) would
-  // otherwise kill the process: record it as that run's failure instead.
-  const onUncaught = (error: unknown): void => {
-    const message = error instanceof Error ? `${error.name}: ${error.message}` : String(error)
-    sim.oracles.report('node-error', `uncaught ${message}`)
-  }
-  process.on('uncaughtException', onUncaught)
-  process.on('unhandledRejection', onUncaught)
   try {
-    await script(sim)
-  } catch (error) {
-    if (!(error instanceof SimulationStopped)) {
-      const message = error instanceof Error ? `${error.name}: ${error.message}` : String(error)
-      sim.oracles.report('node-error', `scenario threw ${message}`)
-    }
+    await runScenarioScript((invariant, message) => { sim.oracles.report(invariant, message) }, async () => { await script(sim) })
   } finally {
     restore?.()
-    process.off('uncaughtException', onUncaught)
-    process.off('unhandledRejection', onUncaught)
   }
   const violation = sim.oracles.violation
   if (violation !== null) sim.cluster.record(`violation ${violation.invariant}: ${violation.message}`)

@@ -4,7 +4,8 @@
 // "answer a forwarded send before the leader did" (NodeFaults.ackForwardedSendEarly) is caught
 // within BUG_SEEDS seeds, each failure naming the command that replays it; node-pauses passes
 // PAUSE_SEEDS seeds and catches "attach a consumer whose subscribe was cancelled"
-// (NodeFaults.attachCancelledSubscribe) there, at the attach itself; a bit
+// (NodeFaults.attachCancelledSubscribe) there, at the attach itself; each storage fault
+// class alone (torn write, power loss, fsync failure, full disk, slow disk) is survived; a bit
 // flipped at rest (node-corruption) is detected and survived.
 import t from 'tap'
 import { runSimulation, runSweep } from '../src/index.ts'
@@ -74,6 +75,24 @@ t.test('node-corruption: a bit flipped at rest in a journal is detected (the nod
   t.ok(result.traceLines.some((line) => line.includes(' corrupt n')), 'a bit was flipped')
   t.ok(result.traceLines.some((line) => line.includes('storage corrupted: refusing to vote or lead')), 'the damaged node noticed at restart')
 })
+
+// Each storage fault class of the node nemesis on its own (node-random with only that fault):
+// the cluster survives it, and the trace shows what it did (a crash with the store's crash mode,
+// or the node stopping on a failed fsync or a full disk, as a supervised service would).
+for (const [kind, shows] of [
+  ['torn-write', / crash n\d+ torn/], ['power-loss', / crash n\d+ power/], ['fsync-failure', /n\d+ stops: .*fsync/i],
+  ['full-disk', /n\d+ stops: /], ['slow-disk', null]
+] as const) {
+  t.test(`storage fault ${kind} alone: survived${shows === null ? '' : ', and seen in the trace'}`, async (t) => {
+    const base = scenarios.find((candidate) => candidate.name === 'node-random')
+    if (base === undefined) throw new Error('node-random is not listed')
+    const scenario = { ...base, name: `node-random-${kind}`, nodeNemesis: { weights: { [kind]: 1 } } }
+    const result = await runSimulation(scenario, { seed: 1, faultMs: FAULT_MS, keepTrace: true, tripwires: true })
+    t.ok(result.ok, result.violation?.message ?? 'passed')
+    t.ok(result.faultsInjected > 0, `${result.faultsInjected} faults injected`)
+    if (shows !== null) t.ok(result.traceLines.some((line) => shows.test(line)), `the trace shows it (${String(shows)})`)
+  })
+}
 
 // Issue 15's bugs 3 and 4, put back as switches: the node sweep finds each (a consumer attached
 // through a non-leader stalls after its first receiver queue: queue-liveness; a node whose
