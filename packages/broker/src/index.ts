@@ -11,6 +11,9 @@ export { MAX_RECENT_OUTCOMES, type PartitionOutcome } from './partition/outcomes
 export { DedupTable, type ProducerRecord } from './partition/dedup-table.ts'
 export { SubscriptionCursor, type CursorState } from './partition/subscription-cursor.ts'
 export { RetainedIndex, type RetainedBatch } from './partition/retained-index.ts'
+export { CompactedView, MAX_COMPACTED_KEYS } from './partition/compacted-view.ts'
+export { COMPACTION_READ_BYTES, COMPACTION_READ_ENTRIES, Compactor, type CompactionStatus, type CompactorOptions } from './partition/compactor.ts'
+export { compactedSource } from './partition/compacted-source.ts'
 export {
   MetadataStateMachine, groupsOfTopic,
   type MetadataOutcome, type MetadataState, type NamespaceRecord, type NodeRecord, type NodeState, type TenantRecord, type TopicRecord
@@ -43,7 +46,7 @@ export { lifecycleDiagramForType, lifecycleDiagramMermaid } from './dispatch/lif
 export { HashRing, NONE_KEY_HASH, POINTS_PER_CONSUMER } from './dispatch/hash-ring.ts'
 export { admitBatch, proposalError, sendResultOf } from './partition/produce.ts'
 export {
-  DEFAULT_BACKLOG_QUOTA_CHECK_INTERVAL_MS, DEFAULT_MESSAGE_EXPIRY_CHECK_INTERVAL_MS, DEFAULT_RETENTION_CHECK_INTERVAL_MS, PartitionReplica,
+  DEFAULT_BACKLOG_QUOTA_CHECK_INTERVAL_MS, DEFAULT_COMPACTION_CHECK_INTERVAL_MS, DEFAULT_MESSAGE_EXPIRY_CHECK_INTERVAL_MS, DEFAULT_RETENTION_CHECK_INTERVAL_MS, PartitionReplica,
   type PartitionReplicaOptions, type SubscribeRequest
 } from './partition/partition-replica.ts'
 export { BACKLOG_EVICTION_TARGET, backlogUsage, evictionAdvances, exceededQuotas, expiryAdvances, type CursorAdvance, type ExceededQuota } from './partition/backlog-policies.ts'

@@ -16,7 +16,7 @@ export type ClusterStatus = ClientResult<'cluster-status'>
 
 const READ_REQUESTS: ReadonlySet<ClientRequestType> = new Set([
   'tenants-list', 'tenants-get', 'namespaces-list', 'namespaces-get-policies', 'topics-list', 'topics-stats', 'topics-internal-stats',
-  'topics-last-message-id', 'subscriptions-peek', 'cluster-status', 'lookup'
+  'topics-last-message-id', 'topics-compaction-status', 'subscriptions-peek', 'cluster-status', 'lookup'
 ])
 
 export class Admin {
@@ -60,6 +60,11 @@ export class Admin {
     /** Each partition's Raft state (term, leader, indexes, replica lag) and cursors. */
     internalStats: async (topic: string): Promise<ClientResult<'topics-internal-stats'>> => await this.call({ type: 'topics-internal-stats', topic }),
     lastMessageId: async (topic: string): Promise<ClientResult<'topics-last-message-id'>['messageId']> => (await this.call({ type: 'topics-last-message-id', topic })).messageId,
+    /** Compacts each partition of the topic now (Pulsar's triggerCompaction): the horizon per partition. */
+    compact: async (topic: string): Promise<ClientResult<'topics-compact'>['partitions']> => (await this.call({ type: 'topics-compact', topic })).partitions,
+    /** Each partition's compaction status (Pulsar's compactionStatus: NOT_RUN, RUNNING, SUCCESS, ERROR). */
+    compactionStatus: async (topic: string): Promise<ClientResult<'topics-compaction-status'>['partitions']> =>
+      (await this.call({ type: 'topics-compaction-status', topic })).partitions,
     /** Moves one replica of a partition (or non-partitioned topic) from node `from` to node `to`. */
     moveReplica: async (topic: string, from: string, to: string): Promise<void> => { await this.call({ type: 'topics-move-replica', topic, from, to }) },
     /**

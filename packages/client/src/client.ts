@@ -32,11 +32,8 @@ import { constantRedeliveryDelay } from './redelivery-backoff.ts'
 import { MESSAGE_ROUTING_MODES, MessageRouter } from './routing.ts'
 import type { StartPoint } from './start-point.ts'
 import { realTimers } from './timers.ts'
-import { lz4Codec } from './lz4-codec.ts'
-import { snappyCodec } from './snappy-codec.ts'
+import { PULSAR_CODECS } from './pulsar-codecs.ts'
 import { TopicDiscovery, parseTopicsPattern } from './topic-discovery.ts'
-import { zlibCodec } from './zlib-codec.ts'
-import { zstdCodec } from './zstd-codec.ts'
 
 /** Reader subscription names, and consumer names the application did not give, are 10 random hex digits. */
 const RANDOM_NAME_SPACE = 16 ** 10
@@ -81,7 +78,7 @@ export class Client {
       timers,
       random: options.random ?? Math.random,
       ...(options.faults === undefined ? {} : { faults: options.faults }),
-      codecs: new CompressionCodecs([zlibCodec, lz4Codec, zstdCodec, snappyCodec, ...(options.compressionCodecs ?? [])]),
+      codecs: new CompressionCodecs([...PULSAR_CODECS, ...(options.compressionCodecs ?? [])]),
       operationTimeoutMs,
       nextHandle: () => handles++ % 0x1_0000_0000,
       closed: closeController.signal
@@ -196,7 +193,8 @@ export class Client {
       subscription, subscriptionType: 'Exclusive',
       subscriptionInitialPosition: start.initialPosition,
       ...(options.receiverQueueSize === undefined ? {} : { receiverQueueSize: options.receiverQueueSize }),
-      consumerName: options.readerName ?? this.randomName()
+      consumerName: options.readerName ?? this.randomName(),
+      ...(options.readCompacted === undefined ? {} : { readCompacted: options.readCompacted })
     }, false)
     const behaviour: ConsumerBehaviour = {
       acknowledgementsGroupTimeMs: DEFAULT_ACKNOWLEDGEMENTS_GROUP_TIME_MS,

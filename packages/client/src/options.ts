@@ -83,6 +83,12 @@ export interface ConsumerOptions {
   deadLetterPolicy?: DeadLetterPolicy
   /** Subscribe to the retry topic as well and allow reconsumeLater (Pulsar `enableRetry`). */
   retryEnable?: boolean
+  /**
+   * Pulsar readCompacted (default false): read the topic's compacted view (the latest message
+   * per key up to the compaction horizon), then the messages after it. Exclusive and Failover
+   * subscriptions only; the node refuses it on others (UNSUPPORTED_OPERATION).
+   */
+  readCompacted?: boolean
 }
 
 export interface ReaderOptions {
@@ -95,6 +101,8 @@ export interface ReaderOptions {
   readerName?: string
   /** The reader's subscription is `<prefix>-<10 random hex digits>` (default prefix `reader`). */
   subscriptionRolePrefix?: string
+  /** Pulsar readCompacted (default false): read the compacted view up to its horizon, then the messages after it. */
+  readCompacted?: boolean
 }
 
 export function serviceUrls (serviceUrl: string | readonly string[] | undefined, env: Record<string, string | undefined> = process.env): string[] {
@@ -140,7 +148,7 @@ export interface ConsumerSettings {
   receiverQueueSize: number
 }
 
-type SubscriptionOptions = Pick<ConsumerOptions, 'subscription' | 'subscriptionType' | 'subscriptionInitialPosition' | 'receiverQueueSize' | 'consumerName'>
+type SubscriptionOptions = Pick<ConsumerOptions, 'subscription' | 'subscriptionType' | 'subscriptionInitialPosition' | 'receiverQueueSize' | 'consumerName' | 'readCompacted'>
 
 export function consumerSettings (options: SubscriptionOptions, durable: boolean): ConsumerSettings {
   validateEntityName('subscription', options.subscription)
@@ -149,10 +157,13 @@ export function consumerSettings (options: SubscriptionOptions, durable: boolean
   if (!SUBSCRIPTION_TYPES.includes(subscriptionType)) throw new InvalidArgumentError({ argument: 'subscriptionType', reason: `one of ${SUBSCRIPTION_TYPES.join(', ')}` })
   const initialPosition = options.subscriptionInitialPosition ?? PULSAR_DEFAULTS.subscriptionInitialPosition
   if (!INITIAL_POSITIONS.includes(initialPosition)) throw new InvalidArgumentError({ argument: 'subscriptionInitialPosition', reason: `one of ${INITIAL_POSITIONS.join(', ')}` })
+  const readCompacted = options.readCompacted ?? false
+  if (typeof readCompacted !== 'boolean') throw new InvalidArgumentError({ argument: 'readCompacted', reason: 'must be a boolean' })
   return {
     subscription: {
       subscription: options.subscription, subscriptionType, initialPosition, durable,
-      ...(options.consumerName === undefined ? {} : { consumerName: options.consumerName })
+      ...(options.consumerName === undefined ? {} : { consumerName: options.consumerName }),
+      ...(readCompacted ? { readCompacted } : {})
     },
     receiverQueueSize: positiveInteger('receiverQueueSize', options.receiverQueueSize ?? PULSAR_DEFAULTS.receiverQueueSize, MAX_FLOW_PERMITS)
   }

@@ -27,6 +27,8 @@ export interface SubscriptionSettings {
   receiverQueueSize: number
   /** false for a reader: the subscription lives in the leader's memory only. */
   durable: boolean
+  /** Pulsar readCompacted: the compacted view up to its horizon, then the log. */
+  readCompacted?: boolean
 }
 
 type State = 'attached' | 'detached' | 'closed'
@@ -252,6 +254,7 @@ export class PartitionConsumer implements QueueOwner {
         type: 'subscribe', topic: this.topic, subscription: settings.subscription, consumerId: this.consumerId,
         subscriptionType: settings.subscriptionType, initialPosition: settings.initialPosition, durable: settings.durable,
         ...(settings.consumerName === undefined ? {} : { consumerName: settings.consumerName }),
+        ...(settings.readCompacted === true ? { readCompacted: true } : {}),
         ...(settings.durable || this.start === undefined ? {} : { startMessageId: this.start.id.toData(), startMessageIdInclusive: this.start.inclusive })
       }, timeoutMs)
       attempt = { connection, answered: request.then(() => true, () => false), closedByNode: false }

@@ -125,6 +125,7 @@ export class BlazarNode {
         retentionCheckIntervalMs: config.retentionCheckIntervalMs,
         messageExpiryCheckIntervalMs: config.messageExpiryCheckIntervalMs,
         backlogQuotaCheckIntervalMs: config.backlogQuotaCheckIntervalMs,
+        compactionCheckIntervalMs: config.compactionCheckIntervalMs,
         backlogQuotaHoldMs: config.backlogQuotaHoldMs,
         snapshotAfterTrimmedBytes: config.segmentBytes
       }

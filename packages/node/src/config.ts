@@ -35,6 +35,8 @@ export interface NodeConfig {
   messageExpiryCheckIntervalMs: number
   /** How often a partition leader enforces consumer_backlog_eviction quotas (Pulsar backlogQuotaCheckIntervalInSeconds, 60 s). */
   backlogQuotaCheckIntervalMs: number
+  /** How often a partition leader checks the namespace's compactionThreshold (Pulsar brokerServiceCompactionMonitorIntervalInSeconds, 60 s). */
+  compactionCheckIntervalMs: number
   /** How long a send waits under a producer_request_hold backlog quota before it fails (Pulsar's default send timeout, 30 s). */
   backlogQuotaHoldMs: number
   /** Size at which a log segment file is closed; retention deletes whole segments (64 MiB). */
@@ -66,6 +68,7 @@ export const DEFAULT_NODE_CONFIG: Omit<NodeConfig, 'dataDir'> = {
   retentionCheckIntervalMs: 120_000,
   messageExpiryCheckIntervalMs: 300_000,
   backlogQuotaCheckIntervalMs: 60_000,
+  compactionCheckIntervalMs: 60_000,
   backlogQuotaHoldMs: 30_000,
   segmentBytes: 64 * 2 ** 20,
   reReplicationDelayMs: 600_000,
@@ -99,6 +102,7 @@ const ENVIRONMENT: Record<string, keyof NodeConfig> = {
   BLAZAR_RETENTION_CHECK_INTERVAL_MS: 'retentionCheckIntervalMs',
   BLAZAR_MESSAGE_EXPIRY_CHECK_INTERVAL_MS: 'messageExpiryCheckIntervalMs',
   BLAZAR_BACKLOG_QUOTA_CHECK_INTERVAL_MS: 'backlogQuotaCheckIntervalMs',
+  BLAZAR_COMPACTION_CHECK_INTERVAL_MS: 'compactionCheckIntervalMs',
   BLAZAR_BACKLOG_QUOTA_HOLD_MS: 'backlogQuotaHoldMs',
   BLAZAR_SEGMENT_BYTES: 'segmentBytes',
   BLAZAR_RE_REPLICATION_DELAY_MS: 'reReplicationDelayMs'
@@ -145,6 +149,7 @@ export function resolveNodeConfig (...sources: Array<{ name: string, values: Raw
     retentionCheckIntervalMs: integer('retentionCheckIntervalMs', get('retentionCheckIntervalMs'), 100, 86_400_000) ?? DEFAULT_NODE_CONFIG.retentionCheckIntervalMs,
     messageExpiryCheckIntervalMs: integer('messageExpiryCheckIntervalMs', get('messageExpiryCheckIntervalMs'), 100, 86_400_000) ?? DEFAULT_NODE_CONFIG.messageExpiryCheckIntervalMs,
     backlogQuotaCheckIntervalMs: integer('backlogQuotaCheckIntervalMs', get('backlogQuotaCheckIntervalMs'), 100, 86_400_000) ?? DEFAULT_NODE_CONFIG.backlogQuotaCheckIntervalMs,
+    compactionCheckIntervalMs: integer('compactionCheckIntervalMs', get('compactionCheckIntervalMs'), 100, 86_400_000) ?? DEFAULT_NODE_CONFIG.compactionCheckIntervalMs,
     backlogQuotaHoldMs: integer('backlogQuotaHoldMs', get('backlogQuotaHoldMs'), 0, 3_600_000) ?? DEFAULT_NODE_CONFIG.backlogQuotaHoldMs,
     segmentBytes: integer('segmentBytes', get('segmentBytes'), 64 * 1024, 2 ** 30) ?? DEFAULT_NODE_CONFIG.segmentBytes,
     reReplicationDelayMs: integer('reReplicationDelayMs', get('reReplicationDelayMs'), 0, 7 * 24 * 3_600_000) ?? DEFAULT_NODE_CONFIG.reReplicationDelayMs,

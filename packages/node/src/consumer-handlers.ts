@@ -57,6 +57,7 @@ async function attachConsumer (context: GatewayContext, registry: ConsumerRegist
     durable: body.durable,
     startMessageId: body.startMessageId,
     startMessageIdInclusive: body.startMessageIdInclusive,
+    readCompacted: body.readCompacted,
     consumerName: body.consumerName ?? existing?.consumerName ?? `${context.self.slice(-8)}-c${++consumerNames}`,
     attachment: null,
     attempt
@@ -75,6 +76,7 @@ async function attachConsumer (context: GatewayContext, registry: ConsumerRegist
           durable: record.durable,
           startMessageId: record.startMessageId,
           startMessageIdInclusive: record.startMessageIdInclusive,
+          readCompacted: record.readCompacted,
           consumer: { consumerId: internalId, consumerName: record.consumerName }
         })
       } catch (error) {

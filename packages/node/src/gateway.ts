@@ -7,6 +7,7 @@
 import type { NodeId } from '@blazar/env'
 import { InvalidArgumentError, NotLeaderError, UnauthorizedError, errorToWire, parseClientRequestBody, type ClientReply, type ClientRequestBody } from '@blazar/protocol'
 import type { ClientRequest } from '@blazar/transport'
+import { compactionRequest } from './compaction-handlers.ts'
 import { adminRead, clusterStatus, lookup, nodeStatus } from './admin-handlers.ts'
 import { forceRecover } from './force-recovery.ts'
 import { metadataWrite, refuseNeededVoter } from './metadata-writes.ts'
@@ -27,7 +28,7 @@ export const ADMIN_REQUEST_TYPES: ReadonlySet<ClientRequestBody['type']> = new S
   'lookup', 'tenants-create', 'tenants-update', 'tenants-delete', 'tenants-list', 'tenants-get',
   'namespaces-create', 'namespaces-delete', 'namespaces-list', 'namespaces-set-policies', 'namespaces-get-policies',
   'topics-create', 'topics-update-partitions', 'topics-delete', 'topics-list', 'topics-stats', 'topics-internal-stats',
-  'topics-last-message-id', 'subscriptions-create', 'subscriptions-delete', 'subscriptions-move', 'subscriptions-peek',
+  'topics-last-message-id', 'topics-compact', 'topics-compaction-status', 'subscriptions-create', 'subscriptions-delete', 'subscriptions-move', 'subscriptions-peek',
   'cluster-status', 'nodes-set-state', 'nodes-remove', 'topics-move-replica', 'topics-force-recover'
 ])
 
@@ -105,6 +106,9 @@ export class Gateway {
       case 'topics-stats': return await topicStats(context, state, body)
       case 'topics-internal-stats': return await topicInternalStats(context, state, body)
       case 'topics-last-message-id': return await lastMessageId(context, state, body)
+      case 'topics-compact':
+      case 'topics-compaction-status':
+        return await compactionRequest(context, state, body)
       case 'subscriptions-create':
       case 'subscriptions-delete':
       case 'subscriptions-move':

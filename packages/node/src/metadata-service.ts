@@ -99,9 +99,13 @@ export class MetadataService {
     return outcome
   }
 
-  /** Resolves once this replica has applied everything committed before the call (linearizable reads). */
+  /**
+   * Resolves once this replica has applied everything committed before the call (linearizable
+   * reads). Raft's refusals become typed wire errors, as for proposals: during an election a
+   * read answers NOT_LEADER (which the REST API and clients retry), not UNKNOWN_ERROR.
+   */
   async barrier (): Promise<void> {
-    await this.node.readIndex()
+    await this.node.readIndex().catch((error: unknown) => { throw proposalError(error, METADATA_GROUP) })
   }
 
   leaderHint (): NodeId | null {

@@ -2,9 +2,8 @@
 // Raft group whose state machine is the partition's PartitionStateMachine, and the
 // PartitionReplica that serves producers and consumers while this node leads it. Follows the
 // metadata: new placements are opened, deleted topics stop; the leader brings the partition's
-// replicated config (dedup, retention, max message size, message TTL, backlog quotas) in line
-// with its namespace policies
-// and hands leadership to the placement's preferred leader (unless it is marked down), which
+// replicated config (dedup, retention, max message size, message TTL, backlog quotas, the
+// compaction threshold) in line with its namespace policies and hands leadership to the placement's preferred leader (unless it is marked down), which
 // spreads leaders over nodes. While the metadata marks this node down, it hands the leadership
 // of what it leads to an active voter it hears from (node-health.ts, downLeaderHandOffs). The
 // leader of a group whose placement changed (a replica move) brings its Raft membership to the
@@ -15,11 +14,15 @@
 import {
   PartitionReplica, PartitionStateMachine, partitionConfigOf, type ConsumerRef
 } from '@blazar/broker'
+import { PULSAR_CODECS } from '@blazar/client'
 import type { Env, NodeId, TimerHandle } from '@blazar/env'
 import {
-  BACKLOG_QUOTA_TYPES, NON_PARTITIONED, UnknownTopicError, encodePartitionEntry, namespaceOf, parseTopicName, type BacklogQuotas, type DeliveredEntry, type PartitionConfig
+  BACKLOG_QUOTA_TYPES, CompressionCodecs, NON_PARTITIONED, UnknownTopicError, encodePartitionEntry, namespaceOf, parseTopicName, type BacklogQuotas, type DeliveredEntry, type PartitionConfig
 } from '@blazar/protocol'
 import type { RaftNode } from '@blazar/raft'
+
+/** The codecs partitions decompress batches with (compaction reads the keys inside them). */
+export const PARTITION_CODECS = new CompressionCodecs(PULSAR_CODECS)
 import type { GroupHost } from './group-host.ts'
 import type { MetadataService } from './metadata-service.ts'
 import { downLeaderHandOffs } from './node-health.ts'
@@ -59,6 +62,7 @@ export interface PartitionPolicySettings {
   retentionCheckIntervalMs?: number
   messageExpiryCheckIntervalMs?: number
   backlogQuotaCheckIntervalMs?: number
+  compactionCheckIntervalMs?: number
   backlogQuotaHoldMs?: number
   /** The store's segment size: a partition snapshots once it trimmed this much, so whole segments can be deleted. */
   snapshotAfterTrimmedBytes?: number
@@ -180,6 +184,7 @@ export class PartitionService {
     sm.onCommit((batch) => { rates.published(batch) })
     replica = new PartitionReplica({
       ...replicaPolicies,
+      codecs: PARTITION_CODECS,
       env,
       sm,
       self,
@@ -277,7 +282,8 @@ export class PartitionService {
 function sameConfig (a: PartitionConfig, b: PartitionConfig): boolean {
   return a.deduplication === b.deduplication && a.retentionTimeMinutes === b.retentionTimeMinutes &&
     a.retentionSizeMB === b.retentionSizeMB && a.maxMessageSize === b.maxMessageSize &&
-    (a.messageTTLSeconds ?? 0) === (b.messageTTLSeconds ?? 0) && sameQuotas(a.backlogQuotas ?? {}, b.backlogQuotas ?? {})
+    (a.messageTTLSeconds ?? 0) === (b.messageTTLSeconds ?? 0) && sameQuotas(a.backlogQuotas ?? {}, b.backlogQuotas ?? {}) &&
+    (a.compactionThreshold ?? 0) === (b.compactionThreshold ?? 0)
 }
 
 function sameQuotas (a: BacklogQuotas, b: BacklogQuotas): boolean {

@@ -34,6 +34,8 @@ export interface ConsumerRecord {
   durable: boolean
   startMessageId: MessageIdData | undefined
   startMessageIdInclusive: boolean | undefined
+  /** Pulsar readCompacted (readers, Exclusive and Failover subscriptions). */
+  readCompacted?: boolean
   consumerName: string
   attachment: ConsumerAttachment | null
   /** The subscribe in flight for this record, if any. */

@@ -4,19 +4,17 @@
 // apply to every partition in turn; a peek needs one partition.
 import { groupsOfTopic } from '@blazar/broker'
 import {
-  CompressionCodecs, InvalidArgumentError, UnknownSubscriptionError, UnknownTopicError, decodeBatch, parseTopicName,
+  InvalidArgumentError, UnknownSubscriptionError, UnknownTopicError, decodeBatch, parseTopicName,
   type ClientReply, type ClientRequestBody
 } from '@blazar/protocol'
 import { atLeader, forward, ok, type GatewayContext } from './gateway-context.ts'
-import type { HostedPartition } from './partition-service.ts'
+import { PARTITION_CODECS, type HostedPartition } from './partition-service.ts'
 import type { SessionState } from './session-state.ts'
 import { findTopic } from './topic-resolution.ts'
 
 type Body<T extends ClientRequestBody['type']> = Extract<ClientRequestBody, { type: T }>
 type PartitionRequest = Body<'subscriptions-create' | 'subscriptions-delete' | 'subscriptions-move' | 'subscriptions-peek'>
 
-/** A peek decodes uncompressed batches only; a compressed one answers UNSUPPORTED_COMPRESSION (the codecs live in the client). */
-const codecs = new CompressionCodecs()
 
 export async function subscriptionRequest (context: GatewayContext, state: SessionState, body: PartitionRequest): Promise<ClientReply> {
   const name = parseTopicName(body.topic)
@@ -59,7 +57,7 @@ async function serveLocally ({ replica, sm }: HostedPartition, body: PartitionRe
     case 'subscriptions-peek': {
       const found = await replica.peek(body.subscription, body.position)
       if (found === undefined) throw new InvalidArgumentError({ argument: 'position', reason: `subscription ${body.subscription} has fewer than ${body.position} unacknowledged messages` })
-      const message = decodeBatch(found.batch.envelope, codecs)[found.batchIndex]
+      const message = decodeBatch(found.batch.envelope, PARTITION_CODECS)[found.batchIndex]
       return ok({
         messageId: { partition: sm.partition, index: found.batch.index, batchIndex: found.batchIndex },
         publishTime: found.batch.publishTime,

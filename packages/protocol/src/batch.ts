@@ -254,7 +254,9 @@ export function decodeBatch (envelope: BatchEnvelope, codecs: CompressionCodecs)
   if (messages.length !== envelope.messageCount) {
     throw new MalformedMessageError({ path: 'body', reason: `${messages.length} messages, envelope says ${envelope.messageCount}` })
   }
-  if (messages[0].sequenceId !== envelope.firstSequenceId) {
+  // Java clients (and Blazar's) put the batch's first sequence id in its metadata, the C++ client
+  // (and so Python's and Go's cgo one) its last: either end must match.
+  if (messages[0].sequenceId !== envelope.firstSequenceId && messages[messages.length - 1].sequenceId !== envelope.lastSequenceId) {
     throw new MalformedMessageError({ path: 'body', reason: 'sequence ids do not match the envelope' })
   }
   return messagesSchema.parse(messages, 'body').map((message) => ({ ...message, publishTime }))

@@ -8,7 +8,7 @@ import {
   MAX_FLOW_PERMITS, MAX_IDS_PER_REQUEST, MAX_KEY_LENGTH, MAX_LIST_ITEMS, MAX_MESSAGES_PER_BATCH, MAX_MESSAGE_SIZE_CEILING, MAX_NAME_LENGTH, MAX_NODE_ADDRESSES,
   MAX_PARTITIONS, MAX_PEEK_POSITION, MAX_TOPIC_NAME_LENGTH
 } from './limits.ts'
-import { INITIAL_POSITIONS, SUBSCRIPTION_TYPES, backlogQuotasSchema, cursorPositionSchema, messageTTLSecondsSchema } from './partition-entry.ts'
+import { INITIAL_POSITIONS, SUBSCRIPTION_TYPES, backlogQuotasSchema, compactionThresholdSchema, cursorPositionSchema, messageTTLSecondsSchema } from './partition-entry.ts'
 import {
   array, boolean, bytes, int, literal, nullable, number, object, optional, plainObject, string, union, type Infer, type Schema
 } from './schema.ts'
@@ -49,7 +49,9 @@ export const namespacePoliciesSchema = object({
   /** Pulsar messageTTL in seconds (0 = off, the default). */
   messageTTLSeconds: optional(messageTTLSecondsSchema),
   /** Pulsar backlog quotas by type; a set replaces the whole map (default: none). */
-  backlogQuotas: optional(backlogQuotasSchema)
+  backlogQuotas: optional(backlogQuotasSchema),
+  /** Pulsar compactionThreshold in bytes of backlog since the last compaction (0 = off, the default). */
+  compactionThreshold: optional(compactionThresholdSchema)
 })
 export type NamespacePoliciesUpdate = Infer<typeof namespacePoliciesSchema>
 
@@ -88,7 +90,9 @@ export const clientRequestBodySchema = union('type', {
     /** Non-durable only: where the reader starts (Pulsar `start_message_id`); `initialPosition` otherwise. */
     startMessageId: optional(messageIdSchema),
     /** With `startMessageId`: whether that message itself is delivered (Pulsar `startMessageIdInclusive`, default false). */
-    startMessageIdInclusive: optional(boolean)
+    startMessageIdInclusive: optional(boolean),
+    /** Pulsar `readCompacted`: the compacted view up to its horizon, then the log (readers, Exclusive and Failover only). */
+    readCompacted: optional(boolean)
   }),
   flow: object({ consumerId: handle, permits: int({ min: 0, max: MAX_FLOW_PERMITS }) }),
   ack: object({ consumerId: handle, ackType: literal('Individual', 'Cumulative'), messageIds: array(messageIdSchema, { max: MAX_IDS_PER_REQUEST }) }),
@@ -119,6 +123,10 @@ export const clientRequestBodySchema = union('type', {
   'topics-internal-stats': object({ topic }),
   /** The id of the last message committed in one partition (or non-partitioned topic). */
   'topics-last-message-id': object({ topic }),
+  /** Pulsar's triggerCompaction: compacts each partition (a replicated horizon); its leader then builds the view. */
+  'topics-compact': object({ topic }),
+  /** Pulsar's compactionStatus, per partition. */
+  'topics-compaction-status': object({ topic }),
   /** Creates a durable subscription on a partition with its cursor at `position`, with no consumer. */
   'subscriptions-create': object({ topic, subscription: name, position: cursorPositionSchema }),
   /** Deletes a subscription of a partition; with consumers connected only when `force`. */
@@ -222,6 +230,19 @@ const publisherStatsSchema = object({ producerName: name, msgRateIn: rate, msgTh
 
 const replicaStatusSchema = object({ node: nodeId, matchIndex: nullable(count), lag: nullable(count) })
 
+/**
+ * One partition's compaction, as its leader sees it (Pulsar's LongRunningProcessStatus: NOT_RUN
+ * before any compaction, RUNNING while the leader builds the view up to `horizon`, SUCCESS once
+ * built, ERROR with `lastError`).
+ */
+const compactionStatusSchema = object({
+  group: topic,
+  status: literal('NOT_RUN', 'RUNNING', 'SUCCESS', 'ERROR'),
+  horizon: count,
+  keys: count,
+  lastError: optional(string({ max: 4096 }))
+})
+
 const partitionInternalStatsSchema = object({
   group: string({ min: 1, max: MAX_TOPIC_NAME_LENGTH }),
   leader: nullable(nodeId),
@@ -299,7 +320,8 @@ export const clientResultSchemas = {
     maxMessageSize: int({ min: 1, max: MAX_MESSAGE_SIZE_CEILING }),
     durability: literal('majority-fsync', 'majority-memory'),
     messageTTLSeconds: messageTTLSecondsSchema,
-    backlogQuotas: backlogQuotasSchema
+    backlogQuotas: backlogQuotasSchema,
+    compactionThreshold: compactionThresholdSchema
   }),
   'topics-create': object({}),
   'topics-update-partitions': object({}),
@@ -326,6 +348,8 @@ export const clientResultSchemas = {
   }),
   'topics-internal-stats': object({ topic, partitions: array(partitionInternalStatsSchema, { max: MAX_PARTITIONS }) }),
   'topics-last-message-id': object({ messageId: nullable(messageIdSchema) }),
+  'topics-compact': object({ partitions: array(object({ group: topic, horizon: count }), { max: MAX_PARTITIONS }) }),
+  'topics-compaction-status': object({ partitions: array(compactionStatusSchema, { max: MAX_PARTITIONS }) }),
   'subscriptions-create': object({}),
   'subscriptions-delete': object({}),
   'subscriptions-move': object({ markDelete: count }),

@@ -26,7 +26,7 @@ export {
   BACKLOG_QUOTA_POLICIES, BACKLOG_QUOTA_TYPES, DEFAULT_PARTITION_CONFIG, INITIAL_POSITIONS, MAX_PARTITION_ENTRY_BYTES, PartitionEntryKind, SUBSCRIPTION_TYPES,
   backlogQuotaSchema, backlogQuotasSchema, decodePartitionEntry, encodePartitionEntry, partitionConfigSchema,
   type BacklogQuota, type BacklogQuotaPolicy, type BacklogQuotaType, type BacklogQuotas, type BatchEntry, type CursorEntry, type CursorPosition, type InitialPosition, type PartitionConfig,
-  type PartitionEntry, type PartitionEntryKindName, type SubscriptionEntry, type SubscriptionType, type TrimEntry
+  type PartitionEntry, type PartitionEntryKindName, type SubscriptionEntry, type SubscriptionType, type TrimEntry, type CompactionEntry
 } from './partition-entry.ts'
 export {
   DISPATCH_BLOCK_REASONS, MAX_BLOCKED_KEY_HASHES_IN_STATS, MAX_CLIENT_MESSAGE_BYTES, PRODUCER_ACCESS_MODES, clientRequestSchema, clientResultSchemas,

@@ -1,7 +1,8 @@
 // The entries of a partition's Raft log (DESIGN.md §5). The kind travels in LogEntry.kind
 // (0 is Raft's own), the body is msgpack. `batch` holds one producer batch; `cursor` advances a
 // subscription's acknowledgements; `subscription` creates, deletes or resets one; `config`
-// sets the partition's policies; `trim` drops messages below a point (retention).
+// sets the partition's policies; `trim` drops messages below a point (retention); `compaction`
+// raises the compacted view's horizon to the entry's own index (topic compaction).
 import { batchEnvelopeSchema, previousSequenceIdSchema } from './batch.ts'
 import { pack, unpack } from './codec.ts'
 import {
@@ -17,7 +18,8 @@ export const PartitionEntryKind = {
   cursor: 2,
   subscription: 3,
   config: 4,
-  trim: 5
+  trim: 5,
+  compaction: 6
 } as const
 export type PartitionEntryKindName = keyof typeof PartitionEntryKind
 
@@ -111,6 +113,9 @@ export type BacklogQuotas = Infer<typeof backlogQuotasSchema>
 export const BACKLOG_QUOTA_TYPES = ['destination_storage', 'message_age'] as const
 export type BacklogQuotaType = typeof BACKLOG_QUOTA_TYPES[number]
 
+/** Pulsar compactionThreshold: bytes of backlog since the last compaction that trigger the next one; 0 = off (the default). */
+export const compactionThresholdSchema = int({ min: 0, max: Number.MAX_SAFE_INTEGER })
+
 /** Pulsar messageTTL: unacknowledged messages older than this many seconds are acknowledged on every subscription; 0 = off. */
 export const messageTTLSecondsSchema = int({ min: 0, max: Number.MAX_SAFE_INTEGER })
 
@@ -124,7 +129,9 @@ export const partitionConfigSchema = object({
   /** Absent in entries from before TTL existed: off. */
   messageTTLSeconds: optional(messageTTLSecondsSchema),
   /** Absent: no quota. */
-  backlogQuotas: optional(backlogQuotasSchema)
+  backlogQuotas: optional(backlogQuotasSchema),
+  /** Absent in entries from before compaction existed: off. */
+  compactionThreshold: optional(compactionThresholdSchema)
 })
 export type PartitionConfig = Infer<typeof partitionConfigSchema>
 
@@ -137,9 +144,18 @@ export const DEFAULT_PARTITION_CONFIG: PartitionConfig = {
 
 export const trimEntrySchema = object({
   /** Drop message entries with index <= upTo (clamped so no subscription loses unacknowledged messages). */
-  upTo: logIndex
+  upTo: logIndex,
+  /**
+   * The compaction horizon the leader bounded `upTo` under (absent = none): a trim computed
+   * before the first compaction is ignored once one applied, since it may drop what the view keeps.
+   */
+  compactionHorizon: optional(logIndex)
 })
 export type TrimEntry = Infer<typeof trimEntrySchema>
+
+/** Topic compaction: the compacted view covers the log up to this entry's index (its horizon). */
+export const compactionEntrySchema = object({})
+export type CompactionEntry = Infer<typeof compactionEntrySchema>
 
 export type PartitionEntry =
   | { kind: 'batch', body: BatchEntry }
@@ -147,13 +163,15 @@ export type PartitionEntry =
   | { kind: 'subscription', body: SubscriptionEntry }
   | { kind: 'config', body: PartitionConfig }
   | { kind: 'trim', body: TrimEntry }
+  | { kind: 'compaction', body: CompactionEntry }
 
 const schemas: { [K in PartitionEntryKindName]: Schema<Extract<PartitionEntry, { kind: K }>['body']> } = {
   batch: batchEntrySchema,
   cursor: cursorEntrySchema,
   subscription: subscriptionEntrySchema,
   config: partitionConfigSchema,
-  trim: trimEntrySchema
+  trim: trimEntrySchema,
+  compaction: compactionEntrySchema
 }
 
 const kindNames = new Map<number, PartitionEntryKindName>(

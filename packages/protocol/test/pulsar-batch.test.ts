@@ -3,7 +3,7 @@
 // through decodeBatch and become envelopes with batchEnvelopeFromPulsarSend.
 import t from 'tap'
 import fc from 'fast-check'
-import { decodeMessage, encodeMetadataAndPayload, splitMetadataAndPayload, type SingleMessageMetadata } from '@blazar/pulsar-wire'
+import { decodeMessage, encodeMessage, encodeMetadataAndPayload, splitMetadataAndPayload, type SingleMessageMetadata } from '@blazar/pulsar-wire'
 import {
   CompressionCodecs, MalformedMessageError, MessageTooLargeError, batchEnvelopeFromBody, batchEnvelopeFromPulsarSend,
   checkBatchEnvelope, decodeBatch, encodeBatch
@@ -39,6 +39,24 @@ t.test('a batch produced by a Pulsar 2.8.0 client decodes', async (t) => {
   t.equal(message.sequenceId, 0)
   t.equal(message.publishTime, 1627811883942, '2021-08-01, when the frame was captured')
   t.equal(message.key, undefined)
+})
+
+t.test('a batch from the C++ client (Python, Go cgo), whose metadata names its last sequence id, decodes', async (t) => {
+  const records = [0, 1, 2].map((i) => {
+    const single = encodeMessage('SingleMessageMetadata', { partition_key: `k${i}`, payload_size: 2, sequence_id: i })
+    const record = new Uint8Array(4 + single.length + 2)
+    new DataView(record.buffer).setUint32(0, single.length)
+    record.set(single, 4)
+    record.set([48 + i, 48 + i], 4 + single.length)
+    return record
+  })
+  const payload = new Uint8Array(records.reduce((n, r) => n + r.length, 0))
+  records.reduce((offset, r) => { payload.set(r, offset); return offset + r.length }, 0)
+  // What pulsar-client 3.5 (Python) sends for a batch of sequence ids 0..2: sequence_id 2, no highest_sequence_id.
+  const body = encodeMetadataAndPayload({ producer_name: 'cpp', sequence_id: 2, publish_time: 1, num_messages_in_batch: 3 }, payload)
+  const envelope = batchEnvelopeFromPulsarSend({ sequence_id: 2n, num_messages: 3 }, body)
+  t.match(envelope, { firstSequenceId: 2, lastSequenceId: 2, messageCount: 3 })
+  t.same(decodeBatch(envelope, codecs).map((m) => [m.key, m.sequenceId]), [['k0', 0], ['k1', 1], ['k2', 2]])
 })
 
 t.test('a non-batched Pulsar message carries everything in its MessageMetadata', async (t) => {

@@ -429,9 +429,42 @@ def backlog_quota_exception(args):
     return {'sent': sent, 'error': error}
 
 
+def produce_keyed(args):
+    """Sends args['records'] ([key or null, value]; an empty value is a tombstone) in batches, compressed as args['compression'] says."""
+    client = client_for(args)
+    producer = client.create_producer(args['topic'], batching_enabled=True, batching_max_publish_delay_ms=20,
+                                      compression_type=compression_of(args.get('compression')))
+    results = []
+    for key, value in args['records']:
+        options = {} if key is None else {'partition_key': key}
+        producer.send_async(value.encode(), lambda res, _msg_id: results.append(res), **options)
+    producer.flush()
+    assert len(results) == len(args['records']) and all(res == pulsar.Result.Ok for res in results), results[:3]
+    client.close()
+    return {'sent': len(results)}
+
+
+def read_compacted(args):
+    """A reader with is_read_compacted reads the whole topic ('key=value' each); a Shared
+    subscription with is_read_compacted must be refused (the exception's class name is reported)."""
+    client = client_for(args)
+    reader = client.create_reader(args['topic'], pulsar.MessageId.earliest, is_read_compacted=True)
+    read = []
+    while reader.has_message_available():
+        msg = reader.read_next(RECEIVE_MS)
+        read.append(f'{msg.partition_key()}={msg.data().decode()}')
+    refused = None
+    try:
+        client.subscribe(args['topic'], 'shared-compacted', consumer_type=pulsar.ConsumerType.Shared, is_read_compacted=True)
+    except Exception as e:  # the class name is what the test checks
+        refused = type(e).__name__
+    client.close()
+    return {'read': read, 'shared_refused': refused}
+
+
 SCENARIOS = {f.__name__: f for f in (seeds_example, batching, partitioned_keys, exclusive, shared, failover, key_shared,
                                        negative_ack, ack_timeout, dead_letter, readers, seek, string_schema, pattern_subscription, produce,
-                                       consume, produce_many, consume_all, backlog_quota_exception)}
+                                       consume, produce_many, consume_all, backlog_quota_exception, produce_keyed, read_compacted)}
 
 if __name__ == '__main__':
     result = SCENARIOS[sys.argv[1]](json.loads(sys.argv[2]))

@@ -498,7 +498,7 @@ export class SubscriptionDispatcher<P extends DispatchPolicy = DispatchPolicy> {
       }
       assert(this.holderOf(batch.index) === undefined, `${this.topic}: batch ${batch.index} is already outstanding`)
       this.replay.remove(batch.index)
-      const acked = this.tracker.ackedBatchIndexes(batch.index)
+      const acked = batch.compactedOut === undefined ? this.tracker.ackedBatchIndexes(batch.index) : [...new Set([...this.tracker.ackedBatchIndexes(batch.index), ...batch.compactedOut])].sort((a, b) => a - b)
       const entries = out.get(taker) ?? []
       entries.push(deliveredEntry(this.partition, batch, this.redeliveries.get(batch.index), acked))
       out.set(taker, entries)

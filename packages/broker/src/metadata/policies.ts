@@ -18,6 +18,8 @@ export interface NamespacePolicies {
   messageTTLSeconds: number
   /** Pulsar backlog quotas by type (none by default: Pulsar's limits default to -1). */
   backlogQuotas: BacklogQuotas
+  /** Pulsar compactionThreshold (bytes of backlog since the last compaction; 0 = off, Pulsar's default). */
+  compactionThreshold: number
 }
 
 export const DEFAULT_NAMESPACE_POLICIES: NamespacePolicies = {
@@ -30,7 +32,8 @@ export const DEFAULT_NAMESPACE_POLICIES: NamespacePolicies = {
   maxMessageSize: DEFAULT_MAX_MESSAGE_SIZE,
   durability: 'majority-fsync',
   messageTTLSeconds: 0,
-  backlogQuotas: {}
+  backlogQuotas: {},
+  compactionThreshold: 0
 }
 
 export function withPolicies (base: NamespacePolicies, update: NamespacePoliciesUpdate | undefined): NamespacePolicies {
@@ -51,6 +54,7 @@ export function partitionConfigOf (policies: NamespacePolicies): PartitionConfig
     retentionSizeMB: policies.retentionSizeMB,
     maxMessageSize: policies.maxMessageSize,
     messageTTLSeconds: policies.messageTTLSeconds,
-    backlogQuotas: policies.backlogQuotas
+    backlogQuotas: policies.backlogQuotas,
+    compactionThreshold: policies.compactionThreshold
   }
 }

@@ -7,6 +7,8 @@ export interface StoredBatch {
   index: number
   publishTime: number
   envelope: BatchEnvelope
+  /** Read compacted: the messages of the batch the compacted view does not keep (delivered as acknowledged). */
+  compactedOut?: readonly number[]
 }
 
 export interface MessageCacheLimits {

@@ -13,6 +13,7 @@ export type PartitionOutcome =
   | { kind: 'subscription', created: boolean }
   | { kind: 'config' }
   | { kind: 'trim', trimmedTo: number }
+  | { kind: 'compaction', horizon: number }
   | { kind: 'rejected', error: WireError }
 
 export class RecentOutcomes<O> {

@@ -2,19 +2,22 @@
 // partition's Raft group, the leader-side services: the send path (with backlog quota
 // admission: refused or held sends), subscriptions and their dispatchers (created from the
 // replicated cursor, closed when leadership goes), seeks, and the periodic policy checks
-// (retention trims, message TTL, backlog quota eviction), each a replicated entry. The host
-// (node process or simulator) wires it to a RaftNode: it passes `propose` and `leader`, and
-// calls `leadershipChanged` from the Raft observer.
+// (retention trims, message TTL, backlog quota eviction, the compaction threshold), each a
+// replicated entry; topic compaction (a replicated horizon, the view built here) and
+// readCompacted subscriptions. The host (node process or simulator) wires it to a RaftNode: it
+// passes `propose` and `leader`, and calls `leadershipChanged` from the Raft observer.
 import type { Env, NodeId, TimerHandle } from '@blazar/env'
 import {
-  ConsumerBusyError, ConsumerClosedError, LimitExceededError, NotLeaderError, ProducerBlockedQuotaExceededError, SubscriptionAlreadyExistsError, UnknownSubscriptionError, UnsupportedOperationError, encodePartitionEntry, errorFromWire, validateEntityName,
+  CompressionCodecs, ConsumerBusyError, ConsumerClosedError, LimitExceededError, NotLeaderError, ProducerBlockedQuotaExceededError, SubscriptionAlreadyExistsError, UnknownSubscriptionError, UnsupportedOperationError, encodePartitionEntry, errorFromWire, validateEntityName,
   type BlazarError, type ClientResult, type CursorEntry, type CursorPosition, type DeliveredEntry, type InitialPosition, type MessageIdData,
   type PartitionEntry, type SubscriptionMove, type SubscriptionType
 } from '@blazar/protocol'
-import { DEFAULT_DISPATCH_LIMITS, type DispatchLimits } from '../dispatch/dispatch-options.ts'
+import { DEFAULT_DISPATCH_LIMITS, type DispatchLimits, type DispatchSource } from '../dispatch/dispatch-options.ts'
 import { createDispatcher } from '../dispatch/create-dispatcher.ts'
 import type { ConsumerDispatchStats, DispatchStats, SubscriptionDispatcher } from '../dispatch/subscription-dispatcher.ts'
 import type { ConsumerRef } from '../dispatch/subscription-lifecycle.ts'
+import { compactedSource } from './compacted-source.ts'
+import { Compactor, type CompactionStatus } from './compactor.ts'
 import { backlogUsage, evictionAdvances, exceededQuotas, expiryAdvances, type CursorAdvance, type ExceededQuota } from './backlog-policies.ts'
 import { cursorMoveTarget } from './cursor-moves.ts'
 import { DEFAULT_BACKLOG_QUOTA_HOLD_MS, HeldSends } from './held-sends.ts'
@@ -30,6 +33,8 @@ export const DEFAULT_RETENTION_CHECK_INTERVAL_MS = 120_000
 export const DEFAULT_MESSAGE_EXPIRY_CHECK_INTERVAL_MS = 300_000
 /** Pulsar `backlogQuotaCheckIntervalInSeconds` (60 s): how often consumer_backlog_eviction runs. */
 export const DEFAULT_BACKLOG_QUOTA_CHECK_INTERVAL_MS = 60_000
+/** Pulsar `brokerServiceCompactionMonitorIntervalInSeconds` (60 s): how often the compactionThreshold is checked. */
+export const DEFAULT_COMPACTION_CHECK_INTERVAL_MS = 60_000
 
 type Dispatcher = SubscriptionDispatcher
 
@@ -56,6 +61,12 @@ export interface PartitionReplicaOptions {
   retentionCheckIntervalMs?: number
   messageExpiryCheckIntervalMs?: number
   backlogQuotaCheckIntervalMs?: number
+  compactionCheckIntervalMs?: number
+  /**
+   * The host's compression codecs, to read the keys inside compressed batches when compacting
+   * (default: none, so compressed batches are left out of the compacted view).
+   */
+  codecs?: CompressionCodecs
   /** How long a send waits under a producer_request_hold quota (DEFAULT_BACKLOG_QUOTA_HOLD_MS). */
   backlogQuotaHoldMs?: number
 }
@@ -74,6 +85,12 @@ export interface SubscribeRequest {
   /** Non-durable only: the first message (or the one before it, not inclusive); else `initialPosition`. */
   startMessageId?: MessageIdData
   startMessageIdInclusive?: boolean
+  /**
+   * Pulsar readCompacted: read the compacted view up to its horizon, then the log. Only for
+   * readers and Exclusive or Failover subscriptions (else UNSUPPORTED_OPERATION). The consumer
+   * that opens the subscription's dispatcher decides it for the consumers that join it.
+   */
+  readCompacted?: boolean
 }
 
 export class PartitionReplica {
@@ -82,6 +99,8 @@ export class PartitionReplica {
   private readonly dispatchers = new Map<string, Dispatcher>()
   /** The subscriptions in `dispatchers` that are non-durable (readers): no cursor in the log. */
   private readonly nonDurable = new Set<string>()
+  /** The subscriptions in `dispatchers` that read compacted. */
+  private readonly readingCompacted = new Set<string>()
   /** consumerId → its subscription, for the consumer's later requests. */
   private readonly consumers = new Map<number, { subscription: string, consumer: ConsumerRef }>()
   /**
@@ -93,6 +112,7 @@ export class PartitionReplica {
   private leading = false
   private readonly checks: Array<{ name: string, intervalMs: number, run: () => Promise<void>, timer: TimerHandle | null }>
   private readonly held: HeldSends
+  private readonly compactor: Compactor
 
   constructor (options: PartitionReplicaOptions) {
     this.options = options
@@ -100,8 +120,10 @@ export class PartitionReplica {
     this.checks = [
       { name: 'retention trim', intervalMs: options.retentionCheckIntervalMs ?? DEFAULT_RETENTION_CHECK_INTERVAL_MS, run: async () => { await this.enforceRetention() }, timer: null },
       { name: 'message expiry', intervalMs: options.messageExpiryCheckIntervalMs ?? DEFAULT_MESSAGE_EXPIRY_CHECK_INTERVAL_MS, run: async () => { await this.expireMessages() }, timer: null },
-      { name: 'backlog quota', intervalMs: options.backlogQuotaCheckIntervalMs ?? DEFAULT_BACKLOG_QUOTA_CHECK_INTERVAL_MS, run: async () => { await this.enforceBacklogQuotas() }, timer: null }
+      { name: 'backlog quota', intervalMs: options.backlogQuotaCheckIntervalMs ?? DEFAULT_BACKLOG_QUOTA_CHECK_INTERVAL_MS, run: async () => { await this.enforceBacklogQuotas() }, timer: null },
+      { name: 'compaction threshold', intervalMs: options.compactionCheckIntervalMs ?? DEFAULT_COMPACTION_CHECK_INTERVAL_MS, run: async () => { await this.checkCompactionThreshold() }, timer: null }
     ]
+    this.compactor = new Compactor({ sm: this.sm, codecs: options.codecs ?? new CompressionCodecs(), logger: options.env.logger, isLeading: () => this.leading })
     this.held = new HeldSends(options.env.clock, this.sm.topic, options.backlogQuotaHoldMs ?? DEFAULT_BACKLOG_QUOTA_HOLD_MS)
     // Acknowledgements, deleted subscriptions and new quotas may bring the backlog under a hold quota.
     this.sm.onBacklogChange(() => { if (this.held.size > 0) this.releaseHeldSends() })
@@ -121,8 +143,10 @@ export class PartitionReplica {
     this.leading = leading
     if (leading) {
       for (const check of this.checks) this.scheduleCheck(check)
+      if (this.sm.compactionHorizon > 0) this.buildCompactedView()
       return
     }
+    this.compactor.release()
     for (const check of this.checks) {
       if (check.timer !== null) this.options.env.clock.clearTimer(check.timer)
       check.timer = null
@@ -171,8 +195,9 @@ export class PartitionReplica {
     this.pendingSubscribes.set(consumerId, pending)
     try {
       await this.prepareSubscription(request)
+      const source = request.readCompacted === true && !this.dispatchers.has(request.subscription) ? await this.compactedSource() : undefined
       if (pending.cancelled) throw new ConsumerClosedError({ topic: this.topic, subscription: request.subscription }, 'the consumer was closed while subscribing')
-      this.attach(request)
+      this.attach(request, source)
     } finally {
       if (this.pendingSubscribes.get(consumerId) === pending) this.pendingSubscribes.delete(consumerId)
     }
@@ -233,7 +258,8 @@ export class PartitionReplica {
 
   /**
    * Pulsar GET_LAST_MESSAGE_ID: the partition's last committed message (the last message of
-   * its last batch; (partition, 0, -1) when there is none) and the consumer's subscription's
+   * its last batch; (partition, 0, -1) when there is none; reading compacted with nothing after
+   * the horizon, the last message the view keeps) and the consumer's subscription's
    * mark-delete position as the dispatcher knows it (acknowledgements not yet proposed included).
    */
   lastMessageId (consumerId: number): { lastMessageId: MessageIdData, markDeletePosition: MessageIdData } {
@@ -242,6 +268,16 @@ export class PartitionReplica {
     const last = this.sm.lastBatch
     const partition = this.sm.partition
     const markDelete = this.dispatchers.get(subscription)?.markDelete ?? this.sm.cursor(subscription)?.markDelete ?? 0
+    // Read compacted with nothing after the horizon: the last message the view keeps (as Pulsar
+    // answers from its compacted ledger), so a reader's hasMessageAvailable ends.
+    const view = this.readingCompacted.has(subscription) ? this.compactor.ready() : null
+    if (view !== null && last !== null && last.index <= view.horizon) {
+      const kept = view.lastKept()
+      return {
+        lastMessageId: kept === null ? { partition, index: 0, batchIndex: -1 } : { partition, ...kept },
+        markDeletePosition: { partition, index: markDelete, batchIndex: -1 }
+      }
+    }
     return {
       lastMessageId: last === null ? { partition, index: 0, batchIndex: -1 } : { partition, index: last.index, batchIndex: last.messageCount - 1 },
       markDeletePosition: { partition, index: markDelete, batchIndex: -1 }
@@ -352,11 +388,44 @@ export class PartitionReplica {
     return [...this.dispatchers].map(([subscription, dispatcher]) => ({ subscription, consumers: dispatcher.stats().consumers }))
   }
 
-  /** Proposes a retention trim now if retention allows dropping anything. */
+  /**
+   * Proposes a retention trim now if retention allows dropping anything; once compacted, never
+   * below what the compacted view keeps (and nothing while the view cannot be built).
+   */
   async enforceRetention (): Promise<void> {
     if (!this.leading) return
-    const upTo = this.sm.retentionTrimPoint(this.options.env.clock.now())
-    if (upTo >= this.sm.firstRetainedIndex) await this.propose({ kind: 'trim', body: { upTo } })
+    const retention = this.sm.retentionTrimPoint(this.options.env.clock.now())
+    if (retention < this.sm.firstRetainedIndex) return
+    const bound = await this.compactor.trimBound()
+    if (bound === null || !this.leading) return
+    const upTo = bound === undefined ? retention : Math.min(retention, bound.upTo)
+    if (upTo < this.sm.firstRetainedIndex) return
+    await this.propose({ kind: 'trim', body: bound === undefined ? { upTo } : { upTo, compactionHorizon: bound.compactionHorizon } })
+  }
+
+  /**
+   * Compacts the partition now (Pulsar's triggerCompaction): a replicated `compaction` entry
+   * sets the horizon at its own index; this leader then builds the view (status: `compaction`).
+   */
+  async compact (): Promise<{ horizon: number }> {
+    this.requireLeader()
+    const outcome = await this.propose({ kind: 'compaction', body: {} })
+    this.buildCompactedView()
+    return { horizon: outcome?.kind === 'compaction' ? outcome.horizon : this.sm.compactionHorizon }
+  }
+
+  /** The compaction horizon and how far this leader has built the view (Pulsar's compaction status). */
+  compaction (): CompactionStatus {
+    this.requireLeader()
+    return this.compactor.status()
+  }
+
+  /** Compacts when the bytes since the last compaction exceed the namespace's compactionThreshold (0 = off). */
+  async checkCompactionThreshold (): Promise<void> {
+    const threshold = this.sm.partitionConfig.compactionThreshold ?? 0
+    if (!this.leading || threshold === 0 || this.sm.bytesSinceCompaction() <= threshold) return
+    this.options.env.logger.info('compaction threshold exceeded: compacting', { topic: this.topic, bytes: this.sm.bytesSinceCompaction(), threshold })
+    await this.compact()
   }
 
   /** Message TTL now: every subscription acknowledges the messages older than the TTL. */
@@ -395,6 +464,9 @@ export class PartitionReplica {
       this.requireLeader()
     }
     const durable = request.durable ?? true
+    if (request.readCompacted === true && durable && request.type !== 'Exclusive' && request.type !== 'Failover') {
+      throw new UnsupportedOperationError({ operation: 'subscribe', reason: `readCompacted is only allowed on readers and Exclusive or Failover subscriptions, not ${request.type}` })
+    }
     if (durable && this.nonDurable.has(request.subscription)) {
       throw new UnsupportedOperationError({ operation: 'subscribe', reason: `subscription ${request.subscription} is non-durable (a reader)` })
     }
@@ -408,13 +480,13 @@ export class PartitionReplica {
     }
   }
 
-  private attach (request: SubscribeRequest): void {
+  private attach (request: SubscribeRequest, source: DispatchSource | undefined): void {
     const existing = this.dispatchers.get(request.subscription)
     if (existing !== undefined && existing.state === 'consuming' && existing.type !== request.type) {
       throw new UnsupportedOperationError({ operation: 'subscribe', reason: `subscription ${request.subscription} is ${existing.type} with consumers connected` })
     }
     if (existing !== undefined && existing.type !== request.type) this.closeDispatcher(request.subscription, 'subscription type changed')
-    const dispatcher = this.dispatchers.get(request.subscription) ?? this.openDispatcher(request.subscription, request.type, this.startCursor(request))
+    const dispatcher = this.dispatchers.get(request.subscription) ?? this.openDispatcher(request.subscription, request.type, this.startCursor(request), source ?? this.sm)
     dispatcher.attach(request.consumer)
     this.consumers.set(request.consumer.consumerId, { subscription: request.subscription, consumer: request.consumer })
   }
@@ -520,13 +592,27 @@ export class PartitionReplica {
     return { subscription, type, generation: 0, markDelete: point.markDelete, ackedRanges: [], batchAcks: point.batchAcks }
   }
 
-  private openDispatcher (subscription: string, type: SubscriptionType, start: { cursor: CursorState, durable: boolean }): Dispatcher {
+  /** What a readCompacted dispatcher reads: the compacted view (built here first), then the log. */
+  private async compactedSource (): Promise<DispatchSource> {
+    const view = await this.compactor.current()
+    this.requireLeader()
+    return compactedSource(this.sm, view)
+  }
+
+  /** Builds the compacted view in the background (a failure is kept in the compaction status). */
+  private buildCompactedView (): void {
+    this.compactor.current().catch((error: unknown) => {
+      this.options.env.logger.debug('compacted view not built', { topic: this.topic, error: String(error) })
+    })
+  }
+
+  private openDispatcher (subscription: string, type: SubscriptionType, start: { cursor: CursorState, durable: boolean }, source: DispatchSource): Dispatcher {
     const options = {
       env: this.options.env,
       topic: this.topic,
       partition: this.sm.partition,
       cursor: start.cursor,
-      source: this.sm,
+      source,
       deliver: this.options.deliver,
       // A reader's acknowledgements stay in memory: nothing of it reaches the log.
       proposeCursor: start.durable
@@ -535,6 +621,7 @@ export class PartitionReplica {
       limits: this.options.dispatchLimits
     }
     if (!start.durable) this.nonDurable.add(subscription)
+    if (source !== this.sm) this.readingCompacted.add(subscription)
     const dispatcher = createDispatcher(type, options)
     this.dispatchers.set(subscription, dispatcher)
     return dispatcher
@@ -545,6 +632,7 @@ export class PartitionReplica {
     if (dispatcher === undefined) return
     this.dispatchers.delete(subscription)
     this.nonDurable.delete(subscription)
+    this.readingCompacted.delete(subscription)
     dispatcher.close(reason)
     for (const [consumerId, entry] of [...this.consumers]) {
       if (entry.subscription !== subscription) continue

@@ -1,5 +1,6 @@
 // The byte form of a partition state machine's snapshot: config, trim point, the retained
-// batch index, cursors and the dedup table. Messages themselves stay in the Raft log.
+// batch index, cursors, the dedup table and the compaction horizon. Messages themselves stay
+// in the Raft log; so does the compacted view, a function of the horizon and the retained log.
 import { pack, unpack, schema, MAX_MESSAGES_PER_BATCH, MAX_NAME_LENGTH, MAX_PERSISTED_ACK_RANGES, MAX_PERSISTED_BATCH_ACKS, MAX_SUBSCRIPTIONS_PER_PARTITION, MAX_DEDUP_PRODUCERS, SUBSCRIPTION_TYPES, partitionConfigSchema, type PartitionConfig } from '@blazar/protocol'
 import type { ProducerRecord } from './dedup-table.ts'
 import type { LastBatch } from './partition-state-machine.ts'
@@ -23,6 +24,8 @@ export interface PartitionSnapshot {
   bytesIn: number
   /** Absent in snapshots from before it existed, and before the first batch. */
   lastBatch?: LastBatch
+  /** Absent in snapshots from before compaction existed, and before the first compaction. */
+  compactionHorizon?: number
 }
 
 const nat = int({ min: 0, max: Number.MAX_SAFE_INTEGER })
@@ -46,7 +49,8 @@ const snapshotSchema = object({
   producers: array(tuple(name, object({ lastSequenceId: nat, lastIndex: nat, lastPublishTime: nat })), { max: MAX_DEDUP_PRODUCERS }),
   messagesIn: nat,
   bytesIn: nat,
-  lastBatch: optional(object({ index: nat, messageCount: int({ min: 1, max: MAX_MESSAGES_PER_BATCH }) }))
+  lastBatch: optional(object({ index: nat, messageCount: int({ min: 1, max: MAX_MESSAGES_PER_BATCH }) })),
+  compactionHorizon: optional(nat)
 })
 
 export function encodePartitionSnapshot (snapshot: PartitionSnapshot): Uint8Array {

@@ -1,5 +1,5 @@
 // The state machine of one partition's Raft group (DESIGN.md §5). Applies committed batch,
-// cursor, subscription, config and trim entries deterministically (every replica reaches the
+// cursor, subscription, config, trim and compaction entries deterministically (every replica reaches the
 // same state), assigns message IDs (partition, raft index, batch index), deduplicates producer
 // batches, keeps each producer's batches in its send order (a batch naming an earlier one not
 // stored yet is refused), keeps subscriptions' durable cursors, and serves committed batches to dispatch from
@@ -93,6 +93,8 @@ export class PartitionStateMachine implements StateMachine {
   private bytesIn = 0
   /** Outlives trims: the last message id stays known when every batch is trimmed. */
   private last: LastBatch | null = null
+  /** The index of the last applied compaction entry (0: never compacted): the compacted view covers the log up to it. */
+  private horizon = 0
 
   constructor (options: PartitionStateMachineOptions) {
     this.topic = options.topic
@@ -119,6 +121,7 @@ export class PartitionStateMachine implements StateMachine {
         case 'subscription': outcome = this.applySubscription(entry.index, decoded.body); break
         case 'config': this.config = decoded.body; outcome = { kind: 'config' }; this.backlogChanged(); break
         case 'trim': outcome = this.applyTrim(decoded.body); break
+        case 'compaction': this.horizon = entry.index; outcome = { kind: 'compaction', horizon: entry.index }; break
       }
     } catch (error) {
       if (!(error instanceof BlazarError)) throw error
@@ -142,7 +145,8 @@ export class PartitionStateMachine implements StateMachine {
       producers: this.dedup.entries(),
       messagesIn: this.messagesIn,
       bytesIn: this.bytesIn,
-      ...(this.last === null ? {} : { lastBatch: this.last })
+      ...(this.last === null ? {} : { lastBatch: this.last }),
+      ...(this.horizon === 0 ? {} : { compactionHorizon: this.horizon })
     })
   }
 
@@ -160,6 +164,7 @@ export class PartitionStateMachine implements StateMachine {
     this.messagesIn = snapshot.messagesIn
     this.bytesIn = snapshot.bytesIn
     this.last = snapshot.lastBatch ?? null
+    this.horizon = snapshot.compactionHorizon ?? 0
     this.cache.clear()
     this.outcomes.clear()
     this.trimmedBytesSinceSnapshot = 0
@@ -201,6 +206,20 @@ export class PartitionStateMachine implements StateMachine {
   /** Highest sequence id persisted for a producer, -1 if none (returned when a producer connects). */
   lastSequenceId (producerName: string): number {
     return this.dedup.lastSequenceId(producerName)
+  }
+
+  /**
+   * Topic compaction's horizon: the compacted view covers the log up to this index (0: never
+   * compacted). The view itself is a function of the horizon and the retained batches at or
+   * below it (retention never trims what it keeps), so a leader rebuilds it from the log.
+   */
+  get compactionHorizon (): number {
+    return this.horizon
+  }
+
+  /** Bytes of the retained batches after the compaction horizon (what compactionThreshold measures). */
+  bytesSinceCompaction (): number {
+    return this.retained.bytesAfter(this.horizon)
   }
 
   /** The last stored batch (null before the first): the partition's last message id. */
@@ -470,6 +489,9 @@ export class PartitionStateMachine implements StateMachine {
   }
 
   private applyTrim (entry: TrimEntry): PartitionOutcome {
+    // Computed before any compaction applied: it may drop messages the compacted view keeps.
+    // (A trim bounded under an earlier view is safe: the bound never decreases as the horizon rises.)
+    if (this.horizon > 0 && (entry.compactionHorizon ?? 0) === 0) return { kind: 'trim', trimmedTo: this.trimmedTo }
     let upTo = Math.min(entry.upTo, this.lastApplied)
     for (const cursor of this.cursors.values()) upTo = Math.min(upTo, cursor.markDelete)
     if (upTo > this.trimmedTo) {

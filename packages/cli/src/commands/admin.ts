@@ -72,6 +72,7 @@ interface PolicyFlags {
   maxMessageSize?: number
   durability?: string
   messageTtl?: number
+  compactionThreshold?: number
 }
 
 function policiesOf (flags: PolicyFlags): NamespacePoliciesUpdate {
@@ -84,6 +85,7 @@ function policiesOf (flags: PolicyFlags): NamespacePoliciesUpdate {
   if (flags.deduplication !== undefined) policies.deduplication = flags.deduplication
   if (flags.maxMessageSize !== undefined) policies.maxMessageSize = flags.maxMessageSize
   if (flags.messageTtl !== undefined) policies.messageTTLSeconds = flags.messageTtl
+  if (flags.compactionThreshold !== undefined) policies.compactionThreshold = flags.compactionThreshold
   if (flags.durability !== undefined) {
     if (flags.durability !== 'majority-fsync' && flags.durability !== 'majority-memory') throw new Error('--durability is majority-fsync or majority-memory')
     policies.durability = flags.durability
@@ -101,6 +103,7 @@ function withPolicyOptions (command: Command): Command {
     .option('--deduplication <bool>', 'producer deduplication (true|false)', parseBoolean)
     .option('--max-message-size <bytes>', 'largest message or batch', parseInteger)
     .option('--message-ttl <seconds>', 'acknowledge messages older than this on every subscription (0: off)', parseInteger)
+    .option('--compaction-threshold <bytes>', 'compact a partition once this many bytes arrived since its last compaction (0: off)', parseInteger)
     .option('--durability <mode>', 'majority-fsync (the default; majority-memory is refused until it is built)')
 }
 
@@ -210,6 +213,20 @@ export function registerTopics (program: Command, io: CommandIO = processIO): vo
       if (flags.json === true) { printJson(io, result); return }
       io.out(`${partition}: rebuilt from ${result.survivor} at commit index ${result.commitIndex}.`)
       io.out('WARNING: messages acknowledged after that index by the lost replicas are gone; the partition now grows back to its replication factor.')
+    }))
+  withConnectionOptions(topics.command('compact <topic>'))
+    .description('compact every partition now: keep the latest message per key for readCompacted readers (Pulsar\'s topics compact)')
+    .action(run(async (client, flags, topic: string) => {
+      const partitions = await client.admin.topics.compact(topic)
+      if (flags.json === true) { printJson(io, partitions); return }
+      for (const { group, horizon } of partitions) io.out(`${group}: compacting up to index ${horizon}`)
+    }))
+  withConnectionOptions(topics.command('compaction-status <topic>'))
+    .description('each partition\'s compaction: NOT_RUN, RUNNING, SUCCESS or ERROR, its horizon and keys')
+    .action(run(async (client, flags, topic: string) => {
+      const partitions = await client.admin.topics.compactionStatus(topic)
+      if (flags.json === true) { printJson(io, partitions); return }
+      for (const p of partitions) io.out(`${p.group}: ${p.status} horizon ${p.horizon}, ${p.keys} keys${p.lastError === undefined ? '' : ` (${p.lastError})`}`)
     }))
   withConnectionOptions(topics.command('stats <topic>')).action(run(async (client, flags, topic: string) => {
     const stats = await client.admin.topics.stats(topic)

@@ -14,10 +14,15 @@ export function entryIdOf (id: BlazarMessageId): MessageIdDataInit {
   return toPulsarMessageId(new MessageId(id.partition, id.index, -1))
 }
 
-/** What GET_LAST_MESSAGE_ID reports for a position: its entry, or Pulsar's (-1, -1) for none. */
+/**
+ * What GET_LAST_MESSAGE_ID reports for a position: Pulsar's (-1, -1) for none; else its entry,
+ * with the batch index when it is past the first message of a batch (Pulsar's broker reports
+ * the largest batch index too: the C++ client's has_message_available compares it with the
+ * last message read, and would stop after the first message of a batch given -1).
+ */
 export function lastEntryIdOf (id: BlazarMessageId): MessageIdDataInit {
   if (id.index === 0) return { ledgerId: PULSAR_EARLIEST_ENTRY, entryId: PULSAR_EARLIEST_ENTRY, partition: id.partition }
-  return entryIdOf(id)
+  return toPulsarMessageId(new MessageId(id.partition, id.index, id.batchIndex > 0 ? id.batchIndex : -1))
 }
 
 /** The Blazar id a client names; InvalidArgumentError for one Blazar never gave out. */

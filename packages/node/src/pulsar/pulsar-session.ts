@@ -378,6 +378,7 @@ export class PulsarSession implements GatewaySession {
       subscriptionType: body.subType,
       initialPosition: start === null ? body.initialPosition : start.at === 'latest' ? 'Latest' : 'Earliest',
       durable: body.durable,
+      ...(body.read_compacted === true ? { readCompacted: true } : {}),
       ...(start?.at === 'message'
         ? { startMessageId: { partition: body.start_message_id?.partition ?? -1, index: start.index, batchIndex: start.batchIndex }, startMessageIdInclusive: true }
         : {})

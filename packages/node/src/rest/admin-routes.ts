@@ -11,7 +11,7 @@ import {
   anyObject, forceQuery, messageIdBody, name, namespaceParams, noContent, optionalObject, stringList, subscriptionParams, tenantParams, topicParams
 } from './route-schemas.ts'
 import {
-  policiesFromPulsar, positionOfPulsarId, pulsarInternalStats, pulsarMessageId, pulsarMessageIdText, pulsarPartitionedStats,
+  policiesFromPulsar, positionOfPulsarId, pulsarCompactionStatus, pulsarInternalStats, pulsarMessageId, pulsarMessageIdText, pulsarPartitionedStats,
   pulsarPolicies, pulsarTopicStats
 } from './pulsar-shapes.ts'
 import { RestError, resultOf } from './rest-errors.ts'
@@ -188,6 +188,15 @@ export function registerAdminRoutes (server: FastifyInstance, api: AdminApi): vo
     if (messageId === null) return { ledgerId: -1, entryId: -1, partitionIndex: -1 }
     return pulsarMessageId(messageId)
   })
+  server.put<{ Params: TopicPath }>('/admin/v2/persistent/:tenant/:namespace/:topic/compaction', {
+    schema: { tags: ['topics'], summary: 'Compact the topic now (every partition; the leaders build the views after answering)', params: topicParams, response: noContent }
+  }, async (request, reply) => {
+    await call({ type: 'topics-compact', topic: topicOf(request.params) })
+    done(reply)
+  })
+  server.get<{ Params: TopicPath }>('/admin/v2/persistent/:tenant/:namespace/:topic/compaction', {
+    schema: { tags: ['topics'], summary: 'LongRunningProcessStatus of the compaction (over every partition)', params: topicParams, response: { 200: anyObject } }
+  }, async (request) => pulsarCompactionStatus((await call({ type: 'topics-compaction-status', topic: topicOf(request.params) })).partitions))
 
   // ---- subscriptions -------------------------------------------------------------------
   server.get<{ Params: TopicPath }>('/admin/v2/persistent/:tenant/:namespace/:topic/subscriptions', {

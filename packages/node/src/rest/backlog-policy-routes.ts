@@ -1,5 +1,6 @@
-// Pulsar's namespace paths for message TTL and backlog quotas, with Pulsar's shapes:
-// `messageTTL` (an integer body, seconds; 0 = off), `backlogQuotaMap` (the quotas by
+// Pulsar's namespace paths for message TTL, backlog quotas and the compaction threshold, with
+// Pulsar's shapes: `messageTTL` (an integer body, seconds; 0 = off), `compactionThreshold` (an
+// integer body, bytes; 0 = off), `backlogQuotaMap` (the quotas by
 // BacklogQuotaType) and `backlogQuota?backlogQuotaType=destination_storage|message_age`
 // ({limitSize, limitTime, policy}; `limit` is Pulsar's older name of limitSize).
 import { BACKLOG_QUOTA_POLICIES, BACKLOG_QUOTA_TYPES, type BacklogQuota, type BacklogQuotaType, type ClientResult, type NamespacePoliciesUpdate } from '@blazar/protocol'
@@ -42,6 +43,20 @@ export function registerBacklogPolicyRoutes (
   })
   server.delete<Path>(at('messageTTL'), { schema: { tags, summary: 'Remove the message TTL (off)', params: namespaceParams, response: noContent } }, async (request, reply) => {
     await setPolicies(request.params, { messageTTLSeconds: 0 })
+    reply.code(204).send()
+  })
+  server.get<Path>(at('compactionThreshold'), {
+    schema: { tags, summary: 'Compaction threshold in bytes since the last compaction (0: off)', params: namespaceParams, response: { 200: { type: 'integer' } } }
+  }, async (request) => (await policies(request.params)).compactionThreshold)
+  server.put<Path & { Body: number }>(at('compactionThreshold'), {
+    schema: { tags, summary: 'Compact a partition once this many bytes arrived since its last compaction', params: namespaceParams, body: { type: 'integer' }, response: noContent }
+  }, async (request, reply) => {
+    if (request.body < 0) throw new RestError(412, 'compactionThreshold must be 0 or greater')
+    await setPolicies(request.params, { compactionThreshold: request.body })
+    reply.code(204).send()
+  })
+  server.delete<Path>(at('compactionThreshold'), { schema: { tags, summary: 'Remove the compaction threshold (off)', params: namespaceParams, response: noContent } }, async (request, reply) => {
+    await setPolicies(request.params, { compactionThreshold: 0 })
     reply.code(204).send()
   })
 

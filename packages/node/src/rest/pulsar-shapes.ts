@@ -162,6 +162,7 @@ export function pulsarPolicies (policies: Policies, clusterName: string): Record
     persistence: persistenceOf(policies),
     message_ttl_in_seconds: policies.messageTTLSeconds,
     backlog_quota_map: policies.backlogQuotas,
+    compaction_threshold: policies.compactionThreshold,
     schema_validation_enforced: false,
     // Blazar extensions (no Pulsar namespace policy of these names).
     max_message_size: policies.maxMessageSize,
@@ -203,6 +204,19 @@ export function policiesFromPulsar (body: Record<string, unknown> | null): Names
   if (auto?.allowAutoTopicCreation !== undefined) update.autoTopicCreation = auto.allowAutoTopicCreation
   if (auto?.defaultNumPartitions !== undefined) update.defaultNumPartitions = auto.defaultNumPartitions
   if (typeof body.message_ttl_in_seconds === 'number') update.messageTTLSeconds = body.message_ttl_in_seconds
+  if (typeof body.compaction_threshold === 'number') update.compactionThreshold = body.compaction_threshold
   if (body.backlog_quota_map !== undefined && body.backlog_quota_map !== null) update.backlogQuotas = body.backlog_quota_map as NamespacePoliciesUpdate['backlogQuotas']
   return Object.keys(update).length === 0 ? undefined : update
+}
+
+/**
+ * Pulsar's LongRunningProcessStatus over a topic's partitions: ERROR if one failed, else
+ * RUNNING if one is building its view, else NOT_RUN if none was compacted, else SUCCESS.
+ */
+export function pulsarCompactionStatus (partitions: ClientResult<'topics-compaction-status'>['partitions']): { status: string, lastError: string } {
+  const failed = partitions.find((p) => p.status === 'ERROR')
+  if (failed !== undefined) return { status: 'ERROR', lastError: `${failed.group}: ${failed.lastError ?? ''}` }
+  if (partitions.some((p) => p.status === 'RUNNING')) return { status: 'RUNNING', lastError: '' }
+  if (partitions.some((p) => p.status === 'SUCCESS')) return { status: 'SUCCESS', lastError: '' }
+  return { status: 'NOT_RUN', lastError: '' }
 }
