@@ -26,7 +26,8 @@ export class CancelledSubscribeOracle {
   /** Watches one request `node` serves on `session`; resolves to the same answer. */
   observe (node: string, session: GatewaySession, body: unknown, answer: Promise<unknown>): Promise<unknown> {
     const request = (body ?? {}) as Request
-    if (typeof request.consumerId !== 'number') return answer
+    // Only subscribes and closes matter: flows and acks, the bulk of the traffic, pass untouched.
+    if ((request.type !== 'subscribe' && request.type !== 'close-consumer') || typeof request.consumerId !== 'number') return answer
     const handle = request.consumerId
     let inFlight = this.sessions.get(session)
     if (inFlight === undefined) {
@@ -37,7 +38,6 @@ export class CancelledSubscribeOracle {
       for (const subscribe of inFlight.get(handle) ?? []) subscribe.cancelled = true
       return answer
     }
-    if (request.type !== 'subscribe') return answer
     const subscribe: SubscribeInFlight = { cancelled: false }
     const ofHandle = inFlight.get(handle) ?? new Set()
     ofHandle.add(subscribe)
