@@ -1,10 +1,10 @@
-// A sweep worker thread: runs its batch of seeds one after another with the determinism
-// tripwires on, posting one verdict per seed.
-import { parentPort, workerData } from 'node:worker_threads'
+// A sweep worker process: runs the batch of seeds named by its argument one after another with
+// the determinism tripwires on, sends its parent one verdict per seed, then exits.
 import { runSimulation, type Scenario } from './simulation.ts'
 import type { SeedVerdict, SweepWorkerData } from './sweep.ts'
 
-const data = workerData as SweepWorkerData
+if (process.send === undefined) throw new Error('sweep-worker.ts runs as a child process of runSweep')
+const data = JSON.parse(process.argv[2] ?? '') as SweepWorkerData
 const module = await import(data.scenarioModule) as { scenarios: Scenario[] }
 const scenario = module.scenarios.find((candidate) => candidate.name === data.scenario)
 if (scenario === undefined) throw new Error(`no scenario named ${data.scenario}`)
@@ -21,5 +21,7 @@ for (const seed of data.seeds) {
     virtualMs: result.virtualMs,
     events: result.events
   }
-  parentPort?.postMessage(verdict)
+  // Sent before the next seed starts, so a parent sees every verdict a crash did not prevent.
+  await new Promise<void>((resolve, reject) => { process.send!(verdict, undefined, undefined, (error) => { if (error === null) resolve(); else reject(error) }) })
 }
+process.disconnect()

@@ -1,8 +1,11 @@
-// The sweep runner: seeds [from, from + count) of one scenario, run in parallel worker threads
-// (a fresh worker per batch of seeds, so module-level state such as xstate's id counter never
-// leaks between batches beyond its own), results gathered in seed order, one combined trace
-// hash, and for every failing seed the exact command that replays it.
-import { Worker } from 'node:worker_threads'
+// The sweep runner: seeds [from, from + count) of one scenario, run in parallel worker
+// processes (a fresh process per batch of seeds, so module-level state such as xstate's id
+// counter never leaks between batches beyond its own), results gathered in seed order, one
+// combined trace hash, and for every failing seed the exact command that replays it.
+//
+// Processes, not worker threads, so each lane can run V8 with SWEEP_WORKER_V8_FLAGS: threads
+// share one V8 and its process-wide flags.
+import { fork } from 'node:child_process'
 import { availableParallelism } from 'node:os'
 import type { RaftFaults } from '@blazar/raft'
 import type { SimNodeFaults } from './node-faults.ts'
@@ -24,7 +27,7 @@ export interface SweepOptions {
   brokerFaults?: BrokerFaults
   nodeFaults?: SimNodeFaults
   faultMs?: number
-  /** Worker threads at once (default: min(2, cores)). */
+  /** Worker processes at once (default: min(2, cores)). */
   workers?: number
   /** Seeds per worker before it is replaced (default: up to 100, a quarter of each lane's share). */
   batchSize?: number
@@ -57,6 +60,7 @@ export interface SweepSummary {
   traceHash: string
 }
 
+/** A worker process's batch, passed as its one argument (JSON). */
 export interface SweepWorkerData {
   scenarioModule: string
   scenario: string
@@ -67,6 +71,17 @@ export interface SweepWorkerData {
   nodeFaults?: SimNodeFaults
   faultMs?: number
 }
+
+/**
+ * V8 flags of every sweep worker. A seed allocates a lot of short-lived garbage; V8's parallel
+ * and concurrent collectors run helper threads that compete with the other lane for the same
+ * cores, so with one lane per core a collector on the lane's own thread costs less: seeds
+ * 2001-2015 of node-random took 22-23 s of CPU with the default collector and 16-20 s with
+ * this flag, in one process (/tmp runs of the 2026-12-03 session; the sweep figures in
+ * docs/node-simulation.md are the command's own). Garbage collection is not observable by a
+ * seed, so trace hashes do not change.
+ */
+export const SWEEP_WORKER_V8_FLAGS = ['--single-threaded-gc']
 
 /** Seeds one sweep may run, at most. */
 export const MAX_SWEEP_SEEDS = 1_000_000
@@ -138,16 +153,19 @@ function runBatch (options: SweepOptions, seeds: number[], onVerdict: (verdict: 
     brokerFaults: options.brokerFaults, nodeFaults: options.nodeFaults, faultMs: options.faultMs
   }
   return new Promise((resolve, reject) => {
-    const worker = new Worker(new URL('./sweep-worker.ts', import.meta.url), { workerData: data })
+    const worker = fork(new URL('./sweep-worker.ts', import.meta.url), [JSON.stringify(data)], {
+      execArgv: [...process.execArgv, ...SWEEP_WORKER_V8_FLAGS],
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc']
+    })
     let seen = 0
     worker.on('message', (verdict: SeedVerdict) => {
       seen++
       onVerdict(verdict)
     })
     worker.on('error', reject)
-    worker.on('exit', (code) => {
+    worker.on('exit', (code, signal) => {
       if (seen === seeds.length) resolve()
-      else reject(new Error(`sweep worker for seeds ${seeds[0]}..${seeds[seeds.length - 1]} exited with code ${code} after ${seen} seeds`))
+      else reject(new Error(`sweep worker for seeds ${seeds[0]}..${seeds[seeds.length - 1]} exited with ${signal ?? `code ${code}`} after ${seen} seeds`))
     })
   })
 }

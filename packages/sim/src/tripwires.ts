@@ -57,12 +57,18 @@ export function installTripwires (): Restore {
 
 /** Whether the caller of Date.now is xstate's delayed-event scheduler. */
 function calledFromXstateScheduler (): boolean {
+  // V8's structured call sites, not the formatted stack: formatting every frame was most of the
+  // cost of this check, which runs for every delayed event an actor schedules.
   const limit = Error.stackTraceLimit
+  const prepare = Error.prepareStackTrace
   Error.stackTraceLimit = 3
-  const stack = new Error('probe').stack ?? ''
+  Error.prepareStackTrace = (_error, callSites) => callSites
+  const holder: { stack?: NodeJS.CallSite[] } = {}
+  Error.captureStackTrace(holder)
+  const sites = holder.stack ?? []
   Error.stackTraceLimit = limit
-  const frames = stack.split('\n')
-  // frames[0] is the message, [1] this function, [2] the Date.now stub, [3] its caller.
-  const caller = frames[3] ?? ''
-  return caller.includes('Object.schedule') && caller.includes('/xstate/')
+  Error.prepareStackTrace = prepare
+  // sites[0] is this function, [1] the Date.now stub, [2] its caller.
+  const caller = sites[2]
+  return caller !== undefined && caller.getFunctionName() === 'schedule' && (caller.getFileName() ?? '').includes('/xstate/')
 }

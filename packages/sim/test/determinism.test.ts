@@ -16,7 +16,7 @@ t.test('the same seed twice gives the same trace hash; another seed another hash
   t.ok(first.traceLines.length > 1_000)
 })
 
-t.test('a sweep in worker threads (tripwires on) reproduces the in-process hashes', async (t) => {
+t.test('a sweep in worker processes (tripwires on) reproduces the in-process hashes', async (t) => {
   const local = []
   for (const seed of [21, 22, 23]) local.push((await runSimulation(random, { seed, faultMs: 5_000 })).traceHash)
   const summary = await runSweep({ scenarioModule, scenario: 'random', from: 21, seeds: 3, faultMs: 5_000, batchSize: 2 })

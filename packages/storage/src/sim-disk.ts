@@ -25,22 +25,27 @@ interface PendingWrite {
 class Inode {
   content = new Uint8Array(0)
   size = 0
-  durable = new Uint8Array(0)
+  /** The synced image: its first `durableSize` bytes (the buffer grows like `content`). */
+  private durable = new Uint8Array(0)
+  private durableSize = 0
+  /** The lowest offset written since the last sync (Infinity: none), so a sync copies only what changed. */
+  private dirtyFrom = Number.POSITIVE_INFINITY
   pending: PendingWrite[] = []
 
   bytes (): Uint8Array {
     return this.content.subarray(0, this.size)
   }
 
+  durableBytes (): Uint8Array {
+    return this.durable.subarray(0, this.durableSize)
+  }
+
   write (position: number, data: Uint8Array): void {
     const end = position + data.length
-    if (end > this.content.length) {
-      const grown = new Uint8Array(Math.max(end, this.content.length * 2, 4096))
-      grown.set(this.bytes())
-      this.content = grown
-    }
+    this.content = ensureCapacity(this.content, this.size, end)
     if (position > this.size) this.content.fill(0, this.size, position)
     this.content.set(data, position)
+    this.dirtyFrom = Math.min(this.dirtyFrom, position, this.size)
     this.size = Math.max(this.size, end)
   }
 
@@ -50,7 +55,12 @@ class Inode {
   }
 
   sync (): void {
-    this.durable = this.bytes().slice()
+    if (this.dirtyFrom < this.size) {
+      this.durable = ensureCapacity(this.durable, this.durableSize, this.size)
+      this.durable.set(this.content.subarray(this.dirtyFrom, this.size), this.dirtyFrom)
+    }
+    this.durableSize = this.size
+    this.dirtyFrom = Number.POSITIVE_INFINITY
     this.pending = []
   }
 
@@ -58,8 +68,24 @@ class Inode {
     this.content = image.slice()
     this.size = image.length
     this.durable = image.slice()
+    this.durableSize = image.length
+    this.dirtyFrom = Number.POSITIVE_INFINITY
     this.pending = []
   }
+
+  /** Flips one bit at rest: in the current image and, where it is synced, the durable one. */
+  flipBit (offset: number, bit: number): void {
+    this.content[offset] ^= 1 << bit
+    if (offset < this.durableSize) this.durable[offset] ^= 1 << bit
+  }
+}
+
+/** `buffer` itself when it holds `needed` bytes, else a larger copy of its first `used` bytes. */
+function ensureCapacity (buffer: Uint8Array<ArrayBuffer>, used: number, needed: number): Uint8Array<ArrayBuffer> {
+  if (needed <= buffer.length) return buffer
+  const grown = new Uint8Array(Math.max(needed, buffer.length * 2, 4096))
+  grown.set(buffer.subarray(0, used))
+  return grown
 }
 
 export interface SimDiskOptions {
@@ -137,8 +163,7 @@ export class SimDisk implements Disk {
   flipBit (path: string, offset: number, bit = 0): void {
     const inode = this.state.files.get(path)
     if (inode === undefined || offset >= inode.size) throw new RangeError(`no byte ${offset} in ${path}`)
-    inode.content[offset] ^= 1 << bit
-    if (offset < inode.durable.length) inode.durable[offset] ^= 1 << bit
+    inode.flipBit(offset, bit)
   }
 
   /** The current bytes of a file (for tests and fault placement). */
@@ -172,7 +197,7 @@ export class SimDisk implements Disk {
         let after = recovered.get(inode)
         if (after === undefined) {
           after = new Inode()
-          after.resetTo(inode.durable)
+          after.resetTo(inode.durableBytes())
           if (mode === 'torn') this.applyTornWrite(inode, after)
           after.sync()
           recovered.set(inode, after)
@@ -329,7 +354,7 @@ class SimFile implements DiskFile {
     await this.disk.enter()
     if (this.disk.takeSyncFailure()) {
       // fsyncgate: after a failed fsync the kernel may drop the dirty pages; model the worst case.
-      this.inode.resetTo(this.inode.durable)
+      this.inode.resetTo(this.inode.durableBytes())
       throw new DiskFaultError(`EIO: fsync of ${this.path} failed`)
     }
     this.inode.sync()
