@@ -77,8 +77,8 @@ export interface SweepWorkerData {
  * and concurrent collectors run helper threads that compete with the other lane for the same
  * cores, so with one lane per core a collector on the lane's own thread costs less: seeds
  * 2001-2015 of node-random took 22-23 s of CPU with the default collector and 16-20 s with
- * this flag, in one process (/tmp runs of the 2026-12-03 session; the sweep figures in
- * docs/node-simulation.md are the command's own). Garbage collection is not observable by a
+ * this flag, in one process (the sweep rates
+ * in docs/broker-simulation.md come from `scripts/blazar sim sweep`, which prints its own time). Garbage collection is not observable by a
  * seed, so trace hashes do not change.
  */
 export const SWEEP_WORKER_V8_FLAGS = ['--single-threaded-gc']

@@ -1,10 +1,11 @@
 // `blazar sim`: the deterministic simulator from the command line. `run` replays one seed of a
-// named scenario (optionally writing its trace), `sweep` runs many seeds in worker threads and
+// named scenario (optionally writing its trace), `sweep` runs many seeds in worker processes and
 // prints, with --json, one summary object as its last line, `list` names the scenarios.
 // `--workload kv|broker|node` picks the workload: the KV registers (default), one broker
 // partition with producers and consumers (scenarios of `kind: 'broker'`), or the production
 // nodes with their gateway and LogStore on simulated disks (`kind: 'node'`).
 import { writeFileSync } from 'node:fs'
+import { availableParallelism, loadavg } from 'node:os'
 import type { Command } from 'commander'
 import type { RaftFaults } from '@blazar/raft'
 import type { BrokerFaults, NodeFaults, Scenario, WorkloadKind } from '@blazar/sim'
@@ -138,7 +139,7 @@ export function registerSim (program: Command): void {
     })
 
   sim.command('sweep')
-    .description('run seeds [from, from + seeds) in parallel worker threads')
+    .description('run seeds [from, from + seeds) in parallel worker processes')
     .option('--from <n>', 'first seed', parseInteger, 1)
     .requiredOption('--seeds <n>', 'number of seeds', parseInteger)
     .option('--workload <kind>', 'kv, broker or node (default: the scenario\'s; kv when no scenario is named)', parseWorkload)
@@ -148,13 +149,14 @@ export function registerSim (program: Command): void {
     .option('--raft-fault <name>', 'turn on a deliberate Raft bug (repeatable)', collectFault, [])
     .option('--broker-fault <name>', 'turn on a deliberate broker bug (repeatable): ackBeforeCommit', collectBrokerFault, [])
     .option('--node-fault <name>', `turn on a deliberate gateway bug (repeatable): ${NODE_FAULTS.join(', ')}`, collectNodeFault, [])
-    .option('--workers <n>', 'worker threads (default: min(2, cores))', parseInteger)
+    .option('--workers <n>', 'worker processes (default: min(2, cores))', parseInteger)
     .option('--json', 'print the summary as one JSON object on the last line')
     .action(async (options: {
       from: number, seeds: number, workload?: WorkloadKind, scenario?: string, nodes?: number, faultMs?: number, raftFault: string[], brokerFault: string[],
       nodeFault: string[], workers?: number, json?: boolean
     }) => {
       const started = process.hrtime.bigint()
+      const loadBefore = loadavg()
       let done = 0
       const scenario = await findScenario(options.scenario ?? DEFAULT_SCENARIO[options.workload ?? 'kv'], options.workload)
       const { runSweep } = await simulator()
@@ -177,7 +179,9 @@ export function registerSim (program: Command): void {
         }
       })
       const seconds = Number(process.hrtime.bigint() - started) / 1e9
-      console.log(`sweep of ${summary.seeds} seeds from ${options.from} (${scenario.name}): ${summary.passed} passed, ${summary.failed} failed in ${seconds.toFixed(1)}s`)
+      const load = (averages: number[]) => averages.map((average) => average.toFixed(2)).join(' ')
+      console.log(`sweep of ${summary.seeds} seeds from ${options.from} (${scenario.name}): ${summary.passed} passed, ${summary.failed} failed in ${seconds.toFixed(1)}s ` +
+        `(${Math.round(summary.seeds / seconds * 3600)} seeds/hour; ${availableParallelism()} cores, load average ${load(loadBefore)} at the start, ${load(loadavg())} at the end)`)
       for (const failure of summary.failures) console.log(`replay: ${failure.replay}`)
       console.log(`trace hash ${summary.traceHash}`)
       if (summary.failed > 0) process.exitCode = 1
