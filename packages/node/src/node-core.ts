@@ -11,7 +11,7 @@ import type { RaftConfig } from '@blazar/raft'
 import type { LogStore } from '@blazar/storage'
 import { GroupRouter } from '@blazar/transport'
 import { Gateway } from './gateway.ts'
-import { forward, type GatewayContext, type NodeFaults } from './gateway-context.ts'
+import type { GatewayContext, NodeFaults } from './gateway-context.ts'
 import { GroupHost, type GroupEvents } from './group-host.ts'
 import { LeaderRouter } from './leader-router.ts'
 import { MetadataService } from './metadata-service.ts'
@@ -176,20 +176,12 @@ export class NodeCore {
    * The group's Raft membership from its leader: asks the placed replicas in turn (a request
    * from a member is served only where the group is led, else answered NOT_LEADER).
    */
+  /** The group's membership as its leader sees it, found the way every request finds the leader (the gateway's `atLeader`). */
   private async leaderConfigOf (group: string): Promise<LeaderMembership | null> {
-    for (const node of this.metadata.sm.placement(group)?.replicas ?? []) {
-      if (node === this.self) continue
-      let reply: ClientReply
-      try {
-        reply = await forward(this.context, node, { type: 'topics-internal-stats', topic: group })
-      } catch {
-        continue
-      }
-      if (!reply.ok) continue
-      const [stats] = (reply.result as ClientResult<'topics-internal-stats'>).partitions
-      if (stats !== undefined) return { voters: stats.voters, learners: stats.learners, committed: stats.commitIndex >= stats.configIndex }
-    }
-    return null
+    const reply = await this.gateway.serveAdmin({ type: 'topics-internal-stats', topic: group })
+    if (!reply.ok) return null
+    const [stats] = (reply.result as ClientResult<'topics-internal-stats'>).partitions
+    return stats === undefined ? null : { voters: stats.voters, learners: stats.learners, committed: stats.commitIndex >= stats.configIndex }
   }
 
   private stopRegistering (): void {
