@@ -1,7 +1,7 @@
 // RaftNode: the shell that runs a RaftCore against storage, the Env clock and a send function.
 // After every input it takes the core's Ready batch and performs it: log writes and hard state
-// go to storage and a sync starts; messages that depend on a write wait until every write issued
-// so far is durable; committed entries are applied in order on a serial task chain (which also
+// go to storage and a sync starts (unless the batch only moved the commit index, which need not
+// be durable); messages that depend on a write wait until every sync started so far completed; committed entries are applied in order on a serial task chain (which also
 // installs received snapshots and takes local ones); promises of propose/readIndex/membership/
 // transfer calls settle from what the core reports. Every input (a message, an API call, a
 // machine timer, a completed storage call) runs the same way: the core call, then the role
@@ -116,6 +116,9 @@ export class RaftNode {
   private flushQueued = false
   private writesIssued = 0
   private writesDurable = 0
+  /** Term and vote of the last hard state handed to storage (synced or not): a change needs a sync. */
+  private writtenTerm = 0
+  private writtenVote: NodeId | null = null
   private readonly awaitingSync: Array<{ seq: number, to: NodeId, message: RaftMessage }> = []
   private serial: Promise<void> = Promise.resolve()
   private applyQueued = false
@@ -146,6 +149,8 @@ export class RaftNode {
     assert(!this.started, 'RaftNode.start called twice')
     this.started = true
     const recovered = this.storage.recovered
+    this.writtenTerm = recovered.hardState.term
+    this.writtenVote = recovered.hardState.vote
     if (recovered.corruption !== null) {
       const core = this.createCore(new Membership(this.bootstrap ?? { voters: [], learners: [] }, 0))
       core.markCorrupted(recovered.corruption.reason)
@@ -450,7 +455,7 @@ export class RaftNode {
       if (writes.entries.length > 0) this.storage.append(writes.entries)
       if (writes.hardState !== undefined) this.storage.setHardState(writes.hardState)
       assert(this.storage.lastIndex() === core.log.lastIndex(), 'storage and core disagree on the last index')
-      this.startSync(ready.token!)
+      if (this.needsSync(writes)) this.startSync(ready.token!)
     }
     for (const out of ready.messages) {
       if (out.afterSync && this.writesDurable < this.writesIssued) {
@@ -487,6 +492,24 @@ export class RaftNode {
         else waiter.reject(new TransferFailedError('no TimeoutNow within an election timeout'))
       }
     }
+  }
+
+  /**
+   * Whether a batch's writes must be made durable before the messages that depend on them go:
+   * log entries, a truncation, or a new term or vote. A hard state that only moves the commit
+   * index is written but not synced: Raft needs no durable commit index (a restarted node
+   * re-learns it from its leader; core.init clamps the recovered one to the recovered log), and
+   * the next sync makes it durable anyway. Its afterSync messages then wait only for the syncs
+   * already in flight.
+   */
+  private needsSync (writes: NonNullable<Ready['writes']>): boolean {
+    const hardState = writes.hardState
+    const termOrVote = hardState !== undefined && (hardState.term !== this.writtenTerm || hardState.vote !== this.writtenVote)
+    if (hardState !== undefined) {
+      this.writtenTerm = hardState.term
+      this.writtenVote = hardState.vote
+    }
+    return writes.truncateFrom !== undefined || writes.entries.length > 0 || termOrVote
   }
 
   private startSync (token: PersistToken): void {

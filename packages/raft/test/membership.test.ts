@@ -186,6 +186,7 @@ t.test('a replica that knows no voters grants no vote to a stale voter that stil
     restart 1
     restart 4
     until leader-among 1 4
+    stabilize                                   # the new leader commits in its term (the commit index is not synced)
     expect value 1 b 2
     expect no-violations
   `)
