@@ -25,6 +25,12 @@ import type { QueueOracles, Report } from './queue-oracles.ts'
 export const DISPATCH_SAMPLE_INTERVAL_MS = 250
 
 export const BROKER_TOPIC = 'persistent://public/default/sim-partition-0'
+/**
+ * The forwarder's limits in the simulator: a publish unanswered for as long as a producer's
+ * attempt (1.5 s) is sent again, retries at most 1 s apart, so a backlog of dead letters drains
+ * within the recovery bound.
+ */
+export const SIM_DEAD_LETTER_LIMITS = { publishTimeoutMs: 1_500, maxRetryDelayMs: 1_000 }
 /** One-way latency of a client link, in virtual ms. */
 export const CLIENT_LINK_DELAY_MS = 1
 
@@ -167,7 +173,7 @@ export class BrokerHost {
       },
       consumerClosed: (consumer, reason) => { if (context.live()) this.push(id, consumer, (session) => session.closed(id, reason)) },
       retentionCheckIntervalMs: this.options.retentionCheckIntervalMs,
-      ...(this.options.deadLetters === true ? { deadLetterSink: { publish: (record) => this.forwardDeadLetter(id, context, record) } } : {})
+      ...(this.options.deadLetters === true ? { deadLetterSink: { publish: (record) => this.forwardDeadLetter(id, context, record) }, deadLetterLimits: SIM_DEAD_LETTER_LIMITS } : {})
     })
     const hosted: HostedPartition = { node: id, sm, replica, raft, env: context.env, live: context.live, unanswered: new Set() }
     this.hosted.set(id, hosted)
