@@ -238,8 +238,7 @@ export class Consumer {
       this.clients.record(`dead-letter ${this.name} c${consumerId} ${index} r${entry.redeliveryCount}`)
       deadLetters.requestedBy(this.subscription.name, this.name, entry)
       this.subscription.acked.add(index)
-      const ids: MessageIdData[] = [{ partition: 0, index, batchIndex: -1 }]
-      this.call((partition) => partition.replica.deadLetter(consumerId, ids))
+      this.requestDeadLetter(session, index)
     } else if (rejected) {
       this.clients.record(`nack ${this.name} c${consumerId} ${index}`)
       const ids = [entry.messageId]
@@ -319,6 +318,22 @@ export class Consumer {
       }
       this.abandon(consumerId, node)
       this.sessionEnded('seek failed')
+    })
+  }
+
+  /**
+   * Asks the broker to dead-letter the batch at `index`, again after a failure (a leader
+   * refusing proposals during a transfer, an unknown outcome) while the session lasts: unlike
+   * an acknowledgement, which the dispatcher retries itself, a refused request leaves the
+   * message held by this consumer. Once the session ends the broker redelivers it anyway.
+   */
+  private requestDeadLetter (session: Session, index: number): void {
+    const ids: MessageIdData[] = [{ partition: 0, index, batchIndex: -1 }]
+    this.clients.host.request(session.node, (partition) => partition.replica.deadLetter(session.consumerId, ids)).catch((error: unknown) => {
+      if (this.session !== session) return
+      this.clients.record(`dead-letter ${this.name} c${session.consumerId} ${index} ${(error as { code?: string } | null)?.code ?? 'ERROR'}: again`)
+      const [min, max] = this.options.retryBackoffMs
+      this.clients.clock.setTimer(this.random.int(min, max), () => { if (this.session === session) this.requestDeadLetter(session, index) })
     })
   }
 
