@@ -74,6 +74,42 @@ t.test('consumer features on real nodes', async (t) => {
     await reader.close()
   })
 
+  t.test('without initialSubscriptionName a poison message is dead-lettered by the broker: acknowledged and forwarded by the partition leader', async (t) => {
+    const topic = 'persistent://public/default/poison-broker'
+    const dlq = `${topic}-billing-DLQ`
+    await client.admin.topics.create(topic, 0)
+    await client.admin.topics.create(dlq, 0)
+    // The dead-letter topic keeps only what a subscription waits for: subscribed before the first dead letter.
+    const audit = await client.subscribe({ topic: dlq, subscription: 'audit' })
+    const consumer = await client.subscribe({
+      topic, subscription: 'billing', subscriptionType: 'Shared', negativeAckRedeliveryDelayMs: 100, deadLetterPolicy: { maxRedeliverCount: 2 }
+    })
+    const producer = await client.createProducer({ topic, batchingEnabled: false })
+    const id = await producer.send({ data: 'poison', properties: { kind: 'bad' } })
+    const counts: number[] = []
+    const dead = await until('the dead letter', async () => {
+      const delivered = await consumer.receive(200).catch(() => undefined)
+      if (delivered !== undefined) {
+        counts.push(delivered.redeliveryCount)
+        consumer.negativeAcknowledge(delivered)
+      }
+      return await audit.receive(100).catch(() => undefined)
+    })
+    t.same(counts, [0, 1, 2], 'delivered, then redelivered maxRedeliverCount times')
+    t.equal(decoder.decode(dead.data), 'poison')
+    t.same(dead.properties, { kind: 'bad', REAL_TOPIC: topic, ORIGIN_MESSAGE_ID: id.toString() })
+    const dlqStats = await client.admin.topics.stats(dlq)
+    t.same(dlqStats.publishers?.map((p) => p.producerName), [`dlq:billing@${topic}`], 'the partition leader\'s forwarder published it, not the client')
+    t.equal(dlqStats.messagesIn, 1, 'once')
+    const stats = await until('the original acknowledged', async () => {
+      const current = await client.admin.topics.stats(topic)
+      return current.subscriptions.find((s) => s.name === 'billing')?.backlog === 0 ? current : undefined
+    })
+    t.ok(stats, 'the original is acknowledged by the dead-letter entry')
+    await consumer.close()
+    await audit.close()
+  })
+
   t.test('a regex subscription picks up a topic created after it started', async (t) => {
     await client.admin.topics.create('persistent://public/default/rx-first', 0)
     const consumer = await client.subscribe({ topicsPattern: 'rx-.*', subscription: 'rx', subscriptionInitialPosition: 'Earliest', patternAutoDiscoveryPeriodMs: 200 })

@@ -4,7 +4,7 @@
 export { BrokerInvariantError, RAFT_INTERNAL_KIND, type StateMachine } from './state-machine.ts'
 export { RangeSet, type IndexRange } from './range-set.ts'
 export {
-  DEFAULT_SNAPSHOT_AFTER_TRIMMED_BYTES, PartitionStateMachine, type BacklogListener, type CommitListener, type LogReader, type PartitionStateMachineOptions, type ReadLimits
+  DEFAULT_SNAPSHOT_AFTER_TRIMMED_BYTES, PartitionStateMachine, type BacklogListener, type CommitListener, type DeadLetterListener, type LogReader, type PartitionStateMachineOptions, type ReadLimits
 } from './partition/partition-state-machine.ts'
 export { DEFAULT_MESSAGE_CACHE_LIMITS, MessageCache, type MessageCacheLimits, type StoredBatch } from './partition/message-cache.ts'
 export { MAX_RECENT_OUTCOMES, type PartitionOutcome } from './partition/outcomes.ts'
@@ -14,6 +14,11 @@ export { RetainedIndex, type RetainedBatch } from './partition/retained-index.ts
 export { CompactedView, MAX_COMPACTED_KEYS } from './partition/compacted-view.ts'
 export { COMPACTION_READ_BYTES, COMPACTION_READ_ENTRIES, Compactor, type CompactionStatus, type CompactorOptions } from './partition/compactor.ts'
 export { compactedSource } from './partition/compacted-source.ts'
+export { DeadLetterOutbox, MAX_DEAD_LETTER_OUTBOX_ENTRIES, type OutboxEntry, type OutboxState } from './partition/dead-letter-outbox.ts'
+export {
+  DEFAULT_DEAD_LETTER_FORWARDER_LIMITS, DeadLetterForwarder, deadLetterProducerName,
+  type DeadLetterForwarderLimits, type DeadLetterForwarderOptions, type DeadLetterRecord, type DeadLetterSink
+} from './partition/dead-letter-forwarder.ts'
 export {
   MetadataStateMachine, groupsOfTopic,
   type MetadataOutcome, type MetadataState, type NamespaceRecord, type NodeRecord, type NodeState, type TenantRecord, type TopicRecord

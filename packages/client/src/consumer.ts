@@ -4,7 +4,9 @@
 // (ack-grouping.ts), negative acks with their delay or backoff (negative-acks.ts), the ack
 // timeout (ack-timeout.ts), redelivery counts and dead-letter / retry topics (dead-letter.ts),
 // seek, and for a reader the resume point and its cumulative acks.
-import { ConsumerClosedError, InvalidArgumentError, LimitExceededError, MessageId, parseTopicName, type CursorPosition } from '@blazar/protocol'
+import {
+  ConsumerClosedError, InvalidArgumentError, LimitExceededError, MessageId, UnsupportedOperationError, parseTopicName, type CursorPosition
+} from '@blazar/protocol'
 import { AckGroupingTracker, type AckType } from './ack-grouping.ts'
 import type { AckTimeoutTracker } from './ack-timeout.ts'
 import type { DeadLetters } from './dead-letter.ts'
@@ -54,6 +56,8 @@ export class Consumer {
   private readonly counts = new RedeliveryCounts()
   private stopDiscovery: (() => void) | undefined
   private closing: Promise<void> | undefined
+  /** Whether dead letters go through the broker (its exactly-once outbox): until a node answers UNSUPPORTED_OPERATION. */
+  private brokerDeadLetters = true
 
   constructor (options: {
     topic: string, subscription: string, queue: ReceiverQueue, deps: ConsumerDeps, behaviour: ConsumerBehaviour, timers: Timers
@@ -310,10 +314,30 @@ export class Consumer {
     await group.add(id, ackType)
   }
 
-  /** Publishes to the dead-letter topic, then acknowledges; if publishing fails the message is redelivered instead. */
+  /**
+   * Dead-letters `message`: through the broker when it supports it (one replicated entry
+   * acknowledges the message and queues it, and the partition leader forwards it to the
+   * dead-letter topic exactly once), else as Pulsar's clients do, publishing to the
+   * dead-letter topic and then acknowledging (at-least-once: a lost acknowledgement publishes
+   * it again). A policy with initialSubscriptionName takes the client path (it creates that
+   * subscription first). If either fails the message is redelivered instead.
+   */
   private sendToDeadLetterTopic (member: PartitionConsumer, message: Message): void {
     const deadLetters = this.behaviour.deadLetters
     if (deadLetters === undefined) return
+    if (this.brokerDeadLetters && deadLetters.policy.initialSubscriptionName === undefined) {
+      member.deadLetter([message.messageId], deadLetters.policy.deadLetterTopic).then(() => {
+        this.settled(message.messageId)
+      }, (error: unknown) => {
+        if (error instanceof UnsupportedOperationError) {
+          this.brokerDeadLetters = false
+          this.sendToDeadLetterTopic(member, message)
+          return
+        }
+        member.redeliver([message.messageId])
+      })
+      return
+    }
     deadLetters.deadLetter(message).then(async () => {
       this.settled(message.messageId)
       await this.ack(member, message.messageId, 'Individual')

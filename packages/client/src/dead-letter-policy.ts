@@ -3,11 +3,11 @@
 // goes to the dead-letter topic when it is asked for again. Pure (no I/O, no time), so the
 // simulator's dead-letter scenario acts on exactly the client's rule
 // (`@blazar/client/dead-letter-policy`).
-import { InvalidArgumentError, parseTopicName, validateEntityName } from '@blazar/protocol'
+import { DLQ_SUFFIX, InvalidArgumentError, parseTopicName, validateEntityName } from '@blazar/protocol'
 
 /** Pulsar's RetryMessageUtil.MAX_RECONSUMETIMES: maxRedeliverCount when retryEnable comes without a deadLetterPolicy. */
 export const DEFAULT_MAX_RECONSUME_TIMES = 16
-export const DLQ_SUFFIX = '-DLQ'
+export { DLQ_SUFFIX }
 export const RETRY_SUFFIX = '-RETRY'
 
 export interface DeadLetterPolicy {

@@ -5,14 +5,13 @@
 // the dead-letter topic once RECONSUMETIMES passes maxRedeliverCount) and acknowledges the
 // original. Copies carry the original topic and message ID in properties, as Pulsar's do.
 // Owns the held messages (at most MAX_HELD_DEAD_LETTERS) and the two lazily created producers.
-import type { MessageId } from '@blazar/protocol'
+import { ORIGIN_MESSAGE_ID, REAL_TOPIC, type MessageId } from '@blazar/protocol'
 import { deadLetterDue, type ResolvedDeadLetterPolicy } from './dead-letter-policy.ts'
 import { messageKey, type Message } from './message.ts'
 import type { Producer } from './producer.ts'
 
-/** Pulsar's RetryMessageUtil property names. */
-export const REAL_TOPIC = 'REAL_TOPIC'
-export const ORIGIN_MESSAGE_ID = 'ORIGIN_MESSAGE_ID'
+export { ORIGIN_MESSAGE_ID, REAL_TOPIC }
+/** Pulsar's RetryMessageUtil property names (REAL_TOPIC and ORIGIN_MESSAGE_ID are @blazar/protocol's). */
 export const RECONSUMETIMES = 'RECONSUMETIMES'
 export const DELAY_TIME = 'DELAY_TIME'
 /** Messages held for the dead-letter topic per consumer; the oldest are forgotten beyond it (and redelivered once more). */

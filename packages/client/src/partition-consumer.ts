@@ -158,6 +158,19 @@ export class PartitionConsumer implements QueueOwner {
     }
   }
 
+  /**
+   * The broker-side dead-letter path (client protocol `dead-letter`): the partition
+   * acknowledges `ids` and forwards them to `deadLetterTopic` exactly once. Rejects when not
+   * attached, and with UnsupportedOperationError where the node forwards no dead letters.
+   */
+  async deadLetter (ids: readonly MessageId[], deadLetterTopic: string): Promise<void> {
+    const connection = this.attachedConnection()
+    if (connection === undefined) throw new ConsumerClosedError({ topic: this.topic, subscription: this.settings.subscription })
+    await this.context.pool.request(connection, {
+      type: 'dead-letter', consumerId: this.consumerId, messageIds: ids.map((id) => id.toData()), deadLetterTopic
+    }, this.context.operationTimeoutMs)
+  }
+
   redeliver (ids: readonly MessageId[]): void {
     const connection = this.attachedConnection()
     if (connection === undefined) return

@@ -15,7 +15,7 @@ import { groupForClient } from './topic-resolution.ts'
 import type { Upstream } from './upstreams.ts'
 
 type Body<T extends ClientRequestBody['type']> = Extract<ClientRequestBody, { type: T }>
-type ConsumerBody = Body<'flow' | 'ack' | 'redeliver' | 'seek' | 'unsubscribe' | 'get-last-message-id'>
+type ConsumerBody = Body<'flow' | 'ack' | 'redeliver' | 'seek' | 'dead-letter' | 'unsubscribe' | 'get-last-message-id'>
 
 let consumerNames = 0
 
@@ -112,7 +112,7 @@ async function attachConsumer (context: GatewayContext, registry: ConsumerRegist
   })
 }
 
-/** flow, ack, redeliver, seek, unsubscribe and get-last-message-id: applied where the consumer is attached. */
+/** flow, ack, redeliver, seek, dead-letter, unsubscribe and get-last-message-id: applied where the consumer is attached. */
 export async function consumerRequest (registry: ConsumerRegistry, state: SessionState, body: ConsumerBody, faults?: NodeFaults): Promise<ClientReply> {
   const record = state.consumers.get(body.consumerId)
   const attachment = record?.attachment
@@ -132,6 +132,7 @@ export async function consumerRequest (registry: ConsumerRegistry, state: Sessio
     case 'ack': replica.acknowledge(id, body.ackType, body.messageIds); break
     case 'redeliver': replica.redeliver(id, body.messageIds); break
     case 'seek': await replica.seek(id, body.position); break
+    case 'dead-letter': return ok(await replica.deadLetter(id, body.messageIds, body.deadLetterTopic))
     case 'unsubscribe':
       await replica.unsubscribe(id)
       forgetConsumer(registry, state, record)

@@ -93,6 +93,7 @@ export class Gateway {
       case 'ack':
       case 'redeliver':
       case 'seek':
+      case 'dead-letter':
       case 'unsubscribe':
       case 'get-last-message-id':
         return await consumerRequest(this.consumers, state, body, context.faults)

@@ -10,6 +10,7 @@ import { DEFAULT_NAMESPACE, DEFAULT_TENANT, errorFromWire, type ClientReply, typ
 import type { RaftConfig } from '@blazar/raft'
 import type { LogStore } from '@blazar/storage'
 import { GroupRouter } from '@blazar/transport'
+import { GatewayDeadLetterSink } from './dead-letter-sink.ts'
 import { Gateway } from './gateway.ts'
 import type { GatewayContext, NodeFaults } from './gateway-context.ts'
 import { GroupHost, type GroupEvents } from './group-host.ts'
@@ -63,6 +64,7 @@ export class NodeCore {
   readonly cleanup: ReplicaCleanup
   readonly upstreams: UpstreamPool
   readonly gateway: Gateway
+  private readonly deadLetterSink: GatewayDeadLetterSink
   readonly context: GatewayContext
   private readonly options: NodeCoreOptions
   private registrationTimer: TimerHandle | null = null
@@ -86,6 +88,8 @@ export class NodeCore {
       isPeerLive: (peer) => network.isPeerLive(peer),
       deliver: (consumer, entries) => { this.gateway.consumers.deliver(consumer, entries) },
       consumerClosed: (consumer, reason) => { this.gateway.consumers.closed(consumer, reason) },
+      // Dead letters go out as client sends through this node's gateway (its routing to the dead-letter topic's leader).
+      deadLetterSink: { publish: async (record) => { await this.deadLetterSink.publish(record) } },
       ...(options.policies === undefined ? {} : { policies: options.policies }),
       released: (group) => { this.cleanup.released(group) },
       reportMoveMatched: async (group, to) => {
@@ -109,6 +113,7 @@ export class NodeCore {
       faults: options.faults
     }
     this.gateway = new Gateway(this.context, (peer) => metadata.sm.node(peer) !== undefined || options.knowsMember(peer))
+    this.deadLetterSink = new GatewayDeadLetterSink({ serve: async (session, body) => await this.gateway.serve(session, body), metadata })
     this.cleanup = new ReplicaCleanup({
       env,
       self,

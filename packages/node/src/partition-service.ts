@@ -12,7 +12,7 @@
 // move is reported done (and hands it to `released`: replica-cleanup.ts deletes its data once
 // that is safe).
 import {
-  PartitionReplica, PartitionStateMachine, partitionConfigOf, type ConsumerRef
+  PartitionReplica, PartitionStateMachine, partitionConfigOf, type ConsumerRef, type DeadLetterSink
 } from '@blazar/broker'
 import { PULSAR_CODECS } from '@blazar/client'
 import type { Env, NodeId, TimerHandle } from '@blazar/env'
@@ -49,6 +49,8 @@ export interface PartitionServiceOptions {
   isPeerLive: (peer: NodeId) => boolean
   deliver: (consumer: ConsumerRef, entries: DeliveredEntry[]) => void
   consumerClosed: (consumer: ConsumerRef, reason: string) => void
+  /** Where the partitions this node leads forward dead letters (the gateway's sink); none: no broker-side dead letters. */
+  deadLetterSink?: DeadLetterSink
   /** Reports a replica move's membership change done to the metadata group (ReplicaMembership). */
   reportMoveMatched: (group: string, to: NodeId) => Promise<void>
   /** The node's policy settings (config.ts); absent ones take the broker's defaults. */
@@ -185,6 +187,7 @@ export class PartitionService {
     replica = new PartitionReplica({
       ...replicaPolicies,
       codecs: PARTITION_CODECS,
+      ...(this.options.deadLetterSink === undefined ? {} : { deadLetterSink: this.options.deadLetterSink }),
       env,
       sm,
       self,

@@ -8,7 +8,7 @@ import {
   MAX_FLOW_PERMITS, MAX_IDS_PER_REQUEST, MAX_KEY_LENGTH, MAX_LIST_ITEMS, MAX_MESSAGES_PER_BATCH, MAX_MESSAGE_SIZE_CEILING, MAX_NAME_LENGTH, MAX_NODE_ADDRESSES,
   MAX_PARTITIONS, MAX_PEEK_POSITION, MAX_TOPIC_NAME_LENGTH
 } from './limits.ts'
-import { INITIAL_POSITIONS, SUBSCRIPTION_TYPES, backlogQuotasSchema, compactionThresholdSchema, cursorPositionSchema, messageTTLSecondsSchema } from './partition-entry.ts'
+import { INITIAL_POSITIONS, MAX_DEAD_LETTERS_PER_ENTRY, SUBSCRIPTION_TYPES, backlogQuotasSchema, compactionThresholdSchema, cursorPositionSchema, messageTTLSecondsSchema } from './partition-entry.ts'
 import {
   array, boolean, bytes, int, literal, nullable, number, object, optional, plainObject, string, union, type Infer, type Schema
 } from './schema.ts'
@@ -99,6 +99,12 @@ export const clientRequestBodySchema = union('type', {
   /** Redeliver the given unacknowledged messages (negative ack), or all of them when none are given. */
   redeliver: object({ consumerId: handle, messageIds: optional(array(messageIdSchema, { max: MAX_IDS_PER_REQUEST })) }),
   seek: object({ consumerId: handle, position: cursorPositionSchema }),
+  /**
+   * The broker-side dead-letter path: the partition acknowledges the messages (batchIndex -1:
+   * the whole batch) and forwards them to `deadLetterTopic` (default `<topic>-<subscription>-DLQ`)
+   * exactly once. UNSUPPORTED_OPERATION where the node hosts no forwarder.
+   */
+  'dead-letter': object({ consumerId: handle, messageIds: array(messageIdSchema, { max: MAX_DEAD_LETTERS_PER_ENTRY }), deadLetterTopic: optional(string({ min: 1, max: MAX_TOPIC_NAME_LENGTH })) }),
   unsubscribe: object({ consumerId: handle }),
   /** Pulsar GET_LAST_MESSAGE_ID: the partition's last committed message and the subscription's mark-delete position. */
   'get-last-message-id': object({ consumerId: handle }),
@@ -293,6 +299,8 @@ export const clientResultSchemas = {
   ack: object({}),
   redeliver: object({}),
   seek: object({}),
+  /** The outbox positions given (none for messages already acknowledged). */
+  'dead-letter': object({ positions: array(count, { max: MAX_DEAD_LETTERS_PER_ENTRY }) }),
   unsubscribe: object({}),
   'get-last-message-id': object({
     /** The last committed message (its batch's last batch index); (partition, 0, -1) when the partition has none. */

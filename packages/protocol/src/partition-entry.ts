@@ -2,12 +2,14 @@
 // (0 is Raft's own), the body is msgpack. `batch` holds one producer batch; `cursor` advances a
 // subscription's acknowledgements; `subscription` creates, deletes or resets one; `config`
 // sets the partition's policies; `trim` drops messages below a point (retention); `compaction`
-// raises the compacted view's horizon to the entry's own index (topic compaction).
+// raises the compacted view's horizon to the entry's own index (topic compaction);
+// `deadLetter` acknowledges messages of a subscription and appends them to the partition's
+// dead-letter outbox in one step, `deadLetterForwarded` trims what the leader forwarded.
 import { batchEnvelopeSchema, previousSequenceIdSchema } from './batch.ts'
 import { pack, unpack } from './codec.ts'
 import {
   DEFAULT_MAX_MESSAGE_SIZE, MAX_MESSAGE_SIZE_CEILING, MAX_MESSAGES_PER_BATCH, MAX_NAME_LENGTH, MAX_PERSISTED_ACK_RANGES,
-  MAX_PERSISTED_BATCH_ACKS
+  MAX_PERSISTED_BATCH_ACKS, MAX_TOPIC_NAME_LENGTH
 } from './limits.ts'
 import {
   MalformedMessageError, array, boolean, int, literal, object, optional, string, tuple, union, type Infer, type Schema
@@ -19,7 +21,9 @@ export const PartitionEntryKind = {
   subscription: 3,
   config: 4,
   trim: 5,
-  compaction: 6
+  compaction: 6,
+  deadLetter: 7,
+  deadLetterForwarded: 8
 } as const
 export type PartitionEntryKindName = keyof typeof PartitionEntryKind
 
@@ -157,6 +161,31 @@ export type TrimEntry = Infer<typeof trimEntrySchema>
 export const compactionEntrySchema = object({})
 export type CompactionEntry = Infer<typeof compactionEntrySchema>
 
+/** Messages one `deadLetter` entry may name (Pulsar's clients dead-letter one message at a time). */
+export const MAX_DEAD_LETTERS_PER_ENTRY = 1_000
+
+/**
+ * Dead letters of a subscription: applied, the named messages (batchIndex -1: every message of
+ * the batch) not acknowledged yet are acknowledged and appended to the dead-letter outbox for
+ * `deadLetterTopic`, each with the next outbox position; already acknowledged ones are skipped,
+ * so a message enters the outbox at most once per cursor generation.
+ */
+export const deadLetterEntrySchema = object({
+  subscription: subscriptionName,
+  /** The cursor generation the request was made under; a stale one changes nothing. */
+  generation: int({ min: 0, max: Number.MAX_SAFE_INTEGER }),
+  deadLetterTopic: string({ min: 1, max: MAX_TOPIC_NAME_LENGTH }),
+  messages: array(tuple(logIndex, int({ min: -1, max: MAX_MESSAGES_PER_BATCH - 1 })), { max: MAX_DEAD_LETTERS_PER_ENTRY })
+})
+export type DeadLetterEntry = Infer<typeof deadLetterEntrySchema>
+
+/** The dead-letter topic stored the subscription's outbox entries up to position `upTo`: they leave the outbox. */
+export const deadLetterForwardedEntrySchema = object({
+  subscription: subscriptionName,
+  upTo: int({ min: 0, max: Number.MAX_SAFE_INTEGER })
+})
+export type DeadLetterForwardedEntry = Infer<typeof deadLetterForwardedEntrySchema>
+
 export type PartitionEntry =
   | { kind: 'batch', body: BatchEntry }
   | { kind: 'cursor', body: CursorEntry }
@@ -164,6 +193,8 @@ export type PartitionEntry =
   | { kind: 'config', body: PartitionConfig }
   | { kind: 'trim', body: TrimEntry }
   | { kind: 'compaction', body: CompactionEntry }
+  | { kind: 'deadLetter', body: DeadLetterEntry }
+  | { kind: 'deadLetterForwarded', body: DeadLetterForwardedEntry }
 
 const schemas: { [K in PartitionEntryKindName]: Schema<Extract<PartitionEntry, { kind: K }>['body']> } = {
   batch: batchEntrySchema,
@@ -171,7 +202,9 @@ const schemas: { [K in PartitionEntryKindName]: Schema<Extract<PartitionEntry, {
   subscription: subscriptionEntrySchema,
   config: partitionConfigSchema,
   trim: trimEntrySchema,
-  compaction: compactionEntrySchema
+  compaction: compactionEntrySchema,
+  deadLetter: deadLetterEntrySchema,
+  deadLetterForwarded: deadLetterForwardedEntrySchema
 }
 
 const kindNames = new Map<number, PartitionEntryKindName>(

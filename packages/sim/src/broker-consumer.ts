@@ -7,8 +7,9 @@
 // drops (the node crashed), it drops what it holds and subscribes again. Pushes to an earlier
 // session are ignored. Everything it receives goes to the queue oracles.
 // Two features for their scenarios: with a dead-letter topic, a batch it would negatively
-// acknowledge (a poison message always) goes to the dead-letter topic once the client's policy
-// says its redeliveries are exhausted, and is acknowledged; with a seek interval (Exclusive), it
+// acknowledge (a poison message always) is handed to the broker's dead-letter path (which
+// acknowledges it and forwards it to the dead-letter topic) once the client's policy says its
+// redeliveries are exhausted; with a seek interval (Exclusive), it
 // now and then seeks back to a batch it received (inclusive of it or not), retries the seek
 // until it is answered (the same position: an unanswered seek may still have been applied),
 // then closes its consumer and subscribes again, as Pulsar's broker closes consumers on a seek.
@@ -83,7 +84,7 @@ export class Consumer {
   private leaderHint: NodeId | null = null
   private readonly inbox: DeliveredEntry[] = []
   private processing = false
-  private readonly features: ConsumerFeatures
+  private features: ConsumerFeatures
   /** The seek not answered yet, if any: nothing is consumed meanwhile. */
   private pendingSeek: Seek | null = null
   private seeksStopped = false
@@ -98,6 +99,11 @@ export class Consumer {
     this.random = random
     this.options = options
     this.features = features
+  }
+
+  /** Dead-letters through the broker from now on (set before start). */
+  useDeadLetters (deadLetters: DeadLetterTopic): void {
+    this.features = { ...this.features, deadLetters }
   }
 
   get connectedTo (): NodeId | null {
@@ -228,14 +234,11 @@ export class Consumer {
     const deadLetters = this.features.deadLetters
     const rejected = draw < this.options.negativeAckRatio || (deadLetters !== undefined && this.isPoison(entry))
     if (rejected && deadLetters?.due(entry) === true) {
-      // The client's dead-letter path: published to the dead-letter topic, then acknowledged.
+      // The broker-side dead-letter path: one replicated entry acknowledges it and queues it for the dead-letter topic.
       this.clients.record(`dead-letter ${this.name} c${consumerId} ${index} r${entry.redeliveryCount}`)
-      const cursor = this.clients.host.partition(session.node)?.sm.cursor(this.subscription.name)
-      const acknowledgedInLog = cursor !== undefined && (index <= cursor.markDelete || cursor.ackedRanges.some(([from, to]) => from <= index && index <= to))
-      deadLetters.publish(this.subscription.name, this.name, entry, acknowledgedInLog)
+      deadLetters.requestedBy(this.subscription.name, this.name, entry)
       this.subscription.acked.add(index)
-      const ids: MessageIdData[] = Array.from({ length: count }, (_, batchIndex) => ({ partition: 0, index, batchIndex }))
-      this.call((partition) => partition.replica.acknowledge(consumerId, 'Individual', ids))
+      this.requestDeadLetter(session, index)
     } else if (rejected) {
       this.clients.record(`nack ${this.name} c${consumerId} ${index}`)
       const ids = [entry.messageId]
@@ -315,6 +318,22 @@ export class Consumer {
       }
       this.abandon(consumerId, node)
       this.sessionEnded('seek failed')
+    })
+  }
+
+  /**
+   * Asks the broker to dead-letter the batch at `index`, again after a failure (a leader
+   * refusing proposals during a transfer, an unknown outcome) while the session lasts: unlike
+   * an acknowledgement, which the dispatcher retries itself, a refused request leaves the
+   * message held by this consumer. Once the session ends the broker redelivers it anyway.
+   */
+  private requestDeadLetter (session: Session, index: number): void {
+    const ids: MessageIdData[] = [{ partition: 0, index, batchIndex: -1 }]
+    this.clients.host.request(session.node, (partition) => partition.replica.deadLetter(session.consumerId, ids)).catch((error: unknown) => {
+      if (this.session !== session) return
+      this.clients.record(`dead-letter ${this.name} c${session.consumerId} ${index} ${(error as { code?: string } | null)?.code ?? 'ERROR'}: again`)
+      const [min, max] = this.options.retryBackoffMs
+      this.clients.clock.setTimer(this.random.int(min, max), () => { if (this.session === session) this.requestDeadLetter(session, index) })
     })
   }
 

@@ -6,10 +6,15 @@
 // and with CONNECTION_LOST if the node crashes after taking it (outcome unknown). Replies and
 // pushes (deliveries, consumer-closed) travel back over an ordered link; a crashed process
 // sends nothing more. The test-only fault `ackBeforeCommit` answers a send as soon as its batch
-// is appended to the leader's log instead of once it commits.
+// is appended to the leader's log instead of once it commits. With dead letters on, each
+// replica forwards through the workload's simulated dead-letter topic (`deadLetterSink`); the
+// test-only fault `deadLetterFreshSequenceIds` numbers every publish anew, as a forwarder
+// without the outbox positions as sequence ids would, so the topic cannot drop a resend.
 import type { Env, LogEntry, NodeId } from '@blazar/env'
 import type { RaftNode } from '@blazar/raft'
-import { PartitionReplica, PartitionStateMachine, admitBatch, proposalError, type ConsumerRef, type CursorState } from '@blazar/broker'
+import {
+  PartitionReplica, PartitionStateMachine, admitBatch, proposalError, type ConsumerRef, type CursorState, type DeadLetterRecord, type DeadLetterSink
+} from '@blazar/broker'
 import { PartitionEntryKind, encodePartitionEntry, type ClientResult, type DeliveredEntry, type SubscriptionType } from '@blazar/protocol'
 import { NodeDownError, type ApplicationContext, type Cluster, type NodeApplication } from './cluster.ts'
 import { chainHash } from './hash.ts'
@@ -20,6 +25,12 @@ import type { QueueOracles, Report } from './queue-oracles.ts'
 export const DISPATCH_SAMPLE_INTERVAL_MS = 250
 
 export const BROKER_TOPIC = 'persistent://public/default/sim-partition-0'
+/**
+ * The forwarder's limits in the simulator: a publish unanswered for as long as a producer's
+ * attempt (1.5 s) is sent again, retries at most 1 s apart, so a backlog of dead letters drains
+ * within the recovery bound.
+ */
+export const SIM_DEAD_LETTER_LIMITS = { publishTimeoutMs: 1_500, maxRetryDelayMs: 1_000 }
 /** One-way latency of a client link, in virtual ms. */
 export const CLIENT_LINK_DELAY_MS = 1
 
@@ -27,6 +38,8 @@ export const CLIENT_LINK_DELAY_MS = 1
 export interface BrokerFaults {
   /** Answer `send` once the batch is proposed (appended on the leader), not once it commits. */
   ackBeforeCommit?: boolean
+  /** The dead-letter forwarder publishes with a fresh sequence id per attempt instead of the outbox position (no deduplication of resends). */
+  deadLetterFreshSequenceIds?: boolean
 }
 
 /** The node crashed after it took the request: the request may or may not have taken effect. */
@@ -67,6 +80,8 @@ export interface BrokerHostOptions {
   faults?: BrokerFaults
   retentionCheckIntervalMs: number
   record: (line: string) => void
+  /** The replicas forward dead letters (to `BrokerHost.deadLetterSink`, set by the workload). */
+  deadLetters?: boolean
 }
 
 export class BrokerHost {
@@ -81,6 +96,9 @@ export class BrokerHost {
   private sampling = false
   /** Called when a node crashes: its client connections are gone. */
   onConnectionsLost: (node: NodeId) => void = () => {}
+  /** The simulated dead-letter topic the leaders forward to (with `deadLetters`). */
+  deadLetterSink: DeadLetterSink | null = null
+  private freshSequenceIds = 0
 
   constructor (options: BrokerHostOptions) {
     this.options = options
@@ -154,7 +172,8 @@ export class BrokerHost {
         this.push(id, consumer, (receiver) => receiver.messages(id, entries))
       },
       consumerClosed: (consumer, reason) => { if (context.live()) this.push(id, consumer, (session) => session.closed(id, reason)) },
-      retentionCheckIntervalMs: this.options.retentionCheckIntervalMs
+      retentionCheckIntervalMs: this.options.retentionCheckIntervalMs,
+      ...(this.options.deadLetters === true ? { deadLetterSink: { publish: (record) => this.forwardDeadLetter(id, context, record) }, deadLetterLimits: SIM_DEAD_LETTER_LIMITS } : {})
     })
     const hosted: HostedPartition = { node: id, sm, replica, raft, env: context.env, live: context.live, unanswered: new Set() }
     this.hosted.set(id, hosted)
@@ -240,6 +259,17 @@ export class BrokerHost {
     return Promise.resolve({ firstSequenceId, lastSequenceId, messageId: { partition: 0, index, batchIndex: 0 }, duplicate: false })
   }
 
+  /** A leader's dead-letter publish reaches the simulated topic; a crashed incarnation's answer is lost. */
+  private forwardDeadLetter (node: NodeId, context: ApplicationContext, record: DeadLetterRecord): Promise<void> {
+    const sink = this.deadLetterSink
+    if (sink === null) return Promise.reject(new Error('no dead-letter topic in this workload'))
+    const sent = this.options.faults?.deadLetterFreshSequenceIds === true ? { ...record, sequenceId: ++this.freshSequenceIds } : record
+    this.options.record(`dlq publish ${sent.producerName}#${sent.sequenceId} @${node}`)
+    return new Promise<void>((resolve, reject) => {
+      sink.publish(sent).then(() => { if (context.live()) resolve() }, (error: unknown) => { if (context.live()) reject(error) })
+    })
+  }
+
   private push (node: NodeId, consumer: ConsumerRef, receive: (session: SessionHandler) => void): void {
     this.cluster.clock.setTimer(CLIENT_LINK_DELAY_MS, () => {
       const session = this.sessions.get(consumer.consumerId)
@@ -257,7 +287,7 @@ export class BrokerHost {
   }
 }
 
-/** Digest of what every replica must agree on after an index: cursors, trim point, totals. */
+/** Digest of what every replica must agree on after an index: cursors, trim point, totals, the dead-letter outbox. */
 function stateDigest (sm: PartitionStateMachine, cursors: readonly CursorState[]): number {
   const stats = sm.stats()
   let digest = chainHash(chainHash(sm.appliedIndex, sm.firstRetainedIndex), chainHash(stats.messagesIn, stats.retainedMessages))
@@ -265,5 +295,7 @@ function stateDigest (sm: PartitionStateMachine, cursors: readonly CursorState[]
     digest = chainHash(digest, chainHash(cursor.markDelete, cursor.generation))
     for (const [from, to] of cursor.ackedRanges) digest = chainHash(digest, chainHash(from, to))
   }
+  // Only outboxes with entries are chained: runs without dead letters keep their digests.
+  for (const entry of sm.deadLetterOutbox()) digest = chainHash(digest, chainHash(entry.position, chainHash(entry.index, entry.batchIndex)))
   return digest
 }

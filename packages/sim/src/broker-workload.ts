@@ -11,7 +11,7 @@ import { DEFAULT_PARTITION_CONFIG, encodePartitionEntry } from '@blazar/protocol
 import type { Cluster } from './cluster.ts'
 import { Consumer, type BrokerClients, type ConsumerOptions } from './broker-consumer.ts'
 import { DeadLetterTopic, type SimDeadLetterPolicy } from './dead-letter-oracle.ts'
-import type { BrokerHost } from './broker-host.ts'
+import { BROKER_TOPIC, type BrokerHost } from './broker-host.ts'
 import { Producer, type ProducerOptions } from './broker-producer.ts'
 import type { InvariantName } from './oracles.ts'
 import type { QueueOracles } from './queue-oracles.ts'
@@ -51,7 +51,7 @@ export class BrokerWorkload {
   readonly oracles: QueueOracles
   readonly deduplication: boolean
   /** The dead-letter topic of the Shared consumers, when they have a policy. */
-  readonly deadLetters: DeadLetterTopic | null
+  deadLetters: DeadLetterTopic | null
   private readonly cluster: Cluster
   private readonly random: SeededRandom
   private readonly options: BrokerWorkloadOptions
@@ -86,15 +86,24 @@ export class BrokerWorkload {
     const exclusive = this.oracles.subscription(EXCLUSIVE_SUBSCRIPTION, 'Exclusive')
     const shared = this.oracles.subscription(SHARED_SUBSCRIPTION, 'Shared')
     const policy = this.options.deadLetterPolicy
-    this.deadLetters = policy === undefined ? null : new DeadLetterTopic(policy, this.oracles.report)
+    this.deadLetters = null
     const seekIntervalMs = this.options.seekIntervalMs
     if (seekIntervalMs !== undefined) this.oracles.allowSeeks(EXCLUSIVE_SUBSCRIPTION)
     this.consumers.push(new Consumer('ex-1', exclusive, this.clients, this.random.fork(), this.options.consumer, seekIntervalMs === undefined ? {} : { seekIntervalMs }))
     for (let i = 1; i <= this.options.sharedConsumers; i++) {
-      this.consumers.push(new Consumer(`sh-${i}`, shared, this.clients, this.random.fork(), this.options.consumer, this.deadLetters === null ? {} : { deadLetters: this.deadLetters }))
+      this.consumers.push(new Consumer(`sh-${i}`, shared, this.clients, this.random.fork(), this.options.consumer))
     }
     for (let i = 1; i <= this.options.producers; i++) {
       this.producers.push(new Producer(`p${i}`, this.clients, this.random.fork(), this.options.producer))
+    }
+    if (policy !== undefined) {
+      // Forked after the others, so the consumers' and producers' streams stay as they were.
+      const deadLetters = new DeadLetterTopic({
+        policy, report: this.oracles.report, clock: this.cluster.clock, random: this.random.fork(), record: (line) => this.cluster.record(line), originTopic: BROKER_TOPIC
+      })
+      this.deadLetters = deadLetters
+      this.host.deadLetterSink = deadLetters
+      for (const consumer of this.consumers) if (consumer.subscription === shared) consumer.useDeadLetters(deadLetters)
     }
     this.host.onConnectionsLost = (node) => {
       for (const consumer of this.consumers) consumer.connectionLost(node)
@@ -133,15 +142,16 @@ export class BrokerWorkload {
     for (const subscription of this.oracles.subscriptions.keys()) {
       if (partition.sm.cursor(subscription) === undefined || partition.sm.backlog(subscription) > 0) return false
     }
-    return true
+    // Every dead letter forwarded and trimmed from the outbox.
+    return partition.sm.deadLetterOutbox().length === 0
   }
 
   /** The final queue checks against the leader's cursors; [invariant, message] or null. */
   finalCheck (leader: NodeId | null): [InvariantName, string] | null {
     const partition = leader === null ? undefined : this.host.partition(leader)
     if (partition === undefined) return ['queue-liveness', 'no leader to read the final cursors from']
-    if (this.deadLetters !== null) this.cluster.record(`dead-letter topic: ${this.deadLetters.size} messages, ${this.deadLetters.duplicates} duplicates after lost acknowledgements`)
-    return this.oracles.finalCheck((subscription) => partition.sm.cursor(subscription)) ?? this.deadLetters?.finalCheck(this.oracles) ?? null
+    if (this.deadLetters !== null) this.cluster.record(`dead-letter topic: ${this.deadLetters.size} messages, ${this.deadLetters.duplicates} resends dropped by deduplication`)
+    return this.oracles.finalCheck((subscription) => partition.sm.cursor(subscription)) ?? this.deadLetters?.finalCheck(this.oracles, SHARED_SUBSCRIPTION) ?? null
   }
 
   describeConsumers (): string {

@@ -1,23 +1,26 @@
 // The dead-letter topic of the `broker-dead-letter` scenario and its oracle. The Shared
 // subscription's consumers follow the client's dead-letter policy (`deadLetterDue` of
 // @blazar/client, on the broker's redeliveryCount as Pulsar's clients use
-// MESSAGE.redelivery_count): a message they would negatively acknowledge is published to the
-// dead-letter topic instead once its redeliveries are exhausted, then acknowledged. The
-// simulator hosts one partition, so the dead-letter topic (another Raft group in a cluster) is
-// this record of what was published to it, a topic whose sends always succeed. Checked:
-//   never early     a message reaches it only from a delivery whose redeliveryCount is at least
-//                   maxRedeliverCount (the broker's count itself is held to the pushes by the
-//                   `queue-redelivery-count` oracle, so it was delivered more than that many times);
-//   once per ack    a message reaches it again only when the acknowledgement that followed
-//                   its earlier publish never took effect: the leader that delivered it again
-//                   has no replicated acknowledgement of it. Pulsar's order (publish, then
-//                   acknowledge) is at-least-once: an acknowledgement lost with a leadership
-//                   change (or sent to a consumer already gone) redelivers the message, and the
-//                   new leader's count starts at 0 and runs up to maxRedeliverCount again.
-//                   Such duplicates are counted (`duplicates`);
-//   complete        after healing every stored poison message is in it.
+// MESSAGE.redelivery_count): a message they would negatively acknowledge is handed to the
+// broker instead once its redeliveries are exhausted (`PartitionReplica.deadLetter`: one
+// replicated entry acknowledges it and puts it in the partition's dead-letter outbox), and the
+// partition leader's forwarder publishes it here. The simulator hosts one partition, so the
+// dead-letter topic (another Raft group in a cluster) is this simulated topic: the broker's
+// DeadLetterSink with Pulsar's deduplication (a producer's sequence id at or below its last
+// stored one is answered as a duplicate and not stored), which refuses a share of publishes,
+// stores some without answering (the answer lost) and leaves some unanswered, after a delay,
+// so the forwarder's resends and a new leader's restart from the outbox are exercised. Checked:
+//   never early     a consumer asks for a dead letter only from a delivery whose redeliveryCount
+//                   is at least maxRedeliverCount (the count itself is held to the pushes by
+//                   `queue-redelivery-count`), and a message stored here was asked for;
+//   exactly once    no message (by ORIGIN_MESSAGE_ID) is stored here twice;
+//   faithful        a stored dead letter is the original's payload, with REAL_TOPIC the
+//                   partition, on the subscription's default dead-letter topic;
+//   complete        after healing every stored poison message is here.
 import { deadLetterDue } from '@blazar/client/dead-letter-policy'
-import type { DeliveredEntry } from '@blazar/protocol'
+import type { DeadLetterRecord, DeadLetterSink } from '@blazar/broker'
+import type { Random, VirtualClock } from '@blazar/env'
+import { MessageId, ORIGIN_MESSAGE_ID, REAL_TOPIC, defaultDeadLetterTopic, type DeliveredEntry } from '@blazar/protocol'
 import type { InvariantName } from './oracles.ts'
 import type { QueueOracles, Report } from './queue-oracles.ts'
 import { sendKey } from './queue-records.ts'
@@ -26,21 +29,72 @@ export interface SimDeadLetterPolicy {
   maxRedeliverCount: number
 }
 
-export class DeadLetterTopic {
+/** How the simulated dead-letter topic misbehaves: shares of publishes refused, stored with the answer lost, never answered. */
+export interface DeadLetterTopicFaults {
+  refuseRatio: number
+  loseAnswerRatio: number
+  noAnswerRatio: number
+  /** Answer delay, uniform in [min, max) virtual ms. */
+  delayMs: [number, number]
+}
+
+export const DEFAULT_DEAD_LETTER_TOPIC_FAULTS: DeadLetterTopicFaults = { refuseRatio: 0.1, loseAnswerRatio: 0.1, noAnswerRatio: 0.05, delayMs: [1, 20] }
+
+/** The simulated topic refused a publish (nothing stored). */
+export class DeadLetterRefusedError extends Error {
+  static readonly code = 'DEAD_LETTER_REFUSED'
+  readonly code = DeadLetterRefusedError.code
+  constructor () {
+    super('the dead-letter topic refused the publish')
+    this.name = 'DeadLetterRefusedError'
+  }
+}
+
+/** The simulated topic stored the publish but its answer was lost. */
+export class DeadLetterAnswerLostError extends Error {
+  static readonly code = 'DEAD_LETTER_ANSWER_LOST'
+  readonly code = DeadLetterAnswerLostError.code
+  constructor () {
+    super('the dead-letter publish was stored, its answer lost')
+    this.name = 'DeadLetterAnswerLostError'
+  }
+}
+
+export interface DeadLetterTopicOptions {
+  policy: SimDeadLetterPolicy
+  report: Report
+  clock: VirtualClock
+  random: Random
+  record: (line: string) => void
+  /** The partition the dead letters come from (REAL_TOPIC). */
+  originTopic: string
+  faults?: DeadLetterTopicFaults
+}
+
+export class DeadLetterTopic implements DeadLetterSink {
   readonly policy: SimDeadLetterPolicy
-  private readonly report: Report
-  /** Batch index on the partition → who published it and the redelivery count it was delivered with. */
-  private readonly published = new Map<number, { consumer: string, redeliveryCount: number }>()
-  /** Publishes of a message already in the topic, after its acknowledgement was lost. */
+  private readonly options: DeadLetterTopicOptions
+  private readonly faults: DeadLetterTopicFaults
+  /** Per (topic, producer): the last stored sequence id (Pulsar's deduplication). */
+  private readonly lastSequenceIds = new Map<string, number>()
+  /** Origin batch index → the message stored for it. */
+  private readonly stored = new Map<number, { producerName: string, sequenceId: number }>()
+  /** Origin batch index → the stored dead letter's payload, and every topic one went to. */
+  private readonly payloads = new Map<number, string>()
+  private readonly topics = new Set<string>()
+  /** Origin batch indexes a consumer asked to dead-letter (from a due delivery). */
+  private readonly requested = new Set<number>()
+  /** Publishes answered as duplicates (resends the deduplication dropped). */
   duplicates = 0
 
-  constructor (policy: SimDeadLetterPolicy, report: Report) {
-    this.policy = policy
-    this.report = report
+  constructor (options: DeadLetterTopicOptions) {
+    this.options = options
+    this.policy = options.policy
+    this.faults = options.faults ?? DEFAULT_DEAD_LETTER_TOPIC_FAULTS
   }
 
   get size (): number {
-    return this.published.size
+    return this.stored.size
   }
 
   /** The client's decision for a message the consumer would ask for again. */
@@ -48,32 +102,83 @@ export class DeadLetterTopic {
     return deadLetterDue(entry.redeliveryCount, this.policy)
   }
 
-  /**
-   * A consumer of `subscription` published `entry` here; `acknowledgedInLog`: whether the
-   * leader that delivered it holds a replicated acknowledgement of it.
-   */
-  publish (subscription: string, consumer: string, entry: DeliveredEntry, acknowledgedInLog: boolean): void {
+  /** A consumer of `subscription` asks the broker to dead-letter `entry`. */
+  requestedBy (subscription: string, consumer: string, entry: DeliveredEntry): void {
     const index = entry.messageId.index
     if (!this.due(entry)) {
-      this.report('queue-dead-letter', `${consumer} (${subscription}) dead-lettered 0:${index} delivered with redeliveryCount ${entry.redeliveryCount} < maxRedeliverCount ${this.policy.maxRedeliverCount}`)
+      this.options.report('queue-dead-letter', `${consumer} (${subscription}) dead-lettered 0:${index} delivered with redeliveryCount ${entry.redeliveryCount} < maxRedeliverCount ${this.policy.maxRedeliverCount}`)
     }
-    const earlier = this.published.get(index)
-    if (earlier !== undefined) {
-      if (acknowledgedInLog) {
-        this.report('queue-dead-letter', `${consumer} (${subscription}) dead-lettered 0:${index} (redeliveryCount ${entry.redeliveryCount}) a second time, though the delivering leader holds its acknowledgement; ${earlier.consumer} did at ${earlier.redeliveryCount}`)
-      }
-      this.duplicates++
-      return
-    }
-    this.published.set(index, { consumer, redeliveryCount: entry.redeliveryCount })
+    this.requested.add(index)
   }
 
-  /** After the recovery phase: every stored poison message is in the dead-letter topic. */
-  finalCheck (oracles: QueueOracles): [InvariantName, string] | null {
+  /** The broker's sink: Pulsar's deduplication, and the faults. */
+  publish (record: DeadLetterRecord): Promise<void> {
+    const { clock, random } = this.options
+    const [min, max] = this.faults.delayMs
+    const delay = random.int(min, max)
+    const draw = random.next()
+    return new Promise<void>((resolve, reject) => {
+      clock.setTimer(delay, () => {
+        if (draw < this.faults.refuseRatio) {
+          this.options.record(`dlq ${record.producerName}#${record.sequenceId} refused`)
+          reject(new DeadLetterRefusedError())
+          return
+        }
+        this.store(record)
+        if (draw < this.faults.refuseRatio + this.faults.loseAnswerRatio) reject(new DeadLetterAnswerLostError())
+        else if (draw >= this.faults.refuseRatio + this.faults.loseAnswerRatio + this.faults.noAnswerRatio) resolve()
+      })
+    })
+  }
+
+  private store (record: DeadLetterRecord): void {
+    const producer = `${record.topic} ${record.producerName}`
+    const last = this.lastSequenceIds.get(producer) ?? -1
+    if (record.sequenceId <= last) {
+      this.duplicates++
+      this.options.record(`dlq ${record.producerName}#${record.sequenceId} duplicate (last ${last})`)
+      return
+    }
+    this.lastSequenceIds.set(producer, record.sequenceId)
+    const origin = record.properties[ORIGIN_MESSAGE_ID]
+    let index: number
+    try {
+      index = MessageId.fromString(origin ?? '').index
+    } catch {
+      this.options.report('queue-dead-letter', `dead letter ${record.producerName}#${record.sequenceId} has no ORIGIN_MESSAGE_ID (${String(origin)})`)
+      return
+    }
+    this.options.record(`dlq ${record.producerName}#${record.sequenceId} stored 0:${index}`)
+    const earlier = this.stored.get(index)
+    if (earlier !== undefined) {
+      this.options.report('queue-dead-letter', `0:${index} reached the dead-letter topic twice: ${earlier.producerName}#${earlier.sequenceId}, then ${record.producerName}#${record.sequenceId}`)
+      return
+    }
+    this.stored.set(index, { producerName: record.producerName, sequenceId: record.sequenceId })
+    if (!this.requested.has(index)) this.options.report('queue-dead-letter', `0:${index} reached the dead-letter topic though no consumer asked for it`)
+    if (record.properties[REAL_TOPIC] !== this.options.originTopic) {
+      this.options.report('queue-dead-letter', `dead letter 0:${index} says REAL_TOPIC ${String(record.properties[REAL_TOPIC])}, not ${this.options.originTopic}`)
+    }
+    // Judged at the end, against the logged batch (`finalCheck`).
+    this.payloads.set(index, new TextDecoder().decode(record.payload))
+    this.topics.add(record.topic)
+  }
+
+  /** After the recovery phase: every stored poison message is here, with its own payload, on the subscription's default topic. */
+  finalCheck (oracles: QueueOracles, subscription: string): [InvariantName, string] | null {
+    const expectedTopic = defaultDeadLetterTopic(this.options.originTopic, subscription)
+    for (const topic of this.topics) {
+      if (topic !== expectedTopic) return ['queue-dead-letter', `a dead letter went to ${topic}, not ${expectedTopic}`]
+    }
     for (const index of oracles.storedIndexes) {
       const batch = oracles.loggedBatch(index)
       const send = batch === undefined || batch === null ? undefined : oracles.sends.get(sendKey(batch.producer, batch.firstSequenceId))
-      if (send?.poison === true && !this.published.has(index)) {
+      if (send === undefined || batch === undefined || batch === null) continue
+      const payload = this.payloads.get(index)
+      if (payload !== undefined && payload !== `${batch.producer}.${batch.firstSequenceId}`) {
+        return ['queue-dead-letter', `the dead letter of 0:${index} has payload ${JSON.stringify(payload)}, not ${batch.producer}.${batch.firstSequenceId}`]
+      }
+      if (send.poison === true && !this.stored.has(index)) {
         return ['queue-dead-letter', `the poison message ${send.key} stored at ${index} never reached the dead-letter topic`]
       }
     }

@@ -138,7 +138,8 @@ export class Simulation {
         report: (invariant, message) => this.oracles.report(invariant, message),
         faults: options.brokerFaults,
         retentionCheckIntervalMs: (options.broker ?? defaultBrokerWorkload).retentionCheckIntervalMs,
-        record: (line) => this.cluster.record(line)
+        record: (line) => this.cluster.record(line),
+        deadLetters: options.broker?.deadLetterPolicy !== undefined
       })
     this.cluster = new Cluster({
       clock: this.clock, random: clusterRandom, trace: this.trace, oracles: this.oracles, nodeIds,

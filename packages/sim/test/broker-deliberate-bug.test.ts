@@ -21,3 +21,18 @@ t.test(`ackBeforeCommit is caught by a sweep of ${SEEDS} seeds of broker-random`
     t.equal(failure.replay, `scripts/blazar sim run --workload broker --scenario broker-random --seed ${failure.seed} --fault-ms 20000 --broker-fault ackBeforeCommit`)
   }
 })
+
+// The forwarder without outbox positions as sequence ids: every publish attempt is numbered
+// anew, so the dead-letter topic's deduplication cannot drop a resend after a lost answer or a
+// leader change, and a dead letter is stored twice.
+t.test('deadLetterFreshSequenceIds is caught by a sweep of 4 seeds of broker-dead-letter', async (t) => {
+  const summary = await runSweep({
+    scenarioModule, scenario: 'broker-dead-letter', workload: 'broker', from: 1, seeds: 4, faultMs: 10_000, brokerFaults: { deadLetterFreshSequenceIds: true }
+  })
+  t.equal(summary.failed, 4, `${summary.failed} of 4 seeds failed`)
+  for (const failure of summary.failures) {
+    t.equal(failure.invariant, 'queue-dead-letter', `seed ${failure.seed}: ${failure.message}`)
+    t.match(failure.message, /reached the dead-letter topic twice/)
+    t.equal(failure.replay, `scripts/blazar sim run --workload broker --scenario broker-dead-letter --seed ${failure.seed} --fault-ms 10000 --broker-fault deadLetterFreshSequenceIds`)
+  }
+})

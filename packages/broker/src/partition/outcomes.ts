@@ -14,6 +14,9 @@ export type PartitionOutcome =
   | { kind: 'config' }
   | { kind: 'trim', trimmedTo: number }
   | { kind: 'compaction', horizon: number }
+  /** `positions`: the outbox positions given to the messages it acknowledged; `alreadyAcknowledged`: messages skipped; `stale`: made under an older cursor generation. */
+  | { kind: 'dead-letter', positions: number[], alreadyAcknowledged: number, stale: boolean }
+  | { kind: 'dead-letter-forwarded', removed: number }
   | { kind: 'rejected', error: WireError }
 
 export class RecentOutcomes<O> {

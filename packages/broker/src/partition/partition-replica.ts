@@ -4,11 +4,13 @@
 // replicated cursor, closed when leadership goes), seeks, and the periodic policy checks
 // (retention trims, message TTL, backlog quota eviction, the compaction threshold), each a
 // replicated entry; topic compaction (a replicated horizon, the view built here) and
-// readCompacted subscriptions. The host (node process or simulator) wires it to a RaftNode: it
+// readCompacted subscriptions; dead letters (a replicated `deadLetter` entry acknowledges and
+// queues them in the outbox, the leader's DeadLetterForwarder publishes them through the
+// host's DeadLetterSink). The host (node process or simulator) wires it to a RaftNode: it
 // passes `propose` and `leader`, and calls `leadershipChanged` from the Raft observer.
 import type { Env, NodeId, TimerHandle } from '@blazar/env'
 import {
-  CompressionCodecs, ConsumerBusyError, ConsumerClosedError, LimitExceededError, NotLeaderError, ProducerBlockedQuotaExceededError, SubscriptionAlreadyExistsError, UnknownSubscriptionError, UnsupportedOperationError, encodePartitionEntry, errorFromWire, validateEntityName,
+  CompressionCodecs, ConsumerBusyError, defaultDeadLetterTopic, parseTopicName, ConsumerClosedError, LimitExceededError, NotLeaderError, ProducerBlockedQuotaExceededError, SubscriptionAlreadyExistsError, UnknownSubscriptionError, UnsupportedOperationError, encodePartitionEntry, errorFromWire, validateEntityName,
   type BlazarError, type ClientResult, type CursorEntry, type CursorPosition, type DeliveredEntry, type InitialPosition, type MessageIdData,
   type PartitionEntry, type SubscriptionMove, type SubscriptionType
 } from '@blazar/protocol'
@@ -17,6 +19,7 @@ import { createDispatcher } from '../dispatch/create-dispatcher.ts'
 import type { ConsumerDispatchStats, DispatchStats, SubscriptionDispatcher } from '../dispatch/subscription-dispatcher.ts'
 import type { ConsumerRef } from '../dispatch/subscription-lifecycle.ts'
 import { compactedSource } from './compacted-source.ts'
+import { DeadLetterForwarder, type DeadLetterForwarderLimits, type DeadLetterSink } from './dead-letter-forwarder.ts'
 import { Compactor, type CompactionStatus } from './compactor.ts'
 import { backlogUsage, evictionAdvances, exceededQuotas, expiryAdvances, type CursorAdvance, type ExceededQuota } from './backlog-policies.ts'
 import { cursorMoveTarget } from './cursor-moves.ts'
@@ -69,6 +72,12 @@ export interface PartitionReplicaOptions {
   codecs?: CompressionCodecs
   /** How long a send waits under a producer_request_hold quota (DEFAULT_BACKLOG_QUOTA_HOLD_MS). */
   backlogQuotaHoldMs?: number
+  /**
+   * Where the leader forwards dead letters (`deadLetter`); without it the partition takes no
+   * dead-letter requests (UNSUPPORTED_OPERATION) and clients dead-letter themselves.
+   */
+  deadLetterSink?: DeadLetterSink
+  deadLetterLimits?: Partial<DeadLetterForwarderLimits>
 }
 
 export interface SubscribeRequest {
@@ -113,6 +122,7 @@ export class PartitionReplica {
   private readonly checks: Array<{ name: string, intervalMs: number, run: () => Promise<void>, timer: TimerHandle | null }>
   private readonly held: HeldSends
   private readonly compactor: Compactor
+  private readonly forwarder: DeadLetterForwarder | null
 
   constructor (options: PartitionReplicaOptions) {
     this.options = options
@@ -124,6 +134,12 @@ export class PartitionReplica {
       { name: 'compaction threshold', intervalMs: options.compactionCheckIntervalMs ?? DEFAULT_COMPACTION_CHECK_INTERVAL_MS, run: async () => { await this.checkCompactionThreshold() }, timer: null }
     ]
     this.compactor = new Compactor({ sm: this.sm, codecs: options.codecs ?? new CompressionCodecs(), logger: options.env.logger, isLeading: () => this.leading })
+    this.forwarder = options.deadLetterSink === undefined
+      ? null
+      : new DeadLetterForwarder({
+        env: options.env, sm: this.sm, sink: options.deadLetterSink, codecs: options.codecs ?? new CompressionCodecs(),
+        propose: (entry) => this.propose(entry), ...(options.deadLetterLimits === undefined ? {} : { limits: options.deadLetterLimits })
+      })
     this.held = new HeldSends(options.env.clock, this.sm.topic, options.backlogQuotaHoldMs ?? DEFAULT_BACKLOG_QUOTA_HOLD_MS)
     // Acknowledgements, deleted subscriptions and new quotas may bring the backlog under a hold quota.
     this.sm.onBacklogChange(() => { if (this.held.size > 0) this.releaseHeldSends() })
@@ -144,8 +160,10 @@ export class PartitionReplica {
     if (leading) {
       for (const check of this.checks) this.scheduleCheck(check)
       if (this.sm.compactionHorizon > 0) this.buildCompactedView()
+      this.forwarder?.start()
       return
     }
+    this.forwarder?.stop()
     this.compactor.release()
     for (const check of this.checks) {
       if (check.timer !== null) this.options.env.clock.clearTimer(check.timer)
@@ -212,6 +230,34 @@ export class PartitionReplica {
     if (dispatcher === undefined) return
     if (ackType === 'Individual') dispatcher.acknowledge(consumerId, ids)
     else for (const id of ids) dispatcher.acknowledgeCumulative(consumerId, id)
+  }
+
+  /** Whether this partition takes `deadLetter` requests (its host gave it a dead-letter sink). */
+  get forwardsDeadLetters (): boolean {
+    return this.forwarder !== null
+  }
+
+  /**
+   * The broker-side dead-letter path: the consumer's messages (batchIndex -1: the whole batch)
+   * are acknowledged and queued for `deadLetterTopic` (default `<topic>-<subscription>-DLQ`)
+   * in one replicated entry, then forwarded by the leader exactly once. Resolves with the
+   * outbox positions given (none for messages already acknowledged, or a request made before a
+   * seek). Durable subscriptions only; UNSUPPORTED_OPERATION without a sink.
+   */
+  async deadLetter (consumerId: number, ids: readonly MessageIdData[], deadLetterTopic?: string): Promise<{ positions: number[] }> {
+    this.requireLeader()
+    if (this.forwarder === null) throw new UnsupportedOperationError({ operation: 'dead-letter', reason: 'this broker forwards no dead letters' })
+    const subscription = this.requireSubscriptionOf(consumerId)
+    if (this.nonDurable.has(subscription)) throw new UnsupportedOperationError({ operation: 'dead-letter', reason: 'a reader has no durable cursor' })
+    const topic = deadLetterTopic === undefined ? defaultDeadLetterTopic(this.topic, subscription) : parseTopicName(deadLetterTopic).full
+    const generation = this.sm.cursor(subscription)?.generation ?? 0
+    const outcome = await this.propose({ kind: 'deadLetter', body: { subscription, generation, deadLetterTopic: topic, messages: ids.map((id) => [id.index, id.batchIndex]) } })
+    // Acknowledged in the log now: the dispatcher stops holding them (its next cursor entry adds nothing).
+    const acked = ids.flatMap((id) => id.batchIndex >= 0
+      ? [id]
+      : Array.from({ length: this.sm.messageCountAt(id.index) ?? 0 }, (_, batchIndex) => ({ ...id, batchIndex })))
+    this.dispatcherOf(consumerId)?.acknowledge(consumerId, acked)
+    return { positions: outcome?.kind === 'dead-letter' ? outcome.positions : [] }
   }
 
   redeliver (consumerId: number, ids?: readonly MessageIdData[]): void {

@@ -1,10 +1,12 @@
 // The byte form of a partition state machine's snapshot: config, trim point, the retained
 // batch index, cursors, the dedup table and the compaction horizon. Messages themselves stay
 // in the Raft log; so does the compacted view, a function of the horizon and the retained log.
-import { pack, unpack, schema, MAX_MESSAGES_PER_BATCH, MAX_NAME_LENGTH, MAX_PERSISTED_ACK_RANGES, MAX_PERSISTED_BATCH_ACKS, MAX_SUBSCRIPTIONS_PER_PARTITION, MAX_DEDUP_PRODUCERS, SUBSCRIPTION_TYPES, partitionConfigSchema, type PartitionConfig } from '@blazar/protocol'
+// The dead-letter outbox is here (its entries point into the retained log).
+import { pack, unpack, schema, MAX_MESSAGES_PER_BATCH, MAX_NAME_LENGTH, MAX_PERSISTED_ACK_RANGES, MAX_PERSISTED_BATCH_ACKS, MAX_SUBSCRIPTIONS_PER_PARTITION, MAX_DEDUP_PRODUCERS, MAX_TOPIC_NAME_LENGTH, SUBSCRIPTION_TYPES, partitionConfigSchema, type PartitionConfig } from '@blazar/protocol'
 import type { ProducerRecord } from './dedup-table.ts'
 import type { LastBatch } from './partition-state-machine.ts'
 import type { CursorState } from './subscription-cursor.ts'
+import { MAX_DEAD_LETTER_OUTBOX_ENTRIES, type OutboxState } from './dead-letter-outbox.ts'
 
 const { array, int, literal, object, optional, string, tuple } = schema
 
@@ -26,6 +28,8 @@ export interface PartitionSnapshot {
   lastBatch?: LastBatch
   /** Absent in snapshots from before compaction existed, and before the first compaction. */
   compactionHorizon?: number
+  /** Absent in snapshots from before dead-letter outboxes existed, and before the first dead letter. */
+  deadLetterOutbox?: OutboxState
 }
 
 const nat = int({ min: 0, max: Number.MAX_SAFE_INTEGER })
@@ -50,7 +54,13 @@ const snapshotSchema = object({
   messagesIn: nat,
   bytesIn: nat,
   lastBatch: optional(object({ index: nat, messageCount: int({ min: 1, max: MAX_MESSAGES_PER_BATCH }) })),
-  compactionHorizon: optional(nat)
+  compactionHorizon: optional(nat),
+  deadLetterOutbox: optional(object({
+    nextPosition: nat,
+    entries: array(object({
+      position: nat, subscription: name, deadLetterTopic: string({ min: 1, max: MAX_TOPIC_NAME_LENGTH }), index: nat, batchIndex: int({ min: 0, max: MAX_MESSAGES_PER_BATCH - 1 })
+    }), { max: MAX_DEAD_LETTER_OUTBOX_ENTRIES })
+  }))
 })
 
 export function encodePartitionSnapshot (snapshot: PartitionSnapshot): Uint8Array {

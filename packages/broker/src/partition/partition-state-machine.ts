@@ -1,6 +1,7 @@
 // The state machine of one partition's Raft group (DESIGN.md §5). Applies committed batch,
 // cursor, subscription, config, trim and compaction entries deterministically (every replica reaches the
-// same state), assigns message IDs (partition, raft index, batch index), deduplicates producer
+// same state), keeps the dead-letter outbox (a `deadLetter` entry acknowledges and queues
+// messages in one step; see dead-letter-outbox.ts), assigns message IDs (partition, raft index, batch index), deduplicates producer
 // batches, keeps each producer's batches in its send order (a batch naming an earlier one not
 // stored yet is refused), keeps subscriptions' durable cursors, and serves committed batches to dispatch from
 // a bounded cache, falling back to the Raft log on a miss.
@@ -8,8 +9,9 @@ import type { LogEntry, Logger, SnapshotMeta } from '@blazar/env'
 import {
   BlazarError, DEFAULT_PARTITION_CONFIG, InvalidArgumentError, LimitExceededError, MAX_SUBSCRIPTIONS_PER_PARTITION,
   MessageTooLargeError, OutOfOrderSequenceError, PartitionEntryKind, UnknownSubscriptionError, decodePartitionEntry, errorToWire,
-  type BatchEntry, type BatchEnvelope, type CursorEntry, type CursorPosition, type PartitionConfig, type SubscriptionEntry, type TrimEntry
+  type BatchEntry, type BatchEnvelope, type CursorEntry, type CursorPosition, type DeadLetterEntry, type PartitionConfig, type SubscriptionEntry, type TrimEntry
 } from '@blazar/protocol'
+import { DeadLetterOutbox, type OutboxEntry } from './dead-letter-outbox.ts'
 import { RAFT_INTERNAL_KIND, assert, type StateMachine } from '../state-machine.ts'
 import { DedupTable } from './dedup-table.ts'
 import { DEFAULT_MESSAGE_CACHE_LIMITS, MessageCache, type MessageCacheLimits, type StoredBatch } from './message-cache.ts'
@@ -60,6 +62,9 @@ export interface LastBatch {
 /** Called after every applied batch entry (dispatch wakes up on it). */
 export type CommitListener = (batch: StoredBatch) => void
 
+/** Called after a `deadLetter` entry appended to the outbox (the leader's forwarder wakes up on it). */
+export type DeadLetterListener = (entries: readonly OutboxEntry[]) => void
+
 /** Called after an entry that may shrink a backlog or change its quotas (cursor, subscription delete or reset, config). */
 export type BacklogListener = () => void
 
@@ -72,6 +77,7 @@ export class PartitionStateMachine implements StateMachine {
   private readonly outcomes = new RecentOutcomes<PartitionOutcome>()
   private readonly listeners = new Set<CommitListener>()
   private readonly backlogListeners = new Set<BacklogListener>()
+  private readonly deadLetterListeners = new Set<DeadLetterListener>()
   private readonly snapshotAfterTrimmedBytes: number
   /** Bytes trimmed since this replica last took or restored a snapshot (local, not replicated state). */
   private trimmedBytesSinceSnapshot = 0
@@ -95,6 +101,7 @@ export class PartitionStateMachine implements StateMachine {
   private last: LastBatch | null = null
   /** The index of the last applied compaction entry (0: never compacted): the compacted view covers the log up to it. */
   private horizon = 0
+  private outbox = new DeadLetterOutbox()
 
   constructor (options: PartitionStateMachineOptions) {
     this.topic = options.topic
@@ -122,6 +129,8 @@ export class PartitionStateMachine implements StateMachine {
         case 'config': this.config = decoded.body; outcome = { kind: 'config' }; this.backlogChanged(); break
         case 'trim': outcome = this.applyTrim(decoded.body); break
         case 'compaction': this.horizon = entry.index; outcome = { kind: 'compaction', horizon: entry.index }; break
+        case 'deadLetter': outcome = this.applyDeadLetter(decoded.body); break
+        case 'deadLetterForwarded': outcome = { kind: 'dead-letter-forwarded', removed: this.outbox.forwarded(decoded.body.subscription, decoded.body.upTo) }; break
       }
     } catch (error) {
       if (!(error instanceof BlazarError)) throw error
@@ -146,7 +155,8 @@ export class PartitionStateMachine implements StateMachine {
       messagesIn: this.messagesIn,
       bytesIn: this.bytesIn,
       ...(this.last === null ? {} : { lastBatch: this.last }),
-      ...(this.horizon === 0 ? {} : { compactionHorizon: this.horizon })
+      ...(this.horizon === 0 ? {} : { compactionHorizon: this.horizon }),
+      ...(this.outbox.toState().nextPosition === 1 ? {} : { deadLetterOutbox: this.outbox.toState() })
     })
   }
 
@@ -165,6 +175,7 @@ export class PartitionStateMachine implements StateMachine {
     this.bytesIn = snapshot.bytesIn
     this.last = snapshot.lastBatch ?? null
     this.horizon = snapshot.compactionHorizon ?? 0
+    this.outbox = new DeadLetterOutbox(snapshot.deadLetterOutbox)
     this.cache.clear()
     this.outcomes.clear()
     this.trimmedBytesSinceSnapshot = 0
@@ -220,6 +231,16 @@ export class PartitionStateMachine implements StateMachine {
   /** Bytes of the retained batches after the compaction horizon (what compactionThreshold measures). */
   bytesSinceCompaction (): number {
     return this.retained.bytesAfter(this.horizon)
+  }
+
+  /** The dead letters not yet forwarded, in position order (one subscription's, or all). */
+  deadLetterOutbox (subscription?: string): OutboxEntry[] {
+    return this.outbox.pending(subscription)
+  }
+
+  /** The subscriptions with dead letters waiting to be forwarded. */
+  deadLetterSubscriptions (): string[] {
+    return this.outbox.subscriptions()
   }
 
   /** The last stored batch (null before the first): the partition's last message id. */
@@ -352,6 +373,11 @@ export class PartitionStateMachine implements StateMachine {
     return () => { this.listeners.delete(listener) }
   }
 
+  onDeadLetter (listener: DeadLetterListener): () => void {
+    this.deadLetterListeners.add(listener)
+    return () => { this.deadLetterListeners.delete(listener) }
+  }
+
   onBacklogChange (listener: BacklogListener): () => void {
     this.backlogListeners.add(listener)
     return () => { this.backlogListeners.delete(listener) }
@@ -388,7 +414,7 @@ export class PartitionStateMachine implements StateMachine {
    * none, -1 = unlimited). The leader proposes `trim` entries from this.
    */
   retentionTrimPoint (now: number): number {
-    let acked = this.lastApplied
+    let acked = this.retentionCeiling()
     for (const cursor of this.cursors.values()) acked = Math.min(acked, cursor.markDelete)
     const { retentionTimeMinutes, retentionSizeMB } = this.config
     if (retentionTimeMinutes === -1 && retentionSizeMB === -1) return this.trimmedTo
@@ -492,7 +518,7 @@ export class PartitionStateMachine implements StateMachine {
     // Computed before any compaction applied: it may drop messages the compacted view keeps.
     // (A trim bounded under an earlier view is safe: the bound never decreases as the horizon rises.)
     if (this.horizon > 0 && (entry.compactionHorizon ?? 0) === 0) return { kind: 'trim', trimmedTo: this.trimmedTo }
-    let upTo = Math.min(entry.upTo, this.lastApplied)
+    let upTo = Math.min(entry.upTo, this.retentionCeiling())
     for (const cursor of this.cursors.values()) upTo = Math.min(upTo, cursor.markDelete)
     if (upTo > this.trimmedTo) {
       this.trimmedBytesSinceSnapshot += this.retained.bytes - this.retained.bytesAfter(upTo)
@@ -501,6 +527,66 @@ export class PartitionStateMachine implements StateMachine {
       this.cache.dropUpTo(upTo)
     }
     return { kind: 'trim', trimmedTo: this.trimmedTo }
+  }
+
+  /** Nothing at or above the lowest message the dead-letter outbox names may be trimmed (the forwarder reads it from the log). */
+  private retentionCeiling (): number {
+    const lowest = this.outbox.lowestIndex()
+    return lowest === null ? this.lastApplied : Math.min(this.lastApplied, lowest - 1)
+  }
+
+  /**
+   * Acknowledges the named messages not acknowledged yet and appends each to the outbox, in
+   * one step, so a message goes to the outbox at most once per cursor generation (a second
+   * request for it, after a lost answer or from a new leader's redelivery, finds it
+   * acknowledged). Validated before anything changes: a rejection leaves the state as it was.
+   */
+  private applyDeadLetter (entry: DeadLetterEntry): PartitionOutcome {
+    const cursor = this.requireCursor(entry.subscription)
+    if (entry.generation !== cursor.generation) return { kind: 'dead-letter', positions: [], alreadyAcknowledged: 0, stale: true }
+    const wanted = new Map<number, Set<number>>()
+    let alreadyAcknowledged = 0
+    for (const [index, batchIndex] of entry.messages) {
+      const count = this.retained.find(index)?.messageCount
+      if (cursor.isAcked(index)) {
+        alreadyAcknowledged++
+        continue
+      }
+      if (count === undefined || batchIndex >= count) {
+        throw new InvalidArgumentError({ argument: 'messages', reason: `no message ${index}:${batchIndex} to dead-letter` })
+      }
+      const acked = new Set(cursor.ackedBatchIndexes(index))
+      const indexes = wanted.get(index) ?? new Set<number>()
+      for (const b of batchIndex === -1 ? Array.from({ length: count }, (_, i) => i) : [batchIndex]) {
+        if (acked.has(b)) alreadyAcknowledged++
+        else indexes.add(b)
+      }
+      wanted.set(index, indexes)
+    }
+    let added = 0
+    for (const indexes of wanted.values()) added += indexes.size
+    this.outbox.checkRoom(added)
+    const positions: number[] = []
+    const appended: OutboxEntry[] = []
+    const ackedRanges: Array<[number, number]> = []
+    const batchAcks: Array<[number, number[]]> = []
+    for (const [index, indexes] of [...wanted].sort(([a], [b]) => a - b)) {
+      if (indexes.size === 0) continue
+      for (const batchIndex of [...indexes].sort((a, b) => a - b)) {
+        const queued = this.outbox.append(entry.subscription, entry.deadLetterTopic, index, batchIndex)
+        positions.push(queued.position)
+        appended.push(queued)
+      }
+      const whole = cursor.ackedBatchIndexes(index).length + indexes.size === this.retained.find(index)!.messageCount
+      if (whole) ackedRanges.push([index, index])
+      else batchAcks.push([index, [...indexes]])
+    }
+    if (appended.length > 0) {
+      cursor.advance({ subscription: entry.subscription, generation: cursor.generation, markDelete: cursor.markDelete, ackedRanges, batchAcks }, (i) => this.nextMessageIndex(i))
+      this.backlogChanged()
+      for (const listener of this.deadLetterListeners) listener(appended)
+    }
+    return { kind: 'dead-letter', positions, alreadyAcknowledged, stale: false }
   }
 
   /**

@@ -16,7 +16,7 @@ const scenarioModule = new URL('../../../../simulations/index.ts', import.meta.u
 const simulator = () => import('@blazar/sim')
 
 const RAFT_FAULTS = ['skipVotePersist', 'commitPreviousTermByCounting', 'skipConflictTruncation', 'grantVoteWithoutLogCheck'] as const
-const BROKER_FAULTS = ['ackBeforeCommit'] as const
+const BROKER_FAULTS = ['ackBeforeCommit', 'deadLetterFreshSequenceIds'] as const
 const NODE_FAULTS = ['ackForwardedSendEarly', 'attachCancelledSubscribe', 'unknownTopicWhenBehind', 'dropForwardedFlow', 'releaseAcksOnArrival'] as const
 const WORKLOADS: readonly WorkloadKind[] = ['kv', 'broker', 'node']
 /** The scenario a sweep runs when none is named. */
@@ -104,7 +104,7 @@ export function registerSim (program: Command): void {
     .option('--nodes <n>', 'cluster size (default: the scenario\'s)', parseInteger)
     .option('--fault-ms <ms>', 'virtual ms of random faults for chaos scenarios', parseInteger)
     .option('--raft-fault <name>', 'turn on a deliberate Raft bug (repeatable)', collectFault, [])
-    .option('--broker-fault <name>', 'turn on a deliberate broker bug (repeatable): ackBeforeCommit', collectBrokerFault, [])
+    .option('--broker-fault <name>', 'turn on a deliberate broker bug (repeatable): ackBeforeCommit, deadLetterFreshSequenceIds', collectBrokerFault, [])
     .option('--node-fault <name>', `turn on a deliberate gateway bug (repeatable): ${NODE_FAULTS.join(', ')}`, collectNodeFault, [])
     .option('--trace <file>', 'write the event trace to this file')
     .option('--json', 'print the result as one JSON object on the last line')
@@ -147,7 +147,7 @@ export function registerSim (program: Command): void {
     .option('--nodes <n>', 'cluster size', parseInteger)
     .option('--fault-ms <ms>', 'virtual ms of random faults for chaos scenarios', parseInteger)
     .option('--raft-fault <name>', 'turn on a deliberate Raft bug (repeatable)', collectFault, [])
-    .option('--broker-fault <name>', 'turn on a deliberate broker bug (repeatable): ackBeforeCommit', collectBrokerFault, [])
+    .option('--broker-fault <name>', 'turn on a deliberate broker bug (repeatable): ackBeforeCommit, deadLetterFreshSequenceIds', collectBrokerFault, [])
     .option('--node-fault <name>', `turn on a deliberate gateway bug (repeatable): ${NODE_FAULTS.join(', ')}`, collectNodeFault, [])
     .option('--workers <n>', 'worker processes (default: min(2, cores))', parseInteger)
     .option('--json', 'print the summary as one JSON object on the last line')
