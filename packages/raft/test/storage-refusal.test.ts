@@ -5,22 +5,10 @@
 // full storage (the real LogStore: packages/sim/test/storage-backpressure.test.ts).
 import t from 'tap'
 import { StorageBackpressureError, StorageLimitError } from '@blazar/env'
-import { Cluster } from './support/cluster.ts'
-
-const encoder = new TextEncoder()
-
-async function threeNodes (): Promise<Cluster> {
-  const c = new Cluster(3)
-  const voters = ['1', '2', '3']
-  for (const id of voters) c.add(id, { voters, learners: [] }, {})
-  await c.run(5)
-  c.get('1').node.campaign()
-  await c.runUntil(() => c.leaders().length === 1 && c.get('1').node.status().commitIndex >= 1)
-  return c
-}
+import { encoder, threeNodesLedByOne } from './support/cluster.ts'
 
 t.test('a proposal the leader storage refuses rejects with the typed error, before any effect', async (t) => {
-  const c = await threeNodes()
+  const c = await threeNodesLedByOne()
   const leader = c.get('1')
   const before = leader.node.status().lastIndex
   leader.storage.refuseReservations(new StorageBackpressureError(300, 256))
@@ -39,7 +27,7 @@ t.test('a proposal the leader storage refuses rejects with the typed error, befo
 })
 
 t.test('a follower whose storage refuses drops appends and catches up once it has room', async (t) => {
-  const c = await threeNodes()
+  const c = await threeNodesLedByOne()
   const follower = c.get('3')
   follower.storage.refuseReservations(new StorageBackpressureError(300, 256))
   const stuckAt = follower.node.status().lastIndex
@@ -55,7 +43,7 @@ t.test('a follower whose storage refuses drops appends and catches up once it ha
 })
 
 t.test('a write that fails in the end-of-turn flush of proposals stops the node through onFailure, never as an uncaught error', async (t) => {
-  const c = await threeNodes()
+  const c = await threeNodesLedByOne()
   const leader = c.get('1')
   leader.storage.append = () => { throw new Error('disk gone') }
   const outcome = leader.node.propose(encoder.encode('a=1')).then(() => null, (error: unknown) => error)

@@ -4,21 +4,10 @@
 // committed proposal costs each node one sync, not two. A crash that loses such a commit index
 // recovers with the older one and catches up.
 import t from 'tap'
-import { Cluster, encoder } from './support/cluster.ts'
-
-async function threeNodes (): Promise<Cluster> {
-  const c = new Cluster(3)
-  const voters = ['1', '2', '3']
-  for (const id of voters) c.add(id, { voters, learners: [] }, {})
-  await c.run(5)
-  c.get('1').node.campaign()
-  await c.runUntil(() => c.leaders().length === 1 && [...c.members.values()].every((m) => m.node.status().appliedIndex >= 1))
-  await c.run(300)
-  return c
-}
+import { encoder, threeNodesLedByOne } from './support/cluster.ts'
 
 t.test('one proposal at a time costs every node one sync per proposal', async (t) => {
-  const c = await threeNodes()
+  const c = await threeNodesLedByOne({ settled: true })
   const ids = ['1', '2', '3']
   const before = ids.map((id) => c.get(id).storage.syncs())
   const proposals = 20
@@ -38,7 +27,7 @@ t.test('one proposal at a time costs every node one sync per proposal', async (t
 })
 
 t.test('a commit index that only moved is written, not synced; a crash loses it and the node re-learns it', async (t) => {
-  const c = await threeNodes()
+  const c = await threeNodesLedByOne({ settled: true })
   const follower = c.get('3')
   const index = await (async () => {
     const proposed = c.get('1').node.propose(encoder.encode('a=1'))
@@ -60,7 +49,7 @@ t.test('a commit index that only moved is written, not synced; a crash loses it 
 })
 
 t.test('a new term and vote are still synced before the vote is granted', async (t) => {
-  const c = await threeNodes()
+  const c = await threeNodesLedByOne({ settled: true })
   const voter = c.get('2')
   const term = voter.node.status().term
   c.crash('1')

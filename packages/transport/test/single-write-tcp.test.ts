@@ -1,12 +1,11 @@
 // One socket write per send: after the handshake, a Noise message (2-byte length + ciphertext)
 // reaches the TCP socket as one buffer, so no 2-byte segment leaves on its own; large lists
 // still go as they are. Counts writes, no timing.
-import { Socket } from 'node:net'
 import t from 'tap'
 import { Uint8ArrayList } from 'uint8arraylist'
 import { SINGLE_WRITE_MAX_BYTES, writeAsOneBuffer } from '../src/single-write-tcp.ts'
 import type { MultiaddrConnection } from '@libp2p/interface'
-import { startTransport } from './fixtures/helpers.ts'
+import { recordSocketWrites, startTransport } from './fixtures/helpers.ts'
 
 t.test('client requests and answers reach the socket one buffer per Noise message', async (t) => {
   const server = await startTransport(t)
@@ -14,17 +13,9 @@ t.test('client requests and answers reach the socket one buffer per Noise messag
   server.onClientRequest(({ body }) => body)
   const connection = await client.connectClient(server.addresses()[0])
   await connection.request('warm-up')
-  const write = Socket.prototype.write
-  const sizes: number[] = []
-  Socket.prototype.write = function (this: Socket, chunk: unknown, ...rest: unknown[]) {
-    if (chunk instanceof Uint8Array) sizes.push(chunk.byteLength)
-    return (write as (...args: unknown[]) => boolean).call(this, chunk, ...rest)
-  } as typeof write
-  try {
+  const sizes = await recordSocketWrites(async () => {
     for (let i = 0; i < 20; i++) t.equal(await connection.request(`request ${i}`), `request ${i}`)
-  } finally {
-    Socket.prototype.write = write
-  }
+  })
   t.ok(sizes.length >= 40, `the requests and answers were written (${sizes.length} writes)`)
   t.same(sizes.filter((size) => size === 2), [], 'no Noise length prefix is written on its own')
 })

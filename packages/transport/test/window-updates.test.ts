@@ -2,10 +2,9 @@
 // window update only once half its receive window is consumed (patches/ on
 // @chainsafe/libp2p-yamux, the rule of hashicorp/yamux), not one per frame. Counts socket
 // writes, no timing: a window update is a 12-byte Yamux header sealed by Noise (30 bytes).
-import { Socket } from 'node:net'
 import t from 'tap'
 import type { Transport } from '../src/index.ts'
-import { startTransport, waitFor } from './fixtures/helpers.ts'
+import { recordSocketWrites, startTransport, waitFor } from './fixtures/helpers.ts'
 
 /** A Yamux header alone (window update, ping) as Noise writes it: 2-byte length + 12 bytes + 16-byte tag. */
 const HEADER_ONLY_WRITE_BYTES = 2 + 12 + 16
@@ -26,21 +25,13 @@ t.test('frames received one at a time are not answered by a window update each',
   const network = a.raftNetwork<TestMessage>()
   network.send(b.id, { type: 'append', group: 'g', term: 1, seq: -1 })
   await waitFor('the link is up', () => received.length === 1)
-  const write = Socket.prototype.write
-  const sizes: number[] = []
-  Socket.prototype.write = function (this: Socket, chunk: unknown, ...rest: unknown[]) {
-    if (chunk instanceof Uint8Array) sizes.push(chunk.byteLength)
-    return (write as (...args: unknown[]) => boolean).call(this, chunk, ...rest)
-  } as typeof write
   const frames = 50
-  try {
+  const sizes = await recordSocketWrites(async () => {
     for (let seq = 0; seq < frames; seq++) {
       network.send(b.id, { type: 'append', group: 'g', term: 1, seq })
       await waitFor(`message ${seq}`, () => received.length === seq + 2)
     }
-  } finally {
-    Socket.prototype.write = write
-  }
+  })
   t.equal(sizes.length, frames, `${frames} frames cost ${sizes.length} socket writes in all (a window update each would double them)`)
   t.same(sizes.filter((size) => size === HEADER_ONLY_WRITE_BYTES), [], 'no window update was written')
 })

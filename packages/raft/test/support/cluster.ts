@@ -232,6 +232,25 @@ function settle (): Promise<void> {
   return new Promise((resolve) => { setImmediate(resolve) })
 }
 
+/**
+ * Voters 1, 2 and 3 with node 1 elected and its first entry committed. `settled`: also until
+ * every node applied it, then 300 virtual ms more (the followers' syncs and acks done).
+ */
+export async function threeNodesLedByOne (options: { settled?: boolean } = {}): Promise<Cluster> {
+  const c = new Cluster(3)
+  const voters = ['1', '2', '3']
+  for (const id of voters) c.add(id, { voters, learners: [] }, {})
+  await c.run(5)
+  c.get('1').node.campaign()
+  if (options.settled === true) {
+    await c.runUntil(() => c.leaders().length === 1 && [...c.members.values()].every((m) => m.node.status().appliedIndex >= 1))
+    await c.run(300)
+  } else {
+    await c.runUntil(() => c.leaders().length === 1 && c.get('1').node.status().commitIndex >= 1)
+  }
+  return c
+}
+
 export function text (entry: LogEntry): string {
   return entry.kind === 0 ? (entry.data.length === 0 ? '·' : 'conf') : decoder.decode(entry.data)
 }
