@@ -4,7 +4,9 @@
 // gateway's routing takes it to the dead-letter topic's leader, served here or forwarded, as
 // any client's send. A partitioned dead-letter topic gets each message on partition
 // sequenceId mod partitions, so a resend reaches the partition that may hold the first copy
-// and each partition sees a producer's sequence ids in increasing order. The dead-letter
+// and each partition sees a producer's sequence ids in increasing order. That holds while the
+// partition count stays the same: a resend after the topic gained partitions may land on
+// another partition, whose deduplication cannot drop it (a duplicate, never a loss). The dead-letter
 // topic's namespace must have deduplication on for a resend to be dropped (the partition's
 // dedup table is what makes the forwarding exactly once).
 import type { DeadLetterRecord, DeadLetterSink } from '@blazar/broker'
