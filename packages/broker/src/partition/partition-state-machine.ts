@@ -144,6 +144,7 @@ export class PartitionStateMachine implements StateMachine {
   /** Raft takes the snapshot it asked for (snapshotWanted) or its threshold called for. */
   snapshot (): Uint8Array {
     this.trimmedBytesSinceSnapshot = 0
+    const outbox = this.outbox.toState()
     return encodePartitionSnapshot({
       version: 1,
       lastApplied: this.lastApplied,
@@ -156,7 +157,8 @@ export class PartitionStateMachine implements StateMachine {
       bytesIn: this.bytesIn,
       ...(this.last === null ? {} : { lastBatch: this.last }),
       ...(this.horizon === 0 ? {} : { compactionHorizon: this.horizon }),
-      ...(this.outbox.toState().nextPosition === 1 ? {} : { deadLetterOutbox: this.outbox.toState() })
+      // Left out until the first dead letter, so snapshots of partitions without any keep their bytes.
+      ...(outbox.nextPosition === 1 ? {} : { deadLetterOutbox: outbox })
     })
   }
 
