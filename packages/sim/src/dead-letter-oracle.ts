@@ -40,23 +40,15 @@ export interface DeadLetterTopicFaults {
 
 export const DEFAULT_DEAD_LETTER_TOPIC_FAULTS: DeadLetterTopicFaults = { refuseRatio: 0.1, loseAnswerRatio: 0.1, noAnswerRatio: 0.05, delayMs: [1, 20] }
 
-/** The simulated topic refused a publish (nothing stored). */
-export class DeadLetterRefusedError extends Error {
-  static readonly code = 'DEAD_LETTER_REFUSED'
-  readonly code = DeadLetterRefusedError.code
-  constructor () {
-    super('the dead-letter topic refused the publish')
-    this.name = 'DeadLetterRefusedError'
-  }
-}
-
-/** The simulated topic stored the publish but its answer was lost. */
-export class DeadLetterAnswerLostError extends Error {
-  static readonly code = 'DEAD_LETTER_ANSWER_LOST'
-  readonly code = DeadLetterAnswerLostError.code
-  constructor () {
-    super('the dead-letter publish was stored, its answer lost')
-    this.name = 'DeadLetterAnswerLostError'
+/** A publish the simulated topic failed on purpose: refused (nothing stored), or stored with its answer lost. */
+export class DeadLetterTopicFaultError extends Error {
+  static readonly code = 'DEAD_LETTER_TOPIC_FAULT'
+  readonly code = DeadLetterTopicFaultError.code
+  readonly stored: boolean
+  constructor (stored: boolean) {
+    super(stored ? 'the dead-letter publish was stored, its answer lost' : 'the dead-letter topic refused the publish')
+    this.name = 'DeadLetterTopicFaultError'
+    this.stored = stored
   }
 }
 
@@ -121,11 +113,11 @@ export class DeadLetterTopic implements DeadLetterSink {
       clock.setTimer(delay, () => {
         if (draw < this.faults.refuseRatio) {
           this.options.record(`dlq ${record.producerName}#${record.sequenceId} refused`)
-          reject(new DeadLetterRefusedError())
+          reject(new DeadLetterTopicFaultError(false))
           return
         }
         this.store(record)
-        if (draw < this.faults.refuseRatio + this.faults.loseAnswerRatio) reject(new DeadLetterAnswerLostError())
+        if (draw < this.faults.refuseRatio + this.faults.loseAnswerRatio) reject(new DeadLetterTopicFaultError(true))
         else if (draw >= this.faults.refuseRatio + this.faults.loseAnswerRatio + this.faults.noAnswerRatio) resolve()
       })
     })
